@@ -1,0 +1,365 @@
+// GeoCache: versioning, routing and resync on top of one LruCache per region.
+//
+// Every local write runs as a read-modify-write under the key's shard lock:
+// the mutator computes the key's new whole state, the HLC stamps it with a
+// version greater than anything seen, the store keeps it, and a copy becomes
+// an event in the replicator's outbox. Remote events go through
+// LruCache::apply(), whose last-writer-wins rule makes delivery order,
+// duplicates and replays irrelevant.
+//
+// Resync (in-process origins): snapshot the origin's store, including
+// tombstones, at origin-HLC time T; apply every record by the LWW rule; then
+// drop records in the receiving store that came from the origin, are older
+// than T and are absent from the snapshot: the origin forgot them (evicted,
+// expired, tombstone retired) and we may hold a stale copy. Dropping is safe:
+// at worst it causes a miss.
+#include "cache/geo_cache.h"
+
+#include <algorithm>
+#include <set>
+#include <unordered_set>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+namespace geocache {
+
+void GeoCacheOptions::validate() const {
+  if (regions.empty()) throw std::invalid_argument("regions must name at least one region");
+  if (regions.size() > kMaxRegions) throw std::invalid_argument("regions: at most 255 regions");
+  std::set<std::string> seen;
+  for (const auto& r : regions) {
+    if (r.empty()) throw std::invalid_argument("regions: a region name is empty");
+    if (!seen.insert(r).second) throw std::invalid_argument("regions: '" + r + "' is listed twice");
+  }
+  for (const auto& r : local_regions) {
+    if (!seen.count(r)) throw std::invalid_argument("local_regions: '" + r + "' is not in regions");
+  }
+  if (!home_region.empty() && !seen.count(home_region)) {
+    throw std::invalid_argument("home_region: '" + home_region + "' is not in regions");
+  }
+  for (const auto& [pair, ms] : latency_ms) {
+    if (!seen.count(pair.first) || !seen.count(pair.second)) {
+      throw std::invalid_argument("latency: '" + pair.first + "'-'" + pair.second + "' names an unknown region");
+    }
+    if (ms < 0) throw std::invalid_argument("latency: must not be negative");
+  }
+  if (default_ttl_ms < 0) throw std::invalid_argument("default_ttl_ms must not be negative");
+  if (expiry_cycle_interval_ms < 1) throw std::invalid_argument("expiry_cycle_interval_ms must be at least 1");
+  store.validate();
+  replication.validate();
+  region_breaker.validate();
+}
+
+GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> transport, const Clock* clock)
+    : options_(options),
+      clock_(clock ? clock : SystemClock::instance()),
+      hlc_(clock_),
+      transport_(std::move(transport)),
+      default_ttl_ms_(options.default_ttl_ms) {
+  options_.validate();
+  options_.store.clock = clock_;
+  for (size_t i = 0; i < options_.regions.size(); ++i) {
+    const auto& name = options_.regions[i];
+    const bool local = options_.local_regions.empty() ||
+                       std::find(options_.local_regions.begin(), options_.local_regions.end(), name) !=
+                           options_.local_regions.end();
+    const auto id = static_cast<RegionId>(i + 1);
+    breakers_[id] = std::make_unique<CircuitBreaker>(options_.region_breaker, clock_);
+    if (!local) continue;
+    local_ids_.push_back(id);
+    stores_[id] = std::make_unique<LruCache>(options_.store);
+  }
+  home_ = options_.home_region.empty() ? local_ids_.front() : region_id(options_.home_region).value();
+  if (!is_local(home_)) throw std::invalid_argument("home_region must be a local region");
+  if (!transport_) {
+    auto in_process = std::make_unique<InProcessTransport>();
+    in_process_ = in_process.get();
+    if (options_.simulate_link_delay) {
+      for (RegionId a : local_ids_) {
+        for (RegionId b : local_ids_) {
+          if (a == b) continue;
+          auto it = options_.latency_ms.find({region_name(a), region_name(b)});
+          if (it == options_.latency_ms.end()) it = options_.latency_ms.find({region_name(b), region_name(a)});
+          // One way takes half the round trip.
+          if (it != options_.latency_ms.end()) in_process->set_link_delay(a, b, it->second / 2);
+        }
+      }
+    }
+    transport_ = std::move(in_process);
+  }
+  replicator_ = std::make_unique<Replicator>(
+      options_.replication, transport_.get(), clock_,
+      [this](RegionId region, const Event& e) { apply_remote(region, e); },
+      [this](RegionId region, RegionId origin, ResyncReason) { resync(region, origin); });
+  for (RegionId id : local_ids_) replicator_->add_region(id);
+}
+
+GeoCache::~GeoCache() { stop(); }
+
+Status GeoCache::start() {
+  Status st = replicator_->start();
+  if (!st.ok()) return st;
+  std::lock_guard lock(loop_mu_);
+  if (!running_) {
+    running_ = true;
+    expiry_thread_ = std::thread([this] { expiry_loop(); });
+  }
+  return Status::Ok();
+}
+
+void GeoCache::stop() {
+  {
+    std::lock_guard lock(loop_mu_);
+    if (running_) {
+      running_ = false;
+      loop_cv_.notify_all();
+    }
+  }
+  if (expiry_thread_.joinable()) expiry_thread_.join();
+  replicator_->stop();
+}
+
+void GeoCache::expiry_loop() {
+  std::unique_lock lock(loop_mu_);
+  while (running_) {
+    loop_cv_.wait_for(lock, std::chrono::milliseconds(options_.expiry_cycle_interval_ms));
+    if (!running_) break;
+    lock.unlock();
+    for (auto& [id, store] : stores_) store->active_expire_cycle();
+    lock.lock();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Regions and routing
+// ---------------------------------------------------------------------------
+
+Result<RegionId> GeoCache::region_id(std::string_view name) const {
+  for (size_t i = 0; i < options_.regions.size(); ++i) {
+    if (options_.regions[i] == name) return static_cast<RegionId>(i + 1);
+  }
+  return Status::InvalidArgument("unknown region '" + std::string(name) + "'");
+}
+
+const std::string& GeoCache::region_name(RegionId id) const {
+  static const std::string kUnknown = "?";
+  if (id == 0 || id > options_.regions.size()) return kUnknown;
+  return options_.regions[id - 1];
+}
+
+bool GeoCache::is_local(RegionId id) const { return stores_.count(id) != 0; }
+
+LruCache& GeoCache::store(RegionId region) {
+  assert(is_local(region));
+  return *stores_.at(region);
+}
+
+std::vector<RegionId> GeoCache::regions_by_distance(RegionId from) const {
+  auto latency = [&](RegionId to) -> int64_t {
+    if (to == from) return -1;
+    auto it = options_.latency_ms.find({region_name(from), region_name(to)});
+    if (it == options_.latency_ms.end()) it = options_.latency_ms.find({region_name(to), region_name(from)});
+    return it == options_.latency_ms.end() ? 1000 : it->second;
+  };
+  std::vector<RegionId> ids;
+  for (size_t i = 1; i <= options_.regions.size(); ++i) ids.push_back(static_cast<RegionId>(i));
+  std::stable_sort(ids.begin(), ids.end(), [&](RegionId a, RegionId b) { return latency(a) < latency(b); });
+  return ids;
+}
+
+RegionId GeoCache::read_region() const {
+  for (RegionId id : regions_by_distance(home_)) {
+    if (is_local(id) && breakers_.at(id)->allow()) return id;
+  }
+  return home_;  // every circuit open: the home region is still the best guess
+}
+
+Result<RegionId> GeoCache::resolve_write_region(std::string_view region) const {
+  if (region.empty()) return home_;
+  auto id = region_id(region);
+  if (!id.ok()) return id;
+  if (!is_local(*id)) return Status::Unavailable("region '" + std::string(region) + "' is not hosted here");
+  return id;
+}
+
+Result<RegionId> GeoCache::resolve_read_region(std::string_view region) const {
+  if (region.empty()) return read_region();
+  return resolve_write_region(region);
+}
+
+void GeoCache::report_region_failure(RegionId region) { breakers_.at(region)->record_failure(); }
+void GeoCache::report_region_success(RegionId region) { breakers_.at(region)->record_success(); }
+CircuitBreaker::State GeoCache::region_state(RegionId region) const { return breakers_.at(region)->state(); }
+
+// ---------------------------------------------------------------------------
+// Writes
+// ---------------------------------------------------------------------------
+
+Status GeoCache::mutate(RegionId region, std::string_view key, Mutator fn) {
+  std::optional<Record> written;
+  Status st = store(region).update(key, [&](const RecordView* cur, std::optional<Record>* next) {
+    Status inner = fn(cur, next);
+    if (!inner.ok() || !*next) return inner;
+    Record& rec = **next;
+    rec.version = Version{hlc_.now(), region};
+    if (!rec.is_tombstone() && rec.expired_at(clock_->now_ms())) {
+      // Redis turns a write with a past expiry into a delete; so do we, so
+      // that the other regions delete it too.
+      rec.kind = ValueKind::kTombstone;
+      rec.bytes.clear();
+      rec.expire_at_ms = kNoExpiry;
+    }
+    if (rec.is_tombstone() && cur == nullptr) {
+      next->reset();  // deleting nothing writes nothing
+      return inner;
+    }
+    written = rec;
+    return inner;
+  });
+  if (st.ok() && written) {
+    Event e;
+    e.key.assign(key);
+    e.record = std::move(*written);
+    e.origin_wall_ms = clock_->now_ms();
+    replicator_->append(region, std::move(e));
+  }
+  return st;
+}
+
+bool GeoCache::remove(RegionId region, std::string_view key) {
+  bool removed = false;
+  mutate(region, key, [&](const RecordView* cur, std::optional<Record>* next) {
+    if (cur == nullptr) return Status::Ok();
+    removed = true;
+    next->emplace();
+    (*next)->kind = ValueKind::kTombstone;
+    return Status::Ok();
+  });
+  return removed;
+}
+
+void GeoCache::flush_all(RegionId region) {
+  const Version v{hlc_.now(), region};
+  for (auto& [id, s] : stores_) s->flush_before(v);
+  Event e;
+  e.kind = EventKind::kFlush;
+  e.record.version = v;
+  e.record.kind = ValueKind::kTombstone;
+  e.origin_wall_ms = clock_->now_ms();
+  replicator_->append(region, std::move(e));
+}
+
+void GeoCache::apply_remote(RegionId region, const Event& event) {
+  hlc_.observe(event.record.version.hlc);
+  if (!is_local(region)) return;
+  if (event.kind == EventKind::kFlush) {
+    store(region).flush_before(event.record.version);
+    return;
+  }
+  store(region).apply(event.key, event.record);
+}
+
+void GeoCache::resync(RegionId region, RegionId origin) {
+  resyncs_.fetch_add(1);
+  if (!is_local(origin) || !is_local(region)) {
+    spdlog::warn("region {} missed events from region {}; resync from another process is not available here",
+                 region_name(region), region_name(origin));
+    return;
+  }
+  LruCache& from = store(origin);
+  LruCache& to = store(region);
+  const uint64_t snapshot_hlc = hlc_.now();
+  std::unordered_set<std::string> present;
+  for (int shard = 0; shard < from.shard_count(); ++shard) {
+    std::vector<std::pair<std::string, Record>> records;
+    from.scan_shard(shard, /*include_tombstones=*/true, [&](std::string_view key, const RecordView& view) {
+      records.emplace_back(std::string(key), view.to_record());
+    });
+    for (auto& [key, rec] : records) {
+      to.apply(key, rec);
+      present.insert(std::move(key));
+    }
+  }
+  const size_t dropped = to.drop_from_origin_before(origin, snapshot_hlc,
+                                                    [&](std::string_view key) { return present.count(std::string(key)) != 0; });
+  spdlog::info("region {} resynced from region {}: {} keys in snapshot, {} dropped", region_name(region),
+               region_name(origin), present.size(), dropped);
+}
+
+// ---------------------------------------------------------------------------
+// The seed's API
+// ---------------------------------------------------------------------------
+
+Status GeoCache::put(std::string_view key, const Value& value, std::string_view region, std::optional<int64_t> ttl_ms) {
+  auto id = resolve_write_region(region);
+  if (!id.ok()) return id.status();
+  const int64_t ttl = ttl_ms.value_or(default_ttl_ms());
+  if (ttl < 0) return Status::InvalidArgument("ttl must not be negative");
+  Record rec = Record::from_value(value);
+  rec.expire_at_ms = ttl == 0 ? kNoExpiry : clock_->now_ms() + ttl;
+  return mutate(*id, key, [&](const RecordView*, std::optional<Record>* next) {
+    *next = std::move(rec);
+    return Status::Ok();
+  });
+}
+
+Result<Value> GeoCache::get(std::string_view key, std::string_view region) {
+  auto id = resolve_read_region(region);
+  if (!id.ok()) return id.status();
+  auto rec = store(*id).get(key);
+  if (!rec) return Status::NotFound();
+  return rec->to_value();
+}
+
+bool GeoCache::remove(std::string_view key, std::string_view region) {
+  auto id = resolve_write_region(region);
+  return id.ok() && remove(*id, key);
+}
+
+bool GeoCache::expire(std::string_view key, int64_t ttl_ms, std::string_view region) {
+  auto id = resolve_write_region(region);
+  if (!id.ok()) return false;
+  bool found = false;
+  mutate(*id, key, [&](const RecordView* cur, std::optional<Record>* next) {
+    if (cur == nullptr) return Status::Ok();
+    found = true;
+    *next = cur->to_record();
+    (*next)->expire_at_ms = clock_->now_ms() + ttl_ms;
+    return Status::Ok();
+  });
+  return found;
+}
+
+bool GeoCache::persist(std::string_view key, std::string_view region) {
+  auto id = resolve_write_region(region);
+  if (!id.ok()) return false;
+  bool changed = false;
+  mutate(*id, key, [&](const RecordView* cur, std::optional<Record>* next) {
+    if (cur == nullptr || cur->expire_at_ms == kNoExpiry) return Status::Ok();
+    changed = true;
+    *next = cur->to_record();
+    (*next)->expire_at_ms = kNoExpiry;
+    return Status::Ok();
+  });
+  return changed;
+}
+
+int64_t GeoCache::ttl(std::string_view key, std::string_view region) {
+  auto id = resolve_read_region(region);
+  if (!id.ok()) return -2;
+  auto rec = store(*id).peek(key);
+  if (!rec) return -2;
+  if (rec->expire_at_ms == kNoExpiry) return -1;
+  return std::max<int64_t>(0, rec->expire_at_ms - clock_->now_ms());
+}
+
+bool GeoCache::TEST_quiesce(int64_t timeout_ms) {
+  // Outboxes drained means handed to the transport; then wait for delivery.
+  // Delivery can trigger no new writes, so one round suffices.
+  if (!replicator_->flush(timeout_ms)) return false;
+  if (in_process_ != nullptr) in_process_->wait_idle();
+  return true;
+}
+
+}  // namespace geocache

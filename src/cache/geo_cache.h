@@ -1,0 +1,166 @@
+// GeoCache: the seed's GeoDistributedLRUCache. Holds one LruCache per region
+// hosted in this process, versions every local write, hands it to the
+// Replicator, applies what other regions send, and routes reads to the
+// closest available region.
+//
+// Regions are named; their ids are their 1-based positions in
+// GeoCacheOptions::regions, so every process of a deployment must list the
+// regions in the same order.
+//
+// Thread-safety: all methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "cache/lru_cache.h"
+#include "core/clock.h"
+#include "core/value.h"
+#include "core/version.h"
+#include "messaging/circuit_breaker.h"
+#include "messaging/in_process_transport.h"
+#include "messaging/replicator.h"
+
+namespace geocache {
+
+struct GeoCacheOptions {
+  // Every region of the deployment, in the same order everywhere (ids 1..n).
+  std::vector<std::string> regions = {"local"};
+  // The regions this process hosts; empty means all of them.
+  std::vector<std::string> local_regions;
+  // Where reads without a region go first; empty means the first local region.
+  std::string home_region;
+  // Round-trip latency between regions in ms, symmetric; pairs not listed
+  // count as 1000 ms. Orders the fallback for reads, and (in-process) sets
+  // the simulated delay of each link when simulate_link_delay is on.
+  std::map<std::pair<std::string, std::string>, int64_t> latency_ms;
+  bool simulate_link_delay = false;
+  // TTL given to writes that do not set one, in ms; 0 = none.
+  int64_t default_ttl_ms = 0;
+  // Store limits and tuning, applied to each hosted region's store.
+  LruCacheOptions store;
+  // How often the active expiry cycle runs, in ms.
+  int64_t expiry_cycle_interval_ms = 100;
+  ReplicatorOptions replication;
+  // Health of each region as seen by reads without a region.
+  CircuitBreakerOptions region_breaker;
+
+  // Throws std::invalid_argument naming the bad field.
+  void validate() const;
+};
+
+class GeoCache {
+ public:
+  // transport: how events travel; nullptr builds an InProcessTransport linking
+  // the local regions. clock: nullptr for the system clock.
+  explicit GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> transport = nullptr,
+                    const Clock* clock = nullptr);
+  ~GeoCache();
+  GeoCache(const GeoCache&) = delete;
+  GeoCache& operator=(const GeoCache&) = delete;
+
+  // Starts replication and the expiry cycle. The constructor does not, so a
+  // caller can wire things first.
+  Status start();
+  void stop();
+
+  // ---- The seed's API. A region argument names a local region; empty means
+  // ---- the home region (reads: the closest available one).
+  // Stores value under key. ttl_ms: nullopt = default TTL, 0 = no expiry.
+  Status put(std::string_view key, const Value& value, std::string_view region = {},
+             std::optional<int64_t> ttl_ms = std::nullopt);
+  // The value, or kNotFound. Touches LRU in the region read.
+  Result<Value> get(std::string_view key, std::string_view region = {});
+  // Removes key; true if it was there.
+  bool remove(std::string_view key, std::string_view region = {});
+  // Sets a TTL (ms from now) on an existing key; false if absent.
+  bool expire(std::string_view key, int64_t ttl_ms, std::string_view region = {});
+  // Drops the TTL of an existing key; false if absent or without TTL.
+  bool persist(std::string_view key, std::string_view region = {});
+  // Remaining TTL in ms; -1 if the key has none, -2 if it does not exist (Redis).
+  int64_t ttl(std::string_view key, std::string_view region = {});
+
+  // ---- Lower-level API used by the server.
+  // Id of a region by name, or kInvalidArgument.
+  Result<RegionId> region_id(std::string_view name) const;
+  const std::string& region_name(RegionId id) const;
+  const std::vector<RegionId>& local_regions() const { return local_ids_; }
+  RegionId home_region() const { return home_; }
+  bool is_local(RegionId id) const;
+  // The region a read without a region goes to: home if its circuit is
+  // closed, else the closest local region whose circuit is closed.
+  RegionId read_region() const;
+  // Regions ordered by latency from `from`, closest first (from itself first).
+  std::vector<RegionId> regions_by_distance(RegionId from) const;
+  LruCache& store(RegionId region);
+  int64_t now_ms() const { return clock_->now_ms(); }
+  int64_t default_ttl_ms() const { return default_ttl_ms_.load(); }
+  void set_default_ttl_ms(int64_t ms) { default_ttl_ms_.store(ms); }
+
+  // Read-modify-write of key in local region `region`: fn sees the live record
+  // (nullptr if none) and may fill *next with the key's new state (kind, bytes,
+  // expiry; the version is assigned here). A write whose expiry has passed
+  // becomes a delete. The write is replicated. Returns fn's status, or
+  // kOutOfMemory if the value can never fit.
+  using Mutator = LruCache::Mutator;
+  Status mutate(RegionId region, std::string_view key, Mutator fn);
+  // Deletes key in region; true if it was live.
+  bool remove(RegionId region, std::string_view key);
+  // FLUSHALL: removes everything written before now, in every region.
+  void flush_all(RegionId region);
+
+  // Applies an event from another region (the replicator's apply hook).
+  void apply_remote(RegionId region, const Event& event);
+  // Refreshes `region` from a snapshot of local region `origin` (DESIGN.md).
+  // For origins in other processes this is counted and logged only.
+  void resync(RegionId region, RegionId origin);
+
+  // Region health as seen by reads (feeds the per-region breaker).
+  void report_region_failure(RegionId region);
+  void report_region_success(RegionId region);
+  CircuitBreaker::State region_state(RegionId region) const;
+
+  Replicator& replicator() { return *replicator_; }
+  // The in-process transport if that is what this cache uses, else nullptr.
+  InProcessTransport* in_process_transport() { return in_process_; }
+  uint64_t resyncs() const { return resyncs_.load(); }
+
+  // Waits until every local write has been delivered and applied everywhere
+  // in this process (in-process transport), or timeout. For tests and demos.
+  bool TEST_quiesce(int64_t timeout_ms = 10'000);
+
+ private:
+  Result<RegionId> resolve_write_region(std::string_view region) const;
+  Result<RegionId> resolve_read_region(std::string_view region) const;
+  void expiry_loop();
+
+  GeoCacheOptions options_;
+  const Clock* clock_;
+  Hlc hlc_;
+  std::vector<RegionId> local_ids_;
+  RegionId home_ = 0;
+  std::map<RegionId, std::unique_ptr<LruCache>> stores_;
+  std::map<RegionId, std::unique_ptr<CircuitBreaker>> breakers_;
+  std::unique_ptr<Transport> transport_;
+  InProcessTransport* in_process_ = nullptr;
+  std::unique_ptr<Replicator> replicator_;
+  std::atomic<int64_t> default_ttl_ms_;
+  std::atomic<uint64_t> resyncs_{0};
+
+  std::mutex loop_mu_;
+  std::condition_variable loop_cv_;
+  bool running_ = false;
+  std::thread expiry_thread_;
+};
+
+}  // namespace geocache

@@ -1,0 +1,160 @@
+// LruCache: one region's store. A sharded hash table with an exact LRU list per
+// shard, per-entry absolute expiry, tombstones, and limits in items and bytes.
+//
+// Thread-safety: every method is thread-safe. Each key lives in one shard and
+// every operation on a key takes only that shard's mutex, so operations on
+// different shards run in parallel. Callbacks (visitors, mutators) run under
+// the shard mutex: they must be short and must not call back into the cache.
+//
+// Recency: get() and update() move the key to the most recently used end;
+// peek(), contains(), apply() of a remote event and scan() do not (a write
+// replicated from another region says nothing about local access patterns,
+// except that a newly created key starts as most recently used).
+//
+// Versions: apply() stores a record only if its version is greater than the
+// version held for the key (a live entry or a tombstone) and, for an absent
+// key, greater than the highest version this part of the shard has forgotten
+// (evicted, expired or retired tombstone). So applying is idempotent and
+// commutative, and forgetting never lets older data back (DESIGN.md).
+//
+// Eviction and expiry are local and never replicated.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/functional/function_ref.h"
+#include "core/clock.h"
+#include "core/record.h"
+#include "core/status.h"
+
+namespace geocache {
+
+struct LruCacheOptions {
+  // Most entries (live keys and tombstones) the store holds; 0 = no limit.
+  size_t max_items = 0;
+  // Most bytes the store holds, counting key, value and each entry's real
+  // overhead (allocation and table slot); 0 = no limit.
+  size_t max_bytes = 0;
+  // Number of shards, each with its own lock, table and LRU list. Limits are
+  // split evenly between shards. Must be a power of two in [1, 1024].
+  int shards = 16;
+  // How long a delete's tombstone is kept, in ms (DESIGN.md). Default 1 hour.
+  int64_t tombstone_retention_ms = 3'600'000;
+  // Entries the active expiry cycle examines per shard and call.
+  int expiry_cycle_budget = 200;
+  // The time source. Not owned; defaults to the system clock.
+  const Clock* clock = nullptr;
+
+  // Throws std::invalid_argument naming the bad field.
+  void validate() const;
+};
+
+// A borrowed view of a stored record, valid only inside the callback it is
+// passed to.
+struct RecordView {
+  ValueKind kind;
+  std::string_view bytes;
+  int64_t expire_at_ms;
+  Version version;
+
+  Record to_record() const { return Record{kind, std::string(bytes), expire_at_ms, version}; }
+};
+
+struct LruCacheStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t evictions = 0;
+  uint64_t expirations = 0;
+  uint64_t items = 0;       // live keys
+  uint64_t tombstones = 0;  // deleted keys still remembered
+  uint64_t bytes = 0;       // as counted against max_bytes
+  uint64_t stale_applies = 0;  // events refused as older than what is held or forgotten
+};
+
+enum class ApplyResult {
+  kApplied,    // the record is now the key's state (or removed it, if already expired)
+  kStale,      // older than (or equal to) the version held or forgotten: ignored
+  kTooLarge,   // bigger than a whole shard's byte budget: ignored
+};
+
+class LruCache {
+ public:
+  explicit LruCache(const LruCacheOptions& options);
+  ~LruCache();
+  LruCache(const LruCache&) = delete;
+  LruCache& operator=(const LruCache&) = delete;
+
+  // Calls fn with the key's live record and returns true; false if the key is
+  // absent, expired or deleted. Touches LRU; counts a hit or a miss.
+  bool get(std::string_view key, absl::FunctionRef<void(const RecordView&)> fn);
+  // A copy of the key's live record. Touches LRU; counts a hit or a miss.
+  std::optional<Record> get(std::string_view key);
+  // Like get() but changes neither recency nor counters.
+  std::optional<Record> peek(std::string_view key) const;
+  // The key's live record or tombstone, without touching anything (resync,
+  // tests). nullopt if the store holds nothing for the key.
+  std::optional<Record> peek_with_tombstone(std::string_view key) const;
+  bool contains(std::string_view key) const { return peek(key).has_value(); }
+
+  // Stores `record` for `key` under the last-writer-wins rule above. A record
+  // that is already expired removes an older entry and is not stored. Does not
+  // touch LRU for an existing key; a new key starts most recently used.
+  ApplyResult apply(std::string_view key, const Record& record);
+
+  // Read-modify-write of one key under its shard lock. fn sees the live
+  // record (nullptr if absent, expired or deleted) and either leaves *next
+  // empty (no change) or fills it with the key's new state, whose version must
+  // exceed the current one. A non-ok status from fn is returned unchanged and
+  // nothing is written. Touches LRU when it writes.
+  using Mutator = absl::FunctionRef<Status(const RecordView* current, std::optional<Record>* next)>;
+  Status update(std::string_view key, Mutator fn);
+
+  // Removes every entry with a version below `version` (FLUSHALL); entries
+  // written later survive, and older events for absent keys are refused from
+  // now on.
+  void flush_before(Version version);
+
+  // Bounded active expiry: examines at most options.expiry_cycle_budget
+  // entries per shard, reclaiming expired keys and retired tombstones. Returns
+  // the number reclaimed. Call it periodically (GeoCache does).
+  size_t active_expire_cycle();
+
+  // Visits the live records of shard `shard` (0 <= shard < shard_count()),
+  // without touching LRU. The shard is locked for the whole visit.
+  // include_tombstones also visits tombstones (for resync snapshots).
+  void scan_shard(int shard, bool include_tombstones,
+                  absl::FunctionRef<void(std::string_view key, const RecordView&)> fn) const;
+  int shard_count() const;
+
+  // A uniformly chosen shard's random live key, or nullopt if empty.
+  std::optional<std::string> random_key() const;
+
+  // Drops every entry whose version is from `origin` and below `before`,
+  // unless keep(key) says otherwise (resync: DESIGN.md). Returns how many went.
+  size_t drop_from_origin_before(RegionId origin, uint64_t before_hlc,
+                                 absl::FunctionRef<bool(std::string_view key)> keep);
+
+  LruCacheStats stats() const;
+
+  // Changes the limits at runtime (CONFIG SET maxmemory); evicts down to them.
+  void set_limits(size_t max_items, size_t max_bytes);
+
+  // Walks every shard and checks that table, LRU list, counts and byte total
+  // agree. Aborts on a violation. For tests.
+  void TEST_check_invariants() const;
+
+ private:
+  struct Shard;
+  Shard& shard_for(std::string_view key) const;
+  std::unique_ptr<Shard[]> shards_;
+  const LruCacheOptions options_;
+  const Clock* clock_;
+  int shard_bits_;
+};
+
+}  // namespace geocache

@@ -1,0 +1,43 @@
+// Record: the state of one key as the store holds it and as events carry it.
+//
+// An event always carries a key's whole new state, never a delta (DESIGN.md):
+// the kind of value, its bytes, its absolute expiry and the version that wrote
+// it. A tombstone is a record too: it keeps a deleted key's version so that an
+// older write arriving late cannot bring the key back.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/value.h"
+#include "core/version.h"
+
+namespace geocache {
+
+// How a record's bytes are to be read. Stored in one byte per entry.
+enum class ValueKind : uint8_t {
+  kString = 0,     // raw bytes (Redis strings, INCR counters as decimal text)
+  kValue = 1,      // an encoded Value put through the C++ API (not a string)
+  kHash = 2,       // an encoded Value::Map of string fields (HSET family)
+  kJson = 3,       // an encoded Value: a JSON document (JSON.SET)
+  kTombstone = 4,  // a deleted key; bytes are empty
+};
+
+inline constexpr int64_t kNoExpiry = 0;
+
+struct Record {
+  ValueKind kind = ValueKind::kString;
+  std::string bytes;
+  int64_t expire_at_ms = kNoExpiry;  // absolute Unix ms; kNoExpiry for none
+  Version version;
+
+  bool is_tombstone() const { return kind == ValueKind::kTombstone; }
+  bool expired_at(int64_t now_ms) const { return expire_at_ms != kNoExpiry && expire_at_ms <= now_ms; }
+
+  // The record's content as a Value (strings as strings, encoded kinds decoded).
+  Result<Value> to_value() const;
+  // A record holding v: strings stay raw bytes, anything else is encoded.
+  static Record from_value(const Value& v);
+};
+
+}  // namespace geocache

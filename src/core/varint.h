@@ -1,0 +1,70 @@
+// LEB128 varints and length-prefixed strings: the building blocks of every
+// binary form in the project (values, events, snapshots).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace geocache {
+
+inline void put_varint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+inline size_t varint_length(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+// Consumes a varint from the front of *in. False (and *in unspecified) when
+// truncated or longer than 10 bytes.
+inline bool get_varint(std::string_view* in, uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0; shift <= 63 && !in->empty(); shift += 7) {
+    const uint8_t byte = static_cast<uint8_t>(in->front());
+    in->remove_prefix(1);
+    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+inline void put_length_prefixed(std::string* out, std::string_view s) {
+  put_varint(out, s.size());
+  out->append(s);
+}
+
+inline bool get_length_prefixed(std::string_view* in, std::string_view* s) {
+  uint64_t n;
+  if (!get_varint(in, &n) || n > in->size()) return false;
+  *s = in->substr(0, n);
+  in->remove_prefix(n);
+  return true;
+}
+
+inline void put_fixed64(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+inline bool get_fixed64(std::string_view* in, uint64_t* v) {
+  if (in->size() < 8) return false;
+  uint64_t r = 0;
+  for (int i = 7; i >= 0; --i) r = (r << 8) | static_cast<uint8_t>((*in)[i]);
+  in->remove_prefix(8);
+  *v = r;
+  return true;
+}
+
+}  // namespace geocache

@@ -1,0 +1,140 @@
+// Replicator: turns local writes into batches on a Transport, and batches from
+// other regions into applied events.
+//
+// Sending. append() puts an event in the origin region's outbox: a bounded
+// FIFO (in bytes) that never blocks the request path. One replication thread
+// drains every outbox: it packs up to batch_max_events / batch_max_bytes into
+// one batch, waiting at most linger_us for a batch to fill, publishes it, and
+// forgets the events only when the transport confirms. A failed publish is
+// retried, with a circuit breaker around the transport. When an outbox is full
+// the oldest events are dropped, counted, and the origin's epoch is bumped, so
+// receivers know they missed something and resync.
+//
+// Receiving. Each batch is decoded and checked against the (epoch, sequence)
+// last seen from its origin: duplicates are skipped, gaps and new epochs are
+// counted and reported to the resync hook, and events are applied through
+// the apply hook. Replication lag (now minus the event's origin wall time) is
+// recorded per origin.
+//
+// Thread-safety: all public methods are thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "messaging/circuit_breaker.h"
+#include "messaging/event.h"
+#include "messaging/transport.h"
+
+namespace geocache {
+
+struct ReplicatorOptions {
+  size_t batch_max_events = 256;       // events packed in one message at most
+  size_t batch_max_bytes = 256 << 10;  // bytes in one message at most (256 KiB)
+  int64_t linger_us = 1000;            // longest wait for a batch to fill, µs
+  size_t outbox_max_bytes = 64 << 20;  // outbox bound per origin region (64 MiB)
+  int64_t retry_backoff_ms = 100;      // pause after a failed publish
+  CircuitBreakerOptions breaker;       // around Transport::publish
+  void validate() const;               // throws std::invalid_argument naming the field
+};
+
+enum class ResyncReason { kGap, kNewEpoch, kFirstContact };
+const char* resync_reason_name(ResyncReason r);
+
+// Figures for INFO and tests.
+struct OutboxStats {
+  RegionId origin = 0;
+  uint64_t epoch = 0;
+  uint64_t depth_events = 0;
+  uint64_t depth_bytes = 0;
+  uint64_t appended = 0;
+  uint64_t published = 0;  // events confirmed by the transport
+  uint64_t dropped = 0;    // events lost to overflow
+  uint64_t publish_failures = 0;
+  CircuitBreaker::State breaker = CircuitBreaker::State::kClosed;
+};
+
+struct InboundStats {
+  RegionId region = 0;  // the receiving region
+  RegionId origin = 0;
+  uint64_t epoch = 0;
+  uint64_t next_seq = 0;
+  uint64_t events_in = 0;
+  uint64_t batches_in = 0;
+  uint64_t duplicates = 0;
+  uint64_t gaps = 0;
+  uint64_t epoch_changes = 0;
+  uint64_t corrupt_batches = 0;
+  int64_t lag_last_ms = 0;
+  int64_t lag_p50_ms = 0;
+  int64_t lag_p99_ms = 0;
+};
+
+class Replicator {
+ public:
+  // Applies one event from another region to the local region `region`.
+  using ApplyFn = std::function<void(RegionId region, const Event& event)>;
+  // Called when `region` has missed events from `origin`; it should resync.
+  using ResyncFn = std::function<void(RegionId region, RegionId origin, ResyncReason why)>;
+
+  Replicator(const ReplicatorOptions& options, Transport* transport, const Clock* clock, ApplyFn apply,
+             ResyncFn resync);
+  ~Replicator();
+  Replicator(const Replicator&) = delete;
+  Replicator& operator=(const Replicator&) = delete;
+
+  // Registers a local region: its outbox, and its receiver on the transport.
+  // REQUIRES: before start().
+  void add_region(RegionId region);
+  Status start();
+  // Stops the replication thread after one last attempt to send what is queued.
+  void stop();
+
+  // Queues an event from local region `origin`. Never blocks on the network.
+  void append(RegionId origin, Event event);
+
+  // Blocks until every outbox is empty (all confirmed) or timeout_ms passes;
+  // true if empty. For tests, demos and shutdown.
+  bool flush(int64_t timeout_ms);
+
+  std::vector<OutboxStats> outbox_stats() const;
+  std::vector<InboundStats> inbound_stats() const;
+
+  // Exposed for unit tests of the receive path.
+  void TEST_receive(RegionId region, std::string_view payload) { receive(region, payload); }
+
+ private:
+  struct Outbox;
+  struct Inbound;
+
+  void run();
+  bool publish_one(Outbox& box);  // false when it failed
+  void receive(RegionId region, std::string_view payload);
+
+  const ReplicatorOptions options_;
+  Transport* transport_;
+  const Clock* clock_;
+  ApplyFn apply_;
+  ResyncFn resync_;
+
+  mutable std::mutex mu_;  // guards outboxes' queues, running_
+  std::condition_variable work_cv_;
+  std::condition_variable drained_cv_;
+  std::map<RegionId, std::unique_ptr<Outbox>> outboxes_;
+  bool running_ = false;
+  std::thread thread_;
+
+  mutable std::mutex in_mu_;  // guards inbound_
+  std::map<std::pair<RegionId, RegionId>, std::unique_ptr<Inbound>> inbound_;
+};
+
+}  // namespace geocache

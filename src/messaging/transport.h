@@ -1,0 +1,46 @@
+// Transport: how encoded event batches travel between regions.
+//
+// Two implementations: InProcessTransport (regions hosted in one process, with
+// simulated per-link delay, cut and heal) and AmqpTransport (RabbitMQ). The
+// replicator above them neither knows nor cares which one it has.
+#pragma once
+
+#include <functional>
+#include <string_view>
+
+#include "core/status.h"
+#include "core/version.h"
+
+namespace geocache {
+
+class Transport {
+ public:
+  // Receives one batch published by another region. The transport acknowledges
+  // the batch (AMQP: basic.ack) only after the receiver returns, so a receiver
+  // must have applied it by then. Called from a transport thread; batches from
+  // one origin arrive in publish order.
+  using Receiver = std::function<void(std::string_view payload)>;
+
+  virtual ~Transport() = default;
+  Transport() = default;
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // Registers a region hosted in this process and the function that receives
+  // what the other regions publish. REQUIRES: before start().
+  virtual void attach(RegionId region, Receiver receiver) = 0;
+
+  // Starts delivery threads and connections. Idempotent.
+  virtual Status start() = 0;
+  // Stops delivering; after it returns no receiver is running or will run.
+  virtual void stop() = 0;
+
+  // Hands one batch from `origin` to every other region. Returns ok once the
+  // transport has taken responsibility for it (AMQP: the broker confirmed it);
+  // on error the caller keeps the batch and retries later. Called from the
+  // origin's replication thread only; may block for up to the transport's
+  // publish timeout, never on the request path.
+  virtual Status publish(RegionId origin, std::string_view payload) = 0;
+};
+
+}  // namespace geocache
