@@ -1,0 +1,37 @@
+// Settings of the RabbitMQ transport (docs/replication.md explains them).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace geocache {
+
+struct AmqpOptions {
+  // amqp://user:pass@host:port/vhost or amqps://... (TLS through OpenSSL).
+  // Empty: replication stays in-process.
+  std::string url;
+  // Durable topic exchange all regions publish to; routing key = region name.
+  std::string exchange = "geocache.replication";
+  // Each region consumes from the durable queue "<queue_prefix><region>",
+  // bound to every other region's routing key.
+  std::string queue_prefix = "geocache.region.";
+  // Queue bound (x-max-length-bytes, overflow reject-publish), bytes. 1 GiB.
+  size_t queue_max_bytes = size_t{1} << 30;
+  // Persistent messages (delivery-mode 2) survive a broker restart but cost
+  // 2-3x broker throughput; transient ones are lost if the broker restarts.
+  bool persistent = true;
+  int heartbeat_s = 10;                  // AMQP heartbeat interval, seconds
+  int prefetch = 256;                    // unacknowledged batches per consumer
+  int64_t reconnect_min_ms = 100;        // first reconnect delay
+  int64_t reconnect_max_ms = 10'000;     // reconnect delay cap (exponential, jittered)
+  int64_t publish_timeout_ms = 5'000;    // longest wait for a publisher confirm
+  // TLS: CA file to verify the broker with (amqps only); empty = system default.
+  std::string tls_ca_file;
+  bool tls_verify_peer = true;
+
+  // Throws std::invalid_argument naming the bad field.
+  void validate() const;
+};
+
+}  // namespace geocache
