@@ -1,1 +1,363 @@
+// Configuration: one table of settings serves the TOML file and the command
+// line, so a setting has one name, one parser and one help text.
+//
+// A setting is named "section.key" in the file and "--key" on the command
+// line (Redis' names where Redis has the setting: --port, --maxmemory, ...).
+// Values are parsed from text in both cases (TOML scalars are turned into
+// text first, after their TOML type is checked), so "100mb" means the same
+// in the file and on the command line.
 #include "config/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <functional>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+#include <CLI/CLI.hpp>
+#include <toml++/toml.h>
+
+#ifndef GEOCACHE_VERSION
+#define GEOCACHE_VERSION "0.1.0"
+#endif
+
+namespace geocache {
+namespace {
+
+enum class Kind { kInt, kSize, kBool, kString, kList, kPortMap, kLatencyMap };
+
+struct Setting {
+  const char* section;  // TOML table
+  const char* key;      // TOML key and command-line flag (--key)
+  Kind kind;
+  const char* help;     // says unit and default
+  std::function<void(Config&, const std::string&)> set;  // for scalars and lists (comma separated)
+};
+
+[[noreturn]] void bad(const std::string& name, const std::string& why) {
+  throw std::invalid_argument(name + ": " + why);
+}
+
+int64_t to_int(const std::string& name, const std::string& text, int64_t min, int64_t max) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) bad(name, "'" + text + "' is not an integer");
+  if (v < min || v > max) bad(name, std::to_string(v) + " is out of range [" + std::to_string(min) + ", " +
+                                        std::to_string(max) + "]");
+  return v;
+}
+
+bool to_bool(const std::string& name, std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), ::tolower);
+  if (text == "yes" || text == "true" || text == "1") return true;
+  if (text == "no" || text == "false" || text == "0") return false;
+  bad(name, "'" + text + "' is not yes/no");
+}
+
+size_t to_size(const std::string& name, const std::string& text) {
+  try {
+    return parse_memory(text);
+  } catch (const std::invalid_argument& e) {
+    bad(name, e.what());
+  }
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+// "eu-west=6391,ap-south=6392" or TOML inline table.
+std::map<std::string, int> to_port_map(const std::string& name, const std::string& text) {
+  std::map<std::string, int> out;
+  for (const auto& item : split_list(text)) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos) bad(name, "'" + item + "' is not region=port");
+    out[item.substr(0, eq)] = static_cast<int>(to_int(name, item.substr(eq + 1), 0, 65535));
+  }
+  return out;
+}
+
+// "us-east/eu-west=80,..." (round trip in ms).
+std::map<std::pair<std::string, std::string>, int64_t> to_latency_map(const std::string& name,
+                                                                      const std::string& text) {
+  std::map<std::pair<std::string, std::string>, int64_t> out;
+  for (const auto& item : split_list(text)) {
+    const auto eq = item.find('=');
+    const auto slash = item.find('/');
+    if (eq == std::string::npos || slash == std::string::npos || slash > eq) {
+      bad(name, "'" + item + "' is not regionA/regionB=ms");
+    }
+    out[{item.substr(0, slash), item.substr(slash + 1, eq - slash - 1)}] =
+        to_int(name, item.substr(eq + 1), 0, 3'600'000);
+  }
+  return out;
+}
+
+#define INT_SETTING(section, key, field, min, max, help)                                   \
+  Setting {                                                                                \
+    section, key, Kind::kInt, help, [](Config& c, const std::string& t) {                  \
+      c.field = static_cast<decltype(c.field)>(to_int(std::string(section) + "." key, t, min, max)); \
+    }                                                                                      \
+  }
+#define SIZE_SETTING(section, key, field, help)                                                    \
+  Setting {                                                                                        \
+    section, key, Kind::kSize, help,                                                               \
+        [](Config& c, const std::string& t) { c.field = to_size(std::string(section) + "." key, t); } \
+  }
+#define BOOL_SETTING(section, key, field, help)                                                    \
+  Setting {                                                                                        \
+    section, key, Kind::kBool, help,                                                               \
+        [](Config& c, const std::string& t) { c.field = to_bool(std::string(section) + "." key, t); } \
+  }
+#define STRING_SETTING(section, key, field, help) \
+  Setting { section, key, Kind::kString, help, [](Config& c, const std::string& t) { c.field = t; } }
+
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> table = {
+      // ---- cache
+      Setting{"cache", "regions", Kind::kList,
+              "every region of the deployment, same order on every node (default: local)",
+              [](Config& c, const std::string& t) { c.cache.regions = split_list(t); }},
+      Setting{"cache", "local-regions", Kind::kList, "regions hosted by this process (default: all)",
+              [](Config& c, const std::string& t) { c.cache.local_regions = split_list(t); }},
+      STRING_SETTING("cache", "home-region", cache.home_region,
+                     "region that reads and writes without a region go to (default: first local)"),
+      SIZE_SETTING("cache", "maxmemory", cache.store.max_bytes,
+                   "byte limit of each region's store, units like 100mb/1gb; 0 = none (default 0)"),
+      SIZE_SETTING("cache", "max-items", cache.store.max_items, "item limit of each region's store; 0 = none (default 0)"),
+      INT_SETTING("cache", "shards", cache.store.shards, 1, 1024, "store shards, a power of two (default 16)"),
+      INT_SETTING("cache", "default-ttl-ms", cache.default_ttl_ms, 0, INT64_MAX / 2,
+                  "TTL of writes that set none, ms; 0 = none (default 0)"),
+      INT_SETTING("cache", "expiry-cycle-ms", cache.expiry_cycle_interval_ms, 1, 3'600'000,
+                  "interval of the active expiry cycle, ms (default 100)"),
+      INT_SETTING("cache", "expiry-cycle-budget", cache.store.expiry_cycle_budget, 1, 1'000'000,
+                  "entries examined per shard per expiry cycle (default 200)"),
+      INT_SETTING("cache", "tombstone-retention-ms", cache.store.tombstone_retention_ms, 0, INT64_MAX / 2,
+                  "how long deletes are remembered, ms (default 3600000)"),
+      Setting{"cache", "latency", Kind::kLatencyMap,
+              "round-trip ms between regions, 'a/b=80,a/c=150' (file: table under [cache.latency])",
+              [](Config& c, const std::string& t) { c.cache.latency_ms = to_latency_map("cache.latency", t); }},
+      // ---- server
+      STRING_SETTING("server", "bind", server.bind, "addresses to listen on, space separated (default 127.0.0.1)"),
+      INT_SETTING("server", "port", server.port, 0, 65535, "port of the home region (default 6390)"),
+      Setting{"server", "region-ports", Kind::kPortMap,
+              "ports of the other local regions, 'eu-west=6391,ap-south=6392'",
+              [](Config& c, const std::string& t) { c.server.region_ports = to_port_map("server.region-ports", t); }},
+      STRING_SETTING("server", "requirepass", server.requirepass, "password clients must AUTH with (default none)"),
+      BOOL_SETTING("server", "protected-mode", server.protected_mode,
+                   "without a password, refuse clients not on loopback (default yes)"),
+      INT_SETTING("server", "maxclients", server.maxclients, 1, 1'000'000, "connections at most (default 10000)"),
+      INT_SETTING("server", "timeout", server.timeout_s, 0, INT32_MAX, "close clients idle this many s; 0 = never (default 0)"),
+      SIZE_SETTING("server", "proto-max-bulk-len", server.proto_max_bulk_len, "largest bulk string (default 512mb)"),
+      SIZE_SETTING("server", "client-query-buffer-limit", server.client_query_buffer_limit,
+                   "unparsed input per client (default 1gb)"),
+      SIZE_SETTING("server", "client-output-buffer-limit", server.client_output_buffer_limit,
+                   "unsent replies per client before it is closed (default 256mb)"),
+      INT_SETTING("server", "threads", server.threads, 0, 256, "event-loop threads; 0 = one per core (default 0)"),
+      STRING_SETTING("server", "loglevel", server.loglevel, "debug, verbose, notice or warning (default notice)"),
+      STRING_SETTING("server", "logfile", server.logfile, "log file; empty = stderr (default empty)"),
+      BOOL_SETTING("server", "daemonize", server.daemonize, "only 'no' is supported (default no)"),
+      STRING_SETTING("server", "pidfile", server.pidfile, "file to write the process id to (default none)"),
+      // ---- replication
+      BOOL_SETTING("replication", "simulate-link-delay", cache.simulate_link_delay,
+                   "in-process: delay each link by half its latency (default no)"),
+      INT_SETTING("replication", "batch-max-events", cache.replication.batch_max_events, 1, 1 << 20,
+                  "events per message at most (default 256)"),
+      SIZE_SETTING("replication", "batch-max-bytes", cache.replication.batch_max_bytes,
+                   "bytes per message at most (default 256kb)"),
+      INT_SETTING("replication", "linger-us", cache.replication.linger_us, 0, 1'000'000,
+                  "longest wait for a batch to fill, µs (default 1000)"),
+      SIZE_SETTING("replication", "outbox-max-bytes", cache.replication.outbox_max_bytes,
+                   "outbox bound per region; past it the oldest events go (default 64mb)"),
+      INT_SETTING("replication", "retry-backoff-ms", cache.replication.retry_backoff_ms, 0, 600'000,
+                  "pause after a failed publish, ms (default 100)"),
+      INT_SETTING("replication", "breaker-failure-threshold", cache.replication.breaker.failure_threshold, 1, 1'000'000,
+                  "failed publishes in a row that open the circuit (default 5)"),
+      INT_SETTING("replication", "breaker-open-ms", cache.replication.breaker.open_interval_ms, 0, 3'600'000,
+                  "how long the circuit stays open before probing, ms (default 1000)"),
+      INT_SETTING("replication", "breaker-half-open-probes", cache.replication.breaker.half_open_probes, 1, 1000,
+                  "successful probes that close the circuit (default 1)"),
+      // ---- amqp
+      STRING_SETTING("amqp", "amqp-url", amqp.url, "broker URL amqp[s]://user:pass@host:port/vhost; empty = in-process replication (default empty)"),
+      STRING_SETTING("amqp", "amqp-exchange", amqp.exchange, "replication topic exchange (default geocache.replication)"),
+      STRING_SETTING("amqp", "amqp-queue-prefix", amqp.queue_prefix, "queue name prefix (default geocache.region.)"),
+      SIZE_SETTING("amqp", "amqp-queue-max-bytes", amqp.queue_max_bytes, "bound of each region's queue (default 1gb)"),
+      BOOL_SETTING("amqp", "amqp-persistent", amqp.persistent,
+                   "persistent messages: survive a broker restart, 2-3x slower (default yes)"),
+      INT_SETTING("amqp", "amqp-heartbeat", amqp.heartbeat_s, 0, 3600, "heartbeat interval, s (default 10)"),
+      INT_SETTING("amqp", "amqp-prefetch", amqp.prefetch, 1, 65535, "unacknowledged messages per consumer (default 256)"),
+      INT_SETTING("amqp", "amqp-reconnect-min-ms", amqp.reconnect_min_ms, 1, 3'600'000, "first reconnect delay, ms (default 100)"),
+      INT_SETTING("amqp", "amqp-reconnect-max-ms", amqp.reconnect_max_ms, 1, 3'600'000, "reconnect delay cap, ms (default 10000)"),
+      INT_SETTING("amqp", "amqp-publish-timeout-ms", amqp.publish_timeout_ms, 1, 3'600'000,
+                  "longest wait for a publisher confirm, ms (default 5000)"),
+      STRING_SETTING("amqp", "amqp-tls-ca-file", amqp.tls_ca_file, "CA file for amqps:// (default system)"),
+      BOOL_SETTING("amqp", "amqp-tls-verify-peer", amqp.tls_verify_peer, "verify the broker certificate (default yes)"),
+  };
+  return table;
+}
+
+const Setting* find_setting(std::string_view section, std::string_view key) {
+  for (const auto& s : settings()) {
+    if (s.section == section && s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+std::string node_text(const std::string& name, const toml::node& node, Kind kind) {
+  auto expect = [&](bool ok, const char* what) {
+    if (!ok) bad(name, std::string("expected ") + what);
+  };
+  switch (kind) {
+    case Kind::kInt:
+      expect(node.is_integer(), "an integer");
+      return std::to_string(node.as_integer()->get());
+    case Kind::kSize:
+      expect(node.is_integer() || node.is_string(), "an integer or a size string like \"100mb\"");
+      return node.is_integer() ? std::to_string(node.as_integer()->get()) : node.as_string()->get();
+    case Kind::kBool:
+      expect(node.is_boolean(), "true or false");
+      return node.as_boolean()->get() ? "yes" : "no";
+    case Kind::kString:
+      expect(node.is_string(), "a string");
+      return node.as_string()->get();
+    case Kind::kList: {
+      expect(node.is_array(), "an array of strings");
+      std::string out;
+      for (const auto& e : *node.as_array()) {
+        expect(e.is_string(), "an array of strings");
+        const std::string& s = e.as_string()->get();
+        if (s.find(',') != std::string::npos) bad(name, "names must not contain ','");
+        out += s + ",";
+      }
+      return out;
+    }
+    case Kind::kPortMap:
+    case Kind::kLatencyMap: {
+      expect(node.is_table(), "a table");
+      std::string out;
+      for (const auto& [k, v] : *node.as_table()) {
+        expect(v.is_integer(), "integer values");
+        out += std::string(k.str()) + "=" + std::to_string(v.as_integer()->get()) + ",";
+      }
+      return out;
+    }
+  }
+  return {};
+}
+
+void apply_file(Config& config, const std::string& path) {
+  toml::table doc;
+  try {
+    doc = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << path << ":" << e.source().begin.line << ": " << e.description();
+    throw std::invalid_argument(msg.str());
+  }
+  for (const auto& [section, node] : doc) {
+    const std::string sec(section.str());
+    if (!node.is_table()) bad(sec, "expected a table [" + sec + "]");
+    for (const auto& [key, value] : *node.as_table()) {
+      const std::string name = sec + "." + std::string(key.str());
+      const Setting* s = find_setting(sec, key.str());
+      // Latency pairs are keyed "a/b" inside [cache.latency].
+      if (s == nullptr) bad(path + ": " + name, "unknown setting");
+      s->set(config, node_text(name, value, s->kind));
+    }
+  }
+  config.config_file = path;
+}
+
+}  // namespace
+
+size_t parse_memory(const std::string& text) {
+  std::string t = text;
+  std::transform(t.begin(), t.end(), t.begin(), ::tolower);
+  size_t digits = 0;
+  while (digits < t.size() && std::isdigit(static_cast<unsigned char>(t[digits]))) ++digits;
+  if (digits == 0) throw std::invalid_argument("'" + text + "' is not a size (e.g. 4096, 100mb, 1gb)");
+  const std::string unit = t.substr(digits);
+  uint64_t mul = 1;
+  if (unit.empty() || unit == "b") mul = 1;
+  else if (unit == "k") mul = 1000;
+  else if (unit == "kb") mul = 1024;
+  else if (unit == "m") mul = 1000 * 1000;
+  else if (unit == "mb") mul = 1024 * 1024;
+  else if (unit == "g") mul = 1000 * 1000 * 1000;
+  else if (unit == "gb") mul = 1024ull * 1024 * 1024;
+  else throw std::invalid_argument("'" + text + "' has an unknown unit (use b, k, kb, m, mb, g, gb)");
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + digits, n);
+  if (ec != std::errc() || n > UINT64_MAX / mul) throw std::invalid_argument("'" + text + "' is too large");
+  return static_cast<size_t>(n * mul);
+}
+
+void Config::validate() const {
+  cache.validate();
+  amqp.validate();
+  for (const auto& [region, port] : server.region_ports) {
+    if (std::find(cache.regions.begin(), cache.regions.end(), region) == cache.regions.end()) {
+      throw std::invalid_argument("server.region-ports: '" + region + "' is not in cache.regions");
+    }
+  }
+  static const char* kLevels[] = {"debug", "verbose", "notice", "warning"};
+  if (std::find(std::begin(kLevels), std::end(kLevels), server.loglevel) == std::end(kLevels)) {
+    throw std::invalid_argument("server.loglevel: must be debug, verbose, notice or warning");
+  }
+  if (server.daemonize) throw std::invalid_argument("server.daemonize: only 'no' is supported; use a supervisor");
+}
+
+Config load_config_file(const std::string& path) {
+  Config config;
+  apply_file(config, path);
+  config.validate();
+  return config;
+}
+
+std::optional<Config> parse_command_line(int argc, const char* const* argv) {
+  CLI::App app{"geocached: a geo-distributed LRU cache that speaks the Redis protocol.\n"
+               "Usage: geocached [CONFIG-FILE] [--option value ...]; a flag overrides the file.",
+               "geocached"};
+  app.set_version_flag("--version,-v", "geocached " GEOCACHE_VERSION);
+  std::string file;
+  app.add_option("config-file", file, "TOML configuration file (see geocache.toml)");
+  std::map<std::string, std::string> flags;
+  for (const auto& s : settings()) {
+    app.add_option(std::string("--") + s.key, flags[s.key], s.help)->group(s.section);
+  }
+  std::string region;
+  app.add_option("--region", region, "this node's region: sets home-region and local-regions to it")
+      ->group("cache");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    app.exit(e);
+    return std::nullopt;
+  } catch (const CLI::ParseError& e) {
+    throw std::invalid_argument(e.what());
+  }
+  Config config;
+  if (!file.empty()) apply_file(config, file);
+  for (const auto& s : settings()) {
+    if (app.count(std::string("--") + s.key) > 0) s.set(config, flags[s.key]);
+  }
+  if (!region.empty()) {
+    config.cache.home_region = region;
+    config.cache.local_regions = {region};
+    if (app.count("--regions") == 0 && file.empty()) config.cache.regions = {region};
+  }
+  config.validate();
+  return config;
+}
+
+}  // namespace geocache

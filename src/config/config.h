@@ -37,9 +37,10 @@ struct ServerOptions {
 struct Config {
   GeoCacheOptions cache;
   ServerOptions server;
-  // "in-process" (all regions in this process) or "amqp".
-  std::string transport = "in-process";
+  // Replication goes through RabbitMQ when amqp.url is set, else in-process
+  // between the local regions.
   AmqpOptions amqp;
+  bool uses_amqp() const { return !amqp.url.empty(); }
   std::string config_file;  // the file read, if any
 
   // Throws std::invalid_argument naming the bad field.

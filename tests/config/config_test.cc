@@ -1,0 +1,142 @@
+#include "config/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace geocache {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::optional<Config> parse(std::vector<std::string> args) {
+  std::vector<const char*> argv{"geocached"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+std::string write_temp(const std::string& text) {
+  char path[] = "/tmp/geocache-config-XXXXXX.toml";
+  int fd = mkstemps(path, 5);
+  EXPECT_GE(fd, 0);
+  std::ofstream(path) << text;
+  close(fd);
+  return path;
+}
+
+std::string error_of(std::vector<std::string> args) {
+  try {
+    parse(std::move(args));
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(ConfigTest, NoArgumentsGiveASingleRegionCacheOnTheDocumentedPort) {
+  auto c = parse({});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->server.port, 6390);
+  EXPECT_EQ(c->server.bind, "127.0.0.1");
+  EXPECT_EQ(c->cache.regions, std::vector<std::string>{"local"});
+  EXPECT_FALSE(c->uses_amqp());
+}
+
+TEST(ConfigTest, RedisStyleFlagsKeepRedisMeaningAndUnits) {
+  auto c = parse({"--port", "7000", "--maxmemory", "100mb", "--maxclients", "50", "--timeout", "30",
+                  "--proto-max-bulk-len", "1kb", "--requirepass", "s3cret", "--loglevel", "warning"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->server.port, 7000);
+  EXPECT_EQ(c->cache.store.max_bytes, 100u << 20);
+  EXPECT_EQ(c->server.maxclients, 50u);
+  EXPECT_EQ(c->server.timeout_s, 30);
+  EXPECT_EQ(c->server.proto_max_bulk_len, 1024u);
+  EXPECT_EQ(c->server.requirepass, "s3cret");
+}
+
+TEST(ConfigTest, RegionAndAmqpUrlAreEnoughToJoinADeployment) {
+  auto c = parse({"--region", "eu-west", "--regions", "us-east,eu-west,ap-south", "--amqp-url",
+                  "amqp://guest:guest@127.0.0.1:5672/"});
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->uses_amqp());
+  EXPECT_EQ(c->cache.home_region, "eu-west");
+  EXPECT_EQ(c->cache.local_regions, std::vector<std::string>{"eu-west"});
+  EXPECT_EQ(c->cache.regions.size(), 3u);
+}
+
+TEST(ConfigTest, FileIsReadAndFlagsOverrideIt) {
+  const auto path = write_temp(R"(
+[cache]
+regions = ["a", "b", "c"]
+maxmemory = "1gb"
+shards = 32
+[cache.latency]
+"a/b" = 80
+"a/c" = 150
+[server]
+port = 7100
+region-ports = { b = 7101, c = 7102 }
+[replication]
+batch-max-events = 64
+)");
+  auto c = parse({path, "--port", "7200"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->server.port, 7200);
+  EXPECT_EQ(c->cache.store.max_bytes, size_t{1} << 30);
+  EXPECT_EQ(c->cache.store.shards, 32);
+  EXPECT_EQ(c->server.region_ports.at("c"), 7102);
+  EXPECT_EQ((c->cache.latency_ms.at({"a", "c"})), 150);
+  EXPECT_EQ(c->cache.replication.batch_max_events, 64u);
+  std::remove(path.c_str());
+}
+
+TEST(ConfigTest, UnknownKeyInFileIsRejectedByName) {
+  const auto path = write_temp("[server]\nprot = 1\n");
+  EXPECT_THAT(error_of({path}), HasSubstr("server.prot: unknown setting"));
+  std::remove(path.c_str());
+}
+
+TEST(ConfigTest, WrongTypeInFileIsRejectedByName) {
+  const auto path = write_temp("[server]\nport = \"high\"\n");
+  EXPECT_THAT(error_of({path}), HasSubstr("server.port: expected an integer"));
+  std::remove(path.c_str());
+}
+
+TEST(ConfigTest, BadValuesAreRejectedWithTheirName) {
+  EXPECT_THAT(error_of({"--port", "70000"}), HasSubstr("server.port"));
+  EXPECT_THAT(error_of({"--maxmemory", "12parsecs"}), HasSubstr("cache.maxmemory"));
+  EXPECT_THAT(error_of({"--shards", "3"}), HasSubstr("shards must be a power of two"));
+  EXPECT_THAT(error_of({"--regions", "a,a"}), HasSubstr("'a' is listed twice"));
+  EXPECT_THAT(error_of({"--amqp-url", "http://x"}), HasSubstr("amqp.url"));
+  EXPECT_THAT(error_of({"--loglevel", "chatty"}), HasSubstr("server.loglevel"));
+  EXPECT_THAT(error_of({"--no-such-flag", "1"}), HasSubstr("no-such-flag"));
+}
+
+TEST(ConfigTest, MalformedTomlNamesTheLine) {
+  const auto path = write_temp("[server]\nport = = 1\n");
+  EXPECT_THAT(error_of({path}), HasSubstr(":2:"));
+  std::remove(path.c_str());
+}
+
+TEST(ConfigTest, ShippedConfigFilesLoad) {
+  for (const char* file : {"/geocache.toml", "/examples/three-regions.toml"}) {
+    SCOPED_TRACE(file);
+    EXPECT_NO_THROW(load_config_file(std::string(GEOCACHE_SOURCE_DIR) + file));
+  }
+}
+
+TEST(ConfigTest, MemoryUnitsFollowRedis) {
+  EXPECT_EQ(parse_memory("4096"), 4096u);
+  EXPECT_EQ(parse_memory("1k"), 1000u);
+  EXPECT_EQ(parse_memory("1kb"), 1024u);
+  EXPECT_EQ(parse_memory("2GB"), 2ull << 30);
+  EXPECT_THROW(parse_memory("-1"), std::invalid_argument);
+  EXPECT_THROW(parse_memory("99999999999999999999gb"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace geocache
