@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds, starts a private
+# RabbitMQ broker, runs every test, then the sanitizer builds:
+# AddressSanitizer+UBSan over all unit and integration tests, ThreadSanitizer
+# over the concurrent ones. Exits non-zero if anything fails.
+#
+#   bash scripts/test.sh            # everything
+#   GEOCACHE_SKIP_SANITIZERS=1 bash scripts/test.sh   # plain build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+bash scripts/install-deps.sh
+
+jobs=$(nproc)
+build() {  # build DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  ninja -C "$dir" -j "$jobs"
+}
+
+echo "== build (RelWithDebInfo)"
+build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+# A private broker for the replication tests: its own node name, ports and
+# data directory, stopped on exit whatever happens.
+broker_dir=$(mktemp -d /tmp/geocache-test-broker.XXXXXX)
+broker_port=$((20000 + RANDOM % 20000))
+cleanup() { bash scripts/rabbitmq.sh stop "$broker_dir" >/dev/null 2>&1 || true; rm -rf "$broker_dir"; }
+trap cleanup EXIT
+echo "== private RabbitMQ on 127.0.0.1:$broker_port"
+bash scripts/rabbitmq.sh start "$broker_dir" "$broker_port"
+export GEOCACHE_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$broker_port/"
+export GEOCACHE_TEST_BROKER_DIR="$broker_dir"
+
+echo "== tests"
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
+
+echo "== main job smoke test"
+GEOCACHE_DEMO_ONLY=1 GEOCACHE_BUILD_DIR=build bash scripts/run.sh
+
+if [ -z "${GEOCACHE_SKIP_SANITIZERS:-}" ]; then
+  echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
+  build build-asan -DCMAKE_BUILD_TYPE=Debug -DGEOCACHE_SANITIZE=address,undefined -DGEOCACHE_BUILD_BENCH=OFF
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900 -E 'Replication'
+
+  echo "== ThreadSanitizer (concurrent parts)"
+  build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGEOCACHE_SANITIZE=thread -DGEOCACHE_BUILD_BENCH=OFF
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 900 \
+      -R 'Concurrent|Replicator|InProcessTransport|GeoCache|Integration'
+fi
+echo "== all tests passed"
