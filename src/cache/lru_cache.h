@@ -46,7 +46,7 @@ struct LruCacheOptions {
   // How long a delete's tombstone is kept, in ms (DESIGN.md). Default 1 hour.
   int64_t tombstone_retention_ms = 3'600'000;
   // Entries the active expiry cycle examines per shard and call.
-  int expiry_cycle_budget = 200;
+  int expiry_cycle_budget = 1000;
   // The time source. Not owned; defaults to the system clock.
   const Clock* clock = nullptr;
 

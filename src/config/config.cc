@@ -141,7 +141,7 @@ const std::vector<Setting>& settings() {
       INT_SETTING("cache", "expiry-cycle-ms", cache.expiry_cycle_interval_ms, 1, 3'600'000,
                   "interval of the active expiry cycle, ms (default 100)"),
       INT_SETTING("cache", "expiry-cycle-budget", cache.store.expiry_cycle_budget, 1, 1'000'000,
-                  "entries examined per shard per expiry cycle (default 200)"),
+                  "entries examined per shard per expiry cycle (default 1000)"),
       INT_SETTING("cache", "tombstone-retention-ms", cache.store.tombstone_retention_ms, 0, INT64_MAX / 2,
                   "how long deletes are remembered, ms (default 3600000)"),
       Setting{"cache", "latency", Kind::kLatencyMap,

@@ -2,6 +2,7 @@
 // ReplyWriter::error() adds the leading '-'.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -27,9 +28,33 @@ inline constexpr std::string_view kHashNotInteger = "ERR hash value is not an in
 inline constexpr std::string_view kHashNotFloat = "ERR hash value is not a float";
 inline constexpr std::string_view kStringTooLong = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 inline constexpr std::string_view kMaxClients = "ERR max number of clients reached";
+inline constexpr std::string_view kNoProto = "NOPROTO unsupported protocol version";
+inline constexpr std::string_view kInvalidPassword = "ERR invalid password";
+// Sent to a non-loopback client when no password is set and protected mode is on.
+inline constexpr std::string_view kDenied =
+    "DENIED geocached is running in protected mode because protected mode is enabled and no password is "
+    "set for the default user. In this mode connections are only accepted from the loopback interface. "
+    "To accept connections from other hosts, either set a password (requirepass, or CONFIG SET "
+    "requirepass from a loopback connection) or disable protected mode (protected-mode no), and restart.";
+
+// Protocol errors (the connection is closed after the reply), Redis' wording.
+inline constexpr std::string_view kProtoInvalidMultibulk = "ERR Protocol error: invalid multibulk length";
+inline constexpr std::string_view kProtoInvalidBulk = "ERR Protocol error: invalid bulk length";
+inline constexpr std::string_view kProtoBigMultibulkCount = "ERR Protocol error: too big mbulk count string";
+inline constexpr std::string_view kProtoBigBulkCount = "ERR Protocol error: too big bulk count string";
+inline constexpr std::string_view kProtoBigInline = "ERR Protocol error: too big inline request";
+inline constexpr std::string_view kProtoUnbalancedQuotes = "ERR Protocol error: unbalanced quotes in request";
+inline constexpr std::string_view kProtoUnauthMultibulk = "ERR Protocol error: unauthenticated multibulk length";
+inline constexpr std::string_view kProtoUnauthBulk = "ERR Protocol error: unauthenticated bulk length";
 
 // "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
 std::string unknown_command(std::string_view name, std::string_view first_args);
+// The same, quoting the arguments after the name the way Redis 7 does.
+std::string unknown_command(std::string_view name, std::span<const std::string_view> args);
+// "ERR unknown subcommand 'foo'. Try CLIENT HELP."
+std::string unknown_subcommand(std::string_view sub, std::string_view command);
+// "ERR Protocol error: expected '$', got 'x'" and the like.
+std::string protocol_error(std::string_view what);
 // "ERR wrong number of arguments for 'get' command"
 std::string wrong_arity(std::string_view name);
 // "ERR invalid expire time in 'set' command"
