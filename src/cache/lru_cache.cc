@@ -229,6 +229,12 @@ struct LruCache::Shard {
     const size_t need = sizeof(Entry) + key.size() + rec.bytes.size() + kTableBytesPerEntry;
     if (max_bytes != 0 && need > max_bytes) return ApplyResult::kTooLarge;
     Entry* e = new_entry(key, rec.kind, rec.bytes, expire_at, rec.version);
+    // The allocator may round the block up past the budget even when `need`
+    // fits; the entry is charged what it really got, so judge by that.
+    if (max_bytes != 0 && charge_of(e) > max_bytes) {
+      std::free(e);
+      return ApplyResult::kTooLarge;
+    }
     if (cur != nullptr) {
       if (to_front) link_front_locked(e);
       else link_after_locked(cur->prev, e);
