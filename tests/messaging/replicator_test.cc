@@ -1,0 +1,423 @@
+#include "messaging/replicator.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "core/clock.h"
+
+namespace geocache {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Waits for a condition another thread brings about. The deadline only keeps
+// a broken build from hanging; no test relies on how long anything takes.
+bool eventually(const std::function<bool()>& pred) {
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+// A Transport that keeps what is published and fails when told to.
+class FakeTransport final : public Transport {
+ public:
+  void attach(RegionId region, Receiver receiver) override {
+    std::lock_guard lock(mu_);
+    receivers_[region] = std::move(receiver);
+  }
+  Status start() override { return Status::Ok(); }
+  void stop() override {}
+  Status publish(RegionId origin, std::string_view payload) override {
+    std::lock_guard lock(mu_);
+    ++attempts_;
+    if (fail_next_ > 0 || fail_all_) {
+      if (fail_next_ > 0) --fail_next_;
+      return Status::Unavailable("fake broker down");
+    }
+    origins_.push_back(origin);
+    payloads_.emplace_back(payload);
+    return Status::Ok();
+  }
+
+  void fail_next(int n) {
+    std::lock_guard lock(mu_);
+    fail_next_ = n;
+  }
+  void fail_all(bool on) {
+    std::lock_guard lock(mu_);
+    fail_all_ = on;
+  }
+  int attempts() const {
+    std::lock_guard lock(mu_);
+    return attempts_;
+  }
+  std::vector<EventBatch> batches() const {
+    std::lock_guard lock(mu_);
+    std::vector<EventBatch> out;
+    for (const auto& p : payloads_) {
+      auto b = decode_batch(p);
+      EXPECT_TRUE(b.ok());
+      if (b.ok()) out.push_back(std::move(b).value());
+    }
+    return out;
+  }
+  bool has_receiver(RegionId r) const {
+    std::lock_guard lock(mu_);
+    return receivers_.count(r) != 0;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<RegionId, Receiver> receivers_;
+  std::vector<RegionId> origins_;
+  std::vector<std::string> payloads_;
+  int attempts_ = 0;
+  int fail_next_ = 0;
+  bool fail_all_ = false;
+};
+
+Event put_event(const std::string& key, size_t value_size = 8, int64_t wall_ms = 0) {
+  Event e;
+  e.key = key;
+  e.record = Record{ValueKind::kString, std::string(value_size, 'v'), kNoExpiry, Version{1, 1}};
+  e.origin_wall_ms = wall_ms;
+  return e;
+}
+
+// The keys of all events published, in order.
+std::vector<std::string> keys_of(const std::vector<EventBatch>& batches) {
+  std::vector<std::string> out;
+  for (const auto& b : batches) {
+    for (const auto& e : b.events) out.push_back(e.key);
+  }
+  return out;
+}
+
+std::vector<std::string> numbered(const std::string& prefix, int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back(prefix + std::to_string(i));
+  return out;
+}
+
+// ---- sending --------------------------------------------------------------------
+
+class ReplicatorSendTest : public ::testing::Test {
+ protected:
+  void make(ReplicatorOptions o) {
+    // Retries at once and no lingering: the tests control timing through what
+    // they queue before start() and through the fake's failures.
+    o.linger_us = 0;
+    o.retry_backoff_ms = 0;
+    rep_ = std::make_unique<Replicator>(o, &transport_, &clock_, [](RegionId, const Event&) {}, nullptr);
+    rep_->add_region(1);
+  }
+  OutboxStats outbox() { return rep_->outbox_stats().at(0); }
+
+  ManualClock clock_;
+  FakeTransport transport_;
+  std::unique_ptr<Replicator> rep_;
+};
+
+TEST_F(ReplicatorSendTest, AddRegionAttachesItsReceiver) {
+  make({});
+  EXPECT_TRUE(transport_.has_receiver(1));
+}
+
+TEST_F(ReplicatorSendTest, PacksAtMostBatchMaxEventsPerBatch) {
+  ReplicatorOptions o;
+  o.batch_max_events = 10;
+  make(o);
+  for (const auto& k : numbered("k", 25)) rep_->append(1, put_event(k));
+  ASSERT_TRUE(rep_->start().ok());
+  ASSERT_TRUE(rep_->flush(20'000));
+  const auto batches = transport_.batches();
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0].events.size(), 10u);
+  EXPECT_EQ(batches[1].events.size(), 10u);
+  EXPECT_EQ(batches[2].events.size(), 5u);
+  EXPECT_EQ(batches[0].first_seq, 1u);
+  EXPECT_EQ(batches[1].first_seq, 11u);
+  EXPECT_EQ(batches[2].first_seq, 21u);
+  for (const auto& b : batches) EXPECT_EQ(b.origin, 1);
+  EXPECT_EQ(keys_of(batches), numbered("k", 25));
+  EXPECT_EQ(outbox().published, 25u);
+  EXPECT_EQ(outbox().depth_events, 0u);
+  EXPECT_EQ(outbox().depth_bytes, 0u);
+}
+
+TEST_F(ReplicatorSendTest, PacksAtMostBatchMaxBytesPerBatch) {
+  const size_t each = encoded_event_size(put_event("k00", 100));
+  ReplicatorOptions o;
+  o.batch_max_bytes = 3 * each + each / 2;  // three events fit, four do not
+  make(o);
+  for (const auto& k : numbered("k0", 10)) rep_->append(1, put_event(k, 100));
+  ASSERT_TRUE(rep_->start().ok());
+  ASSERT_TRUE(rep_->flush(20'000));
+  const auto batches = transport_.batches();
+  ASSERT_EQ(batches.size(), 4u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(batches[i].events.size(), 3u) << i;
+  EXPECT_EQ(batches[3].events.size(), 1u);
+  EXPECT_EQ(keys_of(batches), numbered("k0", 10));
+}
+
+TEST_F(ReplicatorSendTest, EventLargerThanBatchMaxBytesTravelsAlone) {
+  ReplicatorOptions o;
+  o.batch_max_bytes = 64;
+  make(o);
+  rep_->append(1, put_event("small1", 1));
+  rep_->append(1, put_event("big", 500));
+  rep_->append(1, put_event("small2", 1));
+  ASSERT_TRUE(rep_->start().ok());
+  ASSERT_TRUE(rep_->flush(20'000));
+  const auto batches = transport_.batches();
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(keys_of(batches), (std::vector<std::string>{"small1", "big", "small2"}));
+}
+
+TEST_F(ReplicatorSendTest, EventsOfAnUnknownRegionAreNotReplicated) {
+  make({});
+  rep_->append(9, put_event("k"));
+  EXPECT_EQ(outbox().appended, 0u);
+}
+
+TEST_F(ReplicatorSendTest, FailedPublishIsRetriedAndNothingIsLost) {
+  ReplicatorOptions o;
+  o.batch_max_events = 4;
+  make(o);
+  transport_.fail_next(2);
+  for (const auto& k : numbered("k", 10)) rep_->append(1, put_event(k));
+  ASSERT_TRUE(rep_->start().ok());
+  ASSERT_TRUE(rep_->flush(20'000));
+  EXPECT_EQ(transport_.attempts(), 3 + 2);
+  EXPECT_EQ(keys_of(transport_.batches()), numbered("k", 10));  // each once, in order
+  EXPECT_EQ(outbox().publish_failures, 2u);
+  EXPECT_EQ(outbox().published, 10u);
+  EXPECT_EQ(outbox().dropped, 0u);
+  EXPECT_EQ(outbox().breaker, CircuitBreaker::State::kClosed);
+}
+
+TEST_F(ReplicatorSendTest, BreakerOpensAfterRepeatedFailuresAndClosesOnceTransportRecovers) {
+  ReplicatorOptions o;
+  o.breaker.failure_threshold = 3;
+  o.breaker.open_interval_ms = 5'000;
+  make(o);
+  transport_.fail_all(true);
+  for (const auto& k : numbered("k", 5)) rep_->append(1, put_event(k));
+  ASSERT_TRUE(rep_->start().ok());
+  ASSERT_TRUE(eventually([&] { return outbox().breaker == CircuitBreaker::State::kOpen; }));
+  // Open: the transport is left alone, the events wait in the outbox.
+  EXPECT_EQ(transport_.attempts(), 3);
+  EXPECT_EQ(outbox().publish_failures, 3u);
+  EXPECT_EQ(outbox().depth_events, 5u);
+  EXPECT_FALSE(rep_->flush(0));
+  EXPECT_EQ(transport_.attempts(), 3);
+
+  transport_.fail_all(false);
+  clock_.advance_ms(5'000);  // half-open: the next publish is a probe
+  ASSERT_TRUE(rep_->flush(20'000));
+  EXPECT_EQ(outbox().breaker, CircuitBreaker::State::kClosed);
+  EXPECT_EQ(keys_of(transport_.batches()), numbered("k", 5));
+}
+
+TEST_F(ReplicatorSendTest, OutboxOverflowDropsOldestCountsThemAndBumpsEpoch) {
+  const size_t each = encoded_event_size(put_event("k00", 100));
+  ReplicatorOptions o;
+  o.outbox_max_bytes = 1024;
+  make(o);
+  const uint64_t epoch0 = outbox().epoch;
+  const size_t fits = 1024 / each;
+  const int total = 30;
+  for (const auto& k : numbered("k", total)) rep_->append(1, put_event(k.size() == 2 ? "k0" + k.substr(1) : k, 100));
+  const OutboxStats st = outbox();
+  EXPECT_EQ(st.appended, static_cast<uint64_t>(total));
+  EXPECT_EQ(st.depth_events, fits);
+  EXPECT_EQ(st.dropped, total - fits);
+  EXPECT_LE(st.depth_bytes, 1024u);
+  EXPECT_GT(st.epoch, epoch0);
+
+  ASSERT_TRUE(rep_->start().ok());
+  ASSERT_TRUE(rep_->flush(20'000));
+  const auto batches = transport_.batches();
+  ASSERT_FALSE(batches.empty());
+  // The survivors are the newest events, sent under the new epoch and with
+  // their original sequence numbers, so a receiver can tell what it missed.
+  EXPECT_EQ(batches.front().epoch, st.epoch);
+  EXPECT_EQ(batches.front().first_seq, total - fits + 1);
+  const auto keys = keys_of(batches);
+  ASSERT_EQ(keys.size(), fits);
+  EXPECT_EQ(keys.back(), "k29");
+}
+
+TEST_F(ReplicatorSendTest, StopMakesOneLastAttemptToSendWhatIsQueued) {
+  make({});
+  ASSERT_TRUE(rep_->start().ok());
+  for (const auto& k : numbered("k", 50)) rep_->append(1, put_event(k));
+  rep_->stop();
+  EXPECT_EQ(keys_of(transport_.batches()), numbered("k", 50));
+}
+
+// ---- receiving -------------------------------------------------------------------
+
+class ReplicatorReceiveTest : public ::testing::Test {
+ protected:
+  ReplicatorReceiveTest()
+      : rep_({}, &transport_, &clock_,
+             [this](RegionId region, const Event& e) {
+               std::lock_guard lock(mu_);
+               applied_.push_back(std::to_string(region) + ":" + e.key);
+             },
+             [this](RegionId region, RegionId origin, ResyncReason why) {
+               std::lock_guard lock(mu_);
+               resyncs_.emplace_back(region, origin, why);
+             }) {
+    rep_.add_region(2);
+  }
+
+  // A batch from `origin` with events named key<seq>.
+  static std::string batch(RegionId origin, uint64_t epoch, uint64_t first_seq, int count, int64_t wall_ms = 0) {
+    EventBatch b;
+    b.origin = origin;
+    b.epoch = epoch;
+    b.first_seq = first_seq;
+    for (int i = 0; i < count; ++i) b.events.push_back(put_event("key" + std::to_string(first_seq + i), 8, wall_ms));
+    std::string out;
+    encode_batch(b, &out);
+    return out;
+  }
+  std::vector<std::string> applied() {
+    std::lock_guard lock(mu_);
+    auto out = applied_;
+    applied_.clear();
+    return out;
+  }
+  InboundStats inbound(RegionId origin) {
+    for (const auto& s : rep_.inbound_stats()) {
+      if (s.region == 2 && s.origin == origin) return s;
+    }
+    return {};
+  }
+
+  ManualClock clock_;
+  FakeTransport transport_;
+  Replicator rep_;
+  std::mutex mu_;
+  std::vector<std::string> applied_;
+  std::vector<std::tuple<RegionId, RegionId, ResyncReason>> resyncs_;
+};
+
+using Keys = std::vector<std::string>;
+
+TEST_F(ReplicatorReceiveTest, AppliesEventsOfABatchInOrder) {
+  rep_.TEST_receive(2, batch(1, 7, 1, 3));
+  EXPECT_EQ(applied(), (Keys{"2:key1", "2:key2", "2:key3"}));
+  EXPECT_TRUE(resyncs_.empty());
+  EXPECT_EQ(inbound(1).next_seq, 4u);
+  EXPECT_EQ(inbound(1).events_in, 3u);
+  EXPECT_EQ(inbound(1).batches_in, 1u);
+}
+
+TEST_F(ReplicatorReceiveTest, SkipsDuplicateBatches) {
+  rep_.TEST_receive(2, batch(1, 7, 1, 3));
+  applied();
+  rep_.TEST_receive(2, batch(1, 7, 1, 3));
+  rep_.TEST_receive(2, batch(1, 7, 2, 1));
+  EXPECT_EQ(applied(), Keys{});
+  EXPECT_EQ(inbound(1).duplicates, 4u);
+  EXPECT_TRUE(resyncs_.empty());
+}
+
+TEST_F(ReplicatorReceiveTest, AppliesOnlyTheNewPartOfAnOverlappingBatch) {
+  rep_.TEST_receive(2, batch(1, 7, 1, 3));
+  applied();
+  rep_.TEST_receive(2, batch(1, 7, 2, 4));  // 2..5, of which 2 and 3 were seen
+  EXPECT_EQ(applied(), (Keys{"2:key4", "2:key5"}));
+  EXPECT_EQ(inbound(1).duplicates, 2u);
+  EXPECT_EQ(inbound(1).next_seq, 6u);
+}
+
+TEST_F(ReplicatorReceiveTest, GapCallsResyncThenAppliesTheBatch) {
+  rep_.TEST_receive(2, batch(1, 7, 1, 2));
+  applied();
+  rep_.TEST_receive(2, batch(1, 7, 5, 2));  // 3 and 4 never came
+  ASSERT_EQ(resyncs_.size(), 1u);
+  EXPECT_EQ(resyncs_[0], std::make_tuple(RegionId{2}, RegionId{1}, ResyncReason::kGap));
+  EXPECT_EQ(applied(), (Keys{"2:key5", "2:key6"}));
+  EXPECT_EQ(inbound(1).gaps, 1u);
+  EXPECT_EQ(inbound(1).next_seq, 7u);
+  rep_.TEST_receive(2, batch(1, 7, 7, 1));  // back in step: no further resync
+  EXPECT_EQ(resyncs_.size(), 1u);
+}
+
+TEST_F(ReplicatorReceiveTest, NewEpochCallsResync) {
+  rep_.TEST_receive(2, batch(1, 7, 1, 2));
+  rep_.TEST_receive(2, batch(1, 8, 40, 1));
+  ASSERT_EQ(resyncs_.size(), 1u);
+  EXPECT_EQ(std::get<2>(resyncs_[0]), ResyncReason::kNewEpoch);
+  EXPECT_EQ(inbound(1).epoch_changes, 1u);
+  EXPECT_EQ(inbound(1).epoch, 8u);
+}
+
+TEST_F(ReplicatorReceiveTest, FirstContactInTheMiddleOfAStreamCallsResync) {
+  rep_.TEST_receive(2, batch(3, 7, 100, 1));
+  ASSERT_EQ(resyncs_.size(), 1u);
+  EXPECT_EQ(resyncs_[0], std::make_tuple(RegionId{2}, RegionId{3}, ResyncReason::kFirstContact));
+  EXPECT_EQ(applied(), Keys{"2:key100"});
+}
+
+TEST_F(ReplicatorReceiveTest, FirstContactAtSequenceOneNeedsNoResync) {
+  rep_.TEST_receive(2, batch(3, 7, 1, 1));
+  EXPECT_TRUE(resyncs_.empty());
+}
+
+TEST_F(ReplicatorReceiveTest, TracksEachOriginSeparately) {
+  rep_.TEST_receive(2, batch(1, 7, 1, 2));
+  rep_.TEST_receive(2, batch(3, 9, 1, 1));
+  rep_.TEST_receive(2, batch(1, 7, 3, 1));
+  EXPECT_TRUE(resyncs_.empty());
+  EXPECT_EQ(inbound(1).next_seq, 4u);
+  EXPECT_EQ(inbound(3).next_seq, 2u);
+}
+
+TEST_F(ReplicatorReceiveTest, CorruptBatchIsCountedAndTheNextGoodOneIsApplied) {
+  rep_.TEST_receive(2, batch(1, 7, 1, 2));
+  applied();
+  std::string bad = batch(1, 7, 3, 2);
+  bad.resize(bad.size() - 3);
+  rep_.TEST_receive(2, bad);
+  rep_.TEST_receive(2, "not a batch at all");
+  EXPECT_EQ(applied(), Keys{});
+  uint64_t corrupt = 0;
+  for (const auto& s : rep_.inbound_stats()) corrupt += s.corrupt_batches;
+  EXPECT_EQ(corrupt, 2u);
+  // The corrupt batch never counted as received; the resent one applies normally.
+  rep_.TEST_receive(2, batch(1, 7, 3, 2));
+  EXPECT_EQ(applied(), (Keys{"2:key3", "2:key4"}));
+  EXPECT_TRUE(resyncs_.empty());
+}
+
+TEST_F(ReplicatorReceiveTest, IgnoresItsOwnEventsEchoedBack) {
+  rep_.TEST_receive(2, batch(2, 7, 1, 2));
+  EXPECT_EQ(applied(), Keys{});
+}
+
+TEST_F(ReplicatorReceiveTest, RecordsReplicationLagFromOriginWallClock) {
+  rep_.TEST_receive(2, batch(1, 7, 1, 3, clock_.now_ms() - 40));
+  EXPECT_EQ(inbound(1).lag_last_ms, 40);
+  EXPECT_EQ(inbound(1).lag_p50_ms, 40);
+  EXPECT_EQ(inbound(1).lag_p99_ms, 40);
+}
+
+}  // namespace
+}  // namespace geocache
