@@ -1,0 +1,386 @@
+#include "cache/geo_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+
+namespace geocache {
+
+void PrintTo(const Value& v, std::ostream* os) { *os << v.to_json(); }
+
+namespace {
+
+constexpr RegionId kEu = 1, kUs = 2, kAp = 3;
+
+// Three regions hosted in one process over the in-process transport, with a
+// manual clock: replication is real (threads, batches), time is not.
+class GeoCacheTest : public ::testing::Test {
+ protected:
+  static GeoCacheOptions three_regions() {
+    GeoCacheOptions o;
+    o.regions = {"eu", "us", "ap"};
+    o.home_region = "eu";
+    o.latency_ms = {{{"eu", "us"}, 80}, {{"eu", "ap"}, 200}, {{"us", "ap"}, 150}};
+    o.replication.linger_us = 0;
+    o.region_breaker.failure_threshold = 2;
+    o.region_breaker.open_interval_ms = 1000;
+    return o;
+  }
+  void start(GeoCacheOptions o = three_regions()) {
+    geo_ = std::make_unique<GeoCache>(o, nullptr, &clock_);
+    ASSERT_TRUE(geo_->start().ok());
+  }
+  void quiesce() { ASSERT_TRUE(geo_->TEST_quiesce()); }
+  // The string at key in region, or "-" when it reads as absent.
+  std::string read(std::string_view key, std::string_view region) {
+    auto v = geo_->get(key, region);
+    if (!v.ok()) {
+      EXPECT_EQ(v.status().code(), StatusCode::kNotFound);
+      return "-";
+    }
+    return v->is_string() ? v->as_string() : v->to_json();
+  }
+  InProcessTransport& link() { return *geo_->in_process_transport(); }
+
+  // Every record a region holds, tombstones included.
+  std::map<std::string, Record> contents(RegionId region) {
+    std::map<std::string, Record> out;
+    LruCache& s = geo_->store(region);
+    for (int i = 0; i < s.shard_count(); ++i) {
+      s.scan_shard(i, true, [&](std::string_view k, const RecordView& v) { out.emplace(k, v.to_record()); });
+    }
+    return out;
+  }
+  void expect_converged() {
+    const auto eu = contents(kEu);
+    for (RegionId r : {kUs, kAp}) {
+      const auto other = contents(r);
+      ASSERT_EQ(other.size(), eu.size()) << "region " << int(r);
+      for (const auto& [key, rec] : eu) {
+        auto it = other.find(key);
+        ASSERT_NE(it, other.end()) << "region " << int(r) << " lacks " << key;
+        EXPECT_EQ(it->second.kind, rec.kind) << key;
+        EXPECT_EQ(it->second.bytes, rec.bytes) << key;
+        EXPECT_EQ(it->second.version, rec.version) << key;
+        EXPECT_EQ(it->second.expire_at_ms, rec.expire_at_ms) << key;
+      }
+    }
+  }
+
+  ManualClock clock_;
+  std::unique_ptr<GeoCache> geo_;
+};
+
+// ---- replication of each write ---------------------------------------------------
+
+TEST_F(GeoCacheTest, PutInOneRegionIsReadInAnotherAfterReplication) {
+  start();
+  ASSERT_TRUE(geo_->put("k", Value("v"), "eu").ok());
+  quiesce();
+  EXPECT_EQ(read("k", "us"), "v");
+  EXPECT_EQ(read("k", "ap"), "v");
+}
+
+TEST_F(GeoCacheTest, TypedValuesReplicateWithTheirType) {
+  start();
+  const Value doc(Value::Map{{"n", Value(7)}, {"xs", Value(Value::List{Value(1.5), Value(true), Value()})}});
+  ASSERT_TRUE(geo_->put("doc", doc, "us").ok());
+  ASSERT_TRUE(geo_->put("int", Value(-3), "us").ok());
+  quiesce();
+  auto got = geo_->get("doc", "ap");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, doc);
+  auto i = geo_->get("int", "eu");
+  ASSERT_TRUE(i.ok());
+  ASSERT_EQ(i->type(), Value::Type::kInt);
+  EXPECT_EQ(i->as_int(), -3);
+}
+
+TEST_F(GeoCacheTest, RemoveReplicates) {
+  start();
+  geo_->put("k", Value("v"), "eu");
+  quiesce();
+  EXPECT_TRUE(geo_->remove("k", "us"));
+  quiesce();
+  EXPECT_EQ(read("k", "eu"), "-");
+  EXPECT_EQ(read("k", "ap"), "-");
+  EXPECT_FALSE(geo_->remove("k", "eu"));  // nothing left to remove
+  auto t = geo_->store(kAp).peek_with_tombstone("k");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_TRUE(t->is_tombstone());
+}
+
+TEST_F(GeoCacheTest, RemoveOfAbsentKeyWritesNothing) {
+  start();
+  EXPECT_FALSE(geo_->remove("never", "eu"));
+  quiesce();
+  EXPECT_EQ(geo_->replicator().outbox_stats().at(0).appended, 0u);
+  EXPECT_FALSE(geo_->store(kUs).peek_with_tombstone("never").has_value());
+}
+
+TEST_F(GeoCacheTest, PutWithTtlReplicatesItsAbsoluteExpiry) {
+  start();
+  ASSERT_TRUE(geo_->put("k", Value("v"), "eu", 1000).ok());
+  quiesce();
+  EXPECT_EQ(geo_->ttl("k", "us"), 1000);
+  clock_.advance_ms(400);
+  EXPECT_EQ(geo_->ttl("k", "ap"), 600);
+  clock_.advance_ms(600);
+  EXPECT_EQ(read("k", "us"), "-");
+  EXPECT_EQ(read("k", "eu"), "-");
+  EXPECT_EQ(geo_->ttl("k", "ap"), -2);
+}
+
+TEST_F(GeoCacheTest, ExpireAndPersistReplicate) {
+  start();
+  geo_->put("k", Value("v"), "eu");
+  quiesce();
+  EXPECT_EQ(geo_->ttl("k", "us"), -1);
+  EXPECT_TRUE(geo_->expire("k", 5000, "eu"));
+  quiesce();
+  EXPECT_EQ(geo_->ttl("k", "us"), 5000);
+  EXPECT_EQ(geo_->ttl("k", "ap"), 5000);
+  clock_.advance_ms(2000);
+  EXPECT_EQ(geo_->ttl("k", "us"), 3000);
+  EXPECT_TRUE(geo_->persist("k", "ap"));
+  quiesce();
+  EXPECT_EQ(geo_->ttl("k", "eu"), -1);
+  EXPECT_EQ(geo_->ttl("k", "us"), -1);
+  EXPECT_FALSE(geo_->persist("k", "us"));  // no TTL left to drop
+  clock_.advance_ms(10'000);
+  EXPECT_EQ(read("k", "us"), "v");
+}
+
+TEST_F(GeoCacheTest, ExpireAndPersistOfAbsentKeyReportFalse) {
+  start();
+  EXPECT_FALSE(geo_->expire("none", 1000, "eu"));
+  EXPECT_FALSE(geo_->persist("none", "eu"));
+  EXPECT_EQ(geo_->ttl("none", "eu"), -2);
+}
+
+TEST_F(GeoCacheTest, ExpireInThePastDeletesEverywhere) {
+  start();
+  geo_->put("k", Value("v"), "eu");
+  quiesce();
+  EXPECT_TRUE(geo_->expire("k", -1, "us"));
+  quiesce();
+  EXPECT_EQ(read("k", "eu"), "-");
+  auto t = geo_->store(kEu).peek_with_tombstone("k");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_TRUE(t->is_tombstone());
+}
+
+TEST_F(GeoCacheTest, FlushAllRemovesOlderWritesEverywhereAndKeepsLaterOnes) {
+  start();
+  geo_->put("a", Value("1"), "eu");
+  geo_->put("b", Value("2"), "ap");
+  quiesce();
+  geo_->flush_all(kUs);
+  geo_->put("c", Value("3"), "ap");
+  quiesce();
+  for (const char* r : {"eu", "us", "ap"}) {
+    EXPECT_EQ(read("a", r), "-") << r;
+    EXPECT_EQ(read("b", r), "-") << r;
+    EXPECT_EQ(read("c", r), "3") << r;
+  }
+}
+
+// ---- partitions and loss -----------------------------------------------------------
+
+TEST_F(GeoCacheTest, WriteDuringCutIsInvisibleAcrossItUntilHeal) {
+  start();
+  link().cut(kEu, kUs);
+  geo_->put("k", Value("v"), "eu");
+  quiesce();
+  EXPECT_EQ(read("k", "us"), "-");
+  EXPECT_EQ(read("k", "ap"), "v");  // other links unaffected
+  link().heal(kEu, kUs);
+  quiesce();
+  EXPECT_EQ(read("k", "us"), "v");
+  EXPECT_EQ(geo_->resyncs(), 0u);  // held, not lost: no resync needed
+}
+
+TEST_F(GeoCacheTest, ConcurrentWritesOnBothSidesOfACutConvergeToTheLaterOne) {
+  start();
+  link().cut(kEu, kUs);
+  link().cut(kUs, kEu);
+  geo_->put("k", Value("from-eu"), "eu");
+  clock_.advance_ms(1);
+  geo_->put("k", Value("from-us"), "us");
+  quiesce();
+  EXPECT_EQ(read("k", "eu"), "from-eu");
+  link().heal(kEu, kUs);
+  link().heal(kUs, kEu);
+  quiesce();
+  for (const char* r : {"eu", "us", "ap"}) EXPECT_EQ(read("k", r), "from-us") << r;
+  expect_converged();
+}
+
+TEST_F(GeoCacheTest, LostBatchIsDetectedAsGapAndResyncConverges) {
+  start();
+  geo_->put("k1", Value("1"), "eu");
+  quiesce();
+  link().drop_next(kEu, kUs, 1);
+  geo_->put("k2", Value("2"), "eu");
+  quiesce();
+  EXPECT_EQ(read("k2", "us"), "-");  // lost on the way
+  EXPECT_EQ(geo_->resyncs(), 0u);
+  geo_->put("k3", Value("3"), "eu");
+  quiesce();
+  EXPECT_EQ(geo_->resyncs(), 1u);
+  EXPECT_EQ(read("k2", "us"), "2");
+  EXPECT_EQ(read("k3", "us"), "3");
+  expect_converged();
+  uint64_t gaps = 0;
+  for (const auto& s : geo_->replicator().inbound_stats()) gaps += s.gaps;
+  EXPECT_EQ(gaps, 1u);
+}
+
+TEST_F(GeoCacheTest, ResyncDropsEntriesTheOriginNoLongerHas) {
+  start();
+  geo_->put("stale", Value("x"), "eu");
+  quiesce();
+  ASSERT_EQ(read("stale", "us"), "x");
+  // The origin forgets the key without a replicated write (eviction is
+  // local), so only a snapshot can tell the receiver its copy is stale.
+  geo_->store(kEu).drop_from_origin_before(kEu, UINT64_MAX, [](std::string_view) { return false; });
+  geo_->resync(kUs, kEu);
+  EXPECT_EQ(read("stale", "us"), "-");
+  EXPECT_EQ(read("stale", "ap"), "x");  // not resynced
+}
+
+TEST_F(GeoCacheTest, EvictionIsLocalAndNeverReplicated) {
+  GeoCacheOptions o = three_regions();
+  o.store.shards = 1;
+  o.store.max_items = 2;
+  start(o);
+  geo_->put("k1", Value("1"), "eu");
+  geo_->put("k2", Value("2"), "eu");
+  quiesce();
+  ASSERT_EQ(read("k1", "eu"), "1");  // eu touches k1; us does not
+  geo_->put("k3", Value("3"), "eu");
+  quiesce();
+  EXPECT_EQ(read("k2", "eu"), "-");  // eu evicted its least recently used, k2
+  EXPECT_EQ(geo_->store(kUs).peek("k2").value().bytes, "2");  // us evicted k1 instead
+  EXPECT_FALSE(geo_->store(kUs).peek("k1").has_value());
+  EXPECT_EQ(geo_->store(kEu).stats().evictions, 1u);
+}
+
+// ---- routing -------------------------------------------------------------------------
+
+TEST_F(GeoCacheTest, RegionsAreOrderedByLatency) {
+  start();
+  EXPECT_EQ(geo_->regions_by_distance(kEu), (std::vector<RegionId>{kEu, kUs, kAp}));
+  EXPECT_EQ(geo_->regions_by_distance(kAp), (std::vector<RegionId>{kAp, kUs, kEu}));
+  EXPECT_EQ(geo_->region_id("us").value(), kUs);
+  EXPECT_EQ(geo_->region_name(kAp), "ap");
+  EXPECT_EQ(geo_->region_id("mars").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(GeoCacheTest, ReadWithoutRegionGoesHomeThenToNextClosestWhenHomeBreakerOpens) {
+  start();
+  // Different values per region, written straight into the stores so each
+  // read shows which region answered.
+  const Version v{Hlc::pack(clock_.now_ms(), 0), kEu};
+  geo_->store(kEu).apply("k", Record{ValueKind::kString, "eu", kNoExpiry, v});
+  geo_->store(kUs).apply("k", Record{ValueKind::kString, "us", kNoExpiry, v});
+  geo_->store(kAp).apply("k", Record{ValueKind::kString, "ap", kNoExpiry, v});
+  EXPECT_EQ(geo_->read_region(), kEu);
+  EXPECT_EQ(read("k", ""), "eu");
+
+  geo_->report_region_failure(kEu);
+  EXPECT_EQ(read("k", ""), "eu");  // one failure is below the threshold
+  geo_->report_region_failure(kEu);
+  EXPECT_EQ(geo_->region_state(kEu), CircuitBreaker::State::kOpen);
+  EXPECT_EQ(read("k", ""), "us");  // 80 ms away, closer than ap
+
+  geo_->report_region_failure(kUs);
+  geo_->report_region_failure(kUs);
+  EXPECT_EQ(read("k", ""), "ap");
+
+  clock_.advance_ms(1000);  // home's breaker half-opens and takes reads again
+  EXPECT_EQ(read("k", ""), "eu");
+  geo_->report_region_success(kEu);
+  EXPECT_EQ(geo_->region_state(kEu), CircuitBreaker::State::kClosed);
+}
+
+TEST_F(GeoCacheTest, WritesWithoutRegionGoToHome) {
+  start();
+  link().cut(kEu, kUs);
+  link().cut(kEu, kAp);
+  ASSERT_TRUE(geo_->put("k", Value("v")).ok());
+  quiesce();
+  EXPECT_EQ(geo_->store(kEu).peek("k").value().bytes, "v");
+  EXPECT_FALSE(geo_->store(kUs).peek("k").has_value());
+}
+
+TEST_F(GeoCacheTest, UnknownRegionIsAnInvalidArgument) {
+  start();
+  EXPECT_EQ(geo_->put("k", Value("v"), "mars").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(geo_->get("k", "mars").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(geo_->remove("k", "mars"));
+}
+
+TEST_F(GeoCacheTest, RemoteRegionIsUnavailableForWrites) {
+  GeoCacheOptions o = three_regions();
+  o.local_regions = {"eu", "us"};
+  start(o);
+  EXPECT_EQ(geo_->put("k", Value("v"), "ap").code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(geo_->is_local(kAp));
+  EXPECT_EQ(geo_->local_regions(), (std::vector<RegionId>{kEu, kUs}));
+}
+
+// ---- convergence property -------------------------------------------------------------
+
+// Thousands of random writes from all three regions, racing with replication;
+// once it settles every region must hold exactly the same records. The clock
+// stays put so nothing expires and no tombstone retires during the run.
+TEST_F(GeoCacheTest, RandomWritesFromAllRegionsConverge) {
+  GeoCacheOptions o = three_regions();
+  o.store.max_items = 0;  // nothing is evicted
+  o.replication.batch_max_events = 16;
+  start(o);
+  const char* regions[] = {"eu", "us", "ap"};
+  std::mt19937_64 rng(20240601);
+  int writes = 0;
+  for (int i = 0; i < 6000; ++i) {
+    const char* region = regions[rng() % 3];
+    const std::string key = "k" + std::to_string(rng() % 200);
+    const int op = static_cast<int>(rng() % 1000);
+    if (op < 450) {
+      Value v;
+      switch (rng() % 4) {
+        case 0: v = Value("s" + std::to_string(i)); break;
+        case 1: v = Value(static_cast<int64_t>(rng())); break;
+        case 2: v = Value(Value::List{Value(i), Value("x")}); break;
+        case 3: v = Value(Value::Map{{"i", Value(i)}}); break;
+      }
+      const int64_t ttl = rng() % 3 == 0 ? 1'000'000'000 : 0;
+      ASSERT_TRUE(geo_->put(key, v, region, ttl).ok());
+      ++writes;
+    } else if (op < 700) {
+      writes += geo_->remove(key, region);
+    } else if (op < 850) {
+      writes += geo_->expire(key, 1'000'000'000 + static_cast<int64_t>(rng() % 1000), region);
+    } else if (op < 995) {
+      writes += geo_->persist(key, region);
+    } else {
+      geo_->flush_all(geo_->region_id(region).value());
+    }
+    if (rng() % 500 == 0) quiesce();  // sometimes let replication catch up, mostly race it
+  }
+  quiesce();
+  EXPECT_GT(writes, 3000);
+  EXPECT_EQ(geo_->resyncs(), 0u);
+  EXPECT_FALSE(contents(kEu).empty());
+  expect_converged();
+  for (RegionId r : {kEu, kUs, kAp}) geo_->store(r).TEST_check_invariants();
+}
+
+}  // namespace
+}  // namespace geocache
