@@ -1,23 +1,26 @@
 // LruCache design
 //
-// Entry layout. Each entry is a single malloc'd block: a 40-byte header (two
-// LRU links, the version's hlc, a packed word holding the absolute expiry in
-// 48 bits, the version's region and the value kind, and the key and value
-// lengths) followed by the key bytes and the value bytes. A 16-byte key with a
-// 32-byte value is one 88-byte request, a 96-byte malloc chunk. The hash table
-// (absl::flat_hash_set) holds only the entry pointer, looked up by key through
-// transparent hashing, so a lookup never builds a std::string.
+// Entry layout. Each entry is one block from the shard's SlabArena
+// (detail/slab_arena.h), addressed by a 32-bit handle: a 32-byte header (the
+// two LRU links as handles, the version's hlc, a word packing the absolute
+// expiry in 48 bits with the version's region and the value kind, and the key
+// and value lengths) followed by the key bytes and the value bytes. A 16-byte
+// key with a 32-byte value is an 80-byte block with no allocator header. The
+// hash table (absl::flat_hash_set) holds only the 4-byte handle and finds
+// entries by key through transparent hashing, so a lookup never builds a
+// std::string.
 //
-// Shards. A key's hash picks its shard; each shard has its own mutex, table,
-// LRU list, counters and limits (the configured limits divided evenly), so
-// threads working on different shards never contend. With thousands of keys
-// per shard the hit ratio is that of one global LRU to within noise (see
-// bench/hit_ratio_bench).
+// Shards. A key's hash picks its shard; each shard has its own mutex, arena,
+// table, LRU list, counters and limits (the configured limits divided evenly),
+// so threads working on different shards never contend. With thousands of
+// keys per shard the hit ratio is that of one global LRU to within noise (see
+// bench/engine/hit_ratio_bench).
 //
-// LRU list. A circular doubly linked list through a sentinel: head.next is the
-// most recently used entry, head.prev the least. Invariants, checked by
-// TEST_check_invariants: every entry in the table is on the list once and vice
-// versa; live + tombstones == table size; bytes == sum of charges.
+// LRU list. A doubly linked list of handles: mru is the most recently used
+// entry, lru the least; prev points toward mru, next toward lru, kNil at the
+// ends. Invariants, checked by TEST_check_invariants: every entry in the table
+// is on the list once and vice versa; live + tombstones == table size; bytes ==
+// sum of charges.
 //
 // Expiry. Lazily, an expired entry found by a lookup is removed then and there.
 // Actively, active_expire_cycle() advances a per-shard cursor from the LRU end
@@ -36,10 +39,7 @@
 // value.
 #include "cache/lru_cache.h"
 
-#include <malloc.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <random>
@@ -48,22 +48,24 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
+#include "cache/detail/slab_arena.h"
 
 namespace geocache {
 namespace {
 
+using detail::SlabArena;
+using Handle = uint32_t;
+constexpr Handle kNil = SlabArena::kNil;
+
 constexpr int kMarkSlots = 64;
-// Table cost per entry beyond the entry block: one 8-byte slot and one control
+// Table cost per entry beyond the entry block: one 4-byte slot and one control
 // byte, at absl's load factor between 7/16 and 7/8.
-constexpr size_t kTableBytesPerEntry = 16;
+constexpr size_t kTableBytesPerEntry = 8;
 constexpr int64_t kMaxExpiry = (int64_t{1} << 48) - 1;
 
-struct Links {
-  Links* prev;  // toward the most recently used end
-  Links* next;  // toward the least recently used end
-};
-
-struct Entry : Links {
+struct Entry {
+  Handle prev;  // toward the most recently used end
+  Handle next;  // toward the least recently used end
   uint64_t hlc;
   uint64_t meta;  // expire_at_ms << 16 | region << 8 | kind
   uint32_t key_len;
@@ -73,6 +75,7 @@ struct Entry : Links {
   const char* data() const { return reinterpret_cast<const char*>(this + 1); }
   std::string_view key() const { return {data(), key_len}; }
   std::string_view value() const { return {data() + key_len, value_len}; }
+  size_t block_bytes() const { return sizeof(Entry) + key_len + value_len; }
   int64_t expire_at_ms() const { return static_cast<int64_t>(meta >> 16); }
   ValueKind kind() const { return static_cast<ValueKind>(meta & 0xff); }
   bool is_tombstone() const { return kind() == ValueKind::kTombstone; }
@@ -87,41 +90,34 @@ struct Entry : Links {
            static_cast<uint64_t>(region) << 8 | static_cast<uint8_t>(kind);
   }
 };
+static_assert(sizeof(Entry) == 32);
 
 size_t hash_key(std::string_view key) { return absl::Hash<std::string_view>{}(key); }
 
+size_t charge_for(size_t key_len, size_t value_len) {
+  return SlabArena::block_size(sizeof(Entry) + key_len + value_len) + kTableBytesPerEntry;
+}
+
+// The table stores handles; hashing and comparing them needs the arena.
 struct KeyHash {
   using is_transparent = void;
+  const SlabArena* arena;
   size_t operator()(std::string_view k) const { return hash_key(k); }
-  size_t operator()(const Entry* e) const { return hash_key(e->key()); }
+  size_t operator()(Handle h) const { return hash_key(reinterpret_cast<const Entry*>(arena->at(h))->key()); }
 };
 
 struct KeyEq {
   using is_transparent = void;
-  static std::string_view k(std::string_view s) { return s; }
-  static std::string_view k(const Entry* e) { return e->key(); }
+  const SlabArena* arena;
+  std::string_view k(std::string_view s) const { return s; }
+  std::string_view k(Handle h) const { return reinterpret_cast<const Entry*>(arena->at(h))->key(); }
   template <typename A, typename B>
   bool operator()(const A& a, const B& b) const {
     return k(a) == k(b);
   }
 };
 
-using Table = absl::flat_hash_set<Entry*, KeyHash, KeyEq>;
-
-Entry* new_entry(std::string_view key, ValueKind kind, std::string_view value, int64_t expire_at, Version v) {
-  auto* e = static_cast<Entry*>(std::malloc(sizeof(Entry) + key.size() + value.size()));
-  if (e == nullptr) throw std::bad_alloc();
-  e->prev = e->next = nullptr;
-  e->hlc = v.hlc;
-  e->set_meta(expire_at, v.region, kind);
-  e->key_len = static_cast<uint32_t>(key.size());
-  e->value_len = static_cast<uint32_t>(value.size());
-  std::memcpy(e->data(), key.data(), key.size());
-  std::memcpy(e->data() + key.size(), value.data(), value.size());
-  return e;
-}
-
-size_t charge_of(const Entry* e) { return malloc_usable_size(const_cast<Entry*>(e)) + kTableBytesPerEntry; }
+using Table = absl::flat_hash_set<Handle, KeyHash, KeyEq>;
 
 size_t per_shard(size_t limit, int shards) {
   if (limit == 0) return 0;
@@ -134,68 +130,77 @@ enum class Removal { kSuperseded, kEvicted, kExpired, kForgotten };
 
 struct LruCache::Shard {
   mutable std::mutex mu;
-  Table table;
-  Links head{&head, &head};
-  Links* expiry_cursor = &head;
+  SlabArena arena;
+  Table table{0, KeyHash{&arena}, KeyEq{&arena}};
+  Handle mru = kNil;
+  Handle lru = kNil;
+  Handle expiry_cursor = kNil;  // kNil: start the next sweep at the LRU end
   size_t max_items = 0;
   size_t max_bytes = 0;
   LruCacheStats st;
   Version forgotten[kMarkSlots];
 
-  ~Shard() {
-    for (Entry* e : table) std::free(e);
-  }
-
+  Entry* at(Handle h) const { return reinterpret_cast<Entry*>(arena.at(h)); }
   Version& mark_for(size_t hash) { return forgotten[(hash >> 24) % kMarkSlots]; }
 
   // --- LRU list -----------------------------------------------------------
-  void link_front_locked(Entry* e) {
-    e->next = head.next;
-    e->prev = &head;
-    head.next->prev = e;
-    head.next = e;
+  void link_front_locked(Handle h) {
+    Entry* e = at(h);
+    e->prev = kNil;
+    e->next = mru;
+    if (mru != kNil) at(mru)->prev = h;
+    mru = h;
+    if (lru == kNil) lru = h;
   }
-  void link_after_locked(Links* pos, Entry* e) {  // e takes the place right after pos
-    e->prev = pos;
-    e->next = pos->next;
-    pos->next->prev = e;
-    pos->next = e;
+  // h takes the place of pos in recency order (pos is unlinked right after).
+  void link_before_locked(Handle pos, Handle h) {
+    Entry* e = at(h);
+    Entry* p = at(pos);
+    e->next = pos;
+    e->prev = p->prev;
+    if (p->prev != kNil) at(p->prev)->next = h;
+    else mru = h;
+    p->prev = h;
   }
-  void unlink_locked(Entry* e) {
-    if (expiry_cursor == e) expiry_cursor = e->prev;
-    e->prev->next = e->next;
-    e->next->prev = e->prev;
+  void unlink_locked(Handle h) {
+    Entry* e = at(h);
+    if (expiry_cursor == h) expiry_cursor = e->prev;
+    if (e->prev != kNil) at(e->prev)->next = e->next;
+    else mru = e->next;
+    if (e->next != kNil) at(e->next)->prev = e->prev;
+    else lru = e->prev;
   }
-  void touch_locked(Entry* e) {
-    if (head.next == e) return;
-    unlink_locked(e);
-    link_front_locked(e);
+  void touch_locked(Handle h) {
+    if (mru == h) return;
+    unlink_locked(h);
+    link_front_locked(h);
   }
 
   // --- accounting ---------------------------------------------------------
   void account_add_locked(const Entry* e) {
-    st.bytes += charge_of(e);
+    st.bytes += charge_for(e->key_len, e->value_len);
     if (e->is_tombstone()) ++st.tombstones;
     else ++st.items;
   }
   void account_remove_locked(const Entry* e) {
-    st.bytes -= charge_of(e);
+    st.bytes -= charge_for(e->key_len, e->value_len);
     if (e->is_tombstone()) --st.tombstones;
     else --st.items;
   }
 
-  // Takes e out of table and list and frees it. REQUIRES: e is in the shard.
-  void remove_locked(Entry* e, Removal why) {
+  // Takes the entry out of table and list and frees it. REQUIRES: h is in the shard.
+  void remove_locked(Handle h, Removal why) {
+    Entry* e = at(h);
     if (why != Removal::kSuperseded) {
       Version& mark = mark_for(hash_key(e->key()));
       mark = std::max(mark, e->version());
       if (why == Removal::kEvicted) ++st.evictions;
       if (why == Removal::kExpired && !e->is_tombstone()) ++st.expirations;
     }
-    table.erase(e);
-    unlink_locked(e);
+    table.erase(h);
+    unlink_locked(h);
     account_remove_locked(e);
-    std::free(e);
+    arena.release(h, e->block_bytes());
   }
 
   bool over_limits_locked() const {
@@ -203,62 +208,63 @@ struct LruCache::Shard {
   }
 
   // Evicts least recently used entries until within limits, never `keep`.
-  void evict_locked(const Entry* keep) {
-    while (over_limits_locked() && head.prev != &head) {
-      auto* victim = static_cast<Entry*>(head.prev);
+  void evict_locked(Handle keep) {
+    while (over_limits_locked() && lru != kNil) {
+      Handle victim = lru;
       if (victim == keep) {
-        if (victim->prev == &head) break;
-        victim = static_cast<Entry*>(victim->prev);
+        victim = at(victim)->prev;
+        if (victim == kNil) break;
       }
       remove_locked(victim, Removal::kEvicted);
     }
   }
 
-  // Stores rec for key, replacing `cur` (may be null). REQUIRES: rec is newer
+  // Stores rec for key, replacing `cur` (may be kNil). REQUIRES: rec is newer
   // than cur and than the key's mark. Returns kTooLarge if it can never fit.
-  ApplyResult store_locked(std::string_view key, size_t hash, Entry* cur, const Record& rec, bool to_front,
+  ApplyResult store_locked(std::string_view key, size_t hash, Handle cur, const Record& rec, bool to_front,
                            int64_t now, int64_t tombstone_retention_ms) {
     if (!rec.is_tombstone() && rec.expired_at(now)) {
       // Already dead on arrival: forget the older state and remember the version.
-      if (cur != nullptr) remove_locked(cur, Removal::kSuperseded);
+      if (cur != kNil) remove_locked(cur, Removal::kSuperseded);
       Version& mark = mark_for(hash);
       mark = std::max(mark, rec.version);
       return ApplyResult::kApplied;
     }
+    if (max_bytes != 0 && charge_for(key.size(), rec.bytes.size()) > max_bytes) return ApplyResult::kTooLarge;
+    if (key.size() > UINT32_MAX || rec.bytes.size() > UINT32_MAX) return ApplyResult::kTooLarge;
     const int64_t expire_at = rec.is_tombstone() ? now + tombstone_retention_ms : rec.expire_at_ms;
-    const size_t need = sizeof(Entry) + key.size() + rec.bytes.size() + kTableBytesPerEntry;
-    if (max_bytes != 0 && need > max_bytes) return ApplyResult::kTooLarge;
-    Entry* e = new_entry(key, rec.kind, rec.bytes, expire_at, rec.version);
-    // The allocator may round the block up past the budget even when `need`
-    // fits; the entry is charged what it really got, so judge by that.
-    if (max_bytes != 0 && charge_of(e) > max_bytes) {
-      std::free(e);
-      return ApplyResult::kTooLarge;
-    }
-    if (cur != nullptr) {
-      if (to_front) link_front_locked(e);
-      else link_after_locked(cur->prev, e);
+    const Handle h = arena.allocate(sizeof(Entry) + key.size() + rec.bytes.size());
+    Entry* e = at(h);
+    e->hlc = rec.version.hlc;
+    e->set_meta(expire_at, rec.version.region, rec.kind);
+    e->key_len = static_cast<uint32_t>(key.size());
+    e->value_len = static_cast<uint32_t>(rec.bytes.size());
+    std::memcpy(e->data(), key.data(), key.size());
+    std::memcpy(e->data() + key.size(), rec.bytes.data(), rec.bytes.size());
+    if (cur != kNil) {
+      if (to_front) link_front_locked(h);
+      else link_before_locked(cur, h);
       remove_locked(cur, Removal::kSuperseded);
     } else {
-      link_front_locked(e);
+      link_front_locked(h);
     }
-    table.insert(e);
-    account_add_locked(e);
-    evict_locked(e);
+    table.insert(h);
+    account_add_locked(at(h));
+    evict_locked(h);
     return ApplyResult::kApplied;
   }
 
   // The entry for key if any; an expired live entry (or retired tombstone)
   // is removed on the way and reported as absent.
-  Entry* find_locked(std::string_view key, int64_t now) {
+  Handle find_locked(std::string_view key, int64_t now) {
     auto it = table.find(key);
-    if (it == table.end()) return nullptr;
-    Entry* e = *it;
-    if (e->expired_at(now)) {
-      remove_locked(e, Removal::kExpired);
-      return nullptr;
+    if (it == table.end()) return kNil;
+    const Handle h = *it;
+    if (at(h)->expired_at(now)) {
+      remove_locked(h, Removal::kExpired);
+      return kNil;
     }
-    return e;
+    return h;
   }
 };
 
@@ -292,14 +298,14 @@ LruCache::Shard& LruCache::shard_for(std::string_view key) const {
 bool LruCache::get(std::string_view key, absl::FunctionRef<void(const RecordView&)> fn) {
   Shard& s = shard_for(key);
   std::lock_guard lock(s.mu);
-  Entry* e = s.find_locked(key, clock_->now_ms());
-  if (e == nullptr || e->is_tombstone()) {
+  const Handle h = s.find_locked(key, clock_->now_ms());
+  if (h == kNil || s.at(h)->is_tombstone()) {
     ++s.st.misses;
     return false;
   }
   ++s.st.hits;
-  s.touch_locked(e);
-  fn(e->view());
+  s.touch_locked(h);
+  fn(s.at(h)->view());
   return true;
 }
 
@@ -319,8 +325,8 @@ std::optional<Record> LruCache::peek_with_tombstone(std::string_view key) const 
   Shard& s = shard_for(key);
   std::lock_guard lock(s.mu);
   auto it = s.table.find(key);
-  if (it == s.table.end() || (*it)->expired_at(clock_->now_ms())) return std::nullopt;
-  return (*it)->view().to_record();
+  if (it == s.table.end() || s.at(*it)->expired_at(clock_->now_ms())) return std::nullopt;
+  return s.at(*it)->view().to_record();
 }
 
 ApplyResult LruCache::apply(std::string_view key, const Record& record) {
@@ -328,8 +334,8 @@ ApplyResult LruCache::apply(std::string_view key, const Record& record) {
   const size_t hash = hash_key(key);
   const int64_t now = clock_->now_ms();
   std::lock_guard lock(s.mu);
-  Entry* cur = s.find_locked(key, now);
-  const Version bar = cur != nullptr ? cur->version() : s.mark_for(hash);
+  const Handle cur = s.find_locked(key, now);
+  const Version bar = cur != kNil ? s.at(cur)->version() : s.mark_for(hash);
   if (!(record.version > bar)) {
     ++s.st.stale_applies;
     return ApplyResult::kStale;
@@ -342,15 +348,15 @@ Status LruCache::update(std::string_view key, Mutator fn) {
   const size_t hash = hash_key(key);
   const int64_t now = clock_->now_ms();
   std::lock_guard lock(s.mu);
-  Entry* cur = s.find_locked(key, now);
-  const bool live = cur != nullptr && !cur->is_tombstone();
+  const Handle cur = s.find_locked(key, now);
+  const bool live = cur != kNil && !s.at(cur)->is_tombstone();
   RecordView view{};
-  if (live) view = cur->view();
+  if (live) view = s.at(cur)->view();
   std::optional<Record> next;
   Status st = fn(live ? &view : nullptr, &next);
   if (!st.ok() || !next) return st;
-  assert(cur == nullptr || next->version > cur->version());
-  assert(cur != nullptr || next->version > s.mark_for(hash));
+  assert(cur == kNil || next->version > s.at(cur)->version());
+  assert(cur != kNil || next->version > s.mark_for(hash));
   if (s.store_locked(key, hash, cur, *next, /*to_front=*/true, now, options_.tombstone_retention_ms) ==
       ApplyResult::kTooLarge) {
     return Status::OutOfMemory("command not allowed when used memory > 'maxmemory'");
@@ -362,11 +368,11 @@ void LruCache::flush_before(Version version) {
   for (int i = 0; i < options_.shards; ++i) {
     Shard& s = shards_[i];
     std::lock_guard lock(s.mu);
-    std::vector<Entry*> doomed;
-    for (Entry* e : s.table) {
-      if (e->version() < version) doomed.push_back(e);
+    std::vector<Handle> doomed;
+    for (Handle h : s.table) {
+      if (s.at(h)->version() < version) doomed.push_back(h);
     }
-    for (Entry* e : doomed) s.remove_locked(e, Removal::kSuperseded);
+    for (Handle h : doomed) s.remove_locked(h, Removal::kSuperseded);
     for (Version& mark : s.forgotten) mark = std::max(mark, version);
   }
 }
@@ -378,11 +384,11 @@ size_t LruCache::active_expire_cycle() {
     Shard& s = shards_[i];
     std::lock_guard lock(s.mu);
     for (int n = 0; n < options_.expiry_cycle_budget && !s.table.empty(); ++n) {
-      if (s.expiry_cursor == &s.head) s.expiry_cursor = s.head.prev;  // start a new sweep at the LRU end
-      auto* e = static_cast<Entry*>(s.expiry_cursor);
-      s.expiry_cursor = e->prev;
-      if (e->expired_at(now)) {
-        s.remove_locked(e, Removal::kExpired);
+      if (s.expiry_cursor == kNil) s.expiry_cursor = s.lru;  // start a new sweep at the LRU end
+      const Handle h = s.expiry_cursor;
+      s.expiry_cursor = s.at(h)->prev;
+      if (s.at(h)->expired_at(now)) {
+        s.remove_locked(h, Removal::kExpired);
         ++reclaimed;
       }
     }
@@ -395,7 +401,8 @@ void LruCache::scan_shard(int shard, bool include_tombstones,
   Shard& s = shards_[shard];
   const int64_t now = clock_->now_ms();
   std::lock_guard lock(s.mu);
-  for (const Entry* e : s.table) {
+  for (Handle h : s.table) {
+    const Entry* e = s.at(h);
     if (e->expired_at(now) || (e->is_tombstone() && !include_tombstones)) continue;
     fn(e->key(), e->view());
   }
@@ -413,7 +420,8 @@ std::optional<std::string> LruCache::random_key() const {
     // start, then on to the first live key.
     size_t skip = rng() % std::min<size_t>(s.table.size(), 64);
     std::optional<std::string> fallback;
-    for (const Entry* e : s.table) {
+    for (Handle h : s.table) {
+      const Entry* e = s.at(h);
       if (e->is_tombstone() || e->expired_at(now)) continue;
       if (!fallback) fallback = std::string(e->key());
       if (skip == 0) return std::string(e->key());
@@ -430,12 +438,13 @@ size_t LruCache::drop_from_origin_before(RegionId origin, uint64_t before_hlc,
   for (int i = 0; i < options_.shards; ++i) {
     Shard& s = shards_[i];
     std::lock_guard lock(s.mu);
-    std::vector<Entry*> doomed;
-    for (Entry* e : s.table) {
+    std::vector<Handle> doomed;
+    for (Handle h : s.table) {
+      const Entry* e = s.at(h);
       const Version v = e->version();
-      if (v.region == origin && v.hlc < before_hlc && !keep(e->key())) doomed.push_back(e);
+      if (v.region == origin && v.hlc < before_hlc && !keep(e->key())) doomed.push_back(h);
     }
-    for (Entry* e : doomed) s.remove_locked(e, Removal::kForgotten);
+    for (Handle h : doomed) s.remove_locked(h, Removal::kForgotten);
     dropped += doomed.size();
   }
   return dropped;
@@ -464,7 +473,7 @@ void LruCache::set_limits(size_t max_items, size_t max_bytes) {
     std::lock_guard lock(s.mu);
     s.max_items = per_shard(max_items, options_.shards);
     s.max_bytes = per_shard(max_bytes, options_.shards);
-    s.evict_locked(nullptr);
+    s.evict_locked(kNil);
   }
 }
 
@@ -473,17 +482,21 @@ void LruCache::TEST_check_invariants() const {
     Shard& s = shards_[i];
     std::lock_guard lock(s.mu);
     size_t n = 0, bytes = 0, live = 0, dead = 0;
-    bool cursor_seen = s.expiry_cursor == &s.head;
-    for (Links* l = s.head.next; l != &s.head; l = l->next) {
-      auto* e = static_cast<Entry*>(l);
-      if (l->next->prev != l) std::abort();
-      if (s.table.find(e->key()) == s.table.end() || *s.table.find(e->key()) != e) std::abort();
-      if (e == s.expiry_cursor) cursor_seen = true;
+    bool cursor_seen = s.expiry_cursor == kNil;
+    Handle prev = kNil;
+    for (Handle h = s.mru; h != kNil; h = s.at(h)->next) {
+      const Entry* e = s.at(h);
+      if (e->prev != prev) std::abort();
+      auto it = s.table.find(e->key());
+      if (it == s.table.end() || *it != h) std::abort();
+      if (h == s.expiry_cursor) cursor_seen = true;
       ++n;
-      bytes += charge_of(e);
+      bytes += charge_for(e->key_len, e->value_len);
       if (e->is_tombstone()) ++dead;
       else ++live;
+      prev = h;
     }
+    if (prev != s.lru) std::abort();
     if (n != s.table.size() || bytes != s.st.bytes || live != s.st.items || dead != s.st.tombstones) std::abort();
     if (!cursor_seen) std::abort();
     if (s.over_limits_locked()) std::abort();
