@@ -225,12 +225,14 @@ struct AmqpTransport::Impl {
   std::mutex pub_mu;
   std::unique_ptr<Connection> pub;
   uint64_t pub_tag = 0;  // delivery tag of the last message published on pub
-  Backoff pub_backoff;   // supervisor thread only
+  Backoff pub_backoff;   // supervisor thread only (and start())
   int64_t pub_retry_at_ms = 0;
+  int pub_failures_in_a_row = 0;
   std::thread supervisor;
 
   // Consumer side: owned by the consumer thread.
   Backoff cons_backoff;
+  int cons_failures_in_a_row = 0;
   std::unique_ptr<Connection> first_consumer;  // handed from start() to the thread
   std::thread consumer;
 
@@ -435,10 +437,13 @@ struct AmqpTransport::Impl {
       ++connect_failures;
       const int64_t delay = pub_backoff.next_ms();
       pub_retry_at_ms = steady_ms() + delay;
-      spdlog::warn("amqp publisher: {}; retrying in {} ms", st.message(), delay);
+      // The first failure of a streak is a warning; the rest are noise.
+      const auto level = pub_failures_in_a_row++ % 50 == 0 ? spdlog::level::warn : spdlog::level::debug;
+      spdlog::log(level, "amqp publisher: {}; retrying in {} ms", st.message(), delay);
       return false;
     }
     pub_backoff.reset();
+    pub_failures_in_a_row = 0;
     std::lock_guard lock(pub_mu);
     pub = std::move(c);
     pub_tag = 0;
@@ -486,10 +491,12 @@ struct AmqpTransport::Impl {
     Status st = connect_consumer(out);
     if (!st.ok()) {
       ++connect_failures;
-      spdlog::warn("amqp consumer: {}", st.message());
+      const auto level = cons_failures_in_a_row++ % 50 == 0 ? spdlog::level::warn : spdlog::level::debug;
+      spdlog::log(level, "amqp consumer: {}", st.message());
       return false;
     }
     cons_backoff.reset();
+    cons_failures_in_a_row = 0;
     ++connects;
     cons_connected = true;
     spdlog::info("amqp consumer connected to {} ({} queue(s))", url.display, local.size());
@@ -577,7 +584,7 @@ struct AmqpTransport::Impl {
         if (!try_connect_consumer(&c)) {
           c.reset();
           const int64_t delay = cons_backoff.next_ms();
-          spdlog::info("amqp consumer retrying in {} ms", delay);
+          spdlog::debug("amqp consumer retrying in {} ms", delay);
           if (wait_stop(delay)) break;
           continue;
         }

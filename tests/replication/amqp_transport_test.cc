@@ -1,0 +1,397 @@
+// AmqpTransport against a real RabbitMQ broker: the transport alone, then a
+// Replicator and GeoCache on top of it, then broker outages.
+//
+// Tests skip unless GEOCACHE_TEST_AMQP_URL is set. Each test uses its own
+// exchange and queue names, so tests never see each other's messages.
+#include "messaging/amqp_transport.h"
+
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "cache/geo_cache.h"
+#include "messaging/event.h"
+#include "messaging/replicator.h"
+#include "test_broker.h"
+
+namespace geocache {
+namespace {
+
+using testing::PrivateBroker;
+using testing::steady_now_ms;
+using testing::test_amqp_url;
+using testing::unique_name;
+using testing::wait_until;
+
+const std::vector<std::string> kRegions = {"east", "west", "north"};
+constexpr RegionId kEast = 1, kWest = 2, kNorth = 3;
+
+// Options with short timeouts, on names of this test's own.
+AmqpOptions test_options(const std::string& url, const std::string& name) {
+  AmqpOptions o;
+  o.url = url;
+  o.exchange = unique_name(name) + "x";
+  o.queue_prefix = unique_name(name) + "q.";
+  o.reconnect_min_ms = 50;
+  o.reconnect_max_ms = 1000;
+  o.publish_timeout_ms = 3000;
+  o.heartbeat_s = 5;
+  return o;
+}
+
+// Receives batches for one region and keeps them in arrival order.
+class Collector {
+ public:
+  Transport::Receiver receiver() {
+    return [this](std::string_view payload) {
+      std::lock_guard lock(mu_);
+      got_.emplace_back(payload);
+    };
+  }
+  size_t size() const {
+    std::lock_guard lock(mu_);
+    return got_.size();
+  }
+  std::vector<std::string> all() const {
+    std::lock_guard lock(mu_);
+    return got_;
+  }
+  bool wait_for(size_t n, int64_t timeout_ms = 10'000) const {
+    return wait_until(timeout_ms, [&] { return size() >= n; });
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> got_;
+};
+
+// ============================================================ transport alone
+
+TEST(AmqpTransport, RoundTripBetweenTwoRegionsKeepsOrder) {
+  GEOCACHE_REQUIRE_BROKER();
+  const AmqpOptions o = test_options(test_amqp_url(), "roundtrip");
+  AmqpTransport east(o, kRegions), west(o, kRegions);
+  Collector at_east, at_west;
+  east.attach(kEast, at_east.receiver());
+  west.attach(kWest, at_west.receiver());
+  ASSERT_TRUE(east.start().ok());
+  ASSERT_TRUE(west.start().ok());
+  EXPECT_TRUE(east.stats().connected);
+
+  for (int i = 0; i < 200; ++i) ASSERT_TRUE(east.publish(kEast, "e" + std::to_string(i)).ok()) << i;
+  ASSERT_TRUE(west.publish(kWest, "from west").ok());
+
+  ASSERT_TRUE(at_west.wait_for(200));
+  ASSERT_TRUE(at_east.wait_for(1));
+  const auto got = at_west.all();
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(got[i], "e" + std::to_string(i));
+  EXPECT_EQ(at_east.all(), std::vector<std::string>{"from west"});  // and not its own 200
+  EXPECT_EQ(east.stats().messages_published, 200u);
+  EXPECT_TRUE(wait_until(2000, [&] { return west.stats().messages_consumed == 200; }));
+  EXPECT_EQ(east.stats().messages_nacked, 0u);
+}
+
+TEST(AmqpTransport, EveryRegionReceivesEveryOtherRegion) {
+  GEOCACHE_REQUIRE_BROKER();
+  const AmqpOptions o = test_options(test_amqp_url(), "fanout");
+  std::vector<std::unique_ptr<AmqpTransport>> t;
+  std::vector<Collector> got(3);
+  for (RegionId r = 1; r <= 3; ++r) {
+    t.push_back(std::make_unique<AmqpTransport>(o, kRegions));
+    t.back()->attach(r, got[r - 1].receiver());
+    ASSERT_TRUE(t.back()->start().ok());
+  }
+  for (RegionId r = 1; r <= 3; ++r) ASSERT_TRUE(t[r - 1]->publish(r, kRegions[r - 1]).ok());
+  for (RegionId r = 1; r <= 3; ++r) {
+    ASSERT_TRUE(got[r - 1].wait_for(2));
+    const auto all = got[r - 1].all();
+    const std::set<std::string> from(all.begin(), all.end());
+    std::set<std::string> want(kRegions.begin(), kRegions.end());
+    want.erase(kRegions[r - 1]);
+    EXPECT_EQ(from, want) << "region " << kRegions[r - 1];
+  }
+}
+
+TEST(AmqpTransport, TwoLocalRegionsInOneTransport) {
+  GEOCACHE_REQUIRE_BROKER();
+  const AmqpOptions o = test_options(test_amqp_url(), "twolocal");
+  AmqpTransport both(o, kRegions), north(o, kRegions);
+  Collector at_east, at_west, at_north;
+  both.attach(kEast, at_east.receiver());
+  both.attach(kWest, at_west.receiver());
+  north.attach(kNorth, at_north.receiver());
+  ASSERT_TRUE(both.start().ok());
+  ASSERT_TRUE(north.start().ok());
+  ASSERT_TRUE(both.publish(kEast, "from east").ok());
+  ASSERT_TRUE(north.publish(kNorth, "from north").ok());
+  ASSERT_TRUE(at_west.wait_for(2));
+  ASSERT_TRUE(at_north.wait_for(1));
+  ASSERT_TRUE(at_east.wait_for(1));
+  EXPECT_EQ(at_east.all(), std::vector<std::string>{"from north"});
+  EXPECT_EQ(at_north.all(), std::vector<std::string>{"from east"});
+}
+
+TEST(AmqpTransport, StartSucceedsWithBrokerDownAndPublishIsUnavailable) {
+  // Nothing listens on port 1: no broker needed for this one.
+  AmqpOptions o = test_options("amqp://guest:guest@127.0.0.1:1/", "down");
+  AmqpTransport east(o, kRegions);
+  Collector got;
+  east.attach(kEast, got.receiver());
+  ASSERT_TRUE(east.start().ok());
+  const Status st = east.publish(kEast, "x");
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_FALSE(east.stats().connected);
+  EXPECT_GE(east.stats().connect_failures, 2u);  // publisher and consumer
+  east.stop();
+}
+
+TEST(AmqpTransport, MalformedUrlFailsStart) {
+  AmqpOptions o = test_options("amqp://guest:guest@127.0.0.1:notaport/", "badurl");
+  AmqpTransport east(o, kRegions);
+  EXPECT_EQ(east.start().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(AmqpTransport, FullQueueRejectsPublishUntilDrained) {
+  GEOCACHE_REQUIRE_BROKER();
+  AmqpOptions o = test_options(test_amqp_url(), "full");
+  o.queue_max_bytes = 4096;
+  o.prefetch = 1;
+  AmqpTransport east(o, kRegions);
+  {
+    // Declare west's queue, then take west away so nothing drains it.
+    AmqpTransport west(o, {kRegions[0], kRegions[1]});
+    west.attach(kWest, [](std::string_view) {});
+    ASSERT_TRUE(west.start().ok());
+    west.stop();
+  }
+  ASSERT_TRUE(east.start().ok());
+  const std::string kilobyte(1024, 'x');
+  int accepted = 0;
+  Status st;
+  for (int i = 0; i < 20 && (st = east.publish(kEast, kilobyte)).ok(); ++i) ++accepted;
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable) << "reject-publish should nack once the queue is full";
+  EXPECT_GE(accepted, 3);
+  EXPECT_LE(accepted, 5);
+  EXPECT_GE(east.stats().messages_nacked, 1u);
+
+  // West comes back and drains: publishing works again.
+  AmqpTransport west(o, kRegions);
+  Collector got;
+  west.attach(kWest, got.receiver());
+  ASSERT_TRUE(west.start().ok());
+  ASSERT_TRUE(got.wait_for(accepted));
+  EXPECT_TRUE(wait_until(5000, [&] { return east.publish(kEast, "after").ok(); }));
+}
+
+// ============================================================ with a Replicator
+
+struct CountingApply {
+  std::mutex mu;
+  std::vector<std::string> keys;
+  void operator()(RegionId, const Event& e) {
+    std::lock_guard lock(mu);
+    keys.push_back(e.key);
+  }
+  size_t size() {
+    std::lock_guard lock(mu);
+    return keys.size();
+  }
+};
+
+Event put_event(const std::string& key) {
+  Event e;
+  e.kind = EventKind::kPut;
+  e.key = key;
+  e.origin_wall_ms = SystemClock::instance()->now_ms();
+  return e;
+}
+
+TEST(AmqpReplicator, CorruptMessageIsCountedAckedAndNextBatchApplied) {
+  GEOCACHE_REQUIRE_BROKER();
+  const AmqpOptions o = test_options(test_amqp_url(), "corrupt");
+  AmqpTransport east_t(o, kRegions), west_t(o, kRegions), raw(o, kRegions);
+  CountingApply east_applied, west_applied;
+  Replicator east({}, &east_t, nullptr, std::ref(east_applied), nullptr);
+  Replicator west({}, &west_t, nullptr, std::ref(west_applied), nullptr);
+  east.add_region(kEast);
+  west.add_region(kWest);
+  ASSERT_TRUE(east.start().ok());
+  ASSERT_TRUE(west.start().ok());
+  ASSERT_TRUE(raw.start().ok());
+
+  // Garbage with east's routing key lands in west's queue, before good data.
+  ASSERT_TRUE(raw.publish(kEast, "this is not a batch").ok());
+  ASSERT_TRUE(raw.publish(kEast, std::string("\x01\x02\x03", 3)).ok());
+  for (int i = 0; i < 10; ++i) east.append(kEast, put_event("k" + std::to_string(i)));
+  ASSERT_TRUE(east.flush(10'000));
+
+  ASSERT_TRUE(wait_until(10'000, [&] { return west_applied.size() == 10; }));
+  uint64_t corrupt = 0;
+  for (const auto& s : west.inbound_stats()) corrupt += s.corrupt_batches;
+  EXPECT_EQ(corrupt, 2u);
+  // Both garbage messages were acked (consumed), not left to be redelivered.
+  EXPECT_TRUE(wait_until(2000, [&] { return west_t.stats().messages_consumed == 3; }));
+  EXPECT_EQ(east_applied.size(), 0u);
+}
+
+// ============================================================ GeoCache on AMQP
+
+GeoCacheOptions cache_options(const std::string& local, size_t outbox_max_bytes = 64 << 20) {
+  GeoCacheOptions o;
+  o.regions = kRegions;
+  o.local_regions = {local};
+  o.replication.linger_us = 1000;
+  o.replication.retry_backoff_ms = 50;
+  o.replication.outbox_max_bytes = outbox_max_bytes;
+  o.replication.breaker.failure_threshold = 3;
+  o.replication.breaker.open_interval_ms = 200;
+  return o;
+}
+
+std::unique_ptr<GeoCache> make_cache(const AmqpOptions& o, const std::string& local,
+                                     size_t outbox_max_bytes = 64 << 20) {
+  auto cache = std::make_unique<GeoCache>(cache_options(local, outbox_max_bytes),
+                                          std::make_unique<AmqpTransport>(o, kRegions));
+  EXPECT_TRUE(cache->start().ok());
+  return cache;
+}
+
+bool visible(GeoCache& cache, const std::string& region, const std::string& key, const std::string& value) {
+  auto got = cache.get(key, region);
+  return got.ok() && got->is_string() && got->as_string() == value;
+}
+
+TEST(AmqpGeoCache, WritesDeletesAndTtlsReplicate) {
+  GEOCACHE_REQUIRE_BROKER();
+  const AmqpOptions o = test_options(test_amqp_url(), "geocache");
+  auto east = make_cache(o, "east");
+  auto west = make_cache(o, "west");
+  auto north = make_cache(o, "north");
+
+  ASSERT_TRUE(east->put("greeting", Value("hello"), "east", 60'000).ok());
+  ASSERT_TRUE(east->put("doomed", Value("x"), "east").ok());
+  for (auto* c : {west.get(), north.get()}) {
+    const std::string r = c == west.get() ? "west" : "north";
+    ASSERT_TRUE(wait_until(10'000, [&] { return visible(*c, r, "greeting", "hello"); })) << r;
+    const int64_t ttl = c->ttl("greeting", r);
+    EXPECT_GT(ttl, 55'000) << r;  // the absolute expiry replicated
+    EXPECT_LE(ttl, 60'000) << r;
+    ASSERT_TRUE(wait_until(10'000, [&] { return visible(*c, r, "doomed", "x"); })) << r;
+  }
+  ASSERT_TRUE(west->remove("doomed", "west"));
+  ASSERT_TRUE(wait_until(10'000, [&] { return !east->get("doomed", "east").ok() && !north->get("doomed", "north").ok(); }));
+}
+
+TEST(AmqpGeoCache, ConcurrentConflictingWritesConverge) {
+  GEOCACHE_REQUIRE_BROKER();
+  const AmqpOptions o = test_options(test_amqp_url(), "conflict");
+  std::vector<std::unique_ptr<GeoCache>> caches;
+  for (const auto& r : kRegions) caches.push_back(make_cache(o, r));
+  std::vector<std::thread> writers;
+  for (size_t i = 0; i < 3; ++i) {
+    writers.emplace_back([&, i] {
+      for (int n = 0; n < 300; ++n) {
+        caches[i]->put("key" + std::to_string(n % 20), Value(kRegions[i] + std::to_string(n)), kRegions[i]);
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  for (auto& c : caches) ASSERT_TRUE(c->replicator().flush(10'000));
+  for (int k = 0; k < 20; ++k) {
+    const std::string key = "key" + std::to_string(k);
+    ASSERT_TRUE(wait_until(10'000, [&] {
+      auto a = caches[0]->get(key, "east"), b = caches[1]->get(key, "west"), c = caches[2]->get(key, "north");
+      return a.ok() && b.ok() && c.ok() && a->as_string() == b->as_string() && b->as_string() == c->as_string();
+    })) << key;
+  }
+}
+
+TEST(AmqpGeoCache, OutboxStaysBoundedAndWritesGoOnWhileBrokerUnreachable) {
+  // Nothing listens on port 1: no broker needed.
+  AmqpOptions o = test_options("amqp://guest:guest@127.0.0.1:1/", "bounded");
+  auto east = make_cache(o, "east", /*outbox_max_bytes=*/64 << 10);
+  const int64_t start = steady_now_ms();
+  for (int i = 0; i < 20'000; ++i) {
+    ASSERT_TRUE(east->put("k" + std::to_string(i), Value(std::string(50, 'v')), "east").ok());
+  }
+  EXPECT_LT(steady_now_ms() - start, 5000) << "local writes must not wait for the broker";
+  EXPECT_TRUE(visible(*east, "east", "k19999", std::string(50, 'v')));
+  ASSERT_TRUE(wait_until(5000, [&] {
+    return east->replicator().outbox_stats()[0].breaker != CircuitBreaker::State::kClosed;
+  }));
+  const OutboxStats s = east->replicator().outbox_stats()[0];
+  EXPECT_LE(s.depth_bytes, 64u << 10);
+  EXPECT_GT(s.dropped, 0u);
+  EXPECT_GT(s.epoch, 0u);
+  EXPECT_GT(s.publish_failures, 0u);
+  EXPECT_EQ(s.published, 0u);
+}
+
+// A broker of this test's own is stopped and restarted while three things
+// happen: a region down (its durable queue keeps what it misses), the broker
+// down (outbox buffers, breaker opens, local writes go on) and the broker
+// back (everything drains). Every event is counted.
+TEST(AmqpGeoCache, BrokerAndNodeOutagesLoseNoAcknowledgedWrite) {
+  GEOCACHE_REQUIRE_BROKER();
+  PrivateBroker broker;
+  ASSERT_TRUE(broker.start()) << "scripts/rabbitmq.sh start failed";
+  const AmqpOptions o = test_options(broker.url(), "outage");
+  auto east = make_cache(o, "east");
+  auto west = make_cache(o, "west");
+  int next = 0;
+  auto write = [&](int n) {
+    for (int i = 0; i < n; ++i, ++next) {
+      ASSERT_TRUE(east->put("k" + std::to_string(next), Value("v" + std::to_string(next)), "east").ok());
+    }
+  };
+  auto all_visible_in = [&](GeoCache& c, int from, int to) {
+    for (int i = from; i < to; ++i) {
+      if (!visible(c, "west", "k" + std::to_string(i), "v" + std::to_string(i))) return false;
+    }
+    return true;
+  };
+
+  // 1. All up.
+  write(500);
+  ASSERT_TRUE(wait_until(15'000, [&] { return all_visible_in(*west, 0, 500); }));
+
+  // 2. West down: its durable queue keeps what east sends.
+  west->stop();
+  west.reset();
+  write(500);
+  ASSERT_TRUE(east->replicator().flush(15'000));
+
+  // 3. Broker down: local writes go on, the breaker opens, the outbox grows.
+  ASSERT_TRUE(broker.stop());
+  const int64_t t0 = steady_now_ms();
+  write(500);
+  EXPECT_LT(steady_now_ms() - t0, 5000);
+  EXPECT_TRUE(visible(*east, "east", "k1499", "v1499"));
+  ASSERT_TRUE(wait_until(15'000, [&] {
+    return east->replicator().outbox_stats()[0].breaker != CircuitBreaker::State::kClosed;
+  }));
+  OutboxStats s = east->replicator().outbox_stats()[0];
+  EXPECT_GT(s.publish_failures, 0u);
+  EXPECT_GE(s.depth_events, 1u);
+  EXPECT_EQ(s.dropped, 0u);
+
+  // 4. Broker back and west restarted: everything from 2 and 3 arrives.
+  ASSERT_TRUE(broker.start());
+  west = make_cache(o, "west");
+  ASSERT_TRUE(wait_until(60'000, [&] { return all_visible_in(*west, 500, 1500); }))
+      << "persistent messages in the durable queue must survive the broker restart";
+  ASSERT_TRUE(east->replicator().flush(15'000));
+  s = east->replicator().outbox_stats()[0];
+  EXPECT_EQ(s.published, 1500u);
+  EXPECT_EQ(s.dropped, 0u);
+  EXPECT_EQ(s.breaker, CircuitBreaker::State::kClosed);
+  west->stop();
+  east->stop();
+}
+
+}  // namespace
+}  // namespace geocache

@@ -1,0 +1,87 @@
+// Helpers for replication tests against a real RabbitMQ broker.
+//
+// test_amqp_url(): the shared broker (env GEOCACHE_TEST_AMQP_URL); tests skip
+// when it is unset. PrivateBroker: a broker of the test's own, started and
+// stopped with scripts/rabbitmq.sh, for tests that take the broker down.
+#pragma once
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace geocache::testing {
+
+inline std::string test_amqp_url() {
+  const char* url = std::getenv("GEOCACHE_TEST_AMQP_URL");
+  return url ? url : "";
+}
+
+#define GEOCACHE_REQUIRE_BROKER()                                                              \
+  do {                                                                                         \
+    if (::geocache::testing::test_amqp_url().empty()) {                                        \
+      GTEST_SKIP() << "GEOCACHE_TEST_AMQP_URL not set (scripts/test.sh starts a broker)";      \
+    }                                                                                          \
+  } while (0)
+
+// A name no other test (or earlier run) uses: exchange and queue prefixes.
+inline std::string unique_name(const std::string& what) {
+  static std::atomic<int> counter{0};
+  const auto now = std::chrono::system_clock::now().time_since_epoch().count();
+  return "geocache.test." + what + "." + std::to_string(getpid()) + "." + std::to_string(now % 1000000007) + "." +
+         std::to_string(counter++) + ".";
+}
+
+inline int64_t steady_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Polls pred every 5 ms until it holds or timeout_ms passes.
+inline bool wait_until(int64_t timeout_ms, const std::function<bool()>& pred) {
+  const int64_t deadline = steady_now_ms() + timeout_ms;
+  while (true) {
+    if (pred()) return true;
+    if (steady_now_ms() >= deadline) return pred();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+class PrivateBroker {
+ public:
+  PrivateBroker() {
+    // A port derived from the pid; scripts/rabbitmq.sh also uses port+10000
+    // (epmd) and port+20000 (distribution).
+    port_ = 21000 + static_cast<int>(getpid() % 4000) * 5;
+    dir_ = (std::filesystem::temp_directory_path() / ("geocache-test-broker-" + std::to_string(port_))).string();
+  }
+  ~PrivateBroker() {
+    stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  PrivateBroker(const PrivateBroker&) = delete;
+  PrivateBroker& operator=(const PrivateBroker&) = delete;
+
+  bool start() { return script("start " + dir_ + " " + std::to_string(port_) + " --timeout 90"); }
+  bool stop() { return script("stop " + dir_); }
+  std::string url() const { return "amqp://guest:guest@127.0.0.1:" + std::to_string(port_) + "/"; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  static bool script(const std::string& args) {
+    const std::string cmd = std::string(GEOCACHE_SOURCE_DIR) + "/scripts/rabbitmq.sh " + args + " >/dev/null";
+    return std::system(cmd.c_str()) == 0;
+  }
+  int port_;
+  std::string dir_;
+};
+
+}  // namespace geocache::testing
