@@ -348,7 +348,7 @@ TEST_F(GeoCacheTest, RandomWritesFromAllRegionsConverge) {
   const char* regions[] = {"eu", "us", "ap"};
   std::mt19937_64 rng(20240601);
   int writes = 0;
-  for (int i = 0; i < 6000; ++i) {
+  for (int i = 0; i < 20000; ++i) {
     const char* region = regions[rng() % 3];
     const std::string key = "k" + std::to_string(rng() % 200);
     const int op = static_cast<int>(rng() % 1000);
@@ -375,7 +375,7 @@ TEST_F(GeoCacheTest, RandomWritesFromAllRegionsConverge) {
     if (rng() % 500 == 0) quiesce();  // sometimes let replication catch up, mostly race it
   }
   quiesce();
-  EXPECT_GT(writes, 3000);
+  EXPECT_GT(writes, 10000);
   EXPECT_EQ(geo_->resyncs(), 0u);
   EXPECT_FALSE(contents(kEu).empty());
   expect_converged();
