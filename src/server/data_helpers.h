@@ -1,0 +1,137 @@
+// Helpers shared by the data command families (string, key, hash, JSON):
+// how a stored record looks to Redis commands, default expiry, and the
+// error texts of those families that errors.h does not hold yet.
+//
+// How record kinds map to Redis types (the choices are ours; DESIGN.md
+// leaves them open):
+//   kString            "string"; raw bytes.
+//   kHash              "hash"; an encoded Value::Map of string fields.
+//   kJson              "ReJSON-RL" (RedisJSON's type name); an encoded Value.
+//   kValue (C++ API)   scalars (bool, int, double, string) are strings to
+//                      string commands: ints print in decimal, doubles in the
+//                      shortest text that reads back exactly, booleans as
+//                      "1"/"0" (how RESP2 shows a boolean). A null, a list or a
+//                      map is a JSON document: TYPE says "ReJSON-RL", JSON.GET
+//                      reads it, string commands get WRONGTYPE. Writes by
+//                      string commands store the result as kString.
+//
+// Default TTL (GeoCache::default_ttl_ms, 0 = none): a command that writes a
+// key's whole value without an expiry option (SET, SETNX, GETSET, MSET, JSON.SET
+// creating a key) or creates a key (INCR, APPEND, HSET on an absent key) gives
+// it the default TTL; a command that changes an existing value in place (INCR,
+// APPEND, HSET, SETRANGE, JSON.SET on an existing key) keeps the key's TTL, as
+// Redis does.
+//
+// Not for use outside the data families.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "cache/geo_cache.h"
+#include "cache/lru_cache.h"
+#include "core/record.h"
+#include "core/value.h"
+#include "server/arg_parser.h"
+#include "server/command.h"
+#include "server/errors.h"
+
+namespace geocache {
+
+// Error texts of the data families that errors.h lacks (Redis' wording).
+// Candidates to move into errors.h.
+namespace data_errors {
+inline constexpr std::string_view kNanOrInfinity = "ERR increment would produce NaN or Infinity";
+inline constexpr std::string_view kDecrementOverflow = "ERR decrement would overflow";
+inline constexpr std::string_view kOffsetOutOfRange = "ERR offset is out of range";
+inline constexpr std::string_view kInvalidCursor = "ERR invalid cursor";
+inline constexpr std::string_view kExpireNxConflict =
+    "ERR NX and XX, GT or LT options at the same time are not compatible";
+inline constexpr std::string_view kExpireGtLtConflict = "ERR GT and LT options at the same time are not compatible";
+inline constexpr std::string_view kJsonNewAtRoot = "ERR new objects must be created at the root";
+inline constexpr std::string_view kJsonRootOnly = "ERR only the root path ($ or .) is supported";
+inline constexpr std::string_view kCorruptValue = "ERR stored value is corrupt";
+}  // namespace data_errors
+
+// The size Redis' proto-max-bulk-len defaults to (512 MB); used when no
+// server settings are at hand.
+inline constexpr size_t kDefaultProtoMaxBulkLen = 512ull * 1024 * 1024;
+
+enum class StringRead {
+  kOk,         // *out holds the string
+  kWrongType,  // not a string (hash, JSON, tombstone, non-scalar kValue)
+  kCorrupt,    // kValue bytes that do not decode
+};
+
+// The string content of a record for string commands. For kString *out views
+// rec.bytes (no copy, valid as long as rec); for a kValue scalar the text is
+// rendered into *scratch and *out views it.
+inline StringRead read_string(const RecordView& rec, std::string* scratch, std::string_view* out) {
+  if (rec.kind == ValueKind::kString) {
+    *out = rec.bytes;
+    return StringRead::kOk;
+  }
+  if (rec.kind != ValueKind::kValue) return StringRead::kWrongType;
+  auto v = Value::decode(rec.bytes);
+  if (!v.ok()) return StringRead::kCorrupt;
+  switch (v->type()) {
+    case Value::Type::kBool: *scratch = v->as_bool() ? "1" : "0"; break;
+    case Value::Type::kInt: *scratch = std::to_string(v->as_int()); break;
+    case Value::Type::kDouble: *scratch = format_double(v->as_double()); break;
+    case Value::Type::kString: *scratch = std::move(v->as_string()); break;
+    default: return StringRead::kWrongType;
+  }
+  *out = *scratch;
+  return StringRead::kOk;
+}
+
+inline std::string_view string_read_error(StringRead r) {
+  return r == StringRead::kCorrupt ? data_errors::kCorruptValue : errors::kWrongType;
+}
+
+// TYPE's name for a record: "string", "hash", "ReJSON-RL".
+inline std::string_view type_name(const RecordView& rec) {
+  switch (rec.kind) {
+    case ValueKind::kString: return "string";
+    case ValueKind::kHash: return "hash";
+    case ValueKind::kJson: return "ReJSON-RL";
+    case ValueKind::kValue: {
+      std::string scratch;
+      std::string_view text;
+      return read_string(rec, &scratch, &text) == StringRead::kOk ? "string" : "ReJSON-RL";
+    }
+    case ValueKind::kTombstone: return "none";
+  }
+  return "none";
+}
+
+// The absolute expiry a newly written whole value gets: now + the default
+// TTL, or kNoExpiry if there is none.
+inline int64_t default_expire_at(const GeoCache& cache) {
+  const int64_t ttl = cache.default_ttl_ms();
+  return ttl > 0 ? cache.now_ms() + ttl : kNoExpiry;
+}
+
+inline Record make_record(ValueKind kind, std::string bytes, int64_t expire_at_ms) {
+  Record r;
+  r.kind = kind;
+  r.bytes = std::move(bytes);
+  r.expire_at_ms = expire_at_ms;
+  return r;
+}
+
+inline Record tombstone_record() { return make_record(ValueKind::kTombstone, {}, kNoExpiry); }
+
+// Runs a read-modify-write through GeoCache::mutate (which versions and
+// replicates the new record). Replies the cache's error (OOM) and returns
+// false if the write was refused; the handler then just returns.
+inline bool mutate_or_reply(CommandContext& ctx, std::string_view key, GeoCache::Mutator fn) {
+  Status st = ctx.cache.mutate(ctx.region, key, fn);
+  if (st.ok()) return true;
+  ctx.reply.error(errors::from_status(st));
+  return false;
+}
+
+}  // namespace geocache

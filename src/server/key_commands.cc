@@ -1,0 +1,319 @@
+// Key-space commands: DEL, UNLINK, EXISTS, TOUCH, TYPE, the EXPIRE and TTL
+// families, PERSIST, KEYS, SCAN, RANDOMKEY, FLUSHDB and FLUSHALL. Redis 7
+// semantics and reply bytes, against the client's region's store.
+//
+// Writes go through GeoCache (mutate, remove, flush_all), which versions and
+// replicates them; changing a TTL replicates the key's whole record with its
+// new absolute expiry (DESIGN.md). Reads that Redis does without touching
+// LRU (EXISTS, TYPE, TTL) use peek(); TOUCH uses get() because touching is
+// its point.
+//
+// SCAN's cursor is a shard index. The store can enumerate one shard at a time
+// (LruCache::scan_shard) but has no stable position inside a shard's hash
+// table, so each SCAN call returns all matching keys of one shard and the
+// next cursor is the next shard, 0 after the last. COUNT is accepted and
+// checked but is no limit: a call returns a whole shard. This keeps SCAN's
+// guarantee — a key present for the whole iteration is returned — because a
+// shard is visited under its lock in one go.
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/arg_parser.h"
+#include "server/command_families.h"
+#include "server/data_helpers.h"
+#include "server/errors.h"
+#include "server/glob_match.h"
+
+namespace geocache {
+namespace {
+
+using Args = std::span<const std::string_view>;
+
+// ---------------------------------------------------------------------------
+// Existence and type
+// ---------------------------------------------------------------------------
+
+void del_command(CommandContext& ctx, Args args) {
+  int64_t removed = 0;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (ctx.cache.remove(ctx.region, args[i])) ++removed;
+  }
+  ctx.reply.integer(removed);
+}
+
+// EXISTS key...: a key named twice counts twice, as in Redis.
+void exists_command(CommandContext& ctx, Args args) {
+  LruCache& store = ctx.cache.store(ctx.region);
+  int64_t n = 0;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (store.contains(args[i])) ++n;
+  }
+  ctx.reply.integer(n);
+}
+
+// TOUCH key...: counts the keys that exist and marks them recently used.
+void touch_command(CommandContext& ctx, Args args) {
+  LruCache& store = ctx.cache.store(ctx.region);
+  int64_t n = 0;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (store.get(args[i], [](const RecordView&) {})) ++n;
+  }
+  ctx.reply.integer(n);
+}
+
+void type_command(CommandContext& ctx, Args args) {
+  auto rec = ctx.cache.store(ctx.region).peek(args[1]);
+  if (!rec) {
+    ctx.reply.simple("none");
+    return;
+  }
+  const RecordView view{rec->kind, rec->bytes, rec->expire_at_ms, rec->version};
+  ctx.reply.simple(type_name(view));
+}
+
+// ---------------------------------------------------------------------------
+// Expiry
+// ---------------------------------------------------------------------------
+
+enum ExpireFlag : unsigned {
+  kExpireNx = 1u << 0,  // only if the key has no expiry
+  kExpireXx = 1u << 1,  // only if the key has an expiry
+  kExpireGt = 1u << 2,  // only if the new expiry is later (no expiry = infinitely late)
+  kExpireLt = 1u << 3,  // only if the new expiry is earlier
+};
+
+// EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT key time [NX|XX|GT|LT]. basetime_ms is
+// now for the relative forms and 0 for the absolute ones. As in Redis, a
+// time in the past (negative numbers included) deletes the key and replies 1.
+void expire_generic(CommandContext& ctx, Args args, int64_t basetime_ms, bool seconds, std::string_view name) {
+  unsigned flags = 0;
+  for (size_t i = 3; i < args.size(); ++i) {
+    if (equals_ci(args[i], "nx")) {
+      flags |= kExpireNx;
+    } else if (equals_ci(args[i], "xx")) {
+      flags |= kExpireXx;
+    } else if (equals_ci(args[i], "gt")) {
+      flags |= kExpireGt;
+    } else if (equals_ci(args[i], "lt")) {
+      flags |= kExpireLt;
+    } else {
+      std::string error = "ERR Unsupported option ";
+      for (char c : args[i]) error.push_back(c == '\r' || c == '\n' ? ' ' : c);  // keep the reply one line
+      ctx.reply.error(error);
+      return;
+    }
+  }
+  if ((flags & kExpireNx) && (flags & (kExpireXx | kExpireGt | kExpireLt))) {
+    ctx.reply.error(data_errors::kExpireNxConflict);
+    return;
+  }
+  if ((flags & kExpireGt) && (flags & kExpireLt)) {
+    ctx.reply.error(data_errors::kExpireGtLtConflict);
+    return;
+  }
+  int64_t when = 0;
+  if (!parse_int64(args[2], &when)) {
+    ctx.reply.error(errors::kNotInteger);
+    return;
+  }
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  if (seconds) {
+    if (when > kMax / 1000 || when < kMin / 1000) {
+      ctx.reply.error(errors::invalid_expire(name));
+      return;
+    }
+    when *= 1000;
+  }
+  if (when > kMax - basetime_ms) {
+    ctx.reply.error(errors::invalid_expire(name));
+    return;
+  }
+  when += basetime_ms;
+
+  bool changed = false;
+  const bool ok = mutate_or_reply(ctx, args[1], [&](const RecordView* cur, std::optional<Record>* next) {
+    if (cur == nullptr) return Status::Ok();
+    const bool has_ttl = cur->expire_at_ms != kNoExpiry;
+    if ((flags & kExpireNx) && has_ttl) return Status::Ok();
+    if ((flags & kExpireXx) && !has_ttl) return Status::Ok();
+    if ((flags & kExpireGt) && (!has_ttl || when <= cur->expire_at_ms)) return Status::Ok();
+    if ((flags & kExpireLt) && has_ttl && when >= cur->expire_at_ms) return Status::Ok();
+    changed = true;
+    // kNoExpiry is 0, so a time at or before the epoch must be written as the
+    // delete it means rather than as an expiry.
+    if (when <= ctx.cache.now_ms()) {
+      *next = tombstone_record();
+    } else {
+      *next = cur->to_record();
+      (*next)->expire_at_ms = when;
+    }
+    return Status::Ok();
+  });
+  if (ok) ctx.reply.integer(changed ? 1 : 0);
+}
+
+void expire_command(CommandContext& ctx, Args args) {
+  expire_generic(ctx, args, ctx.cache.now_ms(), /*seconds=*/true, "expire");
+}
+void pexpire_command(CommandContext& ctx, Args args) {
+  expire_generic(ctx, args, ctx.cache.now_ms(), /*seconds=*/false, "pexpire");
+}
+void expireat_command(CommandContext& ctx, Args args) { expire_generic(ctx, args, 0, /*seconds=*/true, "expireat"); }
+void pexpireat_command(CommandContext& ctx, Args args) {
+  expire_generic(ctx, args, 0, /*seconds=*/false, "pexpireat");
+}
+
+// TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 for no key, -1 for no expiry; the
+// second forms round to the nearest second as Redis does.
+void ttl_generic(CommandContext& ctx, Args args, bool in_ms, bool absolute) {
+  auto rec = ctx.cache.store(ctx.region).peek(args[1]);
+  if (!rec) {
+    ctx.reply.integer(-2);
+    return;
+  }
+  if (rec->expire_at_ms == kNoExpiry) {
+    ctx.reply.integer(-1);
+    return;
+  }
+  int64_t t = absolute ? rec->expire_at_ms : rec->expire_at_ms - ctx.cache.now_ms();
+  if (t < 0) t = 0;
+  ctx.reply.integer(in_ms ? t : (t + 500) / 1000);
+}
+
+void ttl_command(CommandContext& ctx, Args args) { ttl_generic(ctx, args, false, false); }
+void pttl_command(CommandContext& ctx, Args args) { ttl_generic(ctx, args, true, false); }
+void expiretime_command(CommandContext& ctx, Args args) { ttl_generic(ctx, args, false, true); }
+void pexpiretime_command(CommandContext& ctx, Args args) { ttl_generic(ctx, args, true, true); }
+
+void persist_command(CommandContext& ctx, Args args) {
+  bool changed = false;
+  const bool ok = mutate_or_reply(ctx, args[1], [&](const RecordView* cur, std::optional<Record>* next) {
+    if (cur == nullptr || cur->expire_at_ms == kNoExpiry) return Status::Ok();
+    changed = true;
+    *next = cur->to_record();
+    (*next)->expire_at_ms = kNoExpiry;
+    return Status::Ok();
+  });
+  if (ok) ctx.reply.integer(changed ? 1 : 0);
+}
+
+// ---------------------------------------------------------------------------
+// Enumeration
+// ---------------------------------------------------------------------------
+
+// KEYS pattern: every live key of the region's store that matches. Walks the
+// whole store (one shard lock at a time), like Redis' KEYS walks the keyspace.
+void keys_command(CommandContext& ctx, Args args) {
+  const std::string_view pattern = args[1];
+  const bool all = pattern == "*";
+  LruCache& store = ctx.cache.store(ctx.region);
+  std::vector<std::string> keys;
+  for (int shard = 0; shard < store.shard_count(); ++shard) {
+    store.scan_shard(shard, /*include_tombstones=*/false, [&](std::string_view key, const RecordView&) {
+      if (all || glob_match(pattern, key)) keys.emplace_back(key);
+    });
+  }
+  ctx.reply.array_header(keys.size());
+  for (const auto& k : keys) ctx.reply.bulk(k);
+}
+
+// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: see the comment at
+// the top of the file for what the cursor means.
+void scan_command(CommandContext& ctx, Args args) {
+  int64_t cursor = 0;
+  if (!parse_int64(args[1], &cursor) || cursor < 0) {
+    ctx.reply.error(data_errors::kInvalidCursor);
+    return;
+  }
+  std::optional<std::string_view> match, type;
+  ArgParser p(args, 2);
+  while (p.has_next()) {
+    if (p.remaining() >= 2 && p.check("COUNT")) {
+      const int64_t count = p.next_int();
+      if (p.ok() && count < 1) p.fail(errors::kSyntax);
+    } else if (p.remaining() >= 2 && p.check("MATCH")) {
+      match = p.next();
+    } else if (p.remaining() >= 2 && p.check("TYPE")) {
+      type = p.next();
+    } else {
+      p.fail(errors::kSyntax);
+    }
+  }
+  if (!p.ok_or_reply(ctx.reply)) return;
+
+  LruCache& store = ctx.cache.store(ctx.region);
+  std::vector<std::string> keys;
+  int64_t next_cursor = 0;
+  if (cursor < store.shard_count()) {
+    const bool match_all = !match || *match == "*";
+    store.scan_shard(static_cast<int>(cursor), /*include_tombstones=*/false,
+                     [&](std::string_view key, const RecordView& rec) {
+                       if (type && !equals_ci(*type, type_name(rec))) return;
+                       if (match_all || glob_match(*match, key)) keys.emplace_back(key);
+                     });
+    next_cursor = cursor + 1 < store.shard_count() ? cursor + 1 : 0;
+  }
+  ctx.reply.array_header(2);
+  ctx.reply.bulk(std::to_string(next_cursor));
+  ctx.reply.array_header(keys.size());
+  for (const auto& k : keys) ctx.reply.bulk(k);
+}
+
+void randomkey_command(CommandContext& ctx, Args) {
+  auto key = ctx.cache.store(ctx.region).random_key();
+  if (key) {
+    ctx.reply.bulk(*key);
+  } else {
+    ctx.reply.null();
+  }
+}
+
+// FLUSHDB / FLUSHALL [ASYNC|SYNC]: one database, so both flush everything,
+// in every region (a versioned flush: DESIGN.md). ASYNC and SYNC are
+// accepted; the flush is always done before the reply.
+void flushall_command(CommandContext& ctx, Args args) {
+  if (args.size() > 2 || (args.size() == 2 && !equals_ci(args[1], "async") && !equals_ci(args[1], "sync"))) {
+    ctx.reply.error(errors::kSyntax);
+    return;
+  }
+  ctx.cache.flush_all(ctx.region);
+  ctx.reply.ok();
+}
+
+constexpr uint32_t kW = kCmdWrite;
+constexpr uint32_t kR = kCmdReadOnly;
+constexpr uint32_t kF = kCmdFast;
+
+// Arity and key positions as in Redis 7's COMMAND output.
+constexpr CommandSpec kKeyCommands[] = {
+    {"del", -2, kW, del_command, 1, -1, 1},
+    {"unlink", -2, kW | kF, del_command, 1, -1, 1},
+    {"exists", -2, kR | kF, exists_command, 1, -1, 1},
+    {"touch", -2, kR | kF, touch_command, 1, -1, 1},
+    {"type", 2, kR | kF, type_command, 1, 1, 1},
+    {"expire", -3, kW | kF, expire_command, 1, 1, 1},
+    {"pexpire", -3, kW | kF, pexpire_command, 1, 1, 1},
+    {"expireat", -3, kW | kF, expireat_command, 1, 1, 1},
+    {"pexpireat", -3, kW | kF, pexpireat_command, 1, 1, 1},
+    {"ttl", 2, kR | kF, ttl_command, 1, 1, 1},
+    {"pttl", 2, kR | kF, pttl_command, 1, 1, 1},
+    {"expiretime", 2, kR | kF, expiretime_command, 1, 1, 1},
+    {"pexpiretime", 2, kR | kF, pexpiretime_command, 1, 1, 1},
+    {"persist", 2, kW | kF, persist_command, 1, 1, 1},
+    {"keys", 2, kR, keys_command, 0, 0, 0},
+    {"scan", -2, kR, scan_command, 0, 0, 0},
+    {"randomkey", 1, kR, randomkey_command, 0, 0, 0},
+    {"flushdb", -1, kW, flushall_command, 0, 0, 0},
+    {"flushall", -1, kW, flushall_command, 0, 0, 0},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> key_family() { return kKeyCommands; }
+
+}  // namespace geocache
