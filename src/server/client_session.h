@@ -1,0 +1,42 @@
+// ClientSession: what the server knows about one connection, shared with
+// the command handlers (CommandContext::session).
+//
+// Thread-safety: a session is owned by its connection's event-loop thread;
+// handlers run on that thread and may use every field. Other threads (CLIENT
+// LIST from another connection) read only through ServerState's client
+// registry, which takes its mutex; the fields they read are marked.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/version.h"
+
+namespace geocache {
+
+struct CommandSpec;
+
+struct ClientSession {
+  uint64_t id = 0;                 // unique per process, from 1 (CLIENT ID)
+  int fd = -1;
+  RegionId region = 0;             // the region whose port the client used
+  std::string addr;                // "ip:port" of the peer
+  std::string laddr;               // "ip:port" of our end
+  int64_t created_ms = 0;          // wall clock at accept
+  std::atomic<int> protocol{2};    // RESP version (HELLO); read by CLIENT LIST
+  int db = 0;                      // always 0; SELECT 0 is accepted
+  bool authenticated = false;      // true once AUTH succeeded or none is needed
+  bool close_after_reply = false;  // QUIT, protocol errors, SHUTDOWN
+  std::string name;                // CLIENT SETNAME; guarded by the registry mutex
+  std::string lib_name, lib_ver;   // CLIENT SETINFO; guarded by the registry mutex
+
+  // Read by other threads without a lock (CLIENT LIST, idle timeout).
+  std::atomic<int64_t> last_interaction_ms{0};
+  std::atomic<const CommandSpec*> last_command{nullptr};  // a row of the command table
+  std::atomic<uint64_t> input_buffer_bytes{0};
+  std::atomic<uint64_t> output_buffer_bytes{0};
+};
+
+}  // namespace geocache

@@ -1,0 +1,120 @@
+// The command table. Each family file contributes its rows; the families of
+// data commands are compiled in only when their files exist (CMake defines
+// GEOCACHE_HAVE_<FAMILY>), so the server builds while they are written.
+//
+// Lookup is a small open-addressing hash over the lower-case names, probed
+// with the client's spelling folded to lower case on the fly: no allocation,
+// no copy, one or two comparisons per command.
+#include "server/command_table.h"
+
+#include <cassert>
+#include <stdexcept>
+#include <string>
+
+#include "server/client_session.h"
+#include "server/command_families.h"
+#include "server/errors.h"
+#include "server/server_state.h"
+
+namespace geocache {
+namespace {
+
+inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+// FNV-1a over the lower-cased bytes.
+uint64_t name_hash(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(lower(c));
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+bool equal_folded(std::string_view lower_name, std::string_view s) {
+  if (lower_name.size() != s.size()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (lower_name[i] != lower(s[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+const CommandTable& CommandTable::instance() {
+  static const CommandTable table;
+  return table;
+}
+
+CommandTable::CommandTable() {
+  auto add = [&](std::span<const CommandSpec> family, std::string_view group) {
+    for (const CommandSpec& spec : family) {
+      rows_.push_back(spec);
+      groups_.push_back(group);
+    }
+  };
+#ifdef GEOCACHE_HAVE_STRING_COMMANDS
+  add(string_family(), "string");
+#endif
+#ifdef GEOCACHE_HAVE_KEY_COMMANDS
+  add(key_family(), "generic");
+#endif
+#ifdef GEOCACHE_HAVE_HASH_COMMANDS
+  add(hash_family(), "hash");
+#endif
+#ifdef GEOCACHE_HAVE_JSON_COMMANDS
+  add(json_family(), "json");
+#endif
+  add(connection_family(), "connection");
+  add(server_family(), "server");
+
+  size_t cap = 16;
+  while (cap < rows_.size() * 4) cap <<= 1;
+  slots_.assign(cap, -1);
+  for (size_t i = 0; i < rows_.size(); ++i) {
+    if (find(rows_[i].name) != nullptr) {
+      // Two families claiming one name is a programming error.
+      throw std::logic_error("command registered twice: " + std::string(rows_[i].name));
+    }
+    size_t slot = name_hash(rows_[i].name) & (cap - 1);
+    while (slots_[slot] >= 0) slot = (slot + 1) & (cap - 1);
+    slots_[slot] = static_cast<int>(i);
+  }
+}
+
+const CommandSpec* CommandTable::find(std::string_view name) const {
+  const size_t mask = slots_.size() - 1;
+  for (size_t slot = name_hash(name) & mask;; slot = (slot + 1) & mask) {
+    int i = slots_[slot];
+    if (i < 0) return nullptr;
+    if (equal_folded(rows_[static_cast<size_t>(i)].name, name)) return &rows_[static_cast<size_t>(i)];
+  }
+}
+
+std::string_view CommandTable::group(const CommandSpec& spec) const {
+  size_t i = static_cast<size_t>(&spec - rows_.data());
+  return i < groups_.size() ? groups_[i] : std::string_view("server");
+}
+
+void CommandTable::dispatch(CommandContext& ctx, std::span<const std::string_view> args) const {
+  assert(!args.empty());
+  const CommandSpec* spec = find(args[0]);
+  if (spec == nullptr) {
+    ctx.server.stats().unknown_commands.fetch_add(1, std::memory_order_relaxed);
+    ctx.reply.error(errors::unknown_command(args[0], args.subspan(1)));
+    return;
+  }
+  const int argc = static_cast<int>(args.size());
+  if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
+    ctx.reply.error(errors::wrong_arity(spec->name));
+    return;
+  }
+  if (!ctx.session.authenticated && !(spec->flags & kCmdNoAuth) && ctx.server.auth_required()) {
+    ctx.reply.error(errors::kNoAuth);
+    return;
+  }
+  ctx.session.last_command.store(spec, std::memory_order_relaxed);
+  spec->handler(ctx, args);
+}
+
+}  // namespace geocache

@@ -1,0 +1,39 @@
+// CommandTable: the one table of commands, joined from the families
+// (command_families.h), and dispatch, which checks a command against its row
+// (known name, arity, authentication) before the handler runs.
+//
+// Thread-safety: the table is built once (on first use) and read-only after.
+#pragma once
+
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "server/command.h"
+
+namespace geocache {
+
+class CommandTable {
+ public:
+  static const CommandTable& instance();
+
+  // The row for a command name in any letter case, or nullptr. Does not
+  // allocate.
+  const CommandSpec* find(std::string_view name) const;
+  std::span<const CommandSpec> all() const { return rows_; }
+  // The family ("string", "hash", "connection", ...) a row came from (COMMAND DOCS).
+  std::string_view group(const CommandSpec& spec) const;
+
+  // Runs one command: unknown name, wrong arity and missing AUTH get their
+  // Redis error; otherwise the handler replies. REQUIRES: !args.empty().
+  void dispatch(CommandContext& ctx, std::span<const std::string_view> args) const;
+
+ private:
+  CommandTable();
+  std::vector<CommandSpec> rows_;
+  std::vector<std::string_view> groups_;  // parallel to rows_
+  // Open addressing over lower-case names; sized to a power of two.
+  std::vector<int> slots_;
+};
+
+}  // namespace geocache

@@ -1,0 +1,155 @@
+#include "server/config_params.h"
+
+#include <charconv>
+#include <stdexcept>
+
+#include "config/config.h"
+#include "server/server_state.h"
+
+namespace geocache {
+namespace {
+
+std::string yes_no(bool b) { return b ? "yes" : "no"; }
+
+bool parse_u64(std::string_view s, uint64_t* out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool parse_i64(std::string_view s, int64_t* out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+bool parse_bytes(std::string_view s, size_t* out) {
+  try {
+    *out = parse_memory(std::string(s));
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+const std::string kMemoryError = "argument must be a memory value";
+const std::string kIntError = "argument couldn't be parsed into an integer";
+
+std::string get_maxmemory(CommandContext& ctx) { return std::to_string(ctx.server.maxmemory.load()); }
+std::string set_maxmemory(CommandContext& ctx, std::string_view v) {
+  size_t bytes = 0;
+  if (!parse_bytes(v, &bytes)) return kMemoryError;
+  ctx.server.maxmemory.store(bytes);
+  // The bound applies to each hosted region's store, as at start.
+  for (RegionId r : ctx.cache.local_regions()) {
+    ctx.cache.store(r).set_limits(ctx.server.config().cache.store.max_items, bytes);
+  }
+  return {};
+}
+
+std::string get_policy(CommandContext&) { return "allkeys-lru"; }
+std::string set_policy(CommandContext&, std::string_view v) {
+  // The store is an exact LRU over all keys; nothing else is offered.
+  return v == "allkeys-lru" ? std::string() : std::string("only allkeys-lru is supported");
+}
+
+std::string get_default_ttl(CommandContext& ctx) { return std::to_string(ctx.cache.default_ttl_ms()); }
+std::string set_default_ttl(CommandContext& ctx, std::string_view v) {
+  int64_t ms = 0;
+  if (!parse_i64(v, &ms) || ms < 0) return kIntError;
+  ctx.cache.set_default_ttl_ms(ms);
+  return {};
+}
+
+std::string get_timeout(CommandContext& ctx) { return std::to_string(ctx.server.timeout_s.load()); }
+std::string set_timeout(CommandContext& ctx, std::string_view v) {
+  int64_t s = 0;
+  if (!parse_i64(v, &s) || s < 0) return kIntError;
+  ctx.server.timeout_s.store(s);
+  return {};
+}
+
+std::string get_maxclients(CommandContext& ctx) { return std::to_string(ctx.server.maxclients.load()); }
+std::string set_maxclients(CommandContext& ctx, std::string_view v) {
+  uint64_t n = 0;
+  if (!parse_u64(v, &n) || n < 1) return kIntError;
+  ctx.server.maxclients.store(n);
+  return {};
+}
+
+std::string get_requirepass(CommandContext& ctx) { return ctx.server.requirepass(); }
+std::string set_requirepass(CommandContext& ctx, std::string_view v) {
+  ctx.server.set_requirepass(v);
+  return {};
+}
+
+std::string get_bulk_len(CommandContext& ctx) { return std::to_string(ctx.server.proto_max_bulk_len.load()); }
+std::string set_bulk_len(CommandContext& ctx, std::string_view v) {
+  size_t n = 0;
+  if (!parse_bytes(v, &n)) return kMemoryError;
+  if (n < 1024 * 1024) return "proto-max-bulk-len must be 1mb or greater";
+  ctx.server.proto_max_bulk_len.store(n);
+  return {};
+}
+
+std::string get_query_limit(CommandContext& ctx) {
+  return std::to_string(ctx.server.client_query_buffer_limit.load());
+}
+std::string set_query_limit(CommandContext& ctx, std::string_view v) {
+  size_t n = 0;
+  if (!parse_bytes(v, &n)) return kMemoryError;
+  if (n < 1024 * 1024) return "client-query-buffer-limit must be 1mb or greater";
+  ctx.server.client_query_buffer_limit.store(n);
+  return {};
+}
+
+std::string get_output_limit(CommandContext& ctx) {
+  return std::to_string(ctx.server.client_output_buffer_limit.load());
+}
+std::string set_output_limit(CommandContext& ctx, std::string_view v) {
+  size_t n = 0;
+  if (!parse_bytes(v, &n)) return kMemoryError;
+  ctx.server.client_output_buffer_limit.store(n);
+  return {};
+}
+
+std::string get_port(CommandContext& ctx) { return std::to_string(ctx.server.config().server.port); }
+std::string get_bind(CommandContext& ctx) { return ctx.server.config().server.bind; }
+std::string get_protected(CommandContext& ctx) { return yes_no(ctx.server.config().server.protected_mode); }
+std::string get_loglevel(CommandContext& ctx) { return ctx.server.config().server.loglevel; }
+std::string get_logfile(CommandContext& ctx) { return ctx.server.config().server.logfile; }
+std::string get_threads(CommandContext& ctx) { return std::to_string(ctx.server.config().server.threads); }
+std::string get_databases(CommandContext&) { return "1"; }
+std::string get_empty(CommandContext&) { return ""; }
+std::string get_no(CommandContext&) { return "no"; }
+std::string get_transport(CommandContext& ctx) { return ctx.server.config().uses_amqp() ? "amqp" : "in-process"; }
+std::string get_region(CommandContext& ctx) { return ctx.cache.region_name(ctx.region); }
+
+constexpr ConfigParam kParams[] = {
+    {"maxmemory", get_maxmemory, set_maxmemory},
+    {"maxmemory-policy", get_policy, set_policy},
+    {"default-ttl-ms", get_default_ttl, set_default_ttl},
+    {"timeout", get_timeout, set_timeout},
+    {"maxclients", get_maxclients, set_maxclients},
+    {"requirepass", get_requirepass, set_requirepass},
+    {"proto-max-bulk-len", get_bulk_len, set_bulk_len},
+    {"client-query-buffer-limit", get_query_limit, set_query_limit},
+    {"client-output-buffer-limit", get_output_limit, set_output_limit},
+    {"port", get_port, nullptr},
+    {"bind", get_bind, nullptr},
+    {"protected-mode", get_protected, nullptr},
+    {"loglevel", get_loglevel, nullptr},
+    {"logfile", get_logfile, nullptr},
+    {"threads", get_threads, nullptr},
+    {"databases", get_databases, nullptr},
+    // Persistence does not exist; these answer what tools such as
+    // redis-benchmark ask at start.
+    {"save", get_empty, nullptr},
+    {"appendonly", get_no, nullptr},
+    {"transport", get_transport, nullptr},
+    {"region", get_region, nullptr},
+};
+
+}  // namespace
+
+std::span<const ConfigParam> config_params() { return kParams; }
+
+}  // namespace geocache

@@ -1,0 +1,67 @@
+// Connection: one client's socket, buffers, parser and session. Reads what
+// the socket has, runs every complete command in it (pipelining), and sends
+// all their replies with one write.
+//
+// Thread-safety: owned by one event loop and used only on its thread.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "cache/geo_cache.h"
+#include "server/client_session.h"
+#include "server/command.h"
+#include "server/reply_writer.h"
+#include "server/resp_parser.h"
+#include "server/server_state.h"
+
+namespace geocache {
+
+class Connection {
+ public:
+  enum class Next {
+    kRead,   // wait for input
+    kWrite,  // replies are pending: wait until the socket takes more
+    kClose,  // close now (peer gone, limit reached, QUIT sent)
+  };
+
+  // Takes ownership of fd (non-blocking) and registers the session.
+  Connection(int fd, RegionId region, std::string addr, std::string laddr, GeoCache& cache,
+             ServerState& state);
+  ~Connection();  // unregisters and closes the socket
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  Next on_readable(int64_t now_ms);
+  Next on_writable();
+  // Sends what can be sent without blocking, for a connection being closed.
+  void flush_best_effort();
+
+  ClientSession& session() { return session_; }
+  int fd() const { return session_.fd; }
+
+ private:
+  // Runs the complete commands in the input buffer. False: close the connection.
+  bool process_input();
+  Next flush_output();
+  void compact_input();
+  bool reserve_input(size_t free_bytes);
+
+  GeoCache& cache_;
+  ServerState& state_;
+  ClientSession session_;
+  ReplyWriter writer_;
+  CommandContext ctx_;
+  RespParser parser_;
+
+  // Input bytes live in [in_start_, in_end_) of in_; in_start_ is the first
+  // byte of the command being parsed.
+  std::unique_ptr<char[]> in_;
+  size_t in_cap_ = 0, in_start_ = 0, in_end_ = 0;
+
+  std::string out_;
+  size_t out_pos_ = 0;
+};
+
+}  // namespace geocache

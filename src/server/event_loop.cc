@@ -1,0 +1,284 @@
+// EventLoop. Level-triggered epoll: a readable client is read once per
+// wake-up and its complete commands run; if more input remains in the
+// kernel, epoll reports it again on the next turn, which keeps one busy
+// client from starving the others. EPOLLOUT is asked for only while a
+// client has unsent replies.
+//
+// Every 100 ms the loop wakes even when idle, to see stop requests and
+// (once a second) to close clients idle longer than `timeout`.
+#include "server/event_loop.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "server/errors.h"
+#include "spdlog/spdlog.h"
+
+namespace geocache {
+
+struct EventLoop::Watch {
+  enum class Kind { kListener, kWake, kClient } kind;
+  int fd = -1;
+  RegionId region = 0;
+  bool want_write = false;
+  std::unique_ptr<Connection> conn;
+};
+
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string format_addr(const sockaddr_storage& ss) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (ss.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    port = ntohs(a->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+    port = ntohs(a->sin6_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
+bool is_loopback(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (ss.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    if (IN6_IS_ADDR_LOOPBACK(&a->sin6_addr)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&a->sin6_addr) && a->sin6_addr.s6_addr[12] == 127;
+  }
+  return ss.ss_family == AF_UNIX;
+}
+
+// Tells a refused client why, best effort, then closes it.
+void refuse(int fd, std::string_view line) {
+  std::string msg = "-";
+  msg.append(line);
+  msg.append("\r\n");
+  ssize_t ignored = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  (void)ignored;
+  ::close(fd);
+}
+
+}  // namespace
+
+EventLoop::EventLoop(int index, GeoCache& cache, ServerState& state)
+    : index_(index), cache_(cache), state_(state) {
+  epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  wake_watch_ = std::make_unique<Watch>();
+  wake_watch_->kind = Watch::Kind::kWake;
+  wake_watch_->fd = wake_fd_;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = wake_watch_.get();
+  epoll_ctl(epfd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+}
+
+EventLoop::~EventLoop() {
+  clients_.clear();
+  for (auto& l : listeners_) ::close(l->fd);
+  {
+    std::lock_guard lock(pending_mu_);
+    for (auto& p : pending_) {
+      ::close(p.fd);
+      state_.release_slot();
+    }
+    pending_.clear();
+  }
+  ::close(wake_fd_);
+  ::close(epfd_);
+}
+
+void EventLoop::add_listener(int fd, RegionId region) {
+  auto w = std::make_unique<Watch>();
+  w->kind = Watch::Kind::kListener;
+  w->fd = fd;
+  w->region = region;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = w.get();
+  epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+  listeners_.push_back(std::move(w));
+}
+
+void EventLoop::hand_over(int fd, RegionId region, std::string addr, std::string laddr) {
+  {
+    std::lock_guard lock(pending_mu_);
+    pending_.push_back(Pending{fd, region, std::move(addr), std::move(laddr)});
+  }
+  uint64_t one = 1;
+  ssize_t ignored = ::write(wake_fd_, &one, sizeof(one));
+  (void)ignored;
+}
+
+void EventLoop::stop() {
+  stopping_.store(true);
+  uint64_t one = 1;
+  ssize_t ignored = ::write(wake_fd_, &one, sizeof(one));
+  (void)ignored;
+}
+
+void EventLoop::accept_all(const Watch& listener) {
+  for (int i = 0; i < 256; ++i) {
+    sockaddr_storage peer{};
+    socklen_t len = sizeof(peer);
+    int fd = accept4(listener.fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) spdlog::warn("accept: {}", strerror(errno));
+      return;
+    }
+    state_.stats().connections_received.fetch_add(1, std::memory_order_relaxed);
+    if (!state_.try_reserve_slot()) {
+      state_.stats().rejected_connections.fetch_add(1, std::memory_order_relaxed);
+      refuse(fd, errors::kMaxClients);
+      continue;
+    }
+    if (state_.config().server.protected_mode && !state_.auth_required() && !is_loopback(peer)) {
+      state_.release_slot();
+      state_.stats().rejected_connections.fetch_add(1, std::memory_order_relaxed);
+      refuse(fd, errors::kDenied);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    sockaddr_storage local{};
+    socklen_t llen = sizeof(local);
+    getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen);
+    Pending p{fd, listener.region, format_addr(peer), format_addr(local)};
+    EventLoop* target = peers_.empty() ? this : peers_[next_peer_++ % peers_.size()];
+    if (target == this) {
+      adopt(std::move(p));
+    } else {
+      target->hand_over(p.fd, p.region, std::move(p.addr), std::move(p.laddr));
+    }
+  }
+}
+
+void EventLoop::adopt(Pending p) {
+  auto w = std::make_unique<Watch>();
+  w->kind = Watch::Kind::kClient;
+  w->fd = p.fd;
+  w->region = p.region;
+  w->conn = std::make_unique<Connection>(p.fd, p.region, std::move(p.addr), std::move(p.laddr), cache_, state_);
+  w->conn->session().created_ms = wall_ms();
+  w->conn->session().last_interaction_ms.store(w->conn->session().created_ms);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = w.get();
+  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, p.fd, &ev) != 0) {
+    spdlog::warn("epoll_ctl add: {}", strerror(errno));
+    return;  // w's destructor closes the socket and frees the slot
+  }
+  Watch* key = w.get();
+  clients_.emplace(key, std::move(w));
+}
+
+void EventLoop::take_handed_over() {
+  uint64_t count;
+  ssize_t ignored = ::read(wake_fd_, &count, sizeof(count));
+  (void)ignored;
+  std::vector<Pending> batch;
+  {
+    std::lock_guard lock(pending_mu_);
+    batch.swap(pending_);
+  }
+  for (auto& p : batch) adopt(std::move(p));
+}
+
+void EventLoop::set_interest(Watch* w, bool want_write) {
+  if (w->want_write == want_write) return;
+  w->want_write = want_write;
+  epoll_event ev{};
+  ev.events = want_write ? (EPOLLIN | EPOLLOUT) : EPOLLIN;
+  ev.data.ptr = w;
+  epoll_ctl(epfd_, EPOLL_CTL_MOD, w->fd, &ev);
+}
+
+void EventLoop::close_client(Watch* w) {
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, w->fd, nullptr);
+  clients_.erase(w);  // the Connection closes the socket
+}
+
+void EventLoop::on_client(Watch* w, uint32_t events) {
+  Connection::Next next = Connection::Next::kRead;
+  if (events & EPOLLOUT) next = w->conn->on_writable();
+  if (next != Connection::Next::kClose && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+    next = w->conn->on_readable(wall_ms());
+  }
+  if (next == Connection::Next::kClose) {
+    close_client(w);
+  } else {
+    set_interest(w, next == Connection::Next::kWrite);
+  }
+}
+
+void EventLoop::close_idle_clients(int64_t now_ms) {
+  int64_t timeout_s = state_.timeout_s.load(std::memory_order_relaxed);
+  if (timeout_s <= 0) return;
+  std::vector<Watch*> idle;
+  for (auto& [w, owned] : clients_) {
+    int64_t last = w->conn->session().last_interaction_ms.load(std::memory_order_relaxed);
+    if (now_ms - last > timeout_s * 1000) idle.push_back(w);
+  }
+  for (Watch* w : idle) {
+    state_.stats().closed_idle.fetch_add(1, std::memory_order_relaxed);
+    close_client(w);
+  }
+}
+
+void EventLoop::run() {
+  constexpr int kMaxEvents = 256;
+  epoll_event events[kMaxEvents];
+  int64_t last_sweep = wall_ms();
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    int n = epoll_wait(epfd_, events, kMaxEvents, 100);
+    if (n < 0 && errno != EINTR) {
+      spdlog::error("epoll_wait: {}", strerror(errno));
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      auto* w = static_cast<Watch*>(events[i].data.ptr);
+      switch (w->kind) {
+        case Watch::Kind::kListener:
+          accept_all(*w);
+          break;
+        case Watch::Kind::kWake:
+          take_handed_over();
+          break;
+        case Watch::Kind::kClient:
+          on_client(w, events[i].events);
+          break;
+      }
+    }
+    int64_t now = wall_ms();
+    if (now - last_sweep >= 1000) {
+      last_sweep = now;
+      close_idle_clients(now);
+    }
+  }
+  for (auto& [w, owned] : clients_) owned->conn->flush_best_effort();
+  clients_.clear();
+}
+
+}  // namespace geocache

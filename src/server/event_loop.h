@@ -1,0 +1,78 @@
+// EventLoop: one thread's epoll loop over its share of the connections.
+//
+// Loop 0 also owns the listening sockets: it accepts, applies maxclients and
+// protected mode, and hands each new socket to the loops in turn (itself
+// included), so connections spread evenly whatever the kernel wakes.
+// Nothing is shared between loops but ServerState (atomics, a registry
+// mutex never held across I/O) and the GeoCache (its own locks).
+//
+// Thread-safety: run() on one thread; hand_over() and stop() from any.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cache/geo_cache.h"
+#include "server/connection.h"
+#include "server/server_state.h"
+
+namespace geocache {
+
+class EventLoop {
+ public:
+  EventLoop(int index, GeoCache& cache, ServerState& state);
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // REQUIRES: before run(). The loop takes ownership of fd.
+  void add_listener(int fd, RegionId region);
+  // The loops new connections are spread over (loop 0 only).
+  void set_peers(std::vector<EventLoop*> peers) { peers_ = std::move(peers); }
+
+  // Gives this loop a freshly accepted socket. Thread-safe.
+  void hand_over(int fd, RegionId region, std::string addr, std::string laddr);
+
+  void run();
+  // Makes run() return after closing its connections. Thread-safe.
+  void stop();
+
+ private:
+  struct Watch;
+  struct Pending {
+    int fd;
+    RegionId region;
+    std::string addr, laddr;
+  };
+
+  void accept_all(const Watch& listener);
+  void adopt(Pending p);
+  void take_handed_over();
+  void on_client(Watch* w, uint32_t events);
+  void set_interest(Watch* w, bool want_write);
+  void close_client(Watch* w);
+  void close_idle_clients(int64_t now_ms);
+
+  const int index_;
+  GeoCache& cache_;
+  ServerState& state_;
+  int epfd_ = -1;
+  int wake_fd_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::vector<EventLoop*> peers_;
+  size_t next_peer_ = 0;
+
+  std::vector<std::unique_ptr<Watch>> listeners_;
+  std::unordered_map<Watch*, std::unique_ptr<Watch>> clients_;
+  std::unique_ptr<Watch> wake_watch_;
+
+  std::mutex pending_mu_;  // guards pending_
+  std::vector<Pending> pending_;
+};
+
+}  // namespace geocache

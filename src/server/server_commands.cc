@@ -1,0 +1,271 @@
+// Server commands (Redis' "server" group): INFO, CONFIG, COMMAND, DBSIZE,
+// TIME and SHUTDOWN. COMMAND's replies are generated from the command table,
+// so they can never disagree with what dispatch enforces.
+#include <fnmatch.h>
+#include <sys/time.h>
+
+#include <string>
+
+#include "server/command_families.h"
+#include "server/command_table.h"
+#include "server/config_params.h"
+#include "server/errors.h"
+#include "server/info_sections.h"
+#include "server/server_state.h"
+
+namespace geocache {
+namespace {
+
+using Args = std::span<const std::string_view>;
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- INFO
+
+void info_command(CommandContext& ctx, Args args) {
+  std::string text;
+  if (args.size() == 1) {
+    text = info_text(ctx, "default");
+  } else {
+    for (size_t i = 1; i < args.size(); ++i) {
+      std::string part = info_text(ctx, args[i]);
+      if (part.empty()) continue;
+      if (!text.empty()) text += "\r\n";
+      text += part;
+    }
+  }
+  ctx.reply.verbatim(text);
+}
+
+// ---------------------------------------------------------------- CONFIG
+
+void config_get(CommandContext& ctx, Args patterns) {
+  std::vector<const ConfigParam*> hits;
+  for (const ConfigParam& p : config_params()) {
+    for (std::string_view pattern : patterns) {
+      std::string pat(pattern), name(p.name);
+      if (fnmatch(pat.c_str(), name.c_str(), FNM_CASEFOLD) == 0) {
+        hits.push_back(&p);
+        break;
+      }
+    }
+  }
+  ctx.reply.map_header(hits.size());
+  for (const ConfigParam* p : hits) {
+    ctx.reply.bulk(p->name);
+    ctx.reply.bulk(p->get(ctx));
+  }
+}
+
+void config_set(CommandContext& ctx, Args pairs) {
+  if (pairs.empty() || pairs.size() % 2 != 0) {
+    ctx.reply.error(errors::wrong_arity("config|set"));
+    return;
+  }
+  // Check every name first so that a bad one changes nothing.
+  std::vector<const ConfigParam*> params;
+  for (size_t i = 0; i < pairs.size(); i += 2) {
+    const ConfigParam* found = nullptr;
+    for (const ConfigParam& p : config_params()) {
+      if (iequals(p.name, pairs[i])) found = &p;
+    }
+    if (found == nullptr) {
+      ctx.reply.error("ERR Unknown option or number of arguments for CONFIG SET - '" + std::string(pairs[i]) +
+                      "'");
+      return;
+    }
+    if (found->set == nullptr) {
+      ctx.reply.error("ERR CONFIG SET failed (possibly related to argument '" + std::string(found->name) +
+                      "') - can't set immutable config");
+      return;
+    }
+    params.push_back(found);
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    std::string err = params[i]->set(ctx, pairs[2 * i + 1]);
+    if (!err.empty()) {
+      ctx.reply.error("ERR CONFIG SET failed (possibly related to argument '" + std::string(params[i]->name) +
+                      "') - " + err);
+      return;
+    }
+  }
+  ctx.reply.ok();
+}
+
+void config_command(CommandContext& ctx, Args args) {
+  std::string_view sub = args[1];
+  if (iequals(sub, "get") && args.size() >= 3) {
+    config_get(ctx, args.subspan(2));
+  } else if (iequals(sub, "set") && args.size() >= 4) {
+    config_set(ctx, args.subspan(2));
+  } else if (iequals(sub, "resetstat") && args.size() == 2) {
+    ServerStats& s = ctx.server.stats();
+    s.commands_processed = 0;
+    s.connections_received = 0;
+    s.rejected_connections = 0;
+    s.net_input_bytes = 0;
+    s.net_output_bytes = 0;
+    s.protocol_errors = 0;
+    s.unknown_commands = 0;
+    ctx.reply.ok();
+  } else if (iequals(sub, "get") || iequals(sub, "set") || iequals(sub, "resetstat")) {
+    std::string name = "config|" + std::string(sub);
+    ctx.reply.error(errors::wrong_arity(name));
+  } else if (iequals(sub, "help")) {
+    ctx.reply.array_header(4);
+    ctx.reply.simple("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    ctx.reply.simple("GET <pattern> -- Return parameters matching the glob-like <pattern> and their values.");
+    ctx.reply.simple("SET <directive> <value> -- Set the configuration <directive> to <value>.");
+    ctx.reply.simple("RESETSTAT -- Reset statistics reported by the INFO command.");
+  } else {
+    ctx.reply.error(errors::unknown_subcommand(sub, "config"));
+  }
+}
+
+// ---------------------------------------------------------------- COMMAND
+
+void command_flags(CommandContext& ctx, const CommandSpec& spec) {
+  struct Flag {
+    uint32_t bit;
+    std::string_view name;
+  };
+  static constexpr Flag kFlags[] = {{kCmdWrite, "write"},  {kCmdReadOnly, "readonly"}, {kCmdDenyOom, "denyoom"},
+                                    {kCmdAdmin, "admin"},  {kCmdNoAuth, "no_auth"},    {kCmdFast, "fast"}};
+  size_t n = 0;
+  for (const Flag& f : kFlags) n += (spec.flags & f.bit) != 0;
+  ctx.reply.set_header(n);
+  for (const Flag& f : kFlags) {
+    if (spec.flags & f.bit) ctx.reply.simple(f.name);
+  }
+}
+
+void command_info_row(CommandContext& ctx, const CommandSpec& spec) {
+  const CommandTable& table = CommandTable::instance();
+  ctx.reply.array_header(10);
+  ctx.reply.bulk(spec.name);
+  ctx.reply.integer(spec.arity);
+  command_flags(ctx, spec);
+  ctx.reply.integer(spec.first_key);
+  ctx.reply.integer(spec.last_key);
+  ctx.reply.integer(spec.key_step);
+  ctx.reply.set_header(1);
+  std::string category = "@" + std::string(table.group(spec));
+  ctx.reply.simple(category);
+  ctx.reply.array_header(0);  // tips
+  ctx.reply.array_header(0);  // key specs
+  ctx.reply.array_header(0);  // subcommands
+}
+
+void command_docs_row(CommandContext& ctx, const CommandSpec& spec) {
+  const CommandTable& table = CommandTable::instance();
+  ctx.reply.bulk(spec.name);
+  ctx.reply.map_header(3);
+  ctx.reply.bulk("summary");
+  ctx.reply.bulk("");
+  ctx.reply.bulk("since");
+  ctx.reply.bulk("1.0.0");
+  ctx.reply.bulk("group");
+  ctx.reply.bulk(table.group(spec));
+}
+
+void command_command(CommandContext& ctx, Args args) {
+  const CommandTable& table = CommandTable::instance();
+  if (args.size() == 1) {
+    ctx.reply.array_header(table.all().size());
+    for (const CommandSpec& spec : table.all()) command_info_row(ctx, spec);
+    return;
+  }
+  std::string_view sub = args[1];
+  if (iequals(sub, "count") && args.size() == 2) {
+    ctx.reply.integer(static_cast<int64_t>(table.all().size()));
+  } else if (iequals(sub, "list") && args.size() == 2) {
+    ctx.reply.array_header(table.all().size());
+    for (const CommandSpec& spec : table.all()) ctx.reply.bulk(spec.name);
+  } else if (iequals(sub, "info")) {
+    if (args.size() == 2) {
+      ctx.reply.array_header(table.all().size());
+      for (const CommandSpec& spec : table.all()) command_info_row(ctx, spec);
+      return;
+    }
+    ctx.reply.array_header(args.size() - 2);
+    for (size_t i = 2; i < args.size(); ++i) {
+      const CommandSpec* spec = table.find(args[i]);
+      if (spec == nullptr) {
+        ctx.reply.null_array();
+      } else {
+        command_info_row(ctx, *spec);
+      }
+    }
+  } else if (iequals(sub, "docs")) {
+    if (args.size() == 2) {
+      ctx.reply.map_header(table.all().size());
+      for (const CommandSpec& spec : table.all()) command_docs_row(ctx, spec);
+      return;
+    }
+    std::vector<const CommandSpec*> found;
+    for (size_t i = 2; i < args.size(); ++i) {
+      if (const CommandSpec* spec = table.find(args[i])) found.push_back(spec);
+    }
+    ctx.reply.map_header(found.size());
+    for (const CommandSpec* spec : found) command_docs_row(ctx, *spec);
+  } else if (iequals(sub, "help")) {
+    ctx.reply.array_header(5);
+    ctx.reply.simple("COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    ctx.reply.simple("(no subcommand) -- Return details about all commands.");
+    ctx.reply.simple("COUNT -- Return the total number of commands in this server.");
+    ctx.reply.simple("LIST -- Return a list of all commands in this server.");
+    ctx.reply.simple("INFO [<command-name> ...] / DOCS [<command-name> ...] -- details of commands.");
+  } else {
+    ctx.reply.error(errors::unknown_subcommand(sub, "command"));
+  }
+}
+
+// ---------------------------------------------------------------- misc
+
+void dbsize_command(CommandContext& ctx, Args) {
+  ctx.reply.integer(static_cast<int64_t>(ctx.cache.store(ctx.region).stats().items));
+}
+
+void time_command(CommandContext& ctx, Args) {
+  timeval tv{};
+  gettimeofday(&tv, nullptr);
+  std::string secs = std::to_string(tv.tv_sec), micros = std::to_string(tv.tv_usec);
+  ctx.reply.bulk_array({secs, micros});
+}
+
+void shutdown_command(CommandContext& ctx, Args args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (!iequals(args[i], "nosave") && !iequals(args[i], "save") && !iequals(args[i], "now") &&
+        !iequals(args[i], "force")) {
+      ctx.reply.error(errors::kSyntax);
+      return;
+    }
+  }
+  // Like Redis, no reply: the connection closes as the server stops.
+  ctx.session.close_after_reply = true;
+  ctx.server.request_shutdown();
+}
+
+constexpr CommandSpec kServerCommands[] = {
+    {"info", -1, 0, info_command, 0, 0, 0},
+    {"config", -2, kCmdAdmin, config_command, 0, 0, 0},
+    {"command", -1, 0, command_command, 0, 0, 0},
+    {"dbsize", 1, kCmdReadOnly | kCmdFast, dbsize_command, 0, 0, 0},
+    {"time", 1, kCmdFast, time_command, 0, 0, 0},
+    {"shutdown", -1, kCmdAdmin, shutdown_command, 0, 0, 0},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> server_family() { return kServerCommands; }
+
+}  // namespace geocache

@@ -1,0 +1,120 @@
+#include "server/server_state.h"
+
+#include <chrono>
+
+namespace geocache {
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+ServerState::ServerState(const Config& config)
+    : maxclients(config.server.maxclients),
+      timeout_s(config.server.timeout_s),
+      proto_max_bulk_len(config.server.proto_max_bulk_len),
+      client_query_buffer_limit(config.server.client_query_buffer_limit),
+      client_output_buffer_limit(config.server.client_output_buffer_limit),
+      maxmemory(config.cache.store.max_bytes),
+      config_(config),
+      start_ms_(wall_ms()) {
+  set_requirepass(config.server.requirepass);
+}
+
+std::string ServerState::requirepass() const {
+  std::lock_guard lock(mu_);
+  return password_;
+}
+
+void ServerState::set_requirepass(std::string_view pass) {
+  std::lock_guard lock(mu_);
+  password_.assign(pass);
+  has_password_.store(!password_.empty());
+}
+
+bool ServerState::check_password(std::string_view pass) const {
+  std::lock_guard lock(mu_);
+  // Compare every byte whatever the first difference, so the time taken
+  // does not tell how much of a guess was right.
+  unsigned diff = pass.size() != password_.size();
+  for (size_t i = 0; i < pass.size(); ++i) {
+    diff |= static_cast<unsigned char>(pass[i]) ^
+            static_cast<unsigned char>(password_.empty() ? 0 : password_[i % password_.size()]);
+  }
+  return diff == 0 && !password_.empty();
+}
+
+void ServerState::set_ports(std::map<std::string, int> ports) {
+  std::lock_guard lock(mu_);
+  ports_ = std::move(ports);
+}
+
+std::map<std::string, int> ServerState::ports() const {
+  std::lock_guard lock(mu_);
+  return ports_;
+}
+
+void ServerState::register_client(ClientSession* session) {
+  session->id = next_client_id_.fetch_add(1);
+  std::lock_guard lock(mu_);
+  clients_[session->id] = session;
+  connected_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void ServerState::unregister_client(ClientSession* session) {
+  std::lock_guard lock(mu_);
+  if (clients_.erase(session->id) > 0) connected_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+bool ServerState::try_reserve_slot() {
+  size_t n = slots_.fetch_add(1) + 1;
+  if (n > maxclients.load(std::memory_order_relaxed)) {
+    slots_.fetch_sub(1);
+    return false;
+  }
+  return true;
+}
+
+void ServerState::release_slot() { slots_.fetch_sub(1); }
+
+void ServerState::for_each_client(const std::function<void(const ClientSession&)>& fn) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, s] : clients_) fn(*s);
+}
+
+void ServerState::set_client_name(ClientSession* session, std::string_view name) {
+  std::lock_guard lock(mu_);
+  session->name.assign(name);
+}
+
+std::string ServerState::client_name(const ClientSession* session) const {
+  std::lock_guard lock(mu_);
+  return session->name;
+}
+
+void ServerState::set_client_lib(ClientSession* session, std::string_view name, std::string_view ver) {
+  std::lock_guard lock(mu_);
+  if (!name.empty()) session->lib_name.assign(name);
+  if (!ver.empty()) session->lib_ver.assign(ver);
+}
+
+void ServerState::set_shutdown_hook(std::function<void()> hook) {
+  std::lock_guard lock(mu_);
+  hook_ = std::move(hook);
+}
+
+void ServerState::request_shutdown() {
+  shutdown_.store(true);
+  std::function<void()> hook;
+  {
+    std::lock_guard lock(mu_);
+    hook = hook_;
+  }
+  if (hook) hook();
+}
+
+}  // namespace geocache

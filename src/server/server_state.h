@@ -1,0 +1,101 @@
+// ServerState: what all connections share: the live settings CONFIG SET may
+// change, counters for INFO, the registry of clients, and a way to ask the
+// server to stop. One per geocached process.
+//
+// Thread-safety: every method is thread-safe. Settings read on every
+// command are atomics; strings take mu_.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+#include "server/client_session.h"
+
+namespace geocache {
+
+struct ServerStats {
+  std::atomic<uint64_t> connections_received{0};
+  std::atomic<uint64_t> commands_processed{0};
+  std::atomic<uint64_t> rejected_connections{0};
+  std::atomic<uint64_t> net_input_bytes{0};
+  std::atomic<uint64_t> net_output_bytes{0};
+  std::atomic<uint64_t> protocol_errors{0};
+  std::atomic<uint64_t> unknown_commands{0};
+  std::atomic<uint64_t> closed_output_limit{0};
+  std::atomic<uint64_t> closed_query_limit{0};
+  std::atomic<uint64_t> closed_idle{0};
+};
+
+class ServerState {
+ public:
+  // config: the settings at start; CONFIG SET changes the live copy here.
+  explicit ServerState(const Config& config);
+
+  const Config& config() const { return config_; }
+  int64_t start_ms() const { return start_ms_; }
+  ServerStats& stats() { return stats_; }
+
+  // ---- Live settings (CONFIG GET / SET).
+  std::atomic<size_t> maxclients;
+  std::atomic<int64_t> timeout_s;
+  std::atomic<size_t> proto_max_bulk_len;
+  std::atomic<size_t> client_query_buffer_limit;
+  std::atomic<size_t> client_output_buffer_limit;
+  std::atomic<size_t> maxmemory;  // bytes per hosted region's store; 0 = none
+
+  // Password of the default user; empty = none.
+  std::string requirepass() const;
+  void set_requirepass(std::string_view pass);
+  bool auth_required() const { return has_password_.load(std::memory_order_relaxed); }
+  // Constant-time-ish comparison against the password.
+  bool check_password(std::string_view pass) const;
+
+  // Ports each local region listens on (for INFO and the startup line).
+  void set_ports(std::map<std::string, int> ports);
+  std::map<std::string, int> ports() const;
+
+  // ---- Clients. register_client assigns the id.
+  void register_client(ClientSession* session);
+  void unregister_client(ClientSession* session);
+  size_t connected_clients() const { return connected_.load(std::memory_order_relaxed); }
+  // Reserves a slot under maxclients; false if full. release_slot undoes it.
+  bool try_reserve_slot();
+  void release_slot();
+  // Calls fn for each registered client under the registry mutex (CLIENT
+  // LIST). fn must not call back into ServerState.
+  void for_each_client(const std::function<void(const ClientSession&)>& fn) const;
+  void set_client_name(ClientSession* session, std::string_view name);
+  std::string client_name(const ClientSession* session) const;
+  void set_client_lib(ClientSession* session, std::string_view name, std::string_view ver);
+
+  // ---- Stopping. The server installs the hook; SHUTDOWN and signals call it.
+  void set_shutdown_hook(std::function<void()> hook);
+  void request_shutdown();
+  bool shutdown_requested() const { return shutdown_.load(); }
+
+ private:
+  const Config config_;
+  const int64_t start_ms_;
+  ServerStats stats_;
+
+  mutable std::mutex mu_;  // guards password_, ports_, clients_, session names, hook_
+  std::string password_;
+  std::atomic<bool> has_password_{false};
+  std::map<std::string, int> ports_;
+  std::map<uint64_t, ClientSession*> clients_;
+  std::function<void()> hook_;
+
+  std::atomic<uint64_t> next_client_id_{1};
+  std::atomic<size_t> connected_{0};
+  std::atomic<size_t> slots_{0};
+  std::atomic<bool> shutdown_{false};
+};
+
+}  // namespace geocache
