@@ -28,9 +28,10 @@ constexpr size_t kKeepCapacity = 64 * 1024;
 }  // namespace
 
 Connection::Connection(int fd, RegionId region, std::string addr, std::string laddr, GeoCache& cache,
-                       ServerState& state)
+                       ServerState& state, HotCounters& counters)
     : cache_(cache),
       state_(state),
+      counters_(counters),
       writer_(&out_),
       ctx_{cache, region, writer_, state, session_} {
   session_.fd = fd;
@@ -83,7 +84,7 @@ Connection::Next Connection::on_readable(int64_t now_ms) {
     return Next::kClose;
   }
   in_end_ += static_cast<size_t>(n);
-  state_.stats().net_input_bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+  HotCounters::add(counters_.input_bytes, static_cast<uint64_t>(n));
   session_.last_interaction_ms.store(now_ms, std::memory_order_relaxed);
 
   bool keep = process_input();
@@ -121,7 +122,7 @@ bool Connection::process_input() {
       break;
     }
   }
-  if (commands > 0) state_.stats().commands_processed.fetch_add(commands, std::memory_order_relaxed);
+  if (commands > 0) HotCounters::add(counters_.commands, commands);
   if (in_start_ == in_end_) {
     in_start_ = in_end_ = 0;
     if (in_cap_ > kKeepCapacity) {
@@ -152,7 +153,7 @@ Connection::Next Connection::flush_output() {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       return Next::kClose;
     }
-    state_.stats().net_output_bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+    HotCounters::add(counters_.output_bytes, static_cast<uint64_t>(n));
     out_pos_ += static_cast<size_t>(n);
   }
   if (out_pos_ == out_.size()) {

@@ -27,8 +27,9 @@ class Connection {
   };
 
   // Takes ownership of fd (non-blocking) and registers the session.
+  // counters: the owning loop's block.
   Connection(int fd, RegionId region, std::string addr, std::string laddr, GeoCache& cache,
-             ServerState& state);
+             ServerState& state, HotCounters& counters);
   ~Connection();  // unregisters and closes the socket
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -50,6 +51,7 @@ class Connection {
 
   GeoCache& cache_;
   ServerState& state_;
+  HotCounters& counters_;
   ClientSession session_;
   ReplyWriter writer_;
   CommandContext ctx_;

@@ -82,7 +82,7 @@ void refuse(int fd, std::string_view line) {
 }  // namespace
 
 EventLoop::EventLoop(int index, GeoCache& cache, ServerState& state)
-    : index_(index), cache_(cache), state_(state) {
+    : index_(index), cache_(cache), state_(state), counters_(state.add_hot_counters()) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   wake_watch_ = std::make_unique<Watch>();
@@ -180,7 +180,8 @@ void EventLoop::adopt(Pending p) {
   w->kind = Watch::Kind::kClient;
   w->fd = p.fd;
   w->region = p.region;
-  w->conn = std::make_unique<Connection>(p.fd, p.region, std::move(p.addr), std::move(p.laddr), cache_, state_);
+  w->conn = std::make_unique<Connection>(p.fd, p.region, std::move(p.addr), std::move(p.laddr), cache_, state_,
+                                         *counters_);
   w->conn->session().created_ms = wall_ms();
   w->conn->session().last_interaction_ms.store(w->conn->session().created_ms);
   epoll_event ev{};

@@ -61,6 +61,7 @@ class EventLoop {
   const int index_;
   GeoCache& cache_;
   ServerState& state_;
+  HotCounters* counters_;
   int epfd_ = -1;
   int wake_fd_ = -1;
   std::atomic<bool> stopping_{false};

@@ -79,6 +79,7 @@ void memory_section(CommandContext& ctx, Out out) {
 
 void stats_section(CommandContext& ctx, Out out) {
   ServerStats& st = ctx.server.stats();
+  HotTotals hot = ctx.server.hot_totals();
   LruCacheStats s = all_local_stats(ctx.cache);
   fmt::format_to(out,
                  "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n"
@@ -88,8 +89,7 @@ void stats_section(CommandContext& ctx, Out out) {
                  "client_query_buffer_limit_disconnections:{}\r\n"
                  "client_output_buffer_limit_disconnections:{}\r\nidle_timeout_disconnections:{}\r\n"
                  "stale_applies:{}\r\n\r\n",
-                 st.connections_received.load(), st.commands_processed.load(), st.net_input_bytes.load(),
-                 st.net_output_bytes.load(), st.rejected_connections.load(), s.expirations, s.evictions,
+                 st.connections_received.load(), hot.commands, hot.input_bytes, hot.output_bytes, st.rejected_connections.load(), s.expirations, s.evictions,
                  s.hits, s.misses, st.protocol_errors.load(), st.unknown_commands.load(),
                  st.closed_query_limit.load(), st.closed_output_limit.load(), st.closed_idle.load(),
                  s.stale_applies);

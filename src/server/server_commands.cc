@@ -109,11 +109,9 @@ void config_command(CommandContext& ctx, Args args) {
     config_set(ctx, args.subspan(2));
   } else if (iequals(sub, "resetstat") && args.size() == 2) {
     ServerStats& s = ctx.server.stats();
-    s.commands_processed = 0;
+    ctx.server.reset_hot_totals();
     s.connections_received = 0;
     s.rejected_connections = 0;
-    s.net_input_bytes = 0;
-    s.net_output_bytes = 0;
     s.protocol_errors = 0;
     s.unknown_commands = 0;
     ctx.reply.ok();
@@ -255,7 +253,53 @@ void shutdown_command(CommandContext& ctx, Args args) {
   ctx.server.request_shutdown();
 }
 
+// DEBUG PROTOCOL <type>: one reply of each RESP3 type (Redis has the same
+// subcommand), so clients and tests can check how every type arrives.
+void debug_command(CommandContext& ctx, Args args) {
+  if (!(args.size() == 3 && iequals(args[1], "protocol"))) {
+    if (args.size() >= 2 && iequals(args[1], "protocol")) {
+      ctx.reply.error(errors::kSyntax);
+    } else {
+      ctx.reply.error(errors::unknown_subcommand(args[1], "debug"));
+    }
+    return;
+  }
+  std::string_view type = args[2];
+  if (iequals(type, "string")) {
+    ctx.reply.bulk("Hello World");
+  } else if (iequals(type, "integer")) {
+    ctx.reply.integer(12345);
+  } else if (iequals(type, "double")) {
+    ctx.reply.dbl(3.141);
+  } else if (iequals(type, "null")) {
+    ctx.reply.null();
+  } else if (iequals(type, "array")) {
+    ctx.reply.array_header(3);
+    for (int i = 0; i < 3; ++i) ctx.reply.integer(i);
+  } else if (iequals(type, "set")) {
+    ctx.reply.set_header(3);
+    for (int i = 0; i < 3; ++i) ctx.reply.integer(i);
+  } else if (iequals(type, "map")) {
+    ctx.reply.map_header(3);
+    for (int i = 0; i < 3; ++i) {
+      ctx.reply.integer(i);
+      ctx.reply.boolean(i == 1);
+    }
+  } else if (iequals(type, "true")) {
+    ctx.reply.boolean(true);
+  } else if (iequals(type, "false")) {
+    ctx.reply.boolean(false);
+  } else if (iequals(type, "verbatim")) {
+    ctx.reply.verbatim("This is a verbatim\nstring");
+  } else {
+    ctx.reply.error(
+        "ERR Wrong protocol type name. Please use one of the following: "
+        "string|integer|double|null|array|set|map|true|false|verbatim");
+  }
+}
+
 constexpr CommandSpec kServerCommands[] = {
+    {"debug", -2, kCmdAdmin, debug_command, 0, 0, 0},
     {"info", -1, 0, info_command, 0, 0, 0},
     {"config", -2, kCmdAdmin, config_command, 0, 0, 0},
     {"command", -1, 0, command_command, 0, 0, 0},

@@ -102,6 +102,35 @@ void ServerState::set_client_lib(ClientSession* session, std::string_view name, 
   if (!ver.empty()) session->lib_ver.assign(ver);
 }
 
+HotCounters* ServerState::add_hot_counters() {
+  std::lock_guard lock(mu_);
+  hot_.push_back(std::make_unique<HotCounters>());
+  return hot_.back().get();
+}
+
+HotTotals ServerState::hot_totals() const {
+  std::lock_guard lock(mu_);
+  HotTotals t;
+  for (const auto& h : hot_) {
+    t.commands += h->commands.load(std::memory_order_relaxed);
+    t.input_bytes += h->input_bytes.load(std::memory_order_relaxed);
+    t.output_bytes += h->output_bytes.load(std::memory_order_relaxed);
+  }
+  t.commands -= hot_baseline_.commands;
+  t.input_bytes -= hot_baseline_.input_bytes;
+  t.output_bytes -= hot_baseline_.output_bytes;
+  return t;
+}
+
+void ServerState::reset_hot_totals() {
+  HotTotals now = hot_totals();
+  std::lock_guard lock(mu_);
+  // The owners keep counting; a reset moves the zero instead.
+  hot_baseline_.commands += now.commands;
+  hot_baseline_.input_bytes += now.input_bytes;
+  hot_baseline_.output_bytes += now.output_bytes;
+}
+
 void ServerState::set_shutdown_hook(std::function<void()> hook) {
   std::lock_guard lock(mu_);
   hook_ = std::move(hook);

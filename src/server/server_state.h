@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -20,12 +21,26 @@
 
 namespace geocache {
 
+// Counters bumped on every request: one block per event loop, so loops
+// never write the same cache line, and only the owning loop writes its
+// block (a plain load and store, no locked read-modify-write).
+struct alignas(64) HotCounters {
+  std::atomic<uint64_t> commands{0};
+  std::atomic<uint64_t> input_bytes{0};
+  std::atomic<uint64_t> output_bytes{0};
+  // REQUIRES: called only by the block's owning thread.
+  static void add(std::atomic<uint64_t>& c, uint64_t n) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+};
+
+struct HotTotals {
+  uint64_t commands = 0, input_bytes = 0, output_bytes = 0;
+};
+
 struct ServerStats {
   std::atomic<uint64_t> connections_received{0};
-  std::atomic<uint64_t> commands_processed{0};
   std::atomic<uint64_t> rejected_connections{0};
-  std::atomic<uint64_t> net_input_bytes{0};
-  std::atomic<uint64_t> net_output_bytes{0};
   std::atomic<uint64_t> protocol_errors{0};
   std::atomic<uint64_t> unknown_commands{0};
   std::atomic<uint64_t> closed_output_limit{0};
@@ -75,6 +90,12 @@ class ServerState {
   std::string client_name(const ClientSession* session) const;
   void set_client_lib(ClientSession* session, std::string_view name, std::string_view ver);
 
+  // ---- Per-loop request counters. The block lives as long as the state.
+  HotCounters* add_hot_counters();
+  // Sums of every block since start or the last reset_hot_totals().
+  HotTotals hot_totals() const;
+  void reset_hot_totals();
+
   // ---- Stopping. The server installs the hook; SHUTDOWN and signals call it.
   void set_shutdown_hook(std::function<void()> hook);
   void request_shutdown();
@@ -91,6 +112,8 @@ class ServerState {
   std::map<std::string, int> ports_;
   std::map<uint64_t, ClientSession*> clients_;
   std::function<void()> hook_;
+  std::vector<std::unique_ptr<HotCounters>> hot_;  // guarded by mu_
+  HotTotals hot_baseline_;                         // guarded by mu_
 
   std::atomic<uint64_t> next_client_id_{1};
   std::atomic<size_t> connected_{0};
