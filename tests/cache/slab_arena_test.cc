@@ -5,7 +5,9 @@
 #include <cstring>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace geocache::detail {
 namespace {
@@ -68,6 +70,36 @@ TEST(SlabArenaTest, LargeBlocksAreReturnedToTheSystem) {
   EXPECT_GE(arena.footprint(), size_t{1} << 20);
   arena.release(h, 1 << 20);
   EXPECT_EQ(arena.footprint(), 0u);
+}
+
+TEST(SlabArenaTest, BlocksAreDistinctAlignedAndDisjointAcrossClasses) {
+  SlabArena arena;
+  std::vector<std::pair<uint32_t, size_t>> blocks;
+  std::set<uint32_t> handles;
+  for (size_t size : {8, 24, 80, 255, 256, 257, 1000, 4096, 4097, 20000}) {
+    for (int i = 0; i < 50; ++i) {
+      const uint32_t h = arena.allocate(size);
+      ASSERT_NE(h, SlabArena::kNil);
+      ASSERT_TRUE(handles.insert(h).second);
+      ASSERT_EQ(reinterpret_cast<uintptr_t>(arena.at(h)) % 8, 0u);
+      // A pattern unique to the handle: overlapping blocks would overwrite it.
+      for (size_t j = 0; j < size; ++j) arena.at(h)[j] = static_cast<char>(h * 131 + j);
+      blocks.emplace_back(h, size);
+    }
+  }
+  for (const auto& [h, size] : blocks) {
+    for (size_t j = 0; j < size; ++j) ASSERT_EQ(arena.at(h)[j], static_cast<char>(h * 131 + j)) << h;
+  }
+}
+
+TEST(SlabArenaTest, FreedBlocksOfAClassAreReusedBeforeTakingNewPages) {
+  SlabArena arena;
+  std::vector<uint32_t> hs;
+  for (int i = 0; i < 10000; ++i) hs.push_back(arena.allocate(80));
+  const size_t footprint = arena.footprint();
+  for (int i = 0; i < 10000; i += 2) arena.release(hs[i], 80);  // half free, no page empty
+  for (int i = 0; i < 5000; ++i) arena.allocate(80);
+  EXPECT_EQ(arena.footprint(), footprint);
 }
 
 }  // namespace
