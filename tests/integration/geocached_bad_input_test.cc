@@ -1,0 +1,171 @@
+// geocached under bad input: every case is followed by a check that the
+// server still serves other clients and that the data is intact.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "geocached_process.h"
+
+namespace geocache::testing {
+namespace {
+
+class BadInputTest : public ::testing::Test {
+ protected:
+  BadInputTest() : server_({"--client-query-buffer-limit", "1mb", "--proto-max-bulk-len", "1mb"}) {}
+
+  void SetUp() override {
+    ASSERT_TRUE(server_.started()) << server_.log();
+    keeper_ = server_.connect();
+    ASSERT_EQ(std::string(command(keeper_.get(), {"SET", "canary", "alive"})->str), "OK");
+  }
+
+  // The server answers a fresh client and an old one, and the data is there.
+  void expect_healthy() {
+    auto fresh = server_.connect();
+    ASSERT_FALSE(fresh->err) << fresh->errstr;
+    Reply r = command(fresh.get(), {"GET", "canary"});
+    ASSERT_TRUE(r) << "no reply: " << fresh->errstr;
+    EXPECT_EQ(std::string(r->str, r->len), "alive");
+    Reply p = command(keeper_.get(), {"PING"});
+    ASSERT_TRUE(p);
+    EXPECT_EQ(std::string(p->str), "PONG");
+  }
+
+  // Sends bytes on a new raw connection; returns what came back before the
+  // server closed it (or the timeout).
+  // expect_bytes: stop reading once that many arrived (0: until closed).
+  std::string send_raw(const std::string& bytes, bool* closed = nullptr, size_t expect_bytes = 1 << 20,
+                       int timeout_ms = 2000) {
+    RawSocket s(server_.port());
+    EXPECT_TRUE(s.ok());
+    s.send_all(bytes);
+    std::string got = s.read_some(expect_bytes, timeout_ms);
+    if (closed) *closed = s.closed_by_peer(2000);
+    return got;
+  }
+
+  GeocachedProcess server_;
+  RedisConnection keeper_;
+};
+
+TEST_F(BadInputTest, MalformedMultibulk) {
+  bool closed = false;
+  EXPECT_EQ(send_raw("*1\r\nxyz\r\n", &closed), "-ERR Protocol error: expected '$', got 'x'\r\n");
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(send_raw("*abc\r\n"), "-ERR Protocol error: invalid multibulk length\r\n");
+  expect_healthy();
+}
+
+TEST_F(BadInputTest, NegativeAndHugeLengths) {
+  // Negative array lengths are skipped, as Redis does.
+  EXPECT_EQ(send_raw("*-10\r\nPING\r\n", nullptr, 7), "+PONG\r\n");
+  EXPECT_EQ(send_raw("*3000000000\r\n"), "-ERR Protocol error: invalid multibulk length\r\n");
+  EXPECT_EQ(send_raw("*1\r\n$-3\r\n"), "-ERR Protocol error: invalid bulk length\r\n");
+  EXPECT_EQ(send_raw("*1\r\n$99999999999999\r\n"), "-ERR Protocol error: invalid bulk length\r\n");
+  // A huge claimed array that never arrives costs nothing.
+  EXPECT_EQ(send_raw("*1000000000\r\n$4\r\nPING\r\n", nullptr, 1, 300), "");
+  expect_healthy();
+}
+
+TEST_F(BadInputTest, BulkOverProtoMaxBulkLen) {
+  bool closed = false;
+  EXPECT_EQ(send_raw("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n", &closed),
+            "-ERR Protocol error: invalid bulk length\r\n");
+  EXPECT_TRUE(closed);
+  expect_healthy();
+}
+
+TEST_F(BadInputTest, QueryBufferOverItsLimitClosesTheClient) {
+  RawSocket s(server_.port());
+  // An inline-free, never-ending array: each arg is small, the command huge.
+  std::string head = "*100000\r\n";
+  s.send_all(head);
+  std::string arg = "$1000\r\n" + std::string(1000, 'a') + "\r\n";
+  bool sent_all = true;
+  for (int i = 0; i < 2000 && sent_all; ++i) sent_all = s.send_all(arg);
+  EXPECT_TRUE(s.closed_by_peer(5000));
+  expect_healthy();
+}
+
+TEST_F(BadInputTest, TooBigInlineAndUnbalancedQuotes) {
+  EXPECT_EQ(send_raw(std::string(70000, 'x')), "-ERR Protocol error: too big inline request\r\n");
+  EXPECT_EQ(send_raw("SET k \"open\r\n"), "-ERR Protocol error: unbalanced quotes in request\r\n");
+  expect_healthy();
+}
+
+TEST_F(BadInputTest, HalfACommandDoesNotBlockOthers) {
+  RawSocket staller(server_.port());
+  staller.send_all("*3\r\n$3\r\nSET\r\n$4\r\nhalf");
+  for (int i = 0; i < 100; ++i) expect_healthy();
+  // The staller completes later and is served.
+  staller.send_all("\r\n$1\r\nv\r\n");
+  EXPECT_EQ(staller.read_some(5), "+OK\r\n");
+  EXPECT_EQ(std::string(command(keeper_.get(), {"GET", "half"})->str), "v");
+}
+
+TEST_F(BadInputTest, ThousandConnectionsOpenedAndDropped) {
+  std::vector<std::unique_ptr<RawSocket>> sockets;
+  for (int i = 0; i < 1000; ++i) {
+    sockets.push_back(std::make_unique<RawSocket>(server_.port()));
+    ASSERT_TRUE(sockets.back()->ok()) << i;
+    if (i % 3 == 0) sockets.back()->send_all("*2\r\n$3\r\nGET\r\n$6\r\ncanary\r\n");
+  }
+  sockets.clear();
+  expect_healthy();
+  // Every dropped connection is gone from the count, eventually.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string clients;
+  while (std::chrono::steady_clock::now() < deadline) {
+    clients = command(keeper_.get(), {"INFO", "clients"})->str;
+    if (clients.find("connected_clients:1\r") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_NE(clients.find("connected_clients:1\r"), std::string::npos) << clients;
+}
+
+TEST_F(BadInputTest, UnknownCommandsAndWrongArity) {
+  auto c = server_.connect();
+  EXPECT_EQ(std::string(command(c.get(), {"FROB", "a", "b"})->str),
+            "ERR unknown command 'FROB', with args beginning with: 'a' 'b' ");
+  EXPECT_EQ(std::string(command(c.get(), {"GET"})->str), "ERR wrong number of arguments for 'get' command");
+  EXPECT_EQ(std::string(command(c.get(), {"SET", "x"})->str), "ERR wrong number of arguments for 'set' command");
+  expect_healthy();
+}
+
+TEST_F(BadInputTest, ErrorsInAPipelineKeepTheRestGoing) {
+  RawSocket s(server_.port());
+  s.send_all("PING\r\nNOPE\r\nGET\r\nGET canary\r\n");
+  std::string expected =
+      "+PONG\r\n-ERR unknown command 'NOPE', with args beginning with: \r\n"
+      "-ERR wrong number of arguments for 'get' command\r\n$5\r\nalive\r\n";
+  EXPECT_EQ(s.read_some(expected.size()), expected);
+}
+
+TEST_F(BadInputTest, SlowReaderOverOutputLimitIsClosed) {
+  auto c = server_.connect();
+  ASSERT_EQ(std::string(command(c.get(), {"CONFIG", "SET", "client-output-buffer-limit", "1mb"})->str), "OK");
+  std::string big(512 * 1024, 'b');
+  ASSERT_EQ(std::string(command(c.get(), {"SET", "big", big})->str), "OK");
+  RawSocket reader(server_.port());
+  std::string get = "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";
+  std::string many;
+  for (int i = 0; i < 200; ++i) many += get;
+  reader.send_all(many);  // and never read: 100 MB of replies pile up
+  // The socket buffers fill, the server's buffer passes 1 MB, it closes.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool gone = false;
+  while (!gone && std::chrono::steady_clock::now() < deadline) {
+    std::string stats = command(c.get(), {"INFO", "stats"})->str;
+    gone = stats.find("client_output_buffer_limit_disconnections:1") != std::string::npos;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(gone);
+  expect_healthy();
+}
+
+}  // namespace
+}  // namespace geocache::testing

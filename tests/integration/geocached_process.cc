@@ -1,0 +1,245 @@
+#include "geocached_process.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace geocache::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool port_accepts(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+int decode_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+}  // namespace
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+GeocachedProcess::GeocachedProcess(std::vector<std::string> extra_args, std::vector<std::string> regions)
+    : regions_(std::move(regions)) {
+  std::vector<std::string> args = {GEOCACHED_PATH};
+  std::string list, region_ports;
+  for (size_t i = 0; i < regions_.size(); ++i) {
+    int p = free_port();
+    ports_[regions_[i]] = p;
+    if (i) list += ",";
+    list += regions_[i];
+    if (i > 0) {
+      if (!region_ports.empty()) region_ports += ",";
+      region_ports += regions_[i] + "=" + std::to_string(p);
+    }
+  }
+  args.insert(args.end(), {"--regions", list, "--home-region", regions_[0], "--port",
+                           std::to_string(ports_[regions_[0]])});
+  if (!region_ports.empty()) args.insert(args.end(), {"--region-ports", region_ports});
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+
+  char tmpl[] = "/tmp/geocached-test-XXXXXX";
+  int log_fd = mkstemp(tmpl);
+  log_path_ = tmpl;
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  ::close(log_fd);
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (Clock::now() < deadline) {
+    bool all = true;
+    for (auto& [r, p] : ports_) all = all && port_accepts(p);
+    if (all) {
+      started_ = true;
+      return;
+    }
+    if (!running()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+GeocachedProcess::~GeocachedProcess() {
+  if (running()) {
+    if (terminate(10'000) < 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  unlink(log_path_.c_str());
+}
+
+int GeocachedProcess::port(const std::string& region) const {
+  auto it = ports_.find(region.empty() ? regions_[0] : region);
+  return it == ports_.end() ? -1 : it->second;
+}
+
+std::string GeocachedProcess::log() const {
+  std::ifstream f(log_path_);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+RedisConnection GeocachedProcess::connect(const std::string& region) const {
+  timeval tv{10, 0};
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port(region), tv);
+  if (c != nullptr) redisSetTimeout(c, tv);
+  return RedisConnection(c);
+}
+
+bool GeocachedProcess::running() const {
+  if (pid_ <= 0 || exit_status_ >= 0) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    const_cast<GeocachedProcess*>(this)->exit_status_ = decode_status(status);
+    return false;
+  }
+  return r == 0;
+}
+
+int GeocachedProcess::wait_exit(int timeout_ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (Clock::now() < deadline) {
+    if (!running()) return exit_status_;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
+int GeocachedProcess::terminate(int timeout_ms) {
+  if (!running()) return exit_status_;
+  kill(pid_, SIGTERM);
+  return wait_exit(timeout_ms);
+}
+
+Reply command(redisContext* c, const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  return Reply(static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data())));
+}
+
+RawSocket::RawSocket(int port) {
+  fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+RawSocket::~RawSocket() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool RawSocket::send_all(const std::string& bytes) {
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    off += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string RawSocket::read_some(size_t expected_bytes, int timeout_ms) {
+  std::string out;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (out.size() < expected_bytes) {
+    int left = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+    if (left <= 0) break;
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, left) <= 0) break;
+    char buf[65536];
+    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+bool RawSocket::closed_by_peer(int timeout_ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    int left = static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+    if (left <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, left) <= 0) return false;
+    char buf[65536];
+    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n == 0) return true;
+    if (n < 0) return errno == ECONNRESET;
+  }
+}
+
+int run_program(const std::vector<std::string>& argv, std::string* out) {
+  std::string cmd;
+  for (const auto& a : argv) {
+    cmd += "'";
+    for (char c : a) {
+      if (c == '\'') cmd += "'\\''";
+      else cmd += c;
+    }
+    cmd += "' ";
+  }
+  cmd += "2>&1";
+  FILE* f = popen(cmd.c_str(), "r");
+  if (f == nullptr) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out->append(buf, n);
+  return decode_status(pclose(f));
+}
+
+}  // namespace geocache::testing
