@@ -44,6 +44,7 @@ namespace geocache {
 // Candidates to move into errors.h.
 namespace data_errors {
 inline constexpr std::string_view kNanOrInfinity = "ERR increment would produce NaN or Infinity";
+inline constexpr std::string_view kValueNanOrInfinity = "ERR value is NaN or Infinity";
 inline constexpr std::string_view kDecrementOverflow = "ERR decrement would overflow";
 inline constexpr std::string_view kOffsetOutOfRange = "ERR offset is out of range";
 inline constexpr std::string_view kInvalidCursor = "ERR invalid cursor";

@@ -12,6 +12,7 @@
 //
 // An existing hash keeps its TTL across writes; a hash created by a write
 // gets the default TTL (data_helpers.h).
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -172,6 +173,11 @@ void hincrbyfloat_command(CommandContext& ctx, Args args) {
   long double delta = 0;
   if (!parse_long_double(args[3], &delta)) {
     ctx.reply.error(errors::kNotFloat);
+    return;
+  }
+  // Redis 7 refuses an infinite increment before looking at the key.
+  if (std::isinf(delta)) {
+    ctx.reply.error(data_errors::kValueNanOrInfinity);
     return;
   }
   std::string result;

@@ -16,6 +16,7 @@
 // shards with their own locks, so they are not atomic as in Redis. MSETNX
 // checks that every key is absent first and then writes them all; a key
 // created by another client between the check and the write is overwritten.
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>

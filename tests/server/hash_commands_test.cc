@@ -103,7 +103,9 @@ TEST_F(HashCommandsTest, Hincrbyfloat) {
   run({"HSET", "h", "s", "abc"});
   EXPECT_EQ(run({"HINCRBYFLOAT", "h", "s", "1"}), err("ERR hash value is not a float"));
   EXPECT_EQ(run({"HINCRBYFLOAT", "h", "f", "x"}), err("ERR value is not a valid float"));
-  EXPECT_EQ(run({"HINCRBYFLOAT", "h", "f", "inf"}), err("ERR increment would produce NaN or Infinity"));
+  EXPECT_EQ(run({"HINCRBYFLOAT", "h", "f", "inf"}), err("ERR value is NaN or Infinity"));
+  run({"HSET", "h", "big", "1.1e4932"});
+  EXPECT_EQ(run({"HINCRBYFLOAT", "h", "big", "1e4932"}), err("ERR increment would produce NaN or Infinity"));
 }
 
 TEST_F(HashCommandsTest, WrongTypeBothWays) {
