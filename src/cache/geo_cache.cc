@@ -23,6 +23,19 @@
 #include <spdlog/spdlog.h>
 
 namespace geocache {
+namespace {
+
+// Stores keep expiries in 48 bits of Unix ms; nothing later can be represented.
+constexpr int64_t kMaxExpireAtMs = (int64_t{1} << 48) - 1;
+
+// now + ttl_ms without signed overflow, capped at the latest storable expiry.
+int64_t expire_at_after(int64_t now, int64_t ttl_ms) {
+  int64_t at;
+  if (__builtin_add_overflow(now, ttl_ms, &at)) return ttl_ms > 0 ? kMaxExpireAtMs : 0;
+  return std::min(at, kMaxExpireAtMs);
+}
+
+}  // namespace
 
 void GeoCacheOptions::validate() const {
   if (regions.empty()) throw std::invalid_argument("regions must name at least one region");
@@ -296,8 +309,12 @@ Status GeoCache::put(std::string_view key, const Value& value, std::string_view 
   if (!id.ok()) return id.status();
   const int64_t ttl = ttl_ms.value_or(default_ttl_ms());
   if (ttl < 0) return Status::InvalidArgument("ttl must not be negative");
+  const int64_t now = clock_->now_ms();
+  // Refused rather than wrapped: an overflowing sum lands in the past and
+  // would turn the write into a delete.
+  if (ttl > kMaxExpireAtMs - now) return Status::InvalidArgument("ttl is too large");
   Record rec = Record::from_value(value);
-  rec.expire_at_ms = ttl == 0 ? kNoExpiry : clock_->now_ms() + ttl;
+  rec.expire_at_ms = ttl == 0 ? kNoExpiry : now + ttl;
   return mutate(*id, key, [&](const RecordView*, std::optional<Record>* next) {
     *next = std::move(rec);
     return Status::Ok();
@@ -325,7 +342,7 @@ bool GeoCache::expire(std::string_view key, int64_t ttl_ms, std::string_view reg
     if (cur == nullptr) return Status::Ok();
     found = true;
     *next = cur->to_record();
-    (*next)->expire_at_ms = clock_->now_ms() + ttl_ms;
+    (*next)->expire_at_ms = expire_at_after(clock_->now_ms(), ttl_ms);
     return Status::Ok();
   });
   return found;
