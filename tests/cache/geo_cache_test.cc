@@ -163,6 +163,26 @@ TEST_F(GeoCacheTest, ExpireAndPersistOfAbsentKeyReportFalse) {
   EXPECT_EQ(geo_->ttl("none", "eu"), -2);
 }
 
+// A TTL so large that now + ttl overflows must not wrap into the past and
+// silently turn the write into a delete.
+TEST_F(GeoCacheTest, HugeTtlOnPutIsRefusedNotWrappedIntoThePast) {
+  start();
+  geo_->put("k", Value("old"), "eu");
+  const Status st = geo_->put("k", Value("v"), "eu", INT64_MAX);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(read("k", "eu"), "old");
+}
+
+TEST_F(GeoCacheTest, HugeTtlOnExpireKeepsTheKeyForAsLongAsCanBeRepresented) {
+  start();
+  geo_->put("k", Value("v"), "eu");
+  EXPECT_TRUE(geo_->expire("k", INT64_MAX, "eu"));
+  quiesce();
+  EXPECT_EQ(read("k", "eu"), "v");
+  EXPECT_EQ(read("k", "us"), "v");
+  EXPECT_GT(geo_->ttl("k", "us"), int64_t{1} << 40);
+}
+
 TEST_F(GeoCacheTest, ExpireInThePastDeletesEverywhere) {
   start();
   geo_->put("k", Value("v"), "eu");
