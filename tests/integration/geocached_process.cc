@@ -1,6 +1,7 @@
 #include "geocached_process.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -165,12 +166,12 @@ Reply command(redisContext* c, const std::vector<std::string>& args) {
       redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data())));
 }
 
-RawSocket::RawSocket(int port) {
+RawSocket::RawSocket(int port, const std::string& host) {
   fd_ = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  inet_pton(AF_INET, host.c_str(), &a.sin_addr);
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
     ::close(fd_);
     fd_ = -1;
@@ -221,6 +222,22 @@ bool RawSocket::closed_by_peer(int timeout_ms) {
     if (n == 0) return true;
     if (n < 0) return errno == ECONNRESET;
   }
+}
+
+std::string non_loopback_ipv4() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return "";
+  std::string found;
+  for (ifaddrs* i = list; i != nullptr && found.empty(); i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET) continue;
+    const auto* a = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+    if ((ntohl(a->sin_addr.s_addr) >> 24) == 127) continue;
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text));
+    found = text;
+  }
+  freeifaddrs(list);
+  return found;
 }
 
 int run_program(const std::vector<std::string>& argv, std::string* out) {

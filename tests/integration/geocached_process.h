@@ -65,7 +65,7 @@ Reply command(redisContext* c, const std::vector<std::string>& args);
 // A raw TCP connection to 127.0.0.1:port, for bytes hiredis would never send.
 class RawSocket {
  public:
-  explicit RawSocket(int port);
+  explicit RawSocket(int port, const std::string& host = "127.0.0.1");
   ~RawSocket();
   bool ok() const { return fd_ >= 0; }
   bool send_all(const std::string& bytes);
@@ -77,6 +77,9 @@ class RawSocket {
  private:
   int fd_ = -1;
 };
+
+// The first IPv4 address of this host that is not loopback, or "".
+std::string non_loopback_ipv4();
 
 // Runs a program and returns its exit status (and stdout in *out).
 int run_program(const std::vector<std::string>& argv, std::string* out);

@@ -284,6 +284,23 @@ TEST(GeocachedProcessTest, MaxclientsRefusesTheExtraClient) {
   EXPECT_NE(std::string(stats->str).find("rejected_connections:1"), std::string::npos);
 }
 
+TEST(GeocachedProcessTest, ProtectedModeRefusesRemoteClientsWithoutPassword) {
+  const std::string ip = non_loopback_ipv4();
+  if (ip.empty()) GTEST_SKIP() << "no non-loopback address to connect from";
+  GeocachedProcess open_server({"--bind", "0.0.0.0"});
+  ASSERT_TRUE(open_server.started()) << open_server.log();
+  RawSocket remote(open_server.port(), ip);
+  ASSERT_TRUE(remote.ok());
+  EXPECT_EQ(remote.read_some(7).substr(0, 7), "-DENIED");
+  EXPECT_TRUE(remote.closed_by_peer());
+  // With a password, remote clients may connect (and must AUTH).
+  GeocachedProcess guarded({"--bind", "0.0.0.0", "--requirepass", "pw"});
+  ASSERT_TRUE(guarded.started()) << guarded.log();
+  RawSocket remote2(guarded.port(), ip);
+  remote2.send_all("PING\r\n");
+  EXPECT_EQ(remote2.read_some(33), "-NOAUTH Authentication required.\r\n");
+}
+
 TEST(GeocachedProcessTest, IdleClientsTimeOut) {
   GeocachedProcess server({"--timeout", "1"});
   ASSERT_TRUE(server.started()) << server.log();

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# redis_compare.sh: geocached against Debian's redis-server on this machine.
+#
+#   bench/server/redis_compare.sh [ROUNDS]
+#
+# 1. Throughput and latency: redis-benchmark (SET, GET with -d 32 -r 1000000
+#    -c 50, at -P 1 and -P 16, and PING_MBULK at -P 16), the two servers
+#    alternately, ROUNDS rounds (default 3); prints median ops/s, p50, p99
+#    and the ratio geocached/redis.
+# 2. Memory: RSS per key after loading 1M keys (16-byte keys, 32-byte values).
+# 3. Hit ratio: one Zipf(0.99) cache-aside trace replayed against both at the
+#    same maxmemory (Redis with allkeys-lru).
+#
+# Builds a Release tree in build-server-rel. Both servers run with the same
+# maxmemory and no persistence.
+set -euo pipefail
+
+ROUNDS=${1:-3}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$ROOT/build-server-rel
+MAXMEM_BENCH=${MAXMEM_BENCH:-1gb}
+MAXMEM_ZIPF=${MAXMEM_ZIPF:-32mb}
+N_P1=${N_P1:-300000}
+N_P16=${N_P16:-3000000}
+
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGEOCACHE_BUILD_TESTS=OFF >/dev/null
+ninja -C "$BUILD" -j2 geocached zipf_replay load_keys >/dev/null
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 500); do
+    redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
+    sleep 0.02
+  done
+  echo "server on port $1 did not start" >&2
+  exit 1
+}
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+start_redis() {  # port maxmemory
+  redis-server --port "$1" --save '' --appendonly no --maxmemory "$2" --maxmemory-policy allkeys-lru \
+    --daemonize no --loglevel warning >/dev/null 2>&1 &
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
+  wait_port "$1"
+}
+start_geocached() {  # port maxmemory
+  "$BUILD/apps/geocached" --port "$1" --maxmemory "$2" --loglevel warning >/dev/null 2>&1 &
+  GEO_PID=$!
+  PIDS+=("$GEO_PID")
+  wait_port "$1"
+}
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# ---------------------------------------------------------------- throughput
+RP=$(free_port); GP=$(free_port)
+start_redis "$RP" "$MAXMEM_BENCH"
+start_geocached "$GP" "$MAXMEM_BENCH"
+
+RESULTS=$(mktemp)
+run_bench() {  # server port test pipeline n
+  local out
+  out=$(redis-benchmark -p "$2" -t "$3" -P "$4" -n "$5" -d 32 -r 1000000 -c 50 --csv 2>/dev/null | tail -n 1)
+  # "test","rps","avg","min","p50","p95","p99","max"
+  echo "$1,$3,P$4,$(echo "$out" | tr -d '"' | cut -d, -f2,5,7)" >>"$RESULTS"
+}
+for round in $(seq 1 "$ROUNDS"); do
+  for spec in "set 1 $N_P1" "get 1 $N_P1" "set 16 $N_P16" "get 16 $N_P16" "ping_mbulk 16 $N_P16"; do
+    set -- $spec
+    # Alternate which server goes first, so neither always gets a warm machine.
+    if (( round % 2 )); then
+      run_bench redis "$RP" "$1" "$2" "$3"; run_bench geocached "$GP" "$1" "$2" "$3"
+    else
+      run_bench geocached "$GP" "$1" "$2" "$3"; run_bench redis "$RP" "$1" "$2" "$3"
+    fi
+  done
+done
+stop "$REDIS_PID"; stop "$GEO_PID"
+
+echo
+echo "== throughput: median of $ROUNDS rounds, -c 50 -d 32 -r 1000000 (ops/s, ms)"
+python3 - "$RESULTS" <<'PY'
+import csv, statistics, sys
+rows = {}
+for server, test, pipe, rps, p50, p99 in csv.reader(open(sys.argv[1])):
+    rows.setdefault((test, pipe, server), []).append((float(rps), float(p50), float(p99)))
+def med(vals, i): return statistics.median(v[i] for v in vals)
+print(f"{'test':<12}{'pipe':>5}{'redis ops/s':>14}{'geo ops/s':>14}{'ratio':>8}{'redis p50':>11}{'geo p50':>9}{'redis p99':>11}{'geo p99':>9}")
+for test, pipe in sorted({(t, p) for t, p, _ in rows}, key=lambda k: (int(k[1][1:]), k[0])):
+    r, g = rows[(test, pipe, "redis")], rows[(test, pipe, "geocached")]
+    print(f"{test.upper():<12}{pipe:>5}{med(r,0):>14,.0f}{med(g,0):>14,.0f}{med(g,0)/med(r,0):>8.2f}"
+          f"{med(r,1):>11.3f}{med(g,1):>9.3f}{med(r,2):>11.3f}{med(g,2):>9.3f}")
+PY
+rm -f "$RESULTS"
+
+# ---------------------------------------------------------------- memory
+echo
+echo "== memory: 1,000,000 keys (16-byte keys, 32-byte values), no maxmemory"
+for server in redis geocached; do
+  P=$(free_port)
+  if [[ $server == redis ]]; then start_redis "$P" 0; PID=$REDIS_PID; else start_geocached "$P" 0; PID=$GEO_PID; fi
+  BEFORE=$(rss_kb "$PID")
+  "$BUILD/bench/server/load_keys" "$P" 1000000
+  sleep 0.5
+  AFTER=$(rss_kb "$PID")
+  KEYS=$(redis-cli -p "$P" dbsize)
+  python3 -c "print(f'{\"$server\":<10} keys={$KEYS:,} rss_before={$BEFORE/1024:.1f}MiB rss_after={$AFTER/1024:.1f}MiB bytes_per_key={($AFTER-$BEFORE)*1024/$KEYS:.1f}')"
+  stop "$PID"
+done
+
+# ---------------------------------------------------------------- hit ratio
+echo
+echo "== hit ratio: Zipf(0.99) cache-aside trace, 1M keys, 3M requests, maxmemory $MAXMEM_ZIPF"
+for server in redis geocached; do
+  P=$(free_port)
+  if [[ $server == redis ]]; then start_redis "$P" "$MAXMEM_ZIPF"; PID=$REDIS_PID; else start_geocached "$P" "$MAXMEM_ZIPF"; PID=$GEO_PID; fi
+  printf '%-10s ' "$server"
+  "$BUILD/bench/server/zipf_replay" "$P" --keys 1000000 --ops 3000000 --theta 0.99 --seed 7 | tr '\n' ' '
+  echo "keys_held=$(redis-cli -p "$P" dbsize)"
+  stop "$PID"
+done
