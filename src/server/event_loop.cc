@@ -182,8 +182,6 @@ void EventLoop::adopt(Pending p) {
   w->region = p.region;
   w->conn = std::make_unique<Connection>(p.fd, p.region, std::move(p.addr), std::move(p.laddr), cache_, state_,
                                          *counters_);
-  w->conn->session().created_ms = wall_ms();
-  w->conn->session().last_interaction_ms.store(w->conn->session().created_ms);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.ptr = w.get();
