@@ -36,10 +36,11 @@ cli() { echo "\$ redis-cli -p $1 ${*:2}"; redis-cli -p "$1" "${@:2}"; }
 echo "== a redis-cli session: us-east on ${ports[0]}, eu-west on ${ports[1]}, ap-south on ${ports[2]}"
 cli "${ports[0]}" SET greeting "hello from us-east" EX 3600
 cli "${ports[0]}" HSET user:1 name Ada city London
-for _ in $(seq 50); do  # replication to eu-west takes about 40 ms here
-  [ -n "$(redis-cli -p "${ports[1]}" GET greeting)" ] && break
-  sleep 0.05
-done
+# Replication takes half the round trip of examples/three-regions.toml:
+# 40 ms to eu-west, 100 ms to ap-south. Wait for it, up to 5 s.
+await() { for _ in $(seq 100); do [ -n "$(redis-cli -p "$@")" ] && return; sleep 0.05; done; }
+await "${ports[1]}" GET greeting
+await "${ports[2]}" HGETALL user:1
 cli "${ports[1]}" GET greeting
 cli "${ports[1]}" TTL greeting
 cli "${ports[2]}" HGETALL user:1
