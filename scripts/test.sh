@@ -30,7 +30,7 @@ cleanup() { bash scripts/rabbitmq.sh stop "$broker_dir" >/dev/null 2>&1 || true;
 trap cleanup EXIT
 echo "== private RabbitMQ on 127.0.0.1:$broker_port"
 bash scripts/rabbitmq.sh start "$broker_dir" "$broker_port"
-export GEOCACHE_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$broker_port/"
+export GEOCACHE_TEST_AMQP_URL=$(bash scripts/rabbitmq.sh url "$broker_dir")
 export GEOCACHE_TEST_BROKER_DIR="$broker_dir"
 
 echo "== tests"
@@ -43,12 +43,12 @@ if [ -z "${GEOCACHE_SKIP_SANITIZERS:-}" ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
   build build-asan -DCMAKE_BUILD_TYPE=Debug -DGEOCACHE_SANITIZE=address,undefined -DGEOCACHE_BUILD_BENCH=OFF
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900 -E 'Replication'
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900
 
   echo "== ThreadSanitizer (concurrent parts)"
   build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGEOCACHE_SANITIZE=thread -DGEOCACHE_BUILD_BENCH=OFF
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 900 \
-      -R 'Concurrent|Replicator|InProcessTransport|GeoCache|Integration'
+      -R 'Concurrent|Replicator|InProcessTransport|GeoCache|Geocached|BadInput|CircuitBreaker|Amqp'
 fi
 echo "== all tests passed"
