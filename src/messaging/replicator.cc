@@ -113,6 +113,7 @@ void Replicator::stop() {
 
 void Replicator::append(RegionId origin, Event event) {
   const size_t size = encoded_event_size(event);
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     auto it = outboxes_.find(origin);
@@ -129,11 +130,18 @@ void Replicator::append(RegionId origin, Event event) {
       ++box.epoch;
       spdlog::warn("replication outbox of region {} full: dropped oldest events, epoch now {}", origin, box.epoch);
     }
+    const bool was_empty = box.queue.empty();
     box.queue.push_back({box.next_seq++, size, std::move(event)});
     box.bytes += size;
     ++box.appended;
+    // Wake the sender only when it has something new to decide: the first
+    // event (start lingering) or a full batch (stop lingering). A wake-up
+    // per event costs the request path a futex call and the machine a
+    // context switch per write, for nothing.
+    wake = was_empty || box.queue.size() == options_.batch_max_events ||
+           (box.bytes >= options_.batch_max_bytes && box.bytes - size < options_.batch_max_bytes);
   }
-  work_cv_.notify_one();
+  if (wake) work_cv_.notify_one();
 }
 
 bool Replicator::flush(int64_t timeout_ms) {
