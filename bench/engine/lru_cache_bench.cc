@@ -1,7 +1,8 @@
 // LruCache throughput: hits, misses, overwrites and a 90:10 read/write mix on
 // a store preloaded with 1M entries (16-byte keys, 32-byte values), from one
 // and two threads. Keys are picked uniformly at random, so most lookups miss
-// the CPU caches, as they would in a large store.
+// the CPU caches, as they would in a large store; a Zipf(0.99) mix shows the
+// skewed case.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 
 #include "cache/lru_cache.h"
 #include "core/version.h"
+#include "zipf_trace.h"
 
 namespace geocache {
 namespace {
@@ -39,7 +41,7 @@ struct Dataset {
       std::snprintf(buf, sizeof buf, "miss%012zu", i);
       miss_keys.replace(i * kKeySize, kKeySize, buf, kKeySize);
     }
-    LruCacheOptions o;  // 16 shards, no limits: nothing is evicted
+    LruCacheOptions o;  // default shards, no limits: nothing is evicted
     cache = std::make_unique<LruCache>(o);
     for (size_t i = 0; i < kKeys; ++i) cache->apply(hit(i), record());
   }
@@ -110,10 +112,30 @@ void BM_Mixed90Get10Put(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The same mix with keys drawn from Zipf(0.99), as cache traffic usually is:
+// hot keys stay in the CPU caches.
+void BM_Mixed90Get10PutZipf(benchmark::State& state) {
+  Dataset& d = data();
+  static const std::vector<uint32_t> trace = zipf_trace(1 << 22, kKeys, 0.99, 42);
+  Rng rng(state.thread_index() + 1);
+  size_t pos = rng.next(trace.size());
+  for (auto _ : state) {
+    const size_t i = trace[pos];
+    pos = (pos + 1) & (trace.size() - 1);
+    if (rng.next(10) == 0) {
+      benchmark::DoNotOptimize(d.cache->apply(d.hit(i), d.record()));
+    } else {
+      benchmark::DoNotOptimize(d.cache->get(d.hit(i), [](const RecordView& v) { benchmark::DoNotOptimize(v.bytes); }));
+    }
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 BENCHMARK(BM_GetHit)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_GetMiss)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Put)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_Mixed90Get10Put)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Mixed90Get10PutZipf)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace
 }  // namespace geocache

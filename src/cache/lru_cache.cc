@@ -48,6 +48,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
+#include "cache/detail/adaptive_mutex.h"
 #include "cache/detail/slab_arena.h"
 
 namespace geocache {
@@ -129,7 +130,8 @@ enum class Removal { kSuperseded, kEvicted, kExpired, kForgotten };
 }  // namespace
 
 struct LruCache::Shard {
-  mutable std::mutex mu;
+  // Spins briefly before sleeping (detail/adaptive_mutex.h).
+  mutable detail::AdaptiveMutex mu;
   SlabArena arena;
   Table table{0, KeyHash{&arena}, KeyEq{&arena}};
   Handle mru = kNil;
@@ -233,7 +235,22 @@ struct LruCache::Shard {
     if (max_bytes != 0 && charge_for(key.size(), rec.bytes.size()) > max_bytes) return ApplyResult::kTooLarge;
     if (key.size() > UINT32_MAX || rec.bytes.size() > UINT32_MAX) return ApplyResult::kTooLarge;
     const int64_t expire_at = rec.is_tombstone() ? now + tombstone_retention_ms : rec.expire_at_ms;
-    const Handle h = arena.allocate(sizeof(Entry) + key.size() + rec.bytes.size());
+    const size_t block = sizeof(Entry) + key.size() + rec.bytes.size();
+    if (cur != kNil && SlabArena::block_size(block) == SlabArena::block_size(at(cur)->block_bytes())) {
+      // Same size class: overwrite in place. No allocation, and the table and
+      // the list keep their handle, which makes same-size SETs cheap.
+      Entry* e = at(cur);
+      account_remove_locked(e);
+      e->hlc = rec.version.hlc;
+      e->set_meta(expire_at, rec.version.region, rec.kind);
+      e->value_len = static_cast<uint32_t>(rec.bytes.size());
+      std::memcpy(e->data() + key.size(), rec.bytes.data(), rec.bytes.size());
+      account_add_locked(e);
+      if (to_front) touch_locked(cur);
+      evict_locked(cur);
+      return ApplyResult::kApplied;
+    }
+    const Handle h = arena.allocate(block);
     Entry* e = at(h);
     e->hlc = rec.version.hlc;
     e->set_meta(expire_at, rec.version.region, rec.kind);

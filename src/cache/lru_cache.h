@@ -42,7 +42,7 @@ struct LruCacheOptions {
   size_t max_bytes = 0;
   // Number of shards, each with its own lock, table and LRU list. Limits are
   // split evenly between shards. Must be a power of two in [1, 1024].
-  int shards = 16;
+  int shards = 64;
   // How long a delete's tombstone is kept, in ms (DESIGN.md). Default 1 hour.
   int64_t tombstone_retention_ms = 3'600'000;
   // Entries the active expiry cycle examines per shard and call.
