@@ -135,7 +135,7 @@ const std::vector<Setting>& settings() {
       SIZE_SETTING("cache", "maxmemory", cache.store.max_bytes,
                    "byte limit of each region's store, units like 100mb/1gb; 0 = none (default 0)"),
       SIZE_SETTING("cache", "max-items", cache.store.max_items, "item limit of each region's store; 0 = none (default 0)"),
-      INT_SETTING("cache", "shards", cache.store.shards, 1, 1024, "store shards, a power of two (default 16)"),
+      INT_SETTING("cache", "shards", cache.store.shards, 1, 1024, "store shards, a power of two (default 64)"),
       INT_SETTING("cache", "default-ttl-ms", cache.default_ttl_ms, 0, INT64_MAX / 2,
                   "TTL of writes that set none, ms; 0 = none (default 0)"),
       INT_SETTING("cache", "expiry-cycle-ms", cache.expiry_cycle_interval_ms, 1, 3'600'000,
