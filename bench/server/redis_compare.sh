@@ -48,7 +48,8 @@ start_redis() {  # port maxmemory
   wait_port "$1"
 }
 start_geocached() {  # port maxmemory
-  "$BUILD/apps/geocached" --port "$1" --maxmemory "$2" --loglevel warning >/dev/null 2>&1 &
+  # GEO_ARGS: extra flags, e.g. GEO_ARGS="--threads 1".
+  "$BUILD/apps/geocached" --port "$1" --maxmemory "$2" --loglevel warning ${GEO_ARGS:-} >/dev/null 2>&1 &
   GEO_PID=$!
   PIDS+=("$GEO_PID")
   wait_port "$1"

@@ -72,6 +72,7 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
       default_ttl_ms_(options.default_ttl_ms) {
   options_.validate();
   options_.store.clock = clock_;
+  replicates_ = options_.regions.size() > 1;
   for (size_t i = 0; i < options_.regions.size(); ++i) {
     const auto& name = options_.regions[i];
     const bool local = options_.local_regions.empty() ||
@@ -227,7 +228,8 @@ Status GeoCache::mutate(RegionId region, std::string_view key, Mutator fn) {
       next->reset();  // deleting nothing writes nothing
       return inner;
     }
-    written = rec;
+    // With a single region there is nobody to replicate to: skip the copy.
+    if (replicates_) written = rec;
     return inner;
   });
   if (st.ok() && written) {
@@ -260,7 +262,7 @@ void GeoCache::flush_all(RegionId region) {
   e.record.version = v;
   e.record.kind = ValueKind::kTombstone;
   e.origin_wall_ms = clock_->now_ms();
-  replicator_->append(region, std::move(e));
+  if (replicates_) replicator_->append(region, std::move(e));
 }
 
 void GeoCache::apply_remote(RegionId region, const Event& event) {

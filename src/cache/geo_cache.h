@@ -154,6 +154,7 @@ class GeoCache {
   std::unique_ptr<Transport> transport_;
   InProcessTransport* in_process_ = nullptr;
   std::unique_ptr<Replicator> replicator_;
+  bool replicates_ = true;  // false in a one-region deployment
   std::atomic<int64_t> default_ttl_ms_;
   std::atomic<uint64_t> resyncs_{0};
 

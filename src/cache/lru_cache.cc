@@ -140,6 +140,7 @@ struct LruCache::Shard {
   size_t max_items = 0;
   size_t max_bytes = 0;
   LruCacheStats st;
+  size_t expiring = 0;  // entries with an expiry, tombstones included; 0 lets the expiry cycle skip the shard
   Version forgotten[kMarkSlots];
 
   Entry* at(Handle h) const { return reinterpret_cast<Entry*>(arena.at(h)); }
@@ -180,11 +181,13 @@ struct LruCache::Shard {
 
   // --- accounting ---------------------------------------------------------
   void account_add_locked(const Entry* e) {
+    if (e->expire_at_ms() != kNoExpiry) ++expiring;
     st.bytes += charge_for(e->key_len, e->value_len);
     if (e->is_tombstone()) ++st.tombstones;
     else ++st.items;
   }
   void account_remove_locked(const Entry* e) {
+    if (e->expire_at_ms() != kNoExpiry) --expiring;
     st.bytes -= charge_for(e->key_len, e->value_len);
     if (e->is_tombstone()) --st.tombstones;
     else --st.items;
@@ -400,7 +403,7 @@ size_t LruCache::active_expire_cycle() {
   for (int i = 0; i < options_.shards; ++i) {
     Shard& s = shards_[i];
     std::lock_guard lock(s.mu);
-    for (int n = 0; n < options_.expiry_cycle_budget && !s.table.empty(); ++n) {
+    for (int n = 0; n < options_.expiry_cycle_budget && s.expiring > 0; ++n) {
       if (s.expiry_cursor == kNil) s.expiry_cursor = s.lru;  // start a new sweep at the LRU end
       const Handle h = s.expiry_cursor;
       s.expiry_cursor = s.at(h)->prev;
@@ -498,7 +501,7 @@ void LruCache::TEST_check_invariants() const {
   for (int i = 0; i < options_.shards; ++i) {
     Shard& s = shards_[i];
     std::lock_guard lock(s.mu);
-    size_t n = 0, bytes = 0, live = 0, dead = 0;
+    size_t n = 0, bytes = 0, live = 0, dead = 0, expiring = 0;
     bool cursor_seen = s.expiry_cursor == kNil;
     Handle prev = kNil;
     for (Handle h = s.mru; h != kNil; h = s.at(h)->next) {
@@ -511,10 +514,12 @@ void LruCache::TEST_check_invariants() const {
       bytes += charge_for(e->key_len, e->value_len);
       if (e->is_tombstone()) ++dead;
       else ++live;
+      if (e->expire_at_ms() != kNoExpiry) ++expiring;
       prev = h;
     }
     if (prev != s.lru) std::abort();
     if (n != s.table.size() || bytes != s.st.bytes || live != s.st.items || dead != s.st.tombstones) std::abort();
+    if (expiring != s.expiring) std::abort();
     if (!cursor_seen) std::abort();
     if (s.over_limits_locked()) std::abort();
   }
