@@ -335,6 +335,17 @@ std::optional<Record> LruCache::get(std::string_view key) {
   return out;
 }
 
+bool LruCache::peek(std::string_view key, absl::FunctionRef<void(const RecordView&)> fn) const {
+  Shard& s = shard_for(key);
+  std::lock_guard lock(s.mu);
+  auto it = s.table.find(key);
+  if (it == s.table.end()) return false;
+  const Entry* e = s.at(*it);
+  if (e->is_tombstone() || e->expired_at(clock_->now_ms())) return false;
+  fn(e->view());
+  return true;
+}
+
 std::optional<Record> LruCache::peek(std::string_view key) const {
   auto r = peek_with_tombstone(key);
   if (r && r->is_tombstone()) return std::nullopt;

@@ -95,11 +95,14 @@ class LruCache {
   // A copy of the key's live record. Touches LRU; counts a hit or a miss.
   std::optional<Record> get(std::string_view key);
   // Like get() but changes neither recency nor counters.
+  bool peek(std::string_view key, absl::FunctionRef<void(const RecordView&)> fn) const;
   std::optional<Record> peek(std::string_view key) const;
   // The key's live record or tombstone, without touching anything (resync,
   // tests). nullopt if the store holds nothing for the key.
   std::optional<Record> peek_with_tombstone(std::string_view key) const;
-  bool contains(std::string_view key) const { return peek(key).has_value(); }
+  bool contains(std::string_view key) const {
+    return peek(key, [](const RecordView&) {});
+  }
 
   // Stores `record` for `key` under the last-writer-wins rule above. A record
   // that is already expired removes an older entry and is not stored. Does not

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <string>
 
+#include "server/arg_parser.h"
 #include "server/client_info.h"
 #include "server/client_session.h"
 #include "server/command_families.h"
@@ -15,22 +16,6 @@ namespace {
 
 using Args = std::span<const std::string_view>;
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
-bool parse_int(std::string_view s, int64_t* out) {
-  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
 void set_protocol(CommandContext& ctx, int version) {
   ctx.session.protocol = version;
   ctx.reply.set_protocol(version);
@@ -39,7 +24,7 @@ void set_protocol(CommandContext& ctx, int version) {
 // Checks a password for the default user (the only user). Returns the error
 // line to send, or empty on success.
 std::string_view check_auth(CommandContext& ctx, std::string_view user, std::string_view pass) {
-  if (!iequals(user, "default")) return errors::kWrongPass;
+  if (!equals_ci(user, "default")) return errors::kWrongPass;
   if (!ctx.server.auth_required()) return {};  // "nopass": any password is fine
   if (!ctx.server.check_password(pass)) return errors::kWrongPass;
   return {};
@@ -81,7 +66,7 @@ void hello_command(CommandContext& ctx, Args args) {
   size_t i = 1;
   if (args.size() >= 2) {
     int64_t v = 0;
-    if (!parse_int(args[1], &v)) {
+    if (!parse_int64(args[1], &v)) {
       ctx.reply.error("ERR Protocol version is not an integer or out of range");
       return;
     }
@@ -95,12 +80,12 @@ void hello_command(CommandContext& ctx, Args args) {
   std::string_view user, pass, name;
   bool has_auth = false, has_name = false;
   for (; i < args.size(); ++i) {
-    if (iequals(args[i], "auth") && i + 2 < args.size()) {
+    if (equals_ci(args[i], "auth") && i + 2 < args.size()) {
       user = args[i + 1];
       pass = args[i + 2];
       has_auth = true;
       i += 2;
-    } else if (iequals(args[i], "setname") && i + 1 < args.size()) {
+    } else if (equals_ci(args[i], "setname") && i + 1 < args.size()) {
       name = args[i + 1];
       has_name = true;
       i += 1;
@@ -151,7 +136,7 @@ void hello_command(CommandContext& ctx, Args args) {
 
 void select_command(CommandContext& ctx, Args args) {
   int64_t db = 0;
-  if (!parse_int(args[1], &db)) {
+  if (!parse_int64(args[1], &db)) {
     ctx.reply.error(errors::kNotInteger);
   } else if (db != 0) {
     ctx.reply.error(errors::kDbIndexOutOfRange);
@@ -174,49 +159,49 @@ void reset_command(CommandContext& ctx, Args) {
 
 void client_command(CommandContext& ctx, Args args) {
   std::string_view sub = args[1];
-  if (iequals(sub, "id") && args.size() == 2) {
+  if (equals_ci(sub, "id") && args.size() == 2) {
     ctx.reply.integer(static_cast<int64_t>(ctx.session.id));
-  } else if (iequals(sub, "getname") && args.size() == 2) {
+  } else if (equals_ci(sub, "getname") && args.size() == 2) {
     std::string name = ctx.server.client_name(&ctx.session);
     if (name.empty()) {
       ctx.reply.null();
     } else {
       ctx.reply.bulk(name);
     }
-  } else if (iequals(sub, "setname") && args.size() == 3) {
+  } else if (equals_ci(sub, "setname") && args.size() == 3) {
     if (!valid_client_name(args[2])) {
       ctx.reply.error(kBadClientName);
       return;
     }
     ctx.server.set_client_name(&ctx.session, args[2]);
     ctx.reply.ok();
-  } else if (iequals(sub, "setinfo") && args.size() == 4) {
-    if (iequals(args[2], "lib-name")) {
+  } else if (equals_ci(sub, "setinfo") && args.size() == 4) {
+    if (equals_ci(args[2], "lib-name")) {
       ctx.server.set_client_lib(&ctx.session, args[3], {});
-    } else if (iequals(args[2], "lib-ver")) {
+    } else if (equals_ci(args[2], "lib-ver")) {
       ctx.server.set_client_lib(&ctx.session, {}, args[3]);
     } else {
       ctx.reply.error("ERR Unrecognized option '" + std::string(args[2]) + "'");
       return;
     }
     ctx.reply.ok();
-  } else if (iequals(sub, "info") && args.size() == 2) {
+  } else if (equals_ci(sub, "info") && args.size() == 2) {
     std::string line;
     ctx.server.for_each_client([&](const ClientSession& s) {
       if (&s == &ctx.session) append_client_line(s, &line);
     });
     ctx.reply.verbatim(line);
-  } else if (iequals(sub, "list")) {
-    if (args.size() > 2 && !(args.size() == 4 && iequals(args[2], "type"))) {
+  } else if (equals_ci(sub, "list")) {
+    if (args.size() > 2 && !(args.size() == 4 && equals_ci(args[2], "type"))) {
       ctx.reply.error(errors::kSyntax);
       return;
     }
     std::string text;
     ctx.server.for_each_client([&](const ClientSession& s) { append_client_line(s, &text); });
     ctx.reply.verbatim(text);
-  } else if (iequals(sub, "no-evict") || iequals(sub, "no-touch")) {
+  } else if (equals_ci(sub, "no-evict") || equals_ci(sub, "no-touch")) {
     ctx.reply.ok();
-  } else if (iequals(sub, "help")) {
+  } else if (equals_ci(sub, "help")) {
     ctx.reply.array_header(7);
     ctx.reply.simple("CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
     ctx.reply.simple("ID -- Return the ID of the current connection.");

@@ -40,26 +40,6 @@
 
 namespace geocache {
 
-// Error texts of the data families that errors.h lacks (Redis' wording).
-// Candidates to move into errors.h.
-namespace data_errors {
-inline constexpr std::string_view kNanOrInfinity = "ERR increment would produce NaN or Infinity";
-inline constexpr std::string_view kValueNanOrInfinity = "ERR value is NaN or Infinity";
-inline constexpr std::string_view kDecrementOverflow = "ERR decrement would overflow";
-inline constexpr std::string_view kOffsetOutOfRange = "ERR offset is out of range";
-inline constexpr std::string_view kInvalidCursor = "ERR invalid cursor";
-inline constexpr std::string_view kExpireNxConflict =
-    "ERR NX and XX, GT or LT options at the same time are not compatible";
-inline constexpr std::string_view kExpireGtLtConflict = "ERR GT and LT options at the same time are not compatible";
-inline constexpr std::string_view kJsonNewAtRoot = "ERR new objects must be created at the root";
-inline constexpr std::string_view kJsonRootOnly = "ERR only the root path ($ or .) is supported";
-inline constexpr std::string_view kCorruptValue = "ERR stored value is corrupt";
-}  // namespace data_errors
-
-// The size Redis' proto-max-bulk-len defaults to (512 MB); used when no
-// server settings are at hand.
-inline constexpr size_t kDefaultProtoMaxBulkLen = 512ull * 1024 * 1024;
-
 enum class StringRead {
   kOk,         // *out holds the string
   kWrongType,  // not a string (hash, JSON, tombstone, non-scalar kValue)
@@ -89,7 +69,7 @@ inline StringRead read_string(const RecordView& rec, std::string* scratch, std::
 }
 
 inline std::string_view string_read_error(StringRead r) {
-  return r == StringRead::kCorrupt ? data_errors::kCorruptValue : errors::kWrongType;
+  return r == StringRead::kCorrupt ? errors::kCorruptValue : errors::kWrongType;
 }
 
 // TYPE's name for a record: "string", "hash", "ReJSON-RL".

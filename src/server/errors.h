@@ -47,6 +47,19 @@ inline constexpr std::string_view kProtoUnbalancedQuotes = "ERR Protocol error: 
 inline constexpr std::string_view kProtoUnauthMultibulk = "ERR Protocol error: unauthenticated multibulk length";
 inline constexpr std::string_view kProtoUnauthBulk = "ERR Protocol error: unauthenticated bulk length";
 
+// Data commands.
+inline constexpr std::string_view kNanOrInfinity = "ERR increment would produce NaN or Infinity";
+inline constexpr std::string_view kValueNanOrInfinity = "ERR value is NaN or Infinity";
+inline constexpr std::string_view kDecrementOverflow = "ERR decrement would overflow";
+inline constexpr std::string_view kOffsetOutOfRange = "ERR offset is out of range";
+inline constexpr std::string_view kInvalidCursor = "ERR invalid cursor";
+inline constexpr std::string_view kExpireNxConflict =
+    "ERR NX and XX, GT or LT options at the same time are not compatible";
+inline constexpr std::string_view kExpireGtLtConflict = "ERR GT and LT options at the same time are not compatible";
+inline constexpr std::string_view kJsonNewAtRoot = "ERR new objects must be created at the root";
+inline constexpr std::string_view kJsonRootOnly = "ERR only the root path ($ or .) is supported";
+inline constexpr std::string_view kCorruptValue = "ERR stored value is corrupt";
+
 // "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
 std::string unknown_command(std::string_view name, std::string_view first_args);
 // The same, quoting the arguments after the name the way Redis 7 does.

@@ -39,7 +39,7 @@ std::string field_text(const Value& v) { return v.is_string() ? v.as_string() : 
 std::string_view decode_hash(const RecordView& rec, Value::Map* out) {
   if (rec.kind != ValueKind::kHash) return errors::kWrongType;
   auto v = Value::decode(rec.bytes);
-  if (!v.ok() || v->type() != Value::Type::kMap) return data_errors::kCorruptValue;
+  if (!v.ok() || v->type() != Value::Type::kMap) return errors::kCorruptValue;
   *out = std::move(v->as_map());
   return {};
 }
@@ -177,7 +177,7 @@ void hincrbyfloat_command(CommandContext& ctx, Args args) {
   }
   // Redis 7 refuses an infinite increment before looking at the key.
   if (std::isinf(delta)) {
-    ctx.reply.error(data_errors::kValueNanOrInfinity);
+    ctx.reply.error(errors::kValueNanOrInfinity);
     return;
   }
   std::string result;
@@ -186,7 +186,7 @@ void hincrbyfloat_command(CommandContext& ctx, Args args) {
     auto it = map.find(args[2]);
     if (it != map.end() && !parse_long_double(field_text(it->second), &value)) return errors::kHashNotFloat;
     const long double sum = value + delta;
-    if (std::isnan(sum) || std::isinf(sum)) return data_errors::kNanOrInfinity;
+    if (std::isnan(sum) || std::isinf(sum)) return errors::kNanOrInfinity;
     result = format_long_double(sum);
     map.insert_or_assign(std::string(args[2]), Value(result));
     *changed = true;

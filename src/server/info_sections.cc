@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "fmt/format.h"
+#include "server/arg_parser.h"
 #include "server/client_info.h"
 #include "server/client_session.h"
 #include "server/server_state.h"
@@ -172,16 +173,6 @@ void geo_section(CommandContext& ctx, Out out) {
                  depth, lag_last, lag_p50, lag_p99, gaps, cache.resyncs());
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 struct Section {
   std::string_view name;
   void (*fn)(CommandContext&, Out);
@@ -198,10 +189,10 @@ constexpr Section kSections[] = {
 std::string info_text(CommandContext& ctx, std::string_view section) {
   std::string text;
   Out out(text);
-  bool all = section.empty() || iequals(section, "default") || iequals(section, "all") ||
-             iequals(section, "everything");
+  bool all = section.empty() || equals_ci(section, "default") || equals_ci(section, "all") ||
+             equals_ci(section, "everything");
   for (const Section& s : kSections) {
-    if (all || iequals(section, s.name)) s.fn(ctx, out);
+    if (all || equals_ci(section, s.name)) s.fn(ctx, out);
   }
   // Redis ends the text without the blank line after the last section.
   if (text.size() >= 2) text.resize(text.size() - 2);

@@ -41,7 +41,7 @@ bool is_document(ValueKind kind) { return kind == ValueKind::kJson || kind == Va
 std::string_view decode_document(const RecordView& rec, Value* out) {
   if (!is_document(rec.kind)) return errors::kWrongType;
   auto v = Value::decode(rec.bytes);
-  if (!v.ok()) return data_errors::kCorruptValue;
+  if (!v.ok()) return errors::kCorruptValue;
   *out = std::move(*v);
   return {};
 }
@@ -89,7 +89,7 @@ void json_set_command(CommandContext& ctx, Args args) {
       return Status::Ok();
     }
     if (path == PathKind::kOther) {
-      error = cur == nullptr ? data_errors::kJsonNewAtRoot : data_errors::kJsonRootOnly;
+      error = cur == nullptr ? errors::kJsonNewAtRoot : errors::kJsonRootOnly;
       return Status::Ok();
     }
     if ((nx && cur != nullptr) || (xx && cur == nullptr)) return Status::Ok();
@@ -119,7 +119,7 @@ std::string render(const Value& doc, PathKind path) {
 void json_get_command(CommandContext& ctx, Args args) {
   for (size_t i = 2; i < args.size(); ++i) {
     if (path_kind(args[i]) == PathKind::kOther) {
-      ctx.reply.error(data_errors::kJsonRootOnly);
+      ctx.reply.error(errors::kJsonRootOnly);
       return;
     }
   }
@@ -160,7 +160,7 @@ void json_get_command(CommandContext& ctx, Args args) {
 void json_mget_command(CommandContext& ctx, Args args) {
   const PathKind path = path_kind(args.back());
   if (path == PathKind::kOther) {
-    ctx.reply.error(data_errors::kJsonRootOnly);
+    ctx.reply.error(errors::kJsonRootOnly);
     return;
   }
   LruCache& store = ctx.cache.store(ctx.region);
@@ -187,7 +187,7 @@ void json_del_command(CommandContext& ctx, Args args) {
     return;
   }
   if (args.size() == 3 && path_kind(args[2]) == PathKind::kOther) {
-    ctx.reply.error(data_errors::kJsonRootOnly);
+    ctx.reply.error(errors::kJsonRootOnly);
     return;
   }
   bool deleted = false;
@@ -219,7 +219,7 @@ void json_type_command(CommandContext& ctx, Args args) {
   }
   const PathKind path = args.size() == 3 ? path_kind(args[2]) : PathKind::kLegacyRoot;
   if (path == PathKind::kOther) {
-    ctx.reply.error(data_errors::kJsonRootOnly);
+    ctx.reply.error(errors::kJsonRootOnly);
     return;
   }
   Value doc;

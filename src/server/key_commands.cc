@@ -66,13 +66,9 @@ void touch_command(CommandContext& ctx, Args args) {
 }
 
 void type_command(CommandContext& ctx, Args args) {
-  auto rec = ctx.cache.store(ctx.region).peek(args[1]);
-  if (!rec) {
-    ctx.reply.simple("none");
-    return;
-  }
-  const RecordView view{rec->kind, rec->bytes, rec->expire_at_ms, rec->version};
-  ctx.reply.simple(type_name(view));
+  std::string_view type = "none";
+  ctx.cache.store(ctx.region).peek(args[1], [&](const RecordView& view) { type = type_name(view); });
+  ctx.reply.simple(type);
 }
 
 // ---------------------------------------------------------------------------
@@ -108,11 +104,11 @@ void expire_generic(CommandContext& ctx, Args args, int64_t basetime_ms, bool se
     }
   }
   if ((flags & kExpireNx) && (flags & (kExpireXx | kExpireGt | kExpireLt))) {
-    ctx.reply.error(data_errors::kExpireNxConflict);
+    ctx.reply.error(errors::kExpireNxConflict);
     return;
   }
   if ((flags & kExpireGt) && (flags & kExpireLt)) {
-    ctx.reply.error(data_errors::kExpireGtLtConflict);
+    ctx.reply.error(errors::kExpireGtLtConflict);
     return;
   }
   int64_t when = 0;
@@ -171,16 +167,16 @@ void pexpireat_command(CommandContext& ctx, Args args) {
 // TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 for no key, -1 for no expiry; the
 // second forms round to the nearest second as Redis does.
 void ttl_generic(CommandContext& ctx, Args args, bool in_ms, bool absolute) {
-  auto rec = ctx.cache.store(ctx.region).peek(args[1]);
-  if (!rec) {
+  int64_t expire_at_ms = 0;
+  if (!ctx.cache.store(ctx.region).peek(args[1], [&](const RecordView& view) { expire_at_ms = view.expire_at_ms; })) {
     ctx.reply.integer(-2);
     return;
   }
-  if (rec->expire_at_ms == kNoExpiry) {
+  if (expire_at_ms == kNoExpiry) {
     ctx.reply.integer(-1);
     return;
   }
-  int64_t t = absolute ? rec->expire_at_ms : rec->expire_at_ms - ctx.cache.now_ms();
+  int64_t t = absolute ? expire_at_ms : expire_at_ms - ctx.cache.now_ms();
   if (t < 0) t = 0;
   ctx.reply.integer(in_ms ? t : (t + 500) / 1000);
 }
@@ -227,7 +223,7 @@ void keys_command(CommandContext& ctx, Args args) {
 void scan_command(CommandContext& ctx, Args args) {
   int64_t cursor = 0;
   if (!parse_int64(args[1], &cursor) || cursor < 0) {
-    ctx.reply.error(data_errors::kInvalidCursor);
+    ctx.reply.error(errors::kInvalidCursor);
     return;
   }
   std::optional<std::string_view> match, type;

@@ -1,15 +1,17 @@
 // Server commands (Redis' "server" group): INFO, CONFIG, COMMAND, DBSIZE,
 // TIME and SHUTDOWN. COMMAND's replies are generated from the command table,
 // so they can never disagree with what dispatch enforces.
-#include <fnmatch.h>
 #include <sys/time.h>
 
+#include <cctype>
 #include <string>
 
+#include "server/arg_parser.h"
 #include "server/command_families.h"
 #include "server/command_table.h"
 #include "server/config_params.h"
 #include "server/errors.h"
+#include "server/glob_match.h"
 #include "server/info_sections.h"
 #include "server/server_state.h"
 
@@ -17,17 +19,6 @@ namespace geocache {
 namespace {
 
 using Args = std::span<const std::string_view>;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // ---------------------------------------------------------------- INFO
 
@@ -52,8 +43,10 @@ void config_get(CommandContext& ctx, Args patterns) {
   std::vector<const ConfigParam*> hits;
   for (const ConfigParam& p : config_params()) {
     for (std::string_view pattern : patterns) {
-      std::string pat(pattern), name(p.name);
-      if (fnmatch(pat.c_str(), name.c_str(), FNM_CASEFOLD) == 0) {
+      // Names are lower case; Redis matches CONFIG GET patterns without case.
+      std::string pat(pattern);
+      for (char& c : pat) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (glob_match(pat, p.name)) {
         hits.push_back(&p);
         break;
       }
@@ -76,7 +69,7 @@ void config_set(CommandContext& ctx, Args pairs) {
   for (size_t i = 0; i < pairs.size(); i += 2) {
     const ConfigParam* found = nullptr;
     for (const ConfigParam& p : config_params()) {
-      if (iequals(p.name, pairs[i])) found = &p;
+      if (equals_ci(p.name, pairs[i])) found = &p;
     }
     if (found == nullptr) {
       ctx.reply.error("ERR Unknown option or number of arguments for CONFIG SET - '" + std::string(pairs[i]) +
@@ -103,11 +96,11 @@ void config_set(CommandContext& ctx, Args pairs) {
 
 void config_command(CommandContext& ctx, Args args) {
   std::string_view sub = args[1];
-  if (iequals(sub, "get") && args.size() >= 3) {
+  if (equals_ci(sub, "get") && args.size() >= 3) {
     config_get(ctx, args.subspan(2));
-  } else if (iequals(sub, "set") && args.size() >= 4) {
+  } else if (equals_ci(sub, "set") && args.size() >= 4) {
     config_set(ctx, args.subspan(2));
-  } else if (iequals(sub, "resetstat") && args.size() == 2) {
+  } else if (equals_ci(sub, "resetstat") && args.size() == 2) {
     ServerStats& s = ctx.server.stats();
     ctx.server.reset_hot_totals();
     s.connections_received = 0;
@@ -115,10 +108,10 @@ void config_command(CommandContext& ctx, Args args) {
     s.protocol_errors = 0;
     s.unknown_commands = 0;
     ctx.reply.ok();
-  } else if (iequals(sub, "get") || iequals(sub, "set") || iequals(sub, "resetstat")) {
+  } else if (equals_ci(sub, "get") || equals_ci(sub, "set") || equals_ci(sub, "resetstat")) {
     std::string name = "config|" + std::string(sub);
     ctx.reply.error(errors::wrong_arity(name));
-  } else if (iequals(sub, "help")) {
+  } else if (equals_ci(sub, "help")) {
     ctx.reply.array_header(4);
     ctx.reply.simple("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
     ctx.reply.simple("GET <pattern> -- Return parameters matching the glob-like <pattern> and their values.");
@@ -183,12 +176,12 @@ void command_command(CommandContext& ctx, Args args) {
     return;
   }
   std::string_view sub = args[1];
-  if (iequals(sub, "count") && args.size() == 2) {
+  if (equals_ci(sub, "count") && args.size() == 2) {
     ctx.reply.integer(static_cast<int64_t>(table.all().size()));
-  } else if (iequals(sub, "list") && args.size() == 2) {
+  } else if (equals_ci(sub, "list") && args.size() == 2) {
     ctx.reply.array_header(table.all().size());
     for (const CommandSpec& spec : table.all()) ctx.reply.bulk(spec.name);
-  } else if (iequals(sub, "info")) {
+  } else if (equals_ci(sub, "info")) {
     if (args.size() == 2) {
       ctx.reply.array_header(table.all().size());
       for (const CommandSpec& spec : table.all()) command_info_row(ctx, spec);
@@ -203,7 +196,7 @@ void command_command(CommandContext& ctx, Args args) {
         command_info_row(ctx, *spec);
       }
     }
-  } else if (iequals(sub, "docs")) {
+  } else if (equals_ci(sub, "docs")) {
     if (args.size() == 2) {
       ctx.reply.map_header(table.all().size());
       for (const CommandSpec& spec : table.all()) command_docs_row(ctx, spec);
@@ -215,7 +208,7 @@ void command_command(CommandContext& ctx, Args args) {
     }
     ctx.reply.map_header(found.size());
     for (const CommandSpec* spec : found) command_docs_row(ctx, *spec);
-  } else if (iequals(sub, "help")) {
+  } else if (equals_ci(sub, "help")) {
     ctx.reply.array_header(5);
     ctx.reply.simple("COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
     ctx.reply.simple("(no subcommand) -- Return details about all commands.");
@@ -242,8 +235,8 @@ void time_command(CommandContext& ctx, Args) {
 
 void shutdown_command(CommandContext& ctx, Args args) {
   for (size_t i = 1; i < args.size(); ++i) {
-    if (!iequals(args[i], "nosave") && !iequals(args[i], "save") && !iequals(args[i], "now") &&
-        !iequals(args[i], "force")) {
+    if (!equals_ci(args[i], "nosave") && !equals_ci(args[i], "save") && !equals_ci(args[i], "now") &&
+        !equals_ci(args[i], "force")) {
       ctx.reply.error(errors::kSyntax);
       return;
     }
@@ -256,8 +249,8 @@ void shutdown_command(CommandContext& ctx, Args args) {
 // DEBUG PROTOCOL <type>: one reply of each RESP3 type (Redis has the same
 // subcommand), so clients and tests can check how every type arrives.
 void debug_command(CommandContext& ctx, Args args) {
-  if (!(args.size() == 3 && iequals(args[1], "protocol"))) {
-    if (args.size() >= 2 && iequals(args[1], "protocol")) {
+  if (!(args.size() == 3 && equals_ci(args[1], "protocol"))) {
+    if (args.size() >= 2 && equals_ci(args[1], "protocol")) {
       ctx.reply.error(errors::kSyntax);
     } else {
       ctx.reply.error(errors::unknown_subcommand(args[1], "debug"));
@@ -265,31 +258,31 @@ void debug_command(CommandContext& ctx, Args args) {
     return;
   }
   std::string_view type = args[2];
-  if (iequals(type, "string")) {
+  if (equals_ci(type, "string")) {
     ctx.reply.bulk("Hello World");
-  } else if (iequals(type, "integer")) {
+  } else if (equals_ci(type, "integer")) {
     ctx.reply.integer(12345);
-  } else if (iequals(type, "double")) {
+  } else if (equals_ci(type, "double")) {
     ctx.reply.dbl(3.141);
-  } else if (iequals(type, "null")) {
+  } else if (equals_ci(type, "null")) {
     ctx.reply.null();
-  } else if (iequals(type, "array")) {
+  } else if (equals_ci(type, "array")) {
     ctx.reply.array_header(3);
     for (int i = 0; i < 3; ++i) ctx.reply.integer(i);
-  } else if (iequals(type, "set")) {
+  } else if (equals_ci(type, "set")) {
     ctx.reply.set_header(3);
     for (int i = 0; i < 3; ++i) ctx.reply.integer(i);
-  } else if (iequals(type, "map")) {
+  } else if (equals_ci(type, "map")) {
     ctx.reply.map_header(3);
     for (int i = 0; i < 3; ++i) {
       ctx.reply.integer(i);
       ctx.reply.boolean(i == 1);
     }
-  } else if (iequals(type, "true")) {
+  } else if (equals_ci(type, "true")) {
     ctx.reply.boolean(true);
-  } else if (iequals(type, "false")) {
+  } else if (equals_ci(type, "false")) {
     ctx.reply.boolean(false);
-  } else if (iequals(type, "verbatim")) {
+  } else if (equals_ci(type, "verbatim")) {
     ctx.reply.verbatim("This is a verbatim\nstring");
   } else {
     ctx.reply.error(

@@ -415,7 +415,7 @@ void decrby_command(CommandContext& ctx, Args args) {
   }
   // -INT64_MIN does not exist (Redis 7 says so rather than overflowing).
   if (delta == std::numeric_limits<int64_t>::min()) {
-    ctx.reply.error(data_errors::kDecrementOverflow);
+    ctx.reply.error(errors::kDecrementOverflow);
     return;
   }
   incr_by(ctx, args[1], -delta);
@@ -452,7 +452,7 @@ void incrbyfloat_command(CommandContext& ctx, Args args) {
     }
     const long double sum = value + incr;
     if (std::isnan(sum) || std::isinf(sum)) {
-      error = data_errors::kNanOrInfinity;
+      error = errors::kNanOrInfinity;
       return Status::Ok();
     }
     result = format_long_double(sum);
@@ -560,7 +560,7 @@ void setrange_command(CommandContext& ctx, Args args) {
     return;
   }
   if (offset < 0) {
-    ctx.reply.error(data_errors::kOffsetOutOfRange);
+    ctx.reply.error(errors::kOffsetOutOfRange);
     return;
   }
   const std::string_view value = args[3];
