@@ -25,7 +25,9 @@ build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # A private broker for the replication tests: its own node name, ports and
 # data directory, stopped on exit whatever happens.
 broker_dir=$(mktemp -d /tmp/geocache-test-broker.XXXXXX)
-broker_port=$((20000 + RANDOM % 20000))
+# Ports 11000-11999 (and +10000, +20000 for epmd and distribution): below the
+# kernel's ephemeral range, apart from the private brokers tests start.
+broker_port=$((11000 + RANDOM % 1000))
 cleanup() { bash scripts/rabbitmq.sh stop "$broker_dir" >/dev/null 2>&1 || true; rm -rf "$broker_dir"; }
 trap cleanup EXIT
 echo "== private RabbitMQ on 127.0.0.1:$broker_port"

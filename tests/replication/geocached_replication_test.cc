@@ -135,7 +135,7 @@ class GeocachedReplication : public ::testing::Test {
     common_ = {"--amqp-url", url, "--amqp-exchange", base + "x", "--amqp-queue-prefix", base + "q.",
                "--amqp-reconnect-max-ms", "1000", "--amqp-publish-timeout-ms", "2000", "--retry-backoff-ms", "50",
                "--breaker-open-ms", "200", "--breaker-failure-threshold", "3"};
-    int port = 12000 + static_cast<int>(getpid() % 1000) * 3;
+    int port = 13000 + static_cast<int>(getpid() % 1000) * 3;  // clear of the brokers' ports
     for (const auto& r : kRegions) {
       while (!port_free(port)) ++port;
       nodes_[r] = std::make_unique<Node>(r, port++, common_);

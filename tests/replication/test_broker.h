@@ -58,8 +58,10 @@ class PrivateBroker {
  public:
   PrivateBroker() {
     // A port derived from the pid; scripts/rabbitmq.sh also uses port+10000
-    // (epmd) and port+20000 (distribution).
-    port_ = 21000 + static_cast<int>(getpid() % 4000) * 5;
+    // (epmd) and port+20000 (distribution). Private brokers take 12000-12699
+    // and the shared one of scripts/test.sh 11000-11999, so the three bands
+    // of each never meet, and all stay below the kernel's ephemeral ports.
+    port_ = 12000 + static_cast<int>(getpid() % 700);
     dir_ = (std::filesystem::temp_directory_path() / ("geocache-test-broker-" + std::to_string(port_))).string();
   }
   ~PrivateBroker() {
