@@ -278,8 +278,15 @@ void GeoCache::apply_remote(RegionId region, const Event& event) {
 void GeoCache::resync(RegionId region, RegionId origin) {
   resyncs_.fetch_add(1);
   if (!is_local(origin) || !is_local(region)) {
-    spdlog::warn("region {} missed events from region {}; resync from another process is not available here",
-                 region_name(region), region_name(origin));
+    // Counted every time, logged at most once a second: under sustained
+    // overload every batch can carry a gap.
+    const int64_t now = clock_->now_ms();
+    int64_t last = last_resync_warning_ms_.load();
+    if (now - last >= 1000 && last_resync_warning_ms_.compare_exchange_strong(last, now)) {
+      spdlog::warn("region {} missed events from region {} ({} resyncs so far); resync from another process is "
+                   "not available yet",
+                   region_name(region), region_name(origin), resyncs_.load());
+    }
     return;
   }
   LruCache& from = store(origin);

@@ -157,6 +157,7 @@ class GeoCache {
   bool replicates_ = true;  // false in a one-region deployment
   std::atomic<int64_t> default_ttl_ms_;
   std::atomic<uint64_t> resyncs_{0};
+  std::atomic<int64_t> last_resync_warning_ms_{0};
 
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;

@@ -22,7 +22,7 @@ struct AmqpOptions {
   // 2-3x broker throughput; transient ones are lost if the broker restarts.
   bool persistent = true;
   int heartbeat_s = 10;                  // AMQP heartbeat interval, seconds
-  int prefetch = 256;                    // unacknowledged batches per consumer
+  int prefetch = 64;                     // unacknowledged batches (messages of up to batch_max_bytes) per consumer
   int64_t reconnect_min_ms = 100;        // first reconnect delay
   int64_t reconnect_max_ms = 10'000;     // reconnect delay cap (exponential, jittered)
   int64_t publish_timeout_ms = 5'000;    // longest wait for a publisher confirm

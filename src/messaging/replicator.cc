@@ -44,6 +44,7 @@ struct Replicator::Outbox {
   size_t bytes = 0;
   uint64_t appended = 0, published = 0, dropped = 0, failures = 0;
   int64_t retry_at_ms = 0;
+  bool overflowing = false;  // dropped events since the outbox last drained to half its bound
 };
 
 // Recent lag samples per origin, enough for stable p50/p99 on a dashboard.
@@ -126,9 +127,13 @@ void Replicator::append(RegionId origin, Event event) {
       ++box.dropped;
       lost = true;
     }
-    if (lost) {
+    // One new epoch per overflow episode (until the outbox drains to half its
+    // bound): receivers need to hear "you missed something" once, not per event.
+    if (lost && !box.overflowing) {
+      box.overflowing = true;
       ++box.epoch;
-      spdlog::warn("replication outbox of region {} full: dropped oldest events, epoch now {}", origin, box.epoch);
+      spdlog::warn("replication outbox of region {} full: dropping the oldest events, epoch now {}", origin,
+                   box.epoch);
     }
     const bool was_empty = box.queue.empty();
     box.queue.push_back({box.next_seq++, size, std::move(event)});
@@ -243,6 +248,8 @@ bool Replicator::publish_one(Outbox& box) {
     box.queue.pop_front();
     ++box.published;
   }
+  // The episode ends once the outbox has drained to half its bound.
+  if (box.bytes < options_.outbox_max_bytes / 2) box.overflowing = false;
   return true;
 }
 
@@ -295,7 +302,7 @@ void Replicator::receive(RegionId region, std::string_view payload) {
   // Apply outside the stats lock: applying takes store locks and may be slow.
   lock.unlock();
   if (resync) {
-    spdlog::info("region {} resyncs from region {} ({})", region, batch.origin, resync_reason_name(*resync));
+    spdlog::debug("region {} resyncs from region {} ({})", region, batch.origin, resync_reason_name(*resync));
     if (resync_) resync_(region, batch.origin, *resync);
   }
   for (size_t i = skip; i < batch.events.size(); ++i) apply_(region, batch.events[i]);

@@ -38,8 +38,8 @@
 namespace geocache {
 
 struct ReplicatorOptions {
-  size_t batch_max_events = 256;       // events packed in one message at most
-  size_t batch_max_bytes = 256 << 10;  // bytes in one message at most (256 KiB)
+  size_t batch_max_events = 1024;      // events packed in one message at most
+  size_t batch_max_bytes = 1 << 20;    // bytes in one message at most (1 MiB)
   int64_t linger_us = 1000;            // longest wait for a batch to fill, µs
   size_t outbox_max_bytes = 64 << 20;  // outbox bound per origin region (64 MiB)
   int64_t retry_backoff_ms = 100;      // pause after a failed publish
