@@ -212,26 +212,25 @@ CircuitBreaker::State GeoCache::region_state(RegionId region) const { return bre
 
 Status GeoCache::mutate(RegionId region, std::string_view key, Mutator fn) {
   std::optional<Record> written;
-  Status st = store(region).update(key, [&](const RecordView* cur, std::optional<Record>* next) {
-    Status inner = fn(cur, next);
-    if (!inner.ok() || !*next) return inner;
-    Record& rec = **next;
-    rec.version = Version{hlc_.now(), region};
-    if (!rec.is_tombstone() && rec.expired_at(clock_->now_ms())) {
-      // Redis turns a write with a past expiry into a delete; so do we, so
-      // that the other regions delete it too.
-      rec.kind = ValueKind::kTombstone;
-      rec.bytes.clear();
-      rec.expire_at_ms = kNoExpiry;
-    }
-    if (rec.is_tombstone() && cur == nullptr) {
-      next->reset();  // deleting nothing writes nothing
-      return inner;
-    }
-    // With a single region there is nobody to replicate to: skip the copy.
-    if (replicates_) written = rec;
-    return inner;
-  });
+  Status st = store(region).update(
+      key,
+      [&](const RecordView* cur, std::optional<Record>* next) {
+        Status inner = fn(cur, next);
+        if (!inner.ok() || !*next) return inner;
+        Record& rec = **next;
+        rec.version = Version{hlc_.now(), region};
+        if (!rec.is_tombstone() && rec.expired_at(clock_->now_ms())) {
+          // Redis turns a write with a past expiry into a delete; so do we, so
+          // that the other regions delete it too.
+          rec.kind = ValueKind::kTombstone;
+          rec.bytes.clear();
+          rec.expire_at_ms = kNoExpiry;
+        }
+        if (rec.is_tombstone() && cur == nullptr) next->reset();  // deleting nothing writes nothing
+        return inner;
+      },
+      // With a single region there is nobody to replicate to: no event.
+      replicates_ ? &written : nullptr);
   if (st.ok() && written) {
     Event e;
     e.key.assign(key);

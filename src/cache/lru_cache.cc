@@ -374,7 +374,7 @@ ApplyResult LruCache::apply(std::string_view key, const Record& record) {
   return s.store_locked(key, hash, cur, record, /*to_front=*/false, now, options_.tombstone_retention_ms);
 }
 
-Status LruCache::update(std::string_view key, Mutator fn) {
+Status LruCache::update(std::string_view key, Mutator fn, std::optional<Record>* written) {
   Shard& s = shard_for(key);
   const size_t hash = hash_key(key);
   const int64_t now = clock_->now_ms();
@@ -392,6 +392,7 @@ Status LruCache::update(std::string_view key, Mutator fn) {
       ApplyResult::kTooLarge) {
     return Status::OutOfMemory("command not allowed when used memory > 'maxmemory'");
   }
+  if (written != nullptr) *written = std::move(next);
   return Status::Ok();
 }
 

@@ -113,9 +113,10 @@ class LruCache {
   // record (nullptr if absent, expired or deleted) and either leaves *next
   // empty (no change) or fills it with the key's new state, whose version must
   // exceed the current one. A non-ok status from fn is returned unchanged and
-  // nothing is written. Touches LRU when it writes.
+  // nothing is written. Touches LRU when it writes. If `written` is given, it
+  // receives the record stored (moved, not copied), or stays empty.
   using Mutator = absl::FunctionRef<Status(const RecordView* current, std::optional<Record>* next)>;
-  Status update(std::string_view key, Mutator fn);
+  Status update(std::string_view key, Mutator fn, std::optional<Record>* written = nullptr);
 
   // Removes every entry with a version below `version` (FLUSHALL); entries
   // written later survive, and older events for absent keys are refused from
