@@ -5,8 +5,10 @@
 #
 # "on": three geocached nodes (regions a, b, c) replicating through a private
 # RabbitMQ broker; redis-benchmark writes to node a while b and c apply what
-# it replicates. "off": one geocached node alone (a one-region deployment does
-# no replication work). Same redis-benchmark run for both (SET, -d 32
+# it replicates. "queued": node a replicating, b and c down (their durable
+# queues, declared when they last ran, hold the events): the origin's and the
+# broker's share without the peers' apply work on the same cores. "off": one
+# geocached node alone (a one-region deployment does no replication work). Same redis-benchmark run for both (SET, -d 32
 # -r 1000000 -c 50, at -P 1 and -P 16), alternated ROUNDS times (default 3);
 # prints median ops/s and the ratio on/off. Everything shares this machine's
 # cores, the broker and the two peers included.
@@ -44,9 +46,17 @@ bench() {  # port pipeline -> ops/s
 
 declare -A results
 for round in $(seq "$ROUNDS"); do
-  for mode in off on; do
+  for mode in off on queued; do
     if [[ $mode == off ]]; then
       start 26380; pids=($LAST_PID)
+    elif [[ $mode == queued ]]; then
+      start 26381 --region a --regions a,b,c --amqp-url "$URL" \
+        --amqp-exchange "bench.q$round" --amqp-queue-prefix "bench.q$round."; pids=($LAST_PID)
+      for r in b c; do  # declare their queues, then leave them down
+        start 26382 --region $r --regions a,b,c --amqp-url "$URL" \
+          --amqp-exchange "bench.q$round" --amqp-queue-prefix "bench.q$round."
+        kill "$LAST_PID"; wait "$LAST_PID" 2>/dev/null || true
+      done
     else
       start 26381 --region a --regions a,b,c --amqp-url "$URL"; pids=($LAST_PID)
       start 26382 --region b --regions a,b,c --amqp-url "$URL"; pids+=($LAST_PID)
@@ -60,10 +70,12 @@ for round in $(seq "$ROUNDS"); do
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-echo "== SET throughput with replication on (3 nodes + broker) vs off (1 node), median of $ROUNDS"
-printf "%-6s %14s %14s %8s\n" pipe "off ops/s" "on ops/s" "on/off"
+echo "== SET throughput: replication on (3 nodes + broker), queued (peers down), off (1 node); median of $ROUNDS"
+printf "%-6s %12s %12s %8s %12s %8s\n" pipe "off ops/s" "on ops/s" "on/off" "queued" "q/off"
 for p in 1 16; do
   off=$(echo "${results[off,$p]}" | median)
   on=$(echo "${results[on,$p]}" | median)
-  printf "P%-5s %14.0f %14.0f %8.2f\n" "$p" "$off" "$on" "$(echo "$on / $off" | bc -l)"
+  q=$(echo "${results[queued,$p]}" | median)
+  printf "P%-5s %12.0f %12.0f %8.2f %12.0f %8.2f\n" "$p" "$off" "$on" "$(echo "$on / $off" | bc -l)" "$q" \
+    "$(echo "$q / $off" | bc -l)"
 done
