@@ -56,7 +56,6 @@ class ExactLru {
 double run_lru_cache(const std::vector<uint32_t>& trace, size_t capacity) {
   using namespace geocache;
   LruCacheOptions o;
-  o.shards = 16;
   o.max_items = capacity;
   LruCache cache(o);
   const std::string value(32, 'v');
@@ -102,7 +101,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "requests, keys and capacity must be positive\n");
     return 2;
   }
-  std::printf("%zu requests over %zu keys, capacity %zu items; LruCache: 16 shards\n", requests, keys, capacity);
+  std::printf("%zu requests over %zu keys, capacity %zu items; LruCache: %d shards (the default)\n", requests, keys,
+              capacity, geocache::LruCacheOptions{}.shards);
   std::printf("%-10s %14s %14s %12s\n", "trace", "LruCache", "exact LRU", "diff (pp)");
   for (double s : {0.8, 0.99}) {
     const auto trace = zipf_trace(requests, keys, s, seed);
