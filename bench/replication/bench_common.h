@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "messaging/replicator.h"
+
 namespace geocache::bench {
 
 inline int64_t now_ns() {
@@ -22,8 +24,9 @@ inline int64_t now_ns() {
 struct BenchConfig {
   std::string url;
   size_t value_size = 100;      // bytes of each value
-  size_t batch_events = 256;    // events per broker message at most
-  int64_t linger_us = 1000;     // longest wait for a batch to fill
+  // Batching as geocached does it by default.
+  size_t batch_events = ReplicatorOptions{}.batch_max_events;  // events per broker message at most
+  int64_t linger_us = ReplicatorOptions{}.linger_us;            // longest wait for a batch to fill
   bool persistent = false;      // delivery-mode 2 on a durable queue
 };
 

@@ -17,7 +17,7 @@
 //
 //   replication_bench --url amqp://guest:guest@127.0.0.1:5672/ [--persistent]
 //       [--rates 1000,10000,50000] [--seconds 5] [--burst 300000]
-//       [--value-size 100] [--batch 256] [--linger-us 1000]
+//       [--value-size 100] [--batch 1024] [--linger-us 1000]
 
 #include <cstdio>
 #include <cstdlib>
