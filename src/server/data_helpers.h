@@ -72,6 +72,16 @@ inline std::string_view string_read_error(StringRead r) {
   return r == StringRead::kCorrupt ? errors::kCorruptValue : errors::kWrongType;
 }
 
+// read_string() for a mutator: on failure sets *error to the reply line and
+// returns false, so the caller just returns Status::Ok() (nothing written).
+inline bool read_string_or_error(const RecordView& rec, std::string* scratch, std::string_view* out,
+                                 std::string_view* error) {
+  const StringRead r = read_string(rec, scratch, out);
+  if (r == StringRead::kOk) return true;
+  *error = string_read_error(r);
+  return false;
+}
+
 // TYPE's name for a record: "string", "hash", "ReJSON-RL".
 inline std::string_view type_name(const RecordView& rec) {
   switch (rec.kind) {

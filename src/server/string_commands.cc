@@ -138,10 +138,8 @@ SetResult set_generic(CommandContext& ctx, std::string_view key, std::string_vie
     if ((flags & kGet) && cur != nullptr) {
       std::string scratch;
       std::string_view text;
-      const StringRead r = read_string(*cur, &scratch, &text);
-      if (r != StringRead::kOk) {
+      if (!read_string_or_error(*cur, &scratch, &text, error)) {
         result = SetResult::kBadOld;
-        *error = string_read_error(r);
         return Status::Ok();
       }
       old->emplace(text);
@@ -181,11 +179,7 @@ void incr_by(CommandContext& ctx, std::string_view key, int64_t delta) {
     if (cur != nullptr) {
       std::string scratch;
       std::string_view text;
-      const StringRead r = read_string(*cur, &scratch, &text);
-      if (r != StringRead::kOk) {
-        error = string_read_error(r);
-        return Status::Ok();
-      }
+      if (!read_string_or_error(*cur, &scratch, &text, &error)) return Status::Ok();
       if (!parse_int64(text, &value)) {
         error = errors::kNotInteger;
         return Status::Ok();
@@ -295,11 +289,7 @@ void getdel_command(CommandContext& ctx, Args args) {
     if (cur == nullptr) return Status::Ok();
     std::string scratch;
     std::string_view text;
-    const StringRead r = read_string(*cur, &scratch, &text);
-    if (r != StringRead::kOk) {
-      error = string_read_error(r);
-      return Status::Ok();
-    }
+    if (!read_string_or_error(*cur, &scratch, &text, &error)) return Status::Ok();
     old.emplace(text);
     *next = tombstone_record();
     return Status::Ok();
@@ -330,11 +320,7 @@ void getex_command(CommandContext& ctx, Args args) {
     if (cur == nullptr) return Status::Ok();
     std::string scratch;
     std::string_view text;
-    const StringRead r = read_string(*cur, &scratch, &text);
-    if (r != StringRead::kOk) {
-      error = string_read_error(r);
-      return Status::Ok();
-    }
+    if (!read_string_or_error(*cur, &scratch, &text, &error)) return Status::Ok();
     value.emplace(text);
     if ((ext.flags & kPersist) && cur->expire_at_ms == kNoExpiry) return Status::Ok();  // nothing changes
     *next = cur->to_record();  // same kind and bytes: a kValue stays a kValue
@@ -434,11 +420,7 @@ void incrbyfloat_command(CommandContext& ctx, Args args) {
     if (cur != nullptr) {
       std::string scratch;
       std::string_view text;
-      const StringRead r = read_string(*cur, &scratch, &text);
-      if (r != StringRead::kOk) {
-        error = string_read_error(r);
-        return Status::Ok();
-      }
+      if (!read_string_or_error(*cur, &scratch, &text, &error)) return Status::Ok();
       if (!parse_long_double(text, &value)) {
         error = errors::kNotFloat;
         return Status::Ok();
@@ -480,11 +462,7 @@ void append_command(CommandContext& ctx, Args args) {
     }
     std::string scratch;
     std::string_view text;
-    const StringRead r = read_string(*cur, &scratch, &text);
-    if (r != StringRead::kOk) {
-      error = string_read_error(r);
-      return Status::Ok();
-    }
+    if (!read_string_or_error(*cur, &scratch, &text, &error)) return Status::Ok();
     if (text.size() + suffix.size() > limit) {
       error = errors::kStringTooLong;
       return Status::Ok();
@@ -572,11 +550,7 @@ void setrange_command(CommandContext& ctx, Args args) {
     std::string scratch;
     std::string_view text;
     if (cur != nullptr) {
-      const StringRead r = read_string(*cur, &scratch, &text);
-      if (r != StringRead::kOk) {
-        error = string_read_error(r);
-        return Status::Ok();
-      }
+      if (!read_string_or_error(*cur, &scratch, &text, &error)) return Status::Ok();
     }
     length = text.size();
     if (value.empty()) return Status::Ok();  // nothing to write, not even a new key
