@@ -40,6 +40,7 @@
 #include "cache/lru_cache.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <mutex>
 #include <random>
@@ -129,6 +130,15 @@ enum class Removal { kSuperseded, kEvicted, kExpired, kForgotten };
 
 }  // namespace
 
+// The byte limit is one budget for the whole store. Each shard has an even
+// share of it and evicts down to that share once the store as a whole is over
+// budget; below that a shard may borrow, so one value can be as large as the
+// whole budget, not just a shard's share.
+struct LruCache::ByteBudget {
+  std::atomic<size_t> used{0};
+  std::atomic<size_t> max{0};  // 0: no limit
+};
+
 struct LruCache::Shard {
   // Spins briefly before sleeping (detail/adaptive_mutex.h).
   mutable detail::AdaptiveMutex mu;
@@ -138,7 +148,8 @@ struct LruCache::Shard {
   Handle lru = kNil;
   Handle expiry_cursor = kNil;  // kNil: start the next sweep at the LRU end
   size_t max_items = 0;
-  size_t max_bytes = 0;
+  size_t byte_share = 0;  // this shard's even share of the byte budget
+  ByteBudget* budget = nullptr;
   LruCacheStats st;
   size_t expiring = 0;  // entries with an expiry, tombstones included; 0 lets the expiry cycle skip the shard
   Version forgotten[kMarkSlots];
@@ -182,13 +193,17 @@ struct LruCache::Shard {
   // --- accounting ---------------------------------------------------------
   void account_add_locked(const Entry* e) {
     if (e->expire_at_ms() != kNoExpiry) ++expiring;
-    st.bytes += charge_for(e->key_len, e->value_len);
+    const size_t charge = charge_for(e->key_len, e->value_len);
+    st.bytes += charge;
+    budget->used.fetch_add(charge, std::memory_order_relaxed);
     if (e->is_tombstone()) ++st.tombstones;
     else ++st.items;
   }
   void account_remove_locked(const Entry* e) {
     if (e->expire_at_ms() != kNoExpiry) --expiring;
-    st.bytes -= charge_for(e->key_len, e->value_len);
+    const size_t charge = charge_for(e->key_len, e->value_len);
+    st.bytes -= charge;
+    budget->used.fetch_sub(charge, std::memory_order_relaxed);
     if (e->is_tombstone()) --st.tombstones;
     else --st.items;
   }
@@ -209,7 +224,10 @@ struct LruCache::Shard {
   }
 
   bool over_limits_locked() const {
-    return (max_items != 0 && table.size() > max_items) || (max_bytes != 0 && st.bytes > max_bytes);
+    if (max_items != 0 && table.size() > max_items) return true;
+    const size_t max = budget->max.load(std::memory_order_relaxed);
+    if (max == 0) return false;
+    return st.bytes > max || (st.bytes > byte_share && budget->used.load(std::memory_order_relaxed) > max);
   }
 
   // Evicts least recently used entries until within limits, never `keep`.
@@ -235,7 +253,8 @@ struct LruCache::Shard {
       mark = std::max(mark, rec.version);
       return ApplyResult::kApplied;
     }
-    if (max_bytes != 0 && charge_for(key.size(), rec.bytes.size()) > max_bytes) return ApplyResult::kTooLarge;
+    const size_t max = budget->max.load(std::memory_order_relaxed);
+    if (max != 0 && charge_for(key.size(), rec.bytes.size()) > max) return ApplyResult::kTooLarge;
     if (key.size() > UINT32_MAX || rec.bytes.size() > UINT32_MAX) return ApplyResult::kTooLarge;
     const int64_t expire_at = rec.is_tombstone() ? now + tombstone_retention_ms : rec.expire_at_ms;
     const size_t block = sizeof(Entry) + key.size() + rec.bytes.size();
@@ -302,6 +321,8 @@ LruCache::LruCache(const LruCacheOptions& options)
   shard_bits_ = 0;
   while ((1 << shard_bits_) < options_.shards) ++shard_bits_;
   shards_ = std::make_unique<Shard[]>(options_.shards);
+  budget_ = std::make_unique<ByteBudget>();
+  for (int i = 0; i < options_.shards; ++i) shards_[i].budget = budget_.get();
   set_limits(options_.max_items, options_.max_bytes);
 }
 
@@ -364,36 +385,57 @@ ApplyResult LruCache::apply(std::string_view key, const Record& record) {
   Shard& s = shard_for(key);
   const size_t hash = hash_key(key);
   const int64_t now = clock_->now_ms();
-  std::lock_guard lock(s.mu);
-  const Handle cur = s.find_locked(key, now);
-  const Version bar = cur != kNil ? s.at(cur)->version() : s.mark_for(hash);
-  if (!(record.version > bar)) {
-    ++s.st.stale_applies;
-    return ApplyResult::kStale;
+  ApplyResult result;
+  {
+    std::lock_guard lock(s.mu);
+    const Handle cur = s.find_locked(key, now);
+    const Version bar = cur != kNil ? s.at(cur)->version() : s.mark_for(hash);
+    if (!(record.version > bar)) {
+      ++s.st.stale_applies;
+      return ApplyResult::kStale;
+    }
+    result = s.store_locked(key, hash, cur, record, /*to_front=*/false, now, options_.tombstone_retention_ms);
   }
-  return s.store_locked(key, hash, cur, record, /*to_front=*/false, now, options_.tombstone_retention_ms);
+  settle_budget();
+  return result;
 }
 
 Status LruCache::update(std::string_view key, Mutator fn, std::optional<Record>* written) {
   Shard& s = shard_for(key);
   const size_t hash = hash_key(key);
   const int64_t now = clock_->now_ms();
-  std::lock_guard lock(s.mu);
-  const Handle cur = s.find_locked(key, now);
-  const bool live = cur != kNil && !s.at(cur)->is_tombstone();
-  RecordView view{};
-  if (live) view = s.at(cur)->view();
-  std::optional<Record> next;
-  Status st = fn(live ? &view : nullptr, &next);
-  if (!st.ok() || !next) return st;
-  assert(cur == kNil || next->version > s.at(cur)->version());
-  assert(cur != kNil || next->version > s.mark_for(hash));
-  if (s.store_locked(key, hash, cur, *next, /*to_front=*/true, now, options_.tombstone_retention_ms) ==
-      ApplyResult::kTooLarge) {
-    return Status::OutOfMemory("command not allowed when used memory > 'maxmemory'");
+  {
+    std::lock_guard lock(s.mu);
+    const Handle cur = s.find_locked(key, now);
+    const bool live = cur != kNil && !s.at(cur)->is_tombstone();
+    RecordView view{};
+    if (live) view = s.at(cur)->view();
+    std::optional<Record> next;
+    Status st = fn(live ? &view : nullptr, &next);
+    if (!st.ok() || !next) return st;
+    assert(cur == kNil || next->version > s.at(cur)->version());
+    assert(cur != kNil || next->version > s.mark_for(hash));
+    if (s.store_locked(key, hash, cur, *next, /*to_front=*/true, now, options_.tombstone_retention_ms) ==
+        ApplyResult::kTooLarge) {
+      return Status::OutOfMemory("command not allowed when used memory > 'maxmemory'");
+    }
+    if (written != nullptr) *written = std::move(next);
   }
-  if (written != nullptr) *written = std::move(next);
+  settle_budget();
   return Status::Ok();
+}
+
+// A shard that made room only down to its share can leave the store over
+// budget while others hold borrowed bytes: have those give them back. Runs
+// without any shard lock held, taking one at a time.
+void LruCache::settle_budget() {
+  const size_t max = budget_->max.load(std::memory_order_relaxed);
+  if (max == 0 || budget_->used.load(std::memory_order_relaxed) <= max) return;
+  for (int i = 0; i < options_.shards && budget_->used.load(std::memory_order_relaxed) > max; ++i) {
+    Shard& s = shards_[i];
+    std::lock_guard lock(s.mu);
+    s.evict_locked(kNil);
+  }
 }
 
 void LruCache::flush_before(Version version) {
@@ -504,7 +546,12 @@ void LruCache::set_limits(size_t max_items, size_t max_bytes) {
     Shard& s = shards_[i];
     std::lock_guard lock(s.mu);
     s.max_items = per_shard(max_items, options_.shards);
-    s.max_bytes = per_shard(max_bytes, options_.shards);
+    s.byte_share = per_shard(max_bytes, options_.shards);
+  }
+  budget_->max.store(max_bytes, std::memory_order_relaxed);
+  for (int i = 0; i < options_.shards; ++i) {
+    Shard& s = shards_[i];
+    std::lock_guard lock(s.mu);
     s.evict_locked(kNil);
   }
 }
@@ -533,7 +580,8 @@ void LruCache::TEST_check_invariants() const {
     if (n != s.table.size() || bytes != s.st.bytes || live != s.st.items || dead != s.st.tombstones) std::abort();
     if (expiring != s.expiring) std::abort();
     if (!cursor_seen) std::abort();
-    if (s.over_limits_locked()) std::abort();
+    const size_t max = budget_->max.load();
+    if ((s.max_items != 0 && s.table.size() > s.max_items) || (max != 0 && s.st.bytes > max)) std::abort();
   }
 }
 

@@ -38,10 +38,12 @@ struct LruCacheOptions {
   // Most entries (live keys and tombstones) the store holds; 0 = no limit.
   size_t max_items = 0;
   // Most bytes the store holds, counting key, value and each entry's real
-  // overhead (allocation and table slot); 0 = no limit.
+  // overhead (allocation and table slot); 0 = no limit. One budget for the
+  // whole store: a single value may use all of it.
   size_t max_bytes = 0;
-  // Number of shards, each with its own lock, table and LRU list. Limits are
-  // split evenly between shards. Must be a power of two in [1, 1024].
+  // Number of shards, each with its own lock, table and LRU list. The item
+  // limit is split evenly between shards; over the byte budget each shard
+  // evicts down to its even share. Must be a power of two in [1, 1024].
   int shards = 64;
   // How long a delete's tombstone is kept, in ms (DESIGN.md). Default 1 hour.
   int64_t tombstone_retention_ms = 3'600'000;
@@ -154,8 +156,11 @@ class LruCache {
 
  private:
   struct Shard;
+  struct ByteBudget;
   Shard& shard_for(std::string_view key) const;
+  void settle_budget();
   std::unique_ptr<Shard[]> shards_;
+  std::unique_ptr<ByteBudget> budget_;
   const LruCacheOptions options_;
   const Clock* clock_;
   int shard_bits_;

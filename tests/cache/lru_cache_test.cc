@@ -271,6 +271,25 @@ TEST_F(LruCacheTest, ValueLargerThanByteBudgetIsTooLargeAndStoreIsIntact) {
   cache_->TEST_check_invariants();
 }
 
+// The byte limit is one budget: a value bigger than a shard's even share but
+// within the whole budget is stored, and room is made for it across shards.
+TEST_F(LruCacheTest, ValueLargerThanAShardsShareFitsTheWholeBudget) {
+  LruCacheOptions o;
+  o.shards = 16;
+  o.max_bytes = 64 * 1024;  // a shard's share: 4 KiB
+  make(o);
+  for (int i = 0; i < 300; ++i) put("small" + std::to_string(i), std::string(100, 's'), ver(i + 1));
+  EXPECT_EQ(put("big", std::string(20'000, 'b'), ver(1000)), ApplyResult::kApplied);
+  EXPECT_EQ(peek("big").size(), 20'000u);
+  EXPECT_LE(cache_->stats().bytes, o.max_bytes);
+  EXPECT_GT(cache_->stats().evictions, 0u);
+  cache_->TEST_check_invariants();
+  // And the budget holds when every shard fills up again afterwards.
+  for (int i = 300; i < 2000; ++i) put("small" + std::to_string(i), std::string(100, 's'), ver(i + 1000));
+  EXPECT_LE(cache_->stats().bytes, o.max_bytes);
+  cache_->TEST_check_invariants();
+}
+
 TEST_F(LruCacheTest, UpdateOfValueLargerThanByteBudgetIsOutOfMemory) {
   LruCacheOptions o;
   o.shards = 1;
