@@ -191,21 +191,25 @@ struct LruCache::Shard {
   }
 
   // --- accounting ---------------------------------------------------------
+  // Counts by kind, apart from bytes: an in-place overwrite within one size
+  // class changes the former and not the latter, and so never touches the
+  // store-wide budget counter other threads share.
+  void count_locked(const Entry* e, int delta) {
+    if (e->expire_at_ms() != kNoExpiry) expiring += delta;
+    if (e->is_tombstone()) st.tombstones += delta;
+    else st.items += delta;
+  }
   void account_add_locked(const Entry* e) {
-    if (e->expire_at_ms() != kNoExpiry) ++expiring;
+    count_locked(e, +1);
     const size_t charge = charge_for(e->key_len, e->value_len);
     st.bytes += charge;
     budget->used.fetch_add(charge, std::memory_order_relaxed);
-    if (e->is_tombstone()) ++st.tombstones;
-    else ++st.items;
   }
   void account_remove_locked(const Entry* e) {
-    if (e->expire_at_ms() != kNoExpiry) --expiring;
+    count_locked(e, -1);
     const size_t charge = charge_for(e->key_len, e->value_len);
     st.bytes -= charge;
     budget->used.fetch_sub(charge, std::memory_order_relaxed);
-    if (e->is_tombstone()) --st.tombstones;
-    else --st.items;
   }
 
   // Takes the entry out of table and list and frees it. REQUIRES: h is in the shard.
@@ -262,12 +266,14 @@ struct LruCache::Shard {
       // Same size class: overwrite in place. No allocation, and the table and
       // the list keep their handle, which makes same-size SETs cheap.
       Entry* e = at(cur);
-      account_remove_locked(e);
+      count_locked(e, -1);
+      st.bytes -= charge_for(e->key_len, e->value_len);
       e->hlc = rec.version.hlc;
       e->set_meta(expire_at, rec.version.region, rec.kind);
       e->value_len = static_cast<uint32_t>(rec.bytes.size());
       std::memcpy(e->data() + key.size(), rec.bytes.data(), rec.bytes.size());
-      account_add_locked(e);
+      count_locked(e, +1);
+      st.bytes += charge_for(e->key_len, e->value_len);  // same size class: the budget is unchanged
       if (to_front) touch_locked(cur);
       evict_locked(cur);
       return ApplyResult::kApplied;
