@@ -340,8 +340,12 @@ void GeoCache::request_snapshot(RegionId region, RegionId origin) {
     std::lock_guard lock(resync_mu_);
     PendingResync& p = pending_[{region, origin}];
     const int64_t now = clock_->now_ms();
-    // Whatever was missed meanwhile, the snapshot asked for will carry it.
-    if (p.request_id != 0 && now - p.requested_at_ms < kResyncTimeoutMs) return;
+    // One request at a time. What is missed meanwhile may postdate the
+    // snapshot being sent, so it earns one more request once this one ends.
+    if (p.request_id != 0 && now - p.requested_at_ms < kResyncTimeoutMs) {
+      p.missed_more = true;
+      return;
+    }
     if (p.request_id != 0) {
       spdlog::warn("region {}: no snapshot from region {} within {} ms; asking again", region_name(region),
                    region_name(origin), kResyncTimeoutMs);
@@ -386,20 +390,29 @@ void GeoCache::start_snapshot(RegionId origin, RegionId requester, uint64_t requ
   std::lock_guard lock(resync_mu_);
   if (stopping_) return;
   auto& slot = senders_[{origin, requester}];
-  if (slot && !slot->done) {
-    // One snapshot at a time per requester; if it asked again, the one being
-    // sent answers an older request and is ignored, and it will ask again.
-    spdlog::info("region {} is still sending a snapshot to region {}", region_name(origin), region_name(requester));
+  if (slot && slot->running) {
+    // One snapshot at a time per requester; the latest request waits for
+    // the running one (which answers an older request) to end.
+    slot->queued_request = request_id;
     return;
   }
-  if (slot) slot->thread.join();  // finished: joins at once
+  if (slot) slot->thread.join();  // ended: joins at once
   slot = std::make_unique<SnapshotSender>();
   SnapshotSender* sender = slot.get();
+  sender->running = true;
   // Its own thread: sending waits for the broker's confirms, which must
   // hold up neither the receive path nor the replication thread.
   sender->thread = std::thread([this, origin, requester, request_id, sender] {
-    send_snapshot(origin, requester, request_id);
-    sender->done = true;
+    uint64_t id = request_id;
+    while (true) {
+      send_snapshot(origin, requester, id);
+      std::lock_guard lock(resync_mu_);
+      if (sender->queued_request == 0 || stopping_) {
+        sender->running = false;
+        return;
+      }
+      id = std::exchange(sender->queued_request, 0);
+    }
   });
 }
 
@@ -483,9 +496,10 @@ void GeoCache::apply_snapshot_chunk(RegionId region, const EventBatch& chunk) {
 }
 
 void GeoCache::finish_snapshot(RegionId region, const EventBatch& end) {
-  std::lock_guard lock(resync_mu_);
+  std::unique_lock lock(resync_mu_);
   auto it = pending_.find({region, end.origin});
   if (it == pending_.end() || it->second.request_id != end.request_id) return;
+  const bool again = it->second.missed_more;
   hlc_.observe(end.snapshot_hlc);
   LruCache& to = store(region);
   if (end.flush_mark != Version::zero()) to.flush_before(end.flush_mark);
@@ -496,6 +510,8 @@ void GeoCache::finish_snapshot(RegionId region, const EventBatch& end) {
                region_name(end.origin), seen.size(), dropped);
   pending_.erase(it);
   resyncs_completed_.fetch_add(1);
+  lock.unlock();
+  if (again) request_snapshot(region, end.origin);
 }
 
 // ---------------------------------------------------------------------------

@@ -158,11 +158,13 @@ class GeoCache {
     uint64_t request_id = 0;
     int64_t requested_at_ms = 0;
     std::unordered_set<std::string> seen;  // keys of the snapshot so far
+    bool missed_more = false;  // another gap meanwhile, maybe after the snapshot was taken
   };
-  // A thread sending one snapshot of a local region to a requester.
+  // A thread sending snapshots of a local region to one requester.
   struct SnapshotSender {
     std::thread thread;
-    std::atomic<bool> done{false};
+    bool running = false;         // guarded by resync_mu_
+    uint64_t queued_request = 0;  // asked for while running: answered next
   };
   void resync_locally(RegionId region, RegionId origin);
   void request_snapshot(RegionId region, RegionId origin);

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <string>
 #include <limits>
+#include <string>
 
 namespace geocache {
 namespace {

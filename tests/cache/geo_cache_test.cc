@@ -598,7 +598,7 @@ TEST_F(TwoProcessResyncTest, SnapshotCarriesAMissedFlushAll) {
   EXPECT_TRUE(same_records(all_records(a_->store(kA)), all_records(b_->store(kB))));
 }
 
-TEST_F(TwoProcessResyncTest, LostRequestIsNotRepeatedBeforeTheTimeoutAndIsAfterIt) {
+TEST_F(TwoProcessResyncTest, LostRequestIsRepeatedOnlyAfterTheTimeout) {
   ASSERT_TRUE(a_->put("k1", Value("1"), "a").ok());
   quiesce();
   transport_.drop_next(kA, kB, 1);
@@ -617,11 +617,37 @@ TEST_F(TwoProcessResyncTest, LostRequestIsNotRepeatedBeforeTheTimeoutAndIsAfterI
   quiesce();
   EXPECT_EQ(b_->resyncs(), 2u);
   EXPECT_EQ(b_->resyncs_completed(), 0u);
-  // Past the timeout, b's background cycle asks again.
+  // Past the timeout, b's background cycle asks again (once: the new
+  // snapshot covers both gaps).
   clock_.advance_ms(GeoCache::kResyncTimeoutMs);
   ASSERT_TRUE(await_resyncs(1));
   quiesce();
+  EXPECT_EQ(b_->resyncs_completed(), 1u);
   EXPECT_EQ(b_->store(kB).peek("k2")->bytes, "2");
+  EXPECT_EQ(b_->store(kB).peek("k4")->bytes, "4");
+  EXPECT_TRUE(same_records(all_records(a_->store(kA)), all_records(b_->store(kB))));
+}
+
+TEST_F(TwoProcessResyncTest, GapWhileARequestIsOutstandingEarnsOneMoreRequest) {
+  ASSERT_TRUE(a_->put("k1", Value("1"), "a").ok());
+  quiesce();
+  transport_.cut(kB, kA);  // b's request waits on the way
+  transport_.drop_next(kA, kB, 1);
+  ASSERT_TRUE(a_->put("k2", Value("2"), "a").ok());
+  quiesce();
+  ASSERT_TRUE(a_->put("k3", Value("3"), "a").ok());
+  quiesce();
+  // Missed while the request is out: it may postdate the snapshot.
+  transport_.drop_next(kA, kB, 1);
+  ASSERT_TRUE(a_->put("k4", Value("4"), "a").ok());
+  quiesce();
+  ASSERT_TRUE(a_->put("k5", Value("5"), "a").ok());
+  quiesce();
+  EXPECT_EQ(b_->resyncs(), 2u);
+  transport_.heal(kB, kA);
+  ASSERT_TRUE(await_resyncs(2));
+  quiesce();
+  EXPECT_EQ(b_->resyncs_completed(), 2u);
   EXPECT_EQ(b_->store(kB).peek("k4")->bytes, "4");
   EXPECT_TRUE(same_records(all_records(a_->store(kA)), all_records(b_->store(kB))));
 }
