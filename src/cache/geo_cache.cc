@@ -504,8 +504,8 @@ void GeoCache::finish_snapshot(RegionId region, const EventBatch& end) {
   LruCache& to = store(region);
   if (end.flush_mark != Version::zero()) to.flush_before(end.flush_mark);
   const auto& seen = it->second.seen;
-  const size_t dropped = to.drop_from_origin_before(end.origin, end.snapshot_hlc,
-                                                    [&](std::string_view key) { return seen.count(std::string(key)) != 0; });
+  const size_t dropped = to.drop_from_origin_before(
+      end.origin, end.snapshot_hlc, [&](std::string_view key) { return seen.count(std::string(key)) != 0; });
   spdlog::info("region {} resynced from region {}: {} keys in snapshot, {} dropped", region_name(region),
                region_name(end.origin), seen.size(), dropped);
   pending_.erase(it);
