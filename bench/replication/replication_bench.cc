@@ -49,6 +49,9 @@ class TimingTransport final : public Transport {
   Status start() override { return inner_->start(); }
   void stop() override { inner_->stop(); }
   Status publish(RegionId origin, std::string_view payload) override { return inner_->publish(origin, payload); }
+  Status send_to(RegionId from, RegionId to, std::string_view payload) override {
+    return inner_->send_to(from, to, payload);
+  }
 
  private:
   void note_visible(std::string_view payload) {

@@ -7,12 +7,16 @@
 // LruCache::apply(), whose last-writer-wins rule makes delivery order,
 // duplicates and replays irrelevant.
 //
-// Resync (in-process origins): snapshot the origin's store, including
-// tombstones, at origin-HLC time T; apply every record by the LWW rule; then
-// drop records in the receiving store that came from the origin, are older
-// than T and are absent from the snapshot: the origin forgot them (evicted,
-// expired, tombstone retired) and we may hold a stale copy. Dropping is safe:
-// at worst it causes a miss.
+// Resync: snapshot the origin's store, including tombstones, at origin-HLC
+// time T; apply every record by the LWW rule; then drop records in the
+// receiving store that came from the origin, are older than T and are absent
+// from the snapshot: the origin forgot them (evicted, expired, tombstone
+// retired) and we may hold a stale copy. Dropping is safe: at worst it causes
+// a miss. An origin in this process is read directly. An origin in another
+// process is asked with a control batch (Replicator::send_control); it
+// answers from a short-lived thread of its own with chunks of records and an
+// end carrying T and its FLUSHALL mark, which the receiver applies too (it
+// may have missed the flush).
 #include "cache/geo_cache.h"
 
 #include <algorithm>
@@ -69,7 +73,10 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
       clock_(clock ? clock : SystemClock::instance()),
       hlc_(clock_),
       transport_(std::move(transport)),
-      default_ttl_ms_(options.default_ttl_ms) {
+      default_ttl_ms_(options.default_ttl_ms),
+      // From the wall clock, like epochs: a restarted node does not take an
+      // answer to its previous incarnation's request for its own.
+      next_request_id_(static_cast<uint64_t>(SystemClock::instance()->now_ms())) {
   options_.validate();
   options_.store.clock = clock_;
   replicates_ = options_.regions.size() > 1;
@@ -105,13 +112,18 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
   replicator_ = std::make_unique<Replicator>(
       options_.replication, transport_.get(), clock_,
       [this](RegionId region, const Event& e) { apply_remote(region, e); },
-      [this](RegionId region, RegionId origin, ResyncReason) { resync(region, origin); });
+      [this](RegionId region, RegionId origin, ResyncReason) { resync(region, origin); },
+      [this](RegionId region, const EventBatch& batch) { handle_control(region, batch); });
   for (RegionId id : local_ids_) replicator_->add_region(id);
 }
 
 GeoCache::~GeoCache() { stop(); }
 
 Status GeoCache::start() {
+  {
+    std::lock_guard lock(resync_mu_);
+    stopping_ = false;
+  }
   Status st = replicator_->start();
   if (!st.ok()) return st;
   std::lock_guard lock(loop_mu_);
@@ -131,6 +143,14 @@ void GeoCache::stop() {
     }
   }
   if (expiry_thread_.joinable()) expiry_thread_.join();
+  // Snapshot senders use the transport: they finish before it stops.
+  std::map<std::pair<RegionId, RegionId>, std::unique_ptr<SnapshotSender>> senders;
+  {
+    std::lock_guard lock(resync_mu_);
+    stopping_ = true;
+    senders.swap(senders_);
+  }
+  for (auto& [pair, sender] : senders) sender->thread.join();
   replicator_->stop();
 }
 
@@ -141,6 +161,7 @@ void GeoCache::expiry_loop() {
     if (!running_) break;
     lock.unlock();
     for (auto& [id, store] : stores_) store->active_expire_cycle();
+    retry_stalled_resyncs();
     lock.lock();
   }
 }
@@ -274,20 +295,21 @@ void GeoCache::apply_remote(RegionId region, const Event& event) {
   store(region).apply(event.key, event.record);
 }
 
+// ---------------------------------------------------------------------------
+// Resync
+// ---------------------------------------------------------------------------
+
 void GeoCache::resync(RegionId region, RegionId origin) {
   resyncs_.fetch_add(1);
-  if (!is_local(origin) || !is_local(region)) {
-    // Counted every time, logged at most once a second: under sustained
-    // overload every batch can carry a gap.
-    const int64_t now = clock_->now_ms();
-    int64_t last = last_resync_warning_ms_.load();
-    if (now - last >= 1000 && last_resync_warning_ms_.compare_exchange_strong(last, now)) {
-      spdlog::warn("region {} missed events from region {} ({} resyncs so far); resync from another process is "
-                   "not available yet",
-                   region_name(region), region_name(origin), resyncs_.load());
-    }
-    return;
+  if (!is_local(region)) return;
+  if (is_local(origin)) {
+    resync_locally(region, origin);
+  } else {
+    request_snapshot(region, origin);
   }
+}
+
+void GeoCache::resync_locally(RegionId region, RegionId origin) {
   LruCache& from = store(origin);
   LruCache& to = store(region);
   const uint64_t snapshot_hlc = hlc_.now();
@@ -304,8 +326,192 @@ void GeoCache::resync(RegionId region, RegionId origin) {
   }
   const size_t dropped = to.drop_from_origin_before(origin, snapshot_hlc,
                                                     [&](std::string_view key) { return present.count(std::string(key)) != 0; });
+  resyncs_completed_.fetch_add(1);
   spdlog::info("region {} resynced from region {}: {} keys in snapshot, {} dropped", region_name(region),
                region_name(origin), present.size(), dropped);
+}
+
+void GeoCache::request_snapshot(RegionId region, RegionId origin) {
+  EventBatch request;
+  request.kind = BatchKind::kResyncRequest;
+  request.origin = region;
+  request.target = origin;
+  {
+    std::lock_guard lock(resync_mu_);
+    PendingResync& p = pending_[{region, origin}];
+    const int64_t now = clock_->now_ms();
+    // One request at a time. What is missed meanwhile may postdate the
+    // snapshot being sent, so it earns one more request once this one ends.
+    if (p.request_id != 0 && now - p.requested_at_ms < kResyncTimeoutMs) {
+      p.missed_more = true;
+      return;
+    }
+    if (p.request_id != 0) {
+      spdlog::warn("region {}: no snapshot from region {} within {} ms; asking again", region_name(region),
+                   region_name(origin), kResyncTimeoutMs);
+    }
+    p = PendingResync{};
+    p.request_id = next_request_id_++;
+    p.requested_at_ms = now;
+    request.request_id = p.request_id;
+  }
+  Status st = replicator_->send_control(request);
+  if (!st.ok()) {
+    spdlog::warn("region {} cannot ask region {} for a snapshot ({}); retrying in {} ms", region_name(region),
+                 region_name(origin), st.message(), kResyncTimeoutMs);
+    return;
+  }
+  spdlog::info("region {} asked region {} for a snapshot", region_name(region), region_name(origin));
+}
+
+void GeoCache::retry_stalled_resyncs() {
+  std::vector<std::pair<RegionId, RegionId>> stalled;
+  {
+    std::lock_guard lock(resync_mu_);
+    const int64_t now = clock_->now_ms();
+    for (const auto& [pair, p] : pending_) {
+      if (now - p.requested_at_ms >= kResyncTimeoutMs) stalled.push_back(pair);
+    }
+  }
+  for (const auto& [region, origin] : stalled) request_snapshot(region, origin);
+}
+
+void GeoCache::handle_control(RegionId region, const EventBatch& batch) {
+  if (!is_local(region)) return;
+  switch (batch.kind) {
+    case BatchKind::kResyncRequest: start_snapshot(region, batch.origin, batch.request_id); return;
+    case BatchKind::kSnapshotChunk: apply_snapshot_chunk(region, batch); return;
+    case BatchKind::kSnapshotEnd: finish_snapshot(region, batch); return;
+    case BatchKind::kEvents: return;
+  }
+}
+
+void GeoCache::start_snapshot(RegionId origin, RegionId requester, uint64_t request_id) {
+  std::lock_guard lock(resync_mu_);
+  if (stopping_) return;
+  auto& slot = senders_[{origin, requester}];
+  if (slot && slot->running) {
+    // One snapshot at a time per requester; the latest request waits for
+    // the running one (which answers an older request) to end.
+    slot->queued_request = request_id;
+    return;
+  }
+  if (slot) slot->thread.join();  // ended: joins at once
+  slot = std::make_unique<SnapshotSender>();
+  SnapshotSender* sender = slot.get();
+  sender->running = true;
+  // Its own thread: sending waits for the broker's confirms, which must
+  // hold up neither the receive path nor the replication thread.
+  sender->thread = std::thread([this, origin, requester, request_id, sender] {
+    uint64_t id = request_id;
+    while (true) {
+      send_snapshot(origin, requester, id);
+      std::lock_guard lock(resync_mu_);
+      if (sender->queued_request == 0 || stopping_) {
+        sender->running = false;
+        return;
+      }
+      id = std::exchange(sender->queued_request, 0);
+    }
+  });
+}
+
+void GeoCache::send_snapshot(RegionId origin, RegionId requester, uint64_t request_id) {
+  // Taken before scanning: every write with an older version is in the store
+  // when its shard is scanned (a version is assigned under the shard lock).
+  const uint64_t snapshot_hlc = hlc_.now();
+  LruCache& from = store(origin);
+  EventBatch chunk;
+  chunk.kind = BatchKind::kSnapshotChunk;
+  chunk.origin = origin;
+  chunk.target = requester;
+  chunk.request_id = request_id;
+  size_t chunk_bytes = 0, records = 0, chunks = 0;
+  auto send_chunk = [&] {
+    if (chunk.events.empty()) return true;
+    Status st = replicator_->send_control(chunk);
+    chunk.events.clear();
+    chunk_bytes = 0;
+    ++chunks;
+    if (!st.ok()) {
+      spdlog::warn("region {}: sending a snapshot to region {} failed ({}); it will ask again", region_name(origin),
+                   region_name(requester), st.message());
+    }
+    return st.ok();
+  };
+  for (int shard = 0; shard < from.shard_count(); ++shard) {
+    {
+      std::lock_guard lock(resync_mu_);
+      if (stopping_) return;
+    }
+    // Copied out first: the shard stays locked only for the scan.
+    std::vector<Event> events;
+    from.scan_shard(shard, /*include_tombstones=*/true, [&](std::string_view key, const RecordView& view) {
+      Event e;
+      e.key.assign(key);
+      e.record = view.to_record();
+      events.push_back(std::move(e));
+    });
+    for (Event& e : events) {
+      const size_t size = encoded_event_size(e);
+      if (!chunk.events.empty() && (chunk.events.size() >= options_.replication.batch_max_events ||
+                                    chunk_bytes + size > options_.replication.batch_max_bytes)) {
+        if (!send_chunk()) return;
+      }
+      chunk_bytes += size;
+      chunk.events.push_back(std::move(e));
+      ++records;
+    }
+  }
+  if (!send_chunk()) return;
+  EventBatch end;
+  end.kind = BatchKind::kSnapshotEnd;
+  end.origin = origin;
+  end.target = requester;
+  end.request_id = request_id;
+  end.snapshot_hlc = snapshot_hlc;
+  // Read after the scan: a flush is a flush, whenever it happened.
+  end.flush_mark = from.flush_mark();
+  if (Status st = replicator_->send_control(end); !st.ok()) {
+    spdlog::warn("region {}: sending a snapshot end to region {} failed ({}); it will ask again", region_name(origin),
+                 region_name(requester), st.message());
+    return;
+  }
+  spdlog::info("region {} sent region {} a snapshot: {} records in {} chunks", region_name(origin),
+               region_name(requester), records, chunks);
+}
+
+void GeoCache::apply_snapshot_chunk(RegionId region, const EventBatch& chunk) {
+  std::lock_guard lock(resync_mu_);
+  auto it = pending_.find({region, chunk.origin});
+  // An answer to a request we gave up on (or never made): its end will not
+  // be taken either, so applying it would only be work.
+  if (it == pending_.end() || it->second.request_id != chunk.request_id) return;
+  LruCache& to = store(region);
+  for (const Event& e : chunk.events) {
+    hlc_.observe(e.record.version.hlc);
+    to.apply(e.key, e.record);
+    it->second.seen.insert(e.key);
+  }
+}
+
+void GeoCache::finish_snapshot(RegionId region, const EventBatch& end) {
+  std::unique_lock lock(resync_mu_);
+  auto it = pending_.find({region, end.origin});
+  if (it == pending_.end() || it->second.request_id != end.request_id) return;
+  const bool again = it->second.missed_more;
+  hlc_.observe(end.snapshot_hlc);
+  LruCache& to = store(region);
+  if (end.flush_mark != Version::zero()) to.flush_before(end.flush_mark);
+  const auto& seen = it->second.seen;
+  const size_t dropped = to.drop_from_origin_before(
+      end.origin, end.snapshot_hlc, [&](std::string_view key) { return seen.count(std::string(key)) != 0; });
+  spdlog::info("region {} resynced from region {}: {} keys in snapshot, {} dropped", region_name(region),
+               region_name(end.origin), seen.size(), dropped);
+  pending_.erase(it);
+  resyncs_completed_.fetch_add(1);
+  lock.unlock();
+  if (again) request_snapshot(region, end.origin);
 }
 
 // ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -121,9 +122,15 @@ class GeoCache {
 
   // Applies an event from another region (the replicator's apply hook).
   void apply_remote(RegionId region, const Event& event);
-  // Refreshes `region` from a snapshot of local region `origin` (DESIGN.md).
-  // For origins in other processes this is counted and logged only.
+  // Refreshes local region `region` from a snapshot of region `origin`
+  // (DESIGN.md): at once if `origin` is local too, else by asking origin's
+  // process for a snapshot (at most one request outstanding per pair, asked
+  // again after kResyncTimeoutMs without an answer).
   void resync(RegionId region, RegionId origin);
+  // Handles a resync request or snapshot addressed to local region `region`
+  // (the replicator's control hook).
+  void handle_control(RegionId region, const EventBatch& batch);
+  static constexpr int64_t kResyncTimeoutMs = 10'000;
 
   // Region health as seen by reads (feeds the per-region breaker).
   void report_region_failure(RegionId region);
@@ -133,7 +140,9 @@ class GeoCache {
   Replicator& replicator() { return *replicator_; }
   // The in-process transport if that is what this cache uses, else nullptr.
   InProcessTransport* in_process_transport() { return in_process_; }
+  // Resyncs started (gap, new epoch, first contact) and completed.
   uint64_t resyncs() const { return resyncs_.load(); }
+  uint64_t resyncs_completed() const { return resyncs_completed_.load(); }
 
   // Waits until every local write has been delivered and applied everywhere
   // in this process (in-process transport), or timeout. For tests and demos.
@@ -143,6 +152,27 @@ class GeoCache {
   Result<RegionId> resolve_write_region(std::string_view region) const;
   Result<RegionId> resolve_read_region(std::string_view region) const;
   void expiry_loop();
+
+  // A snapshot asked of a remote origin, being received.
+  struct PendingResync {
+    uint64_t request_id = 0;
+    int64_t requested_at_ms = 0;
+    std::unordered_set<std::string> seen;  // keys of the snapshot so far
+    bool missed_more = false;  // another gap meanwhile, maybe after the snapshot was taken
+  };
+  // A thread sending snapshots of a local region to one requester.
+  struct SnapshotSender {
+    std::thread thread;
+    bool running = false;         // guarded by resync_mu_
+    uint64_t queued_request = 0;  // asked for while running: answered next
+  };
+  void resync_locally(RegionId region, RegionId origin);
+  void request_snapshot(RegionId region, RegionId origin);
+  void retry_stalled_resyncs();
+  void start_snapshot(RegionId origin, RegionId requester, uint64_t request_id);
+  void send_snapshot(RegionId origin, RegionId requester, uint64_t request_id);
+  void apply_snapshot_chunk(RegionId region, const EventBatch& chunk);
+  void finish_snapshot(RegionId region, const EventBatch& end);
 
   GeoCacheOptions options_;
   const Clock* clock_;
@@ -157,7 +187,13 @@ class GeoCache {
   bool replicates_ = true;  // false in a one-region deployment
   std::atomic<int64_t> default_ttl_ms_;
   std::atomic<uint64_t> resyncs_{0};
-  std::atomic<int64_t> last_resync_warning_ms_{0};
+  std::atomic<uint64_t> resyncs_completed_{0};
+
+  std::mutex resync_mu_;  // guards the members below
+  std::map<std::pair<RegionId, RegionId>, PendingResync> pending_;  // (region, remote origin)
+  std::map<std::pair<RegionId, RegionId>, std::unique_ptr<SnapshotSender>> senders_;  // (origin, requester)
+  uint64_t next_request_id_;
+  bool stopping_ = false;  // no new snapshot senders
 
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;

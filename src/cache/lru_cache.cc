@@ -153,6 +153,7 @@ struct LruCache::Shard {
   LruCacheStats st;
   size_t expiring = 0;  // entries with an expiry, tombstones included; 0 lets the expiry cycle skip the shard
   Version forgotten[kMarkSlots];
+  Version flushed;  // the highest flush_before() version (resync sends it on)
 
   Entry* at(Handle h) const { return reinterpret_cast<Entry*>(arena.at(h)); }
   Version& mark_for(size_t hash) { return forgotten[(hash >> 24) % kMarkSlots]; }
@@ -454,7 +455,17 @@ void LruCache::flush_before(Version version) {
     }
     for (Handle h : doomed) s.remove_locked(h, Removal::kSuperseded);
     for (Version& mark : s.forgotten) mark = std::max(mark, version);
+    s.flushed = std::max(s.flushed, version);
   }
+}
+
+Version LruCache::flush_mark() const {
+  Version mark;
+  for (int i = 0; i < options_.shards; ++i) {
+    std::lock_guard lock(shards_[i].mu);
+    mark = std::max(mark, shards_[i].flushed);
+  }
+  return mark;
 }
 
 size_t LruCache::active_expire_cycle() {

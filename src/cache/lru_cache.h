@@ -124,6 +124,9 @@ class LruCache {
   // written later survive, and older events for absent keys are refused from
   // now on.
   void flush_before(Version version);
+  // The highest version flush_before() was given (zero if never): a resync
+  // snapshot carries it so a receiver that missed the FLUSHALL applies it.
+  Version flush_mark() const;
 
   // Bounded active expiry: examines at most options.expiry_cycle_budget
   // entries per shard, reclaiming expired keys and retired tombstones. Returns

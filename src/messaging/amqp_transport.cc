@@ -9,8 +9,8 @@
 //              nack (queue full: x-overflow=reject-publish), a timeout or a
 //              broken connection is an error and the Replicator keeps the
 //              batch and retries (duplicates are dropped by the receivers'
-//              (epoch, seq) check). Since publish() is called by one
-//              replication thread and waits for each confirm, the delivery
+//              (epoch, seq) check). Since publish() and send_to() hold the
+//              publisher lock while they wait for their confirm, the delivery
 //              tag of the message in flight is the only one that matters;
 //              late confirms of earlier, timed-out messages are ignored.
 //   consumer   one channel per attached local region (channel 1 + index),
@@ -36,7 +36,9 @@
 // idempotent): the durable topic exchange, and per attached region a durable
 // queue "<queue_prefix><region>" with x-max-length-bytes and
 // x-overflow=reject-publish, bound to the routing key (= name) of every
-// other region.
+// other region and to its own direct key "<name>.direct" (send_to: resync
+// traffic for that region alone). A topic binding "east" does not match
+// "east.direct", so direct payloads never reach the other queues.
 
 #include "messaging/amqp_transport.h"
 
@@ -241,6 +243,7 @@ struct AmqpTransport::Impl {
   std::atomic<uint64_t> connects{0}, connect_failures{0}, published{0}, nacked{0}, consumed{0};
 
   std::string queue_name(size_t region_index) const { return options.queue_prefix + regions[region_index]; }
+  std::string direct_key(size_t region_index) const { return regions[region_index] + ".direct"; }
 
   bool wait_stop(int64_t ms) {
     std::unique_lock lock(life_mu);
@@ -278,6 +281,9 @@ struct AmqpTransport::Impl {
                         bytes_of(regions[i]), amqp_empty_table);
         if (Status st = c.check("queue.bind"); !st.ok()) return st;
       }
+      amqp_queue_bind(c.get(), ch, bytes_of(queue), amqp_cstring_bytes(options.exchange.c_str()),
+                      bytes_of(direct_key(region - 1)), amqp_empty_table);
+      if (Status st = c.check("queue.bind"); !st.ok()) return st;
     }
     return Status::Ok();
   }
@@ -335,8 +341,8 @@ struct AmqpTransport::Impl {
     }
   }
 
-  Status publish(RegionId origin, std::string_view payload) {
-    if (origin < 1 || origin > regions.size()) return Status::InvalidArgument("amqp: unknown origin region");
+  // Publishes with `routing_key` and waits for the broker's confirm.
+  Status publish(const std::string& routing_key, std::string_view payload) {
     std::lock_guard lock(pub_mu);
     if (!pub) return Status::Unavailable("amqp: not connected to the broker");
     amqp_connection_state_t conn = pub->get();
@@ -346,7 +352,7 @@ struct AmqpTransport::Impl {
     props.content_type = amqp_cstring_bytes(kContentType);
     amqp_bytes_t body{payload.size(), const_cast<char*>(payload.data())};
     int rc = amqp_basic_publish(conn, kPublishChannel, amqp_cstring_bytes(options.exchange.c_str()),
-                                bytes_of(regions[origin - 1]), /*mandatory=*/0, /*immediate=*/0, &props, body);
+                                bytes_of(routing_key), /*mandatory=*/0, /*immediate=*/0, &props, body);
     if (rc != AMQP_STATUS_OK) {
       const std::string why = amqp_error_string2(rc);
       drop_publisher_locked(why);
@@ -687,7 +693,16 @@ void AmqpTransport::stop() {
   d.started = false;
 }
 
-Status AmqpTransport::publish(RegionId origin, std::string_view payload) { return impl_->publish(origin, payload); }
+Status AmqpTransport::publish(RegionId origin, std::string_view payload) {
+  if (origin < 1 || origin > impl_->regions.size()) return Status::InvalidArgument("amqp: unknown origin region");
+  return impl_->publish(impl_->regions[origin - 1], payload);
+}
+
+Status AmqpTransport::send_to(RegionId from, RegionId to, std::string_view payload) {
+  const size_t n = impl_->regions.size();
+  if (from < 1 || from > n || to < 1 || to > n) return Status::InvalidArgument("amqp: unknown region");
+  return impl_->publish(impl_->direct_key(to - 1), payload);
+}
 
 AmqpStats AmqpTransport::stats() const {
   const Impl& d = *impl_;

@@ -4,8 +4,9 @@
 // Topology (declared idempotently at start): a durable topic exchange; per
 // local region a durable queue "<queue_prefix><region>" bound to the routing
 // key of every other region, bounded with x-max-length-bytes and
-// x-overflow=reject-publish. A batch from region R is published with routing
-// key R and publisher confirms.
+// x-overflow=reject-publish, and also to "<region>.direct". A batch from
+// region R is published with routing key R and publisher confirms; a payload
+// for one region T (send_to) with routing key "T.direct".
 #pragma once
 
 #include <cstdint>
@@ -38,6 +39,7 @@ class AmqpTransport final : public Transport {
   Status start() override;
   void stop() override;
   Status publish(RegionId origin, std::string_view payload) override;
+  Status send_to(RegionId from, RegionId to, std::string_view payload) override;
 
   AmqpStats stats() const;
 

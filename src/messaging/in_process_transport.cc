@@ -1,7 +1,9 @@
 #include "messaging/in_process_transport.h"
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
+#include <string>
 
 namespace geocache {
 namespace {
@@ -38,22 +40,34 @@ void InProcessTransport::stop() {
   thread_.join();
 }
 
+void InProcessTransport::enqueue_locked(Link& link, std::string_view payload, int64_t now_us) {
+  if (link.drop_next > 0) {
+    --link.drop_next;
+    return;
+  }
+  // FIFO per link even if the delay shrinks: never due before the one ahead.
+  int64_t due = now_us + link.delay_ms * 1000;
+  if (!link.queue.empty()) due = std::max(due, link.queue.back().due_us);
+  link.queue.push_back({due, std::string(payload)});
+}
+
 Status InProcessTransport::publish(RegionId origin, std::string_view payload) {
   {
     std::lock_guard lock(mu_);
     const int64_t now = steady_us();
     for (const auto& [region, receiver] : receivers_) {
-      if (region == origin) continue;
-      Link& link = link_locked(origin, region);
-      if (link.drop_next > 0) {
-        --link.drop_next;
-        continue;
-      }
-      // FIFO per link even if the delay shrinks: never due before the one ahead.
-      int64_t due = now + link.delay_ms * 1000;
-      if (!link.queue.empty()) due = std::max(due, link.queue.back().due_us);
-      link.queue.push_back({due, std::string(payload)});
+      if (region != origin) enqueue_locked(link_locked(origin, region), payload, now);
     }
+  }
+  cv_.notify_all();
+  return Status::Ok();
+}
+
+Status InProcessTransport::send_to(RegionId from, RegionId to, std::string_view payload) {
+  {
+    std::lock_guard lock(mu_);
+    if (!receivers_.count(to)) return Status::Unavailable("no region " + std::to_string(to) + " on this transport");
+    enqueue_locked(link_locked(from, to), payload, steady_us());
   }
   cv_.notify_all();
   return Status::Ok();

@@ -30,6 +30,8 @@ class InProcessTransport final : public Transport {
   void stop() override;
   // Always succeeds: the batch is queued on every link out of origin.
   Status publish(RegionId origin, std::string_view payload) override;
+  // Queued on the (from, to) link only; delay, cut and drop_next apply.
+  Status send_to(RegionId from, RegionId to, std::string_view payload) override;
 
   // Delay applied to batches published on (from, to) from now on, in ms.
   void set_link_delay(RegionId from, RegionId to, int64_t delay_ms);
@@ -58,6 +60,8 @@ class InProcessTransport final : public Transport {
   using LinkKey = std::pair<RegionId, RegionId>;
 
   void run();
+  // Queues payload on `link` unless the link is told to drop it.
+  void enqueue_locked(Link& link, std::string_view payload, int64_t now_us);
   Link& link_locked(RegionId from, RegionId to) { return links_[{from, to}]; }
 
   mutable std::mutex mu_;

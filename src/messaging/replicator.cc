@@ -63,12 +63,13 @@ struct Replicator::Inbound {
 };
 
 Replicator::Replicator(const ReplicatorOptions& options, Transport* transport, const Clock* clock, ApplyFn apply,
-                       ResyncFn resync)
+                       ResyncFn resync, ControlFn control)
     : options_(options),
       transport_(transport),
       clock_(clock ? clock : SystemClock::instance()),
       apply_(std::move(apply)),
-      resync_(std::move(resync)) {
+      resync_(std::move(resync)),
+      control_(std::move(control)) {
   options_.validate();
 }
 
@@ -209,6 +210,13 @@ void Replicator::run() {
   drained_cv_.notify_all();
 }
 
+Status Replicator::send_control(const EventBatch& batch) {
+  if (!batch.is_control()) return Status::InvalidArgument("not a control batch");
+  std::string payload;
+  encode_batch(batch, &payload);
+  return transport_->send_to(batch.origin, batch.target, payload);
+}
+
 bool Replicator::publish_one(Outbox& box) {
   if (!box.breaker.allow()) return false;
   EventBatch batch;
@@ -268,6 +276,16 @@ void Replicator::receive(RegionId region, std::string_view payload) {
   }
   EventBatch& batch = decoded.value();
   if (batch.origin == region) return;  // our own events echoed back
+  if (batch.is_control()) {
+    // Not numbered: a lost one is recovered by asking again (GeoCache).
+    lock.unlock();
+    if (batch.target != region) {
+      spdlog::warn("region {} received a control batch for region {}; ignored", region, batch.target);
+      return;
+    }
+    if (control_) control_(region, batch);
+    return;
+  }
   auto& slot = inbound_[{region, batch.origin}];
   if (!slot) slot = std::make_unique<Inbound>();
   Inbound& in = *slot;

@@ -16,6 +16,10 @@
 // the apply hook. Replication lag (now minus the event's origin wall time) is
 // recorded per origin.
 //
+// Control. Resync requests and snapshots (control batches, event.h) travel
+// point to point (send_control → Transport::send_to) and skip the (epoch,
+// seq) check: they go to the control hook of the region they address.
+//
 // Thread-safety: all public methods are thread-safe.
 #pragma once
 
@@ -85,9 +89,11 @@ class Replicator {
   using ApplyFn = std::function<void(RegionId region, const Event& event)>;
   // Called when `region` has missed events from `origin`; it should resync.
   using ResyncFn = std::function<void(RegionId region, RegionId origin, ResyncReason why)>;
+  // Receives a control batch addressed to local region `region`.
+  using ControlFn = std::function<void(RegionId region, const EventBatch& batch)>;
 
   Replicator(const ReplicatorOptions& options, Transport* transport, const Clock* clock, ApplyFn apply,
-             ResyncFn resync);
+             ResyncFn resync, ControlFn control = nullptr);
   ~Replicator();
   Replicator(const Replicator&) = delete;
   Replicator& operator=(const Replicator&) = delete;
@@ -105,6 +111,11 @@ class Replicator {
   // Blocks until every outbox is empty (all confirmed) or timeout_ms passes;
   // true if empty. For tests, demos and shutdown.
   bool flush(int64_t timeout_ms);
+
+  // Sends control batch `batch` (batch.origin: a local region) to region
+  // batch.target. Blocks like Transport::send_to: never call it on the
+  // request path.
+  Status send_control(const EventBatch& batch);
 
   std::vector<OutboxStats> outbox_stats() const;
   std::vector<InboundStats> inbound_stats() const;
@@ -125,6 +136,7 @@ class Replicator {
   const Clock* clock_;
   ApplyFn apply_;
   ResyncFn resync_;
+  ControlFn control_;
 
   mutable std::mutex mu_;  // guards outboxes' queues, running_
   std::condition_variable work_cv_;

@@ -41,6 +41,11 @@ class Transport {
   // origin's replication thread only; may block for up to the transport's
   // publish timeout, never on the request path.
   virtual Status publish(RegionId origin, std::string_view payload) = 0;
+
+  // Hands one payload from local region `from` to region `to` only (resync
+  // requests and snapshots); it reaches `to`'s Receiver like a batch. Same
+  // contract as publish(), but may be called from any thread.
+  virtual Status send_to(RegionId from, RegionId to, std::string_view payload) = 0;
 };
 
 }  // namespace geocache

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/clock.h"
@@ -449,6 +451,205 @@ TEST_F(GeoCacheTest, RandomWritesWithLossAndPartitionsConvergeThroughResync) {
   EXPECT_GT(geo_->resyncs(), 0u);
   expect_converged();
   for (RegionId r : ids) geo_->store(r).TEST_check_invariants();
+}
+
+// ---- resync between processes ----------------------------------------------------
+
+// Lets two GeoCaches, each hosting one region as if in its own process, share
+// one InProcessTransport owned by the test.
+class SharedTransport final : public Transport {
+ public:
+  explicit SharedTransport(InProcessTransport* t) : t_(t) {}
+  void attach(RegionId region, Receiver receiver) override { t_->attach(region, std::move(receiver)); }
+  Status start() override { return t_->start(); }
+  void stop() override { t_->stop(); }
+  Status publish(RegionId origin, std::string_view payload) override { return t_->publish(origin, payload); }
+  Status send_to(RegionId from, RegionId to, std::string_view payload) override {
+    return t_->send_to(from, to, payload);
+  }
+
+ private:
+  InProcessTransport* t_;
+};
+
+// Every record of a store, tombstones included.
+std::map<std::string, Record> all_records(LruCache& s) {
+  std::map<std::string, Record> out;
+  for (int i = 0; i < s.shard_count(); ++i) {
+    s.scan_shard(i, true, [&](std::string_view k, const RecordView& v) { out.emplace(k, v.to_record()); });
+  }
+  return out;
+}
+
+// A tombstone's expiry is each store's own retention deadline: not compared.
+bool same_records(const std::map<std::string, Record>& a, const std::map<std::string, Record>& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [key, rec] : a) {
+    auto it = b.find(key);
+    if (it == b.end() || it->second.kind != rec.kind || it->second.bytes != rec.bytes ||
+        it->second.version != rec.version || (!rec.is_tombstone() && it->second.expire_at_ms != rec.expire_at_ms)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+class TwoProcessResyncTest : public ::testing::Test {
+ protected:
+  static constexpr RegionId kA = 1, kB = 2;
+  void SetUp() override {
+    GeoCacheOptions o;
+    o.regions = {"a", "b"};
+    o.replication.linger_us = 0;
+    o.local_regions = {"a"};
+    // A small store at a, so it evicts (locally, without telling b).
+    o.store.shards = 1;
+    o.store.max_items = 6;
+    a_ = std::make_unique<GeoCache>(o, std::make_unique<SharedTransport>(&transport_), &clock_);
+    o.local_regions = {"b"};
+    o.store = {};
+    b_ = std::make_unique<GeoCache>(o, std::make_unique<SharedTransport>(&transport_), &clock_);
+    ASSERT_TRUE(a_->start().ok());
+    ASSERT_TRUE(b_->start().ok());
+  }
+  void TearDown() override {
+    // Delivery stops before either cache goes, so no receiver outlives its cache.
+    transport_.stop();
+    a_.reset();
+    b_.reset();
+  }
+  void quiesce() {
+    ASSERT_TRUE(a_->TEST_quiesce());
+    ASSERT_TRUE(b_->TEST_quiesce());
+    transport_.wait_idle();
+  }
+  // Polls until b has completed n resyncs; the snapshot is sent by a thread
+  // of a's, which wait_idle() does not see.
+  bool await_resyncs(uint64_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (b_->resyncs_completed() < n) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return true;
+  }
+
+  ManualClock clock_;
+  InProcessTransport transport_;
+  std::unique_ptr<GeoCache> a_, b_;
+};
+
+TEST_F(TwoProcessResyncTest, GapMakesTheReceiverAskTheOriginAndEndEqualToIt) {
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(a_->put("k" + std::to_string(i), Value("v" + std::to_string(i)), "a").ok());
+  ASSERT_TRUE(b_->put("mine", Value("b's"), "b").ok());
+  quiesce();
+  ASSERT_EQ(b_->store(kB).peek("k0")->bytes, "v0");
+  // Two more at a evict its oldest keys there, and only there.
+  ASSERT_TRUE(a_->put("k4", Value("v4"), "a").ok());
+  ASSERT_TRUE(a_->put("k5", Value("v5"), "a").ok());
+  quiesce();
+  ASSERT_FALSE(a_->store(kA).peek_with_tombstone("k0"));
+  ASSERT_TRUE(b_->store(kB).peek("k0"));
+
+  // b misses a's delete and an overwrite.
+  transport_.drop_next(kA, kB, 1);
+  ASSERT_TRUE(a_->remove("k5", "a"));
+  quiesce();
+  transport_.drop_next(kA, kB, 1);
+  ASSERT_TRUE(a_->put("k4", Value("v4 again"), "a").ok());
+  quiesce();
+  EXPECT_EQ(b_->store(kB).peek("k5")->bytes, "v5");  // stale
+  EXPECT_EQ(b_->resyncs(), 0u);
+
+  // The next batch shows the gap: b asks a, a answers from its own thread.
+  ASSERT_TRUE(a_->put("after", Value("x"), "a").ok());
+  quiesce();
+  EXPECT_EQ(b_->resyncs(), 1u);
+  ASSERT_TRUE(await_resyncs(1));
+  quiesce();
+
+  const auto at_a = all_records(a_->store(kA));
+  const auto at_b = all_records(b_->store(kB));
+  EXPECT_TRUE(same_records(at_a, at_b));
+  EXPECT_FALSE(b_->store(kB).peek_with_tombstone("k0"));  // a evicted it: b dropped it
+  ASSERT_TRUE(b_->store(kB).peek_with_tombstone("k5"));
+  EXPECT_TRUE(b_->store(kB).peek_with_tombstone("k5")->is_tombstone());  // the missed delete
+  EXPECT_EQ(b_->store(kB).peek("k4")->bytes, "v4 again");
+  EXPECT_EQ(b_->store(kB).peek("mine")->bytes, "b's");  // b's own writes are not a's to drop
+  EXPECT_EQ(a_->resyncs(), 0u);
+  EXPECT_EQ(b_->resyncs_completed(), 1u);
+}
+
+TEST_F(TwoProcessResyncTest, SnapshotCarriesAMissedFlushAll) {
+  ASSERT_TRUE(b_->put("old", Value("b's"), "b").ok());
+  ASSERT_TRUE(a_->put("k", Value("1"), "a").ok());
+  quiesce();
+  transport_.drop_next(kA, kB, 1);
+  a_->flush_all(kA);
+  quiesce();
+  ASSERT_TRUE(b_->store(kB).peek("old"));  // the flush never reached b
+  ASSERT_TRUE(a_->put("new", Value("2"), "a").ok());
+  quiesce();
+  ASSERT_TRUE(await_resyncs(1));
+  quiesce();
+  EXPECT_FALSE(b_->store(kB).peek("old"));  // older than a's flush: gone, although b wrote it
+  EXPECT_FALSE(b_->store(kB).peek("k"));
+  EXPECT_EQ(b_->store(kB).peek("new")->bytes, "2");
+  EXPECT_TRUE(same_records(all_records(a_->store(kA)), all_records(b_->store(kB))));
+}
+
+TEST_F(TwoProcessResyncTest, LostRequestIsRepeatedOnlyAfterTheTimeout) {
+  ASSERT_TRUE(a_->put("k1", Value("1"), "a").ok());
+  quiesce();
+  transport_.drop_next(kA, kB, 1);
+  ASSERT_TRUE(a_->put("k2", Value("2"), "a").ok());
+  quiesce();
+  transport_.drop_next(kB, kA, 1);  // the request
+  ASSERT_TRUE(a_->put("k3", Value("3"), "a").ok());
+  quiesce();
+  EXPECT_EQ(b_->resyncs(), 1u);
+  EXPECT_FALSE(b_->store(kB).peek("k2"));
+  // Another gap within the timeout: still one request outstanding.
+  transport_.drop_next(kA, kB, 1);
+  ASSERT_TRUE(a_->put("k4", Value("4"), "a").ok());
+  quiesce();
+  ASSERT_TRUE(a_->put("k5", Value("5"), "a").ok());
+  quiesce();
+  EXPECT_EQ(b_->resyncs(), 2u);
+  EXPECT_EQ(b_->resyncs_completed(), 0u);
+  // Past the timeout, b's background cycle asks again (once: the new
+  // snapshot covers both gaps).
+  clock_.advance_ms(GeoCache::kResyncTimeoutMs);
+  ASSERT_TRUE(await_resyncs(1));
+  quiesce();
+  EXPECT_EQ(b_->resyncs_completed(), 1u);
+  EXPECT_EQ(b_->store(kB).peek("k2")->bytes, "2");
+  EXPECT_EQ(b_->store(kB).peek("k4")->bytes, "4");
+  EXPECT_TRUE(same_records(all_records(a_->store(kA)), all_records(b_->store(kB))));
+}
+
+TEST_F(TwoProcessResyncTest, GapWhileARequestIsOutstandingEarnsOneMoreRequest) {
+  ASSERT_TRUE(a_->put("k1", Value("1"), "a").ok());
+  quiesce();
+  transport_.cut(kB, kA);  // b's request waits on the way
+  transport_.drop_next(kA, kB, 1);
+  ASSERT_TRUE(a_->put("k2", Value("2"), "a").ok());
+  quiesce();
+  ASSERT_TRUE(a_->put("k3", Value("3"), "a").ok());
+  quiesce();
+  // Missed while the request is out: it may postdate the snapshot.
+  transport_.drop_next(kA, kB, 1);
+  ASSERT_TRUE(a_->put("k4", Value("4"), "a").ok());
+  quiesce();
+  ASSERT_TRUE(a_->put("k5", Value("5"), "a").ok());
+  quiesce();
+  EXPECT_EQ(b_->resyncs(), 2u);
+  transport_.heal(kB, kA);
+  ASSERT_TRUE(await_resyncs(2));
+  quiesce();
+  EXPECT_EQ(b_->resyncs_completed(), 2u);
+  EXPECT_EQ(b_->store(kB).peek("k4")->bytes, "4");
+  EXPECT_TRUE(same_records(all_records(a_->store(kA)), all_records(b_->store(kB))));
 }
 
 }  // namespace

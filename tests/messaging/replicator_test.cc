@@ -50,6 +50,19 @@ class FakeTransport final : public Transport {
     payloads_.emplace_back(payload);
     return Status::Ok();
   }
+  Status send_to(RegionId from, RegionId to, std::string_view payload) override {
+    std::lock_guard lock(mu_);
+    direct_.push_back({from, to, std::string(payload)});
+    return Status::Ok();
+  }
+  struct Direct {
+    RegionId from, to;
+    std::string payload;
+  };
+  std::vector<Direct> direct() const {
+    std::lock_guard lock(mu_);
+    return direct_;
+  }
 
   void fail_next(int n) {
     std::lock_guard lock(mu_);
@@ -83,6 +96,7 @@ class FakeTransport final : public Transport {
   std::map<RegionId, Receiver> receivers_;
   std::vector<RegionId> origins_;
   std::vector<std::string> payloads_;
+  std::vector<Direct> direct_;
   int attempts_ = 0;
   int fail_next_ = 0;
   bool fail_all_ = false;
@@ -281,6 +295,10 @@ class ReplicatorReceiveTest : public ::testing::Test {
              [this](RegionId region, RegionId origin, ResyncReason why) {
                std::lock_guard lock(mu_);
                resyncs_.emplace_back(region, origin, why);
+             },
+             [this](RegionId region, const EventBatch& b) {
+               std::lock_guard lock(mu_);
+               control_.emplace_back(region, b.kind, b.request_id);
              }) {
     rep_.add_region(2);
   }
@@ -315,9 +333,65 @@ class ReplicatorReceiveTest : public ::testing::Test {
   std::mutex mu_;
   std::vector<std::string> applied_;
   std::vector<std::tuple<RegionId, RegionId, ResyncReason>> resyncs_;
+  std::vector<std::tuple<RegionId, BatchKind, uint64_t>> control_;
 };
 
 using Keys = std::vector<std::string>;
+
+std::string control(BatchKind kind, RegionId origin, RegionId target, uint64_t request_id) {
+  EventBatch b;
+  b.kind = kind;
+  b.origin = origin;
+  b.target = target;
+  b.request_id = request_id;
+  if (kind == BatchKind::kSnapshotChunk) b.events.push_back(put_event("snap"));
+  std::string out;
+  encode_batch(b, &out);
+  return out;
+}
+
+TEST_F(ReplicatorReceiveTest, ControlBatchesGoToTheControlHookAndSkipTheSequenceCheck) {
+  rep_.TEST_receive(2, batch(1, 7, 1, 2));
+  rep_.TEST_receive(2, control(BatchKind::kResyncRequest, 1, 2, 5));
+  rep_.TEST_receive(2, control(BatchKind::kSnapshotChunk, 1, 2, 5));
+  rep_.TEST_receive(2, control(BatchKind::kSnapshotEnd, 1, 2, 5));
+  rep_.TEST_receive(2, batch(1, 7, 3, 1));  // still in sequence: control took no numbers
+  EXPECT_EQ(applied(), (Keys{"2:key1", "2:key2", "2:key3"}));  // chunk records are not applied as events
+  EXPECT_TRUE(resyncs_.empty());
+  const std::vector<std::tuple<RegionId, BatchKind, uint64_t>> want = {
+      {2, BatchKind::kResyncRequest, 5}, {2, BatchKind::kSnapshotChunk, 5}, {2, BatchKind::kSnapshotEnd, 5}};
+  EXPECT_EQ(control_, want);
+  EXPECT_EQ(inbound(1).batches_in, 2u);
+  EXPECT_EQ(inbound(1).gaps, 0u);
+}
+
+TEST_F(ReplicatorReceiveTest, ControlBatchForAnotherRegionIsIgnored) {
+  rep_.TEST_receive(2, control(BatchKind::kResyncRequest, 1, 3, 1));
+  EXPECT_TRUE(control_.empty());
+}
+
+TEST(ReplicatorControl, SendControlGoesPointToPoint) {
+  FakeTransport transport;
+  Replicator rep({}, &transport, nullptr, [](RegionId, const Event&) {}, nullptr);
+  rep.add_region(1);
+  EventBatch req;
+  req.kind = BatchKind::kResyncRequest;
+  req.origin = 1;
+  req.target = 3;
+  req.request_id = 9;
+  ASSERT_TRUE(rep.send_control(req).ok());
+  EventBatch events;  // an ordinary batch is not control
+  EXPECT_EQ(rep.send_control(events).code(), StatusCode::kInvalidArgument);
+  const auto sent = transport.direct();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].from, 1);
+  EXPECT_EQ(sent[0].to, 3);
+  auto back = decode_batch(sent[0].payload);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->kind, BatchKind::kResyncRequest);
+  EXPECT_EQ(back->request_id, 9u);
+  EXPECT_TRUE(transport.batches().empty());  // nothing broadcast
+}
 
 TEST_F(ReplicatorReceiveTest, AppliesEventsOfABatchInOrder) {
   rep_.TEST_receive(2, batch(1, 7, 1, 3));

@@ -5,6 +5,7 @@
 // exchange and queue names, so tests never see each other's messages.
 #include "messaging/amqp_transport.h"
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -384,6 +385,98 @@ TEST(AmqpGeoCache, BrokerAndNodeOutagesLoseNoAcknowledgedWrite) {
   EXPECT_EQ(s.published, 1500u);
   EXPECT_EQ(s.dropped, 0u);
   EXPECT_EQ(s.breaker, CircuitBreaker::State::kClosed);
+  west->stop();
+  east->stop();
+}
+
+// Every record of a store, tombstones included.
+std::map<std::string, Record> all_records(LruCache& s) {
+  std::map<std::string, Record> out;
+  for (int i = 0; i < s.shard_count(); ++i) {
+    s.scan_shard(i, true, [&](std::string_view k, const RecordView& v) { out.emplace(k, v.to_record()); });
+  }
+  return out;
+}
+
+// The first key whose record differs between a and b, or "" if none. A
+// tombstone's expiry is each store's own retention deadline, so it may differ.
+std::string first_difference(const std::map<std::string, Record>& a, const std::map<std::string, Record>& b) {
+  for (const auto& [key, rec] : a) {
+    auto it = b.find(key);
+    if (it == b.end()) return key + " (missing)";
+    if (it->second.kind != rec.kind || it->second.bytes != rec.bytes || it->second.version != rec.version ||
+        (!rec.is_tombstone() && it->second.expire_at_ms != rec.expire_at_ms)) {
+      return key;
+    }
+  }
+  for (const auto& [key, rec] : b) {
+    if (!a.count(key)) return key + " (extra)";
+  }
+  return "";
+}
+
+// East's tiny outbox overflows while the broker is down, so west misses
+// events for good. When the broker is back, west sees east's new epoch, asks
+// east for a snapshot through the broker, and ends with exactly east's
+// contents: overwrites and deletes it missed, and none of the keys east
+// evicted meanwhile.
+TEST(AmqpGeoCache, ReceiverResyncsFromAnotherProcessAfterTheOriginsOutboxOverflowed) {
+  GEOCACHE_REQUIRE_BROKER();
+  PrivateBroker broker;
+  ASSERT_TRUE(broker.start()) << "scripts/rabbitmq.sh start failed";
+  const AmqpOptions o = test_options(broker.url(), "resync");
+  GeoCacheOptions east_options = cache_options("east", /*outbox_max_bytes=*/16 << 10);
+  east_options.store.shards = 1;
+  east_options.store.max_items = 1500;  // east evicts what it wrote first
+  auto east = std::make_unique<GeoCache>(east_options, std::make_unique<AmqpTransport>(o, kRegions));
+  ASSERT_TRUE(east->start().ok());
+  auto west = make_cache(o, "west");
+
+  // 1. All up, in rounds the outbox holds: west follows east exactly.
+  for (int round = 0; round < 10; ++round) {
+    for (int i = round * 100; i < (round + 1) * 100; ++i) {
+      ASSERT_TRUE(east->put("k" + std::to_string(i), Value("v" + std::to_string(i)), "east").ok());
+    }
+    ASSERT_TRUE(east->replicator().flush(15'000));
+  }
+  for (int i = 0; i < 1000; i += 10) ASSERT_TRUE(east->remove("k" + std::to_string(i), "east"));
+  ASSERT_TRUE(east->replicator().flush(15'000));
+  std::string diff;
+  ASSERT_TRUE(wait_until(15'000, [&] {
+    diff = first_difference(all_records(east->store(kEast)), all_records(west->store(kWest)));
+    return diff.empty();
+  })) << "first difference: " << diff;
+  ASSERT_EQ(east->replicator().outbox_stats()[0].dropped, 0u);
+  ASSERT_EQ(west->resyncs(), 0u);
+
+  // 2. Broker down: east overwrites, deletes and writes far past its outbox
+  // bound; the oldest events are dropped and its epoch bumped.
+  ASSERT_TRUE(broker.stop());
+  for (int i = 1; i < 1000; i += 10) ASSERT_TRUE(east->remove("k" + std::to_string(i), "east"));
+  for (int i = 2; i < 1000; i += 10) ASSERT_TRUE(east->put("k" + std::to_string(i), Value("again"), "east").ok());
+  for (int i = 0; i < 1200; ++i) {
+    ASSERT_TRUE(east->put("n" + std::to_string(i), Value(std::string(50, 'n')), "east").ok());
+  }
+  const OutboxStats s = east->replicator().outbox_stats()[0];
+  ASSERT_GT(s.dropped, 0u);
+  ASSERT_LE(s.depth_bytes, 16u << 10);
+  const auto east_now = all_records(east->store(kEast));
+  ASSERT_FALSE(east_now.count("k3"));  // evicted at east; west still holds it
+  ASSERT_TRUE(west->store(kWest).peek("k3"));
+
+  // 3. Broker back: west resyncs and ends equal to east, key by key.
+  ASSERT_TRUE(broker.start());
+  ASSERT_TRUE(wait_until(90'000, [&] { return west->resyncs_completed() >= 1; }))
+      << "resyncs started: " << west->resyncs();
+  ASSERT_TRUE(east->replicator().flush(30'000));
+  EXPECT_TRUE(wait_until(30'000, [&] {
+    diff = first_difference(all_records(east->store(kEast)), all_records(west->store(kWest)));
+    return diff.empty();
+  })) << "first difference: " << diff;
+  EXPECT_FALSE(west->store(kWest).peek_with_tombstone("k3"));
+  EXPECT_TRUE(west->store(kWest).peek_with_tombstone("k991")->is_tombstone());
+  EXPECT_EQ(west->store(kWest).peek("k992")->bytes, "again");
+  EXPECT_GE(west->resyncs(), 1u);
   west->stop();
   east->stop();
 }

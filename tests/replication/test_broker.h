@@ -61,7 +61,10 @@ class PrivateBroker {
     // (epmd) and port+20000 (distribution). Private brokers take 12000-12699
     // and the shared one of scripts/test.sh 11000-11999, so the three bands
     // of each never meet, and all stay below the kernel's ephemeral ports.
-    port_ = 12000 + static_cast<int>(getpid() % 700);
+    // GEOCACHE_TEST_PRIVATE_BROKER_PORT pins the port instead, for machines
+    // where a band of ports is assigned.
+    const char* pinned = std::getenv("GEOCACHE_TEST_PRIVATE_BROKER_PORT");
+    port_ = pinned && *pinned ? std::atoi(pinned) : 12000 + static_cast<int>(getpid() % 700);
     dir_ = (std::filesystem::temp_directory_path() / ("geocache-test-broker-" + std::to_string(port_))).string();
   }
   ~PrivateBroker() {
