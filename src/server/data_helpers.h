@@ -58,7 +58,7 @@ inline StringRead read_string(const RecordView& rec, std::string* scratch, std::
   auto v = Value::decode(rec.bytes);
   if (!v.ok()) return StringRead::kCorrupt;
   switch (v->type()) {
-    case Value::Type::kBool: *scratch = v->as_bool() ? "1" : "0"; break;
+    case Value::Type::kBool: scratch->assign(1, v->as_bool() ? '1' : '0'); break;
     case Value::Type::kInt: *scratch = std::to_string(v->as_int()); break;
     case Value::Type::kDouble: *scratch = format_double(v->as_double()); break;
     case Value::Type::kString: *scratch = std::move(v->as_string()); break;
