@@ -1,6 +1,4 @@
-// The command table. Each family file contributes its rows; the families of
-// data commands are compiled in only when their files exist (CMake defines
-// GEOCACHE_HAVE_<FAMILY>), so the server builds while they are written.
+// The command table. Each family file contributes its rows.
 //
 // Lookup is a small open-addressing hash over the lower-case names, probed
 // with the client's spelling folded to lower case on the fly: no allocation,
@@ -53,18 +51,10 @@ CommandTable::CommandTable() {
       groups_.push_back(group);
     }
   };
-#ifdef GEOCACHE_HAVE_STRING_COMMANDS
   add(string_family(), "string");
-#endif
-#ifdef GEOCACHE_HAVE_KEY_COMMANDS
   add(key_family(), "generic");
-#endif
-#ifdef GEOCACHE_HAVE_HASH_COMMANDS
   add(hash_family(), "hash");
-#endif
-#ifdef GEOCACHE_HAVE_JSON_COMMANDS
   add(json_family(), "json");
-#endif
   add(connection_family(), "connection");
   add(server_family(), "server");
 
