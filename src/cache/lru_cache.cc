@@ -142,24 +142,24 @@ struct LruCache::ByteBudget {
 struct LruCache::Shard {
   // Spins briefly before sleeping (detail/adaptive_mutex.h).
   mutable detail::AdaptiveMutex mu;
-  SlabArena arena;
-  Table table{0, KeyHash{&arena}, KeyEq{&arena}};
-  Handle mru = kNil;
-  Handle lru = kNil;
-  Handle expiry_cursor = kNil;  // kNil: start the next sweep at the LRU end
-  size_t max_items = 0;
-  size_t byte_share = 0;  // this shard's even share of the byte budget
+  SlabArena arena ABSL_GUARDED_BY(mu);
+  Table table ABSL_GUARDED_BY(mu){0, KeyHash{&arena}, KeyEq{&arena}};
+  Handle mru ABSL_GUARDED_BY(mu) = kNil;
+  Handle lru ABSL_GUARDED_BY(mu) = kNil;
+  Handle expiry_cursor ABSL_GUARDED_BY(mu) = kNil;  // kNil: start the next sweep at the LRU end
+  size_t max_items ABSL_GUARDED_BY(mu) = 0;
+  size_t byte_share ABSL_GUARDED_BY(mu) = 0;  // this shard's even share of the byte budget
   ByteBudget* budget = nullptr;
-  LruCacheStats st;
-  size_t expiring = 0;  // entries with an expiry, tombstones included; 0 lets the expiry cycle skip the shard
-  Version forgotten[kMarkSlots];
-  Version flushed;  // the highest flush_before() version (resync sends it on)
+  LruCacheStats st ABSL_GUARDED_BY(mu);
+  size_t expiring ABSL_GUARDED_BY(mu) = 0;  // entries with an expiry, tombstones included; 0 lets the expiry cycle skip the shard
+  Version forgotten[kMarkSlots] ABSL_GUARDED_BY(mu);
+  Version flushed ABSL_GUARDED_BY(mu);  // the highest flush_before() version (resync sends it on)
 
-  Entry* at(Handle h) const { return reinterpret_cast<Entry*>(arena.at(h)); }
-  Version& mark_for(size_t hash) { return forgotten[(hash >> 24) % kMarkSlots]; }
+  Entry* at(Handle h) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return reinterpret_cast<Entry*>(arena.at(h)); }
+  Version& mark_for(size_t hash) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return forgotten[(hash >> 24) % kMarkSlots]; }
 
   // --- LRU list -----------------------------------------------------------
-  void link_front_locked(Handle h) {
+  void link_front_locked(Handle h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     Entry* e = at(h);
     e->prev = kNil;
     e->next = mru;
@@ -168,7 +168,7 @@ struct LruCache::Shard {
     if (lru == kNil) lru = h;
   }
   // h takes the place of pos in recency order (pos is unlinked right after).
-  void link_before_locked(Handle pos, Handle h) {
+  void link_before_locked(Handle pos, Handle h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     Entry* e = at(h);
     Entry* p = at(pos);
     e->next = pos;
@@ -177,7 +177,7 @@ struct LruCache::Shard {
     else mru = h;
     p->prev = h;
   }
-  void unlink_locked(Handle h) {
+  void unlink_locked(Handle h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     Entry* e = at(h);
     if (expiry_cursor == h) expiry_cursor = e->prev;
     if (e->prev != kNil) at(e->prev)->next = e->next;
@@ -185,7 +185,7 @@ struct LruCache::Shard {
     if (e->next != kNil) at(e->next)->prev = e->prev;
     else lru = e->prev;
   }
-  void touch_locked(Handle h) {
+  void touch_locked(Handle h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (mru == h) return;
     unlink_locked(h);
     link_front_locked(h);
@@ -195,18 +195,18 @@ struct LruCache::Shard {
   // Counts by kind, apart from bytes: an in-place overwrite within one size
   // class changes the former and not the latter, and so never touches the
   // store-wide budget counter other threads share.
-  void count_locked(const Entry* e, int delta) {
+  void count_locked(const Entry* e, int delta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (e->expire_at_ms() != kNoExpiry) expiring += delta;
     if (e->is_tombstone()) st.tombstones += delta;
     else st.items += delta;
   }
-  void account_add_locked(const Entry* e) {
+  void account_add_locked(const Entry* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     count_locked(e, +1);
     const size_t charge = charge_for(e->key_len, e->value_len);
     st.bytes += charge;
     budget->used.fetch_add(charge, std::memory_order_relaxed);
   }
-  void account_remove_locked(const Entry* e) {
+  void account_remove_locked(const Entry* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     count_locked(e, -1);
     const size_t charge = charge_for(e->key_len, e->value_len);
     st.bytes -= charge;
@@ -214,7 +214,7 @@ struct LruCache::Shard {
   }
 
   // Takes the entry out of table and list and frees it. REQUIRES: h is in the shard.
-  void remove_locked(Handle h, Removal why) {
+  void remove_locked(Handle h, Removal why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     Entry* e = at(h);
     if (why != Removal::kSuperseded) {
       Version& mark = mark_for(hash_key(e->key()));
@@ -228,7 +228,7 @@ struct LruCache::Shard {
     arena.release(h, e->block_bytes());
   }
 
-  bool over_limits_locked() const {
+  bool over_limits_locked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (max_items != 0 && table.size() > max_items) return true;
     const size_t max = budget->max.load(std::memory_order_relaxed);
     if (max == 0) return false;
@@ -236,7 +236,7 @@ struct LruCache::Shard {
   }
 
   // Evicts least recently used entries until within limits, never `keep`.
-  void evict_locked(Handle keep) {
+  void evict_locked(Handle keep) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     while (over_limits_locked() && lru != kNil) {
       Handle victim = lru;
       if (victim == keep) {
@@ -250,7 +250,7 @@ struct LruCache::Shard {
   // Stores rec for key, replacing `cur` (may be kNil). REQUIRES: rec is newer
   // than cur and than the key's mark. Returns kTooLarge if it can never fit.
   ApplyResult store_locked(std::string_view key, size_t hash, Handle cur, const Record& rec, bool to_front,
-                           int64_t now, int64_t tombstone_retention_ms) {
+                           int64_t now, int64_t tombstone_retention_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (!rec.is_tombstone() && rec.expired_at(now)) {
       // Already dead on arrival: forget the older state and remember the version.
       if (cur != kNil) remove_locked(cur, Removal::kSuperseded);
@@ -302,7 +302,7 @@ struct LruCache::Shard {
 
   // The entry for key if any; an expired live entry (or retired tombstone)
   // is removed on the way and reported as absent.
-  Handle find_locked(std::string_view key, int64_t now) {
+  Handle find_locked(std::string_view key, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     auto it = table.find(key);
     if (it == table.end()) return kNil;
     const Handle h = *it;
@@ -345,7 +345,7 @@ LruCache::Shard& LruCache::shard_for(std::string_view key) const {
 
 bool LruCache::get(std::string_view key, absl::FunctionRef<void(const RecordView&)> fn) {
   Shard& s = shard_for(key);
-  std::lock_guard lock(s.mu);
+  detail::AdaptiveMutexLock lock(s.mu);
   const Handle h = s.find_locked(key, clock_->now_ms());
   if (h == kNil || s.at(h)->is_tombstone()) {
     ++s.st.misses;
@@ -365,7 +365,7 @@ std::optional<Record> LruCache::get(std::string_view key) {
 
 bool LruCache::peek(std::string_view key, absl::FunctionRef<void(const RecordView&)> fn) const {
   Shard& s = shard_for(key);
-  std::lock_guard lock(s.mu);
+  detail::AdaptiveMutexLock lock(s.mu);
   auto it = s.table.find(key);
   if (it == s.table.end()) return false;
   const Entry* e = s.at(*it);
@@ -382,7 +382,7 @@ std::optional<Record> LruCache::peek(std::string_view key) const {
 
 std::optional<Record> LruCache::peek_with_tombstone(std::string_view key) const {
   Shard& s = shard_for(key);
-  std::lock_guard lock(s.mu);
+  detail::AdaptiveMutexLock lock(s.mu);
   auto it = s.table.find(key);
   if (it == s.table.end() || s.at(*it)->expired_at(clock_->now_ms())) return std::nullopt;
   return s.at(*it)->view().to_record();
@@ -394,7 +394,7 @@ ApplyResult LruCache::apply(std::string_view key, const Record& record) {
   const int64_t now = clock_->now_ms();
   ApplyResult result;
   {
-    std::lock_guard lock(s.mu);
+    detail::AdaptiveMutexLock lock(s.mu);
     const Handle cur = s.find_locked(key, now);
     const Version bar = cur != kNil ? s.at(cur)->version() : s.mark_for(hash);
     if (!(record.version > bar)) {
@@ -412,7 +412,7 @@ Status LruCache::update(std::string_view key, Mutator fn, std::optional<Record>*
   const size_t hash = hash_key(key);
   const int64_t now = clock_->now_ms();
   {
-    std::lock_guard lock(s.mu);
+    detail::AdaptiveMutexLock lock(s.mu);
     const Handle cur = s.find_locked(key, now);
     const bool live = cur != kNil && !s.at(cur)->is_tombstone();
     RecordView view{};
@@ -440,7 +440,7 @@ void LruCache::settle_budget() {
   if (max == 0 || budget_->used.load(std::memory_order_relaxed) <= max) return;
   for (int i = 0; i < options_.shards && budget_->used.load(std::memory_order_relaxed) > max; ++i) {
     Shard& s = shards_[i];
-    std::lock_guard lock(s.mu);
+    detail::AdaptiveMutexLock lock(s.mu);
     s.evict_locked(kNil);
   }
 }
@@ -448,7 +448,7 @@ void LruCache::settle_budget() {
 void LruCache::flush_before(Version version) {
   for (int i = 0; i < options_.shards; ++i) {
     Shard& s = shards_[i];
-    std::lock_guard lock(s.mu);
+    detail::AdaptiveMutexLock lock(s.mu);
     std::vector<Handle> doomed;
     for (Handle h : s.table) {
       if (s.at(h)->version() < version) doomed.push_back(h);
@@ -462,7 +462,7 @@ void LruCache::flush_before(Version version) {
 Version LruCache::flush_mark() const {
   Version mark;
   for (int i = 0; i < options_.shards; ++i) {
-    std::lock_guard lock(shards_[i].mu);
+    detail::AdaptiveMutexLock lock(shards_[i].mu);
     mark = std::max(mark, shards_[i].flushed);
   }
   return mark;
@@ -473,7 +473,7 @@ size_t LruCache::active_expire_cycle() {
   size_t reclaimed = 0;
   for (int i = 0; i < options_.shards; ++i) {
     Shard& s = shards_[i];
-    std::lock_guard lock(s.mu);
+    detail::AdaptiveMutexLock lock(s.mu);
     for (int n = 0; n < options_.expiry_cycle_budget && s.expiring > 0; ++n) {
       if (s.expiry_cursor == kNil) s.expiry_cursor = s.lru;  // start a new sweep at the LRU end
       const Handle h = s.expiry_cursor;
@@ -491,7 +491,7 @@ void LruCache::scan_shard(int shard, bool include_tombstones,
                           absl::FunctionRef<void(std::string_view, const RecordView&)> fn) const {
   Shard& s = shards_[shard];
   const int64_t now = clock_->now_ms();
-  std::lock_guard lock(s.mu);
+  detail::AdaptiveMutexLock lock(s.mu);
   for (Handle h : s.table) {
     const Entry* e = s.at(h);
     if (e->expired_at(now) || (e->is_tombstone() && !include_tombstones)) continue;
@@ -505,7 +505,7 @@ std::optional<std::string> LruCache::random_key() const {
   const int start = static_cast<int>(rng() % options_.shards);
   for (int i = 0; i < options_.shards; ++i) {
     Shard& s = shards_[(start + i) % options_.shards];
-    std::lock_guard lock(s.mu);
+    detail::AdaptiveMutexLock lock(s.mu);
     if (s.st.items == 0) continue;
     // The table has no random access; walk a random number of slots from its
     // start, then on to the first live key.
@@ -528,7 +528,7 @@ size_t LruCache::drop_from_origin_before(RegionId origin, uint64_t before_hlc,
   size_t dropped = 0;
   for (int i = 0; i < options_.shards; ++i) {
     Shard& s = shards_[i];
-    std::lock_guard lock(s.mu);
+    detail::AdaptiveMutexLock lock(s.mu);
     std::vector<Handle> doomed;
     for (Handle h : s.table) {
       const Entry* e = s.at(h);
@@ -545,7 +545,7 @@ LruCacheStats LruCache::stats() const {
   LruCacheStats total;
   for (int i = 0; i < options_.shards; ++i) {
     Shard& s = shards_[i];
-    std::lock_guard lock(s.mu);
+    detail::AdaptiveMutexLock lock(s.mu);
     total.hits += s.st.hits;
     total.misses += s.st.misses;
     total.evictions += s.st.evictions;
@@ -561,14 +561,14 @@ LruCacheStats LruCache::stats() const {
 void LruCache::set_limits(size_t max_items, size_t max_bytes) {
   for (int i = 0; i < options_.shards; ++i) {
     Shard& s = shards_[i];
-    std::lock_guard lock(s.mu);
+    detail::AdaptiveMutexLock lock(s.mu);
     s.max_items = per_shard(max_items, options_.shards);
     s.byte_share = per_shard(max_bytes, options_.shards);
   }
   budget_->max.store(max_bytes, std::memory_order_relaxed);
   for (int i = 0; i < options_.shards; ++i) {
     Shard& s = shards_[i];
-    std::lock_guard lock(s.mu);
+    detail::AdaptiveMutexLock lock(s.mu);
     s.evict_locked(kNil);
   }
 }
@@ -576,7 +576,7 @@ void LruCache::set_limits(size_t max_items, size_t max_bytes) {
 void LruCache::TEST_check_invariants() const {
   for (int i = 0; i < options_.shards; ++i) {
     Shard& s = shards_[i];
-    std::lock_guard lock(s.mu);
+    detail::AdaptiveMutexLock lock(s.mu);
     size_t n = 0, bytes = 0, live = 0, dead = 0, expiring = 0;
     bool cursor_seen = s.expiry_cursor == kNil;
     Handle prev = kNil;

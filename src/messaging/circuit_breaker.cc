@@ -16,7 +16,7 @@ CircuitBreaker::CircuitBreaker(const CircuitBreakerOptions& options, const Clock
 }
 
 bool CircuitBreaker::allow() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (state_ == State::kOpen && clock_->now_ms() - opened_at_ms_ >= options_.open_interval_ms) {
     state_ = State::kHalfOpen;
     probe_successes_ = 0;
@@ -25,13 +25,13 @@ bool CircuitBreaker::allow() {
 }
 
 void CircuitBreaker::record_success() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   consecutive_failures_ = 0;
   if (state_ == State::kHalfOpen && ++probe_successes_ >= options_.half_open_probes) state_ = State::kClosed;
 }
 
 void CircuitBreaker::record_failure() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (state_ == State::kHalfOpen) {
     open_locked();
     return;
@@ -48,12 +48,12 @@ void CircuitBreaker::open_locked() {
 }
 
 CircuitBreaker::State CircuitBreaker::state() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return state_;
 }
 
 uint64_t CircuitBreaker::times_opened() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return times_opened_;
 }
 

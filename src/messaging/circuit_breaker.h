@@ -9,9 +9,8 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
-
 #include "core/clock.h"
+#include "core/mutex.h"
 
 namespace geocache {
 
@@ -39,16 +38,16 @@ class CircuitBreaker {
   static const char* state_name(State s);
 
  private:
-  void open_locked();
+  void open_locked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const CircuitBreakerOptions options_;
   const Clock* clock_;
-  mutable std::mutex mu_;
-  State state_ = State::kClosed;
-  int consecutive_failures_ = 0;
-  int probe_successes_ = 0;
-  int64_t opened_at_ms_ = 0;
-  uint64_t times_opened_ = 0;
+  mutable Mutex mu_;
+  State state_ ABSL_GUARDED_BY(mu_) = State::kClosed;
+  int consecutive_failures_ ABSL_GUARDED_BY(mu_) = 0;
+  int probe_successes_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t opened_at_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t times_opened_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace geocache
