@@ -53,11 +53,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
-#include <mutex>
 #include <random>
 #include <thread>
 
 #include <spdlog/spdlog.h>
+
+#include "core/mutex.h"
 
 namespace geocache {
 namespace {
@@ -218,15 +219,15 @@ struct AmqpTransport::Impl {
   // Attached local regions, in attach order; consumer channel = 1 + index.
   std::vector<std::pair<RegionId, Receiver>> local;
 
-  std::mutex life_mu;  // guards started, stopping; serializes start/stop
+  Mutex life_mu;  // serializes start/stop
   std::condition_variable life_cv;
-  bool started = false;
-  bool stopping = false;
+  bool started ABSL_GUARDED_BY(life_mu) = false;
+  bool stopping ABSL_GUARDED_BY(life_mu) = false;
 
-  // Publisher side. pub_mu guards pub, pub_tag, pub_idle_since.
-  std::mutex pub_mu;
-  std::unique_ptr<Connection> pub;
-  uint64_t pub_tag = 0;  // delivery tag of the last message published on pub
+  // Publisher side.
+  Mutex pub_mu;
+  std::unique_ptr<Connection> pub ABSL_GUARDED_BY(pub_mu);
+  uint64_t pub_tag ABSL_GUARDED_BY(pub_mu) = 0;  // delivery tag of the last message published on pub
   Backoff pub_backoff;   // supervisor thread only (and start())
   int64_t pub_retry_at_ms = 0;
   int pub_failures_in_a_row = 0;
@@ -246,11 +247,14 @@ struct AmqpTransport::Impl {
   std::string direct_key(size_t region_index) const { return regions[region_index] + ".direct"; }
 
   bool wait_stop(int64_t ms) {
-    std::unique_lock lock(life_mu);
-    return life_cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping; });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    MutexLock lock(life_mu);
+    while (!stopping && lock.wait_until(life_cv, deadline)) {
+    }
+    return stopping;
   }
   bool is_stopping() {
-    std::lock_guard lock(life_mu);
+    MutexLock lock(life_mu);
     return stopping;
   }
 
@@ -303,8 +307,7 @@ struct AmqpTransport::Impl {
     return st;
   }
 
-  // REQUIRES: pub_mu held.
-  void drop_publisher_locked(const std::string& why) {
+  void drop_publisher_locked(const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pub_mu) {
     if (pub) {
       spdlog::warn("amqp publisher connection to {} lost: {}", url.display, why);
       pub->fail(why);  // no graceful close on a connection that just failed
@@ -315,8 +318,7 @@ struct AmqpTransport::Impl {
 
   // Handles a method frame that arrived on the publisher connection outside
   // the expected confirms. Returns an error if the connection is now unusable.
-  // REQUIRES: pub_mu held.
-  Status handle_publisher_method_locked(const amqp_frame_t& frame) {
+  Status handle_publisher_method_locked(const amqp_frame_t& frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pub_mu) {
     switch (frame.payload.method.id) {
       case AMQP_CHANNEL_CLOSE_METHOD: {
         auto* m = static_cast<amqp_channel_close_t*>(frame.payload.method.decoded);
@@ -343,7 +345,7 @@ struct AmqpTransport::Impl {
 
   // Publishes with `routing_key` and waits for the broker's confirm.
   Status publish(const std::string& routing_key, std::string_view payload) {
-    std::lock_guard lock(pub_mu);
+    MutexLock lock(pub_mu);
     if (!pub) return Status::Unavailable("amqp: not connected to the broker");
     amqp_connection_state_t conn = pub->get();
     amqp_basic_properties_t props{};
@@ -413,8 +415,8 @@ struct AmqpTransport::Impl {
   }
 
   // Reads whatever the broker sent to an idle publisher connection, which
-  // also sends a heartbeat when one is due. REQUIRES: pub_mu held.
-  void service_publisher_locked() {
+  // also sends a heartbeat when one is due.
+  void service_publisher_locked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pub_mu) {
     if (!pub) return;
     amqp_connection_state_t conn = pub->get();
     while (true) {
@@ -450,7 +452,7 @@ struct AmqpTransport::Impl {
     }
     pub_backoff.reset();
     pub_failures_in_a_row = 0;
-    std::lock_guard lock(pub_mu);
+    MutexLock lock(pub_mu);
     pub = std::move(c);
     pub_tag = 0;
     pub_connected = true;
@@ -463,10 +465,10 @@ struct AmqpTransport::Impl {
     while (!wait_stop(kSupervisorTickMs)) {
       bool connected;
       {
-        std::unique_lock lock(pub_mu, std::try_to_lock);
-        if (!lock.owns_lock()) continue;  // a publish is running: it services the connection
+        if (!pub_mu.try_lock()) continue;  // a publish is running: it services the connection
         connected = pub != nullptr;
         if (connected) service_publisher_locked();
+        pub_mu.unlock();
       }
       if (!connected && steady_ms() >= pub_retry_at_ms) try_connect_publisher();
     }
@@ -614,7 +616,7 @@ AmqpTransport::AmqpTransport(const AmqpOptions& options, std::vector<std::string
 AmqpTransport::~AmqpTransport() { stop(); }
 
 void AmqpTransport::attach(RegionId region, Receiver receiver) {
-  std::lock_guard lock(impl_->life_mu);
+  MutexLock lock(impl_->life_mu);
   if (impl_->started) {
     spdlog::error("AmqpTransport::attach after start ignored (region {})", region);
     return;
@@ -631,7 +633,7 @@ void AmqpTransport::attach(RegionId region, Receiver receiver) {
 Status AmqpTransport::start() {
   Impl& d = *impl_;
   {
-    std::lock_guard lock(d.life_mu);
+    MutexLock lock(d.life_mu);
     if (d.started) return Status::Ok();
   }
   if (d.options.url.empty()) return Status::InvalidArgument("amqp: no broker URL");
@@ -665,7 +667,7 @@ Status AmqpTransport::start() {
                  d.url.display);
   }
   {
-    std::lock_guard lock(d.life_mu);
+    MutexLock lock(d.life_mu);
     d.started = true;
     d.stopping = false;
   }
@@ -677,7 +679,7 @@ Status AmqpTransport::start() {
 void AmqpTransport::stop() {
   Impl& d = *impl_;
   {
-    std::lock_guard lock(d.life_mu);
+    MutexLock lock(d.life_mu);
     if (!d.started || d.stopping) return;
     d.stopping = true;
   }
@@ -685,11 +687,11 @@ void AmqpTransport::stop() {
   if (d.supervisor.joinable()) d.supervisor.join();
   if (d.consumer.joinable()) d.consumer.join();
   {
-    std::lock_guard lock(d.pub_mu);
+    MutexLock lock(d.pub_mu);
     d.pub.reset();
     d.pub_connected = false;
   }
-  std::lock_guard lock(d.life_mu);
+  MutexLock lock(d.life_mu);
   d.started = false;
 }
 
