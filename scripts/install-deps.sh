@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake ninja-build pkg-config
+  # the lock-annotation check (clang -Wthread-safety)
+  clang
   # libraries
   librabbitmq-dev libssl-dev libasio-dev libtomlplusplus-dev libcli11-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libabsl-dev

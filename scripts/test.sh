@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds, starts a private
-# RabbitMQ broker, runs every test, then the sanitizer builds:
+# The test command: installs what is missing, builds (and checks the lock
+# annotations with clang), starts a private RabbitMQ broker, runs every test,
+# then the sanitizer builds:
 # AddressSanitizer+UBSan over all unit and integration tests, ThreadSanitizer
 # over the concurrent ones. Exits non-zero if anything fails.
 #
@@ -21,6 +22,12 @@ build() {  # build DIR [cmake args...]
 
 echo "== build (RelWithDebInfo)"
 build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+# The lock annotations (core/mutex.h) are checked by clang only: the product
+# and its libraries, built once with -Wthread-safety as errors.
+echo "== clang -Wthread-safety"
+CXX=clang++ build build-clang -DCMAKE_BUILD_TYPE=Debug -DGEOCACHE_THREAD_SAFETY=ON \
+  -DGEOCACHE_BUILD_TESTS=OFF -DGEOCACHE_BUILD_BENCH=OFF
 
 # A private broker for the replication tests: its own node name, ports and
 # data directory, stopped on exit whatever happens.
