@@ -232,7 +232,7 @@ const std::vector<Setting>& settings() {
       SIZE_SETTING("amqp", "amqp-queue-max-bytes", amqp.queue_max_bytes, "bound of each region's queue, bytes"),
       BOOL_SETTING("amqp", "amqp-persistent", amqp.persistent,
                    "persistent messages: survive a broker restart, 2-3x slower, yes/no"),
-      INT_SETTING("amqp", "amqp-heartbeat", amqp.heartbeat_s, 0, 3600, "heartbeat interval, s"),
+      INT_SETTING("amqp", "amqp-heartbeat", amqp.heartbeat_s, 0, 3600, "heartbeat interval, s; 0 = none"),
       INT_SETTING("amqp", "amqp-prefetch", amqp.prefetch, 1, 65535, "unacknowledged messages per consumer"),
       INT_SETTING("amqp", "amqp-reconnect-min-ms", amqp.reconnect_min_ms, 1, kHourMs, "first reconnect delay, ms"),
       INT_SETTING("amqp", "amqp-reconnect-max-ms", amqp.reconnect_max_ms, 1, kHourMs, "reconnect delay cap, ms"),
