@@ -135,26 +135,31 @@ std::string latency_map_text(const std::map<std::pair<std::string, std::string>,
   return join(items);
 }
 
-// Each setting names its field once: the macros derive the setter, the getter
-// (which --help and settings_text() read the default through) and the name.
-#define GEOCACHE_SETTING(section, key, kind, field, help, parse, print)                                   \
-  Setting {                                                                                                 \
-    section, key, kind, help,                                                                               \
-        [](Config& c, const std::string& t) {                                                               \
-          [[maybe_unused]] const std::string name = std::string(section) + "." key;                        \
-          c.field = parse;                                                                                  \
-        },                                                                                                  \
-        [](const Config& c) -> std::string { return print; }                                               \
+std::string yes_no(bool b) { return b ? "yes" : "no"; }
+const std::string& as_is(const std::string& s) { return s; }
+
+// Each setting names its field once: the macro derives the setter (parse: an
+// expression of the text t and the setting's name), the getter (print(field),
+// which --help and settings_text() read the default through) and the name.
+#define GEOCACHE_SETTING(section, key, kind, field, help, parse, print)              \
+  Setting {                                                                            \
+    section, key, kind, help,                                                          \
+        [](Config& c, const std::string& t) {                                          \
+          [[maybe_unused]] const std::string name = std::string(section) + "." key;   \
+          c.field = parse;                                                             \
+        },                                                                             \
+        [](const Config& c) -> std::string { return print(c.field); }                 \
   }
-#define INT_SETTING(section, key, field, min, max, help)                                               \
-  GEOCACHE_SETTING(section, key, Kind::kInt, field, help,                                              \
-                   static_cast<decltype(c.field)>(to_int(name, t, min, max)), std::to_string(c.field))
+#define INT_SETTING(section, key, field, min, max, help)                                                   \
+  GEOCACHE_SETTING(section, key, Kind::kInt, field, help,                                                  \
+                   static_cast<decltype(c.field)>(to_int(name, t, min, max)), std::to_string)
 #define SIZE_SETTING(section, key, field, help) \
-  GEOCACHE_SETTING(section, key, Kind::kSize, field, help, to_size(name, t), size_text(c.field))
+  GEOCACHE_SETTING(section, key, Kind::kSize, field, help, to_size(name, t), size_text)
 #define BOOL_SETTING(section, key, field, help) \
-  GEOCACHE_SETTING(section, key, Kind::kBool, field, help, to_bool(name, t), c.field ? "yes" : "no")
-#define STRING_SETTING(section, key, field, help) \
-  GEOCACHE_SETTING(section, key, Kind::kString, field, help, t, c.field)
+  GEOCACHE_SETTING(section, key, Kind::kBool, field, help, to_bool(name, t), yes_no)
+#define STRING_SETTING(section, key, field, help) GEOCACHE_SETTING(section, key, Kind::kString, field, help, t, as_is)
+#define LIST_SETTING(section, key, field, help) \
+  GEOCACHE_SETTING(section, key, Kind::kList, field, help, split_list(t), join)
 
 // Help texts give what a setting is and its unit; "(default ...)" is added
 // from a default-constructed Config, so the option structs are the one place
@@ -162,11 +167,8 @@ std::string latency_map_text(const std::map<std::pair<std::string, std::string>,
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> table = {
       // ---- cache
-      GEOCACHE_SETTING("cache", "regions", Kind::kList, cache.regions,
-                       "every region of the deployment, same order on every node", split_list(t),
-                       join(c.cache.regions)),
-      GEOCACHE_SETTING("cache", "local-regions", Kind::kList, cache.local_regions,
-                       "regions hosted by this process; empty = all", split_list(t), join(c.cache.local_regions)),
+      LIST_SETTING("cache", "regions", cache.regions, "every region of the deployment, same order on every node"),
+      LIST_SETTING("cache", "local-regions", cache.local_regions, "regions hosted by this process; empty = all"),
       STRING_SETTING("cache", "home-region", cache.home_region,
                      "region that reads and writes without a region go to; empty = first local"),
       SIZE_SETTING("cache", "maxmemory", cache.store.max_bytes,
@@ -183,13 +185,13 @@ const std::vector<Setting>& settings() {
                   "how long deletes are remembered, ms"),
       GEOCACHE_SETTING("cache", "latency", Kind::kLatencyMap, cache.latency_ms,
                        "round-trip ms between regions, 'a/b=80,a/c=150' (file: table under [cache.latency])",
-                       to_latency_map("cache.latency", t), latency_map_text(c.cache.latency_ms)),
+                       to_latency_map(name, t), latency_map_text),
       // ---- server
       STRING_SETTING("server", "bind", server.bind, "addresses to listen on, space separated"),
       INT_SETTING("server", "port", server.port, 0, kMaxPort, "TCP port of the home region; 0 = do not listen"),
       GEOCACHE_SETTING("server", "region-ports", Kind::kPortMap, server.region_ports,
                        "TCP ports of the other local regions, 'eu-west=6391,ap-south=6392'",
-                       to_port_map("server.region-ports", t), port_map_text(c.server.region_ports)),
+                       to_port_map(name, t), port_map_text),
       STRING_SETTING("server", "requirepass", server.requirepass, "password clients must AUTH with; empty = none"),
       BOOL_SETTING("server", "protected-mode", server.protected_mode,
                    "without a password, refuse clients not on loopback, yes/no"),

@@ -158,8 +158,10 @@ TEST(ConfigTest, HelpGivesEverySettingWithItsDefault) {
   ::testing::internal::CaptureStdout();
   EXPECT_FALSE(parse({"--help"}));
   std::string help = ::testing::internal::GetCapturedStdout();
-  // CLI11 wraps long lines; join them so that a text can be searched whole.
-  for (size_t at; (at = help.find("\n     ")) != std::string::npos;) help.erase(at, help.find_first_not_of(' ', at + 1) - at - 1);
+  // CLI11 puts the text of a long flag on a line of its own; join the two.
+  for (size_t at; (at = help.find("\n      ")) != std::string::npos;) {
+    help.replace(at, help.find_first_not_of(' ', at + 1) - at, " ");
+  }
   for (const auto& [name, value] : settings_text(Config{})) {
     const std::string flag = "--" + split_name(name).second;
     const auto at = help.find(flag + " ");
