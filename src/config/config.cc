@@ -19,9 +19,7 @@
 #include <CLI/CLI.hpp>
 #include <toml++/toml.h>
 
-#ifndef GEOCACHE_VERSION
-#define GEOCACHE_VERSION "0.1.0"
-#endif
+#include "messaging/event.h"
 
 namespace geocache {
 namespace {
@@ -32,9 +30,15 @@ struct Setting {
   const char* section;  // TOML table
   const char* key;      // TOML key and command-line flag (--key)
   Kind kind;
-  const char* help;     // says unit and default
+  const char* help;     // what it is and its unit
   std::function<void(Config&, const std::string&)> set;  // for scalars and lists (comma separated)
+  std::function<std::string(const Config&)> get;         // the value as set() takes it
 };
+
+// Upper bounds of the table; the option structs' validate() holds the rest.
+constexpr int64_t kMaxPort = 65535;
+constexpr int64_t kHourMs = 3'600'000;
+constexpr int64_t kForeverMs = INT64_MAX / 2;  // leaves room to add a clock reading
 
 [[noreturn]] void bad(const std::string& name, const std::string& why) {
   throw std::invalid_argument(name + ": " + why);
@@ -82,7 +86,7 @@ std::map<std::string, int> to_port_map(const std::string& name, const std::strin
   for (const auto& item : split_list(text)) {
     const auto eq = item.find('=');
     if (eq == std::string::npos) bad(name, "'" + item + "' is not region=port");
-    out[item.substr(0, eq)] = static_cast<int>(to_int(name, item.substr(eq + 1), 0, 65535));
+    out[item.substr(0, eq)] = static_cast<int>(to_int(name, item.substr(eq + 1), 0, kMaxPort));
   }
   return out;
 }
@@ -98,112 +102,154 @@ std::map<std::pair<std::string, std::string>, int64_t> to_latency_map(const std:
       bad(name, "'" + item + "' is not regionA/regionB=ms");
     }
     out[{item.substr(0, slash), item.substr(slash + 1, eq - slash - 1)}] =
-        to_int(name, item.substr(eq + 1), 0, 3'600'000);
+        to_int(name, item.substr(eq + 1), 0, kHourMs);
   }
   return out;
 }
 
-#define INT_SETTING(section, key, field, min, max, help)                                   \
-  Setting {                                                                                \
-    section, key, Kind::kInt, help, [](Config& c, const std::string& t) {                  \
-      c.field = static_cast<decltype(c.field)>(to_int(std::string(section) + "." key, t, min, max)); \
-    }                                                                                      \
+// Sizes as the file takes them: the largest binary unit that is exact.
+std::string size_text(size_t bytes) {
+  static const std::pair<size_t, const char*> kUnits[] = {
+      {size_t{1} << 30, "gb"}, {size_t{1} << 20, "mb"}, {size_t{1} << 10, "kb"}};
+  for (const auto& [unit, name] : kUnits) {
+    if (bytes != 0 && bytes % unit == 0) return std::to_string(bytes / unit) + name;
   }
-#define SIZE_SETTING(section, key, field, help)                                                    \
-  Setting {                                                                                        \
-    section, key, Kind::kSize, help,                                                               \
-        [](Config& c, const std::string& t) { c.field = to_size(std::string(section) + "." key, t); } \
-  }
-#define BOOL_SETTING(section, key, field, help)                                                    \
-  Setting {                                                                                        \
-    section, key, Kind::kBool, help,                                                               \
-        [](Config& c, const std::string& t) { c.field = to_bool(std::string(section) + "." key, t); } \
-  }
-#define STRING_SETTING(section, key, field, help) \
-  Setting { section, key, Kind::kString, help, [](Config& c, const std::string& t) { c.field = t; } }
+  return std::to_string(bytes);
+}
 
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+std::string port_map_text(const std::map<std::string, int>& ports) {
+  std::vector<std::string> items;
+  for (const auto& [region, port] : ports) items.push_back(region + "=" + std::to_string(port));
+  return join(items);
+}
+
+std::string latency_map_text(const std::map<std::pair<std::string, std::string>, int64_t>& latency) {
+  std::vector<std::string> items;
+  for (const auto& [pair, ms] : latency) items.push_back(pair.first + "/" + pair.second + "=" + std::to_string(ms));
+  return join(items);
+}
+
+std::string yes_no(bool b) { return b ? "yes" : "no"; }
+const std::string& as_is(const std::string& s) { return s; }
+
+// Each setting names its field once: the macro derives the setter (parse: an
+// expression of the text t and the setting's name), the getter (print(field),
+// which --help and settings_text() read the default through) and the name.
+#define GEOCACHE_SETTING(section, key, kind, field, help, parse, print)              \
+  Setting {                                                                            \
+    section, key, kind, help,                                                          \
+        [](Config& c, const std::string& t) {                                          \
+          [[maybe_unused]] const std::string name = std::string(section) + "." key;   \
+          c.field = parse;                                                             \
+        },                                                                             \
+        [](const Config& c) -> std::string { return print(c.field); }                 \
+  }
+#define INT_SETTING(section, key, field, min, max, help)                                                   \
+  GEOCACHE_SETTING(section, key, Kind::kInt, field, help,                                                  \
+                   static_cast<decltype(c.field)>(to_int(name, t, min, max)), std::to_string)
+#define SIZE_SETTING(section, key, field, help) \
+  GEOCACHE_SETTING(section, key, Kind::kSize, field, help, to_size(name, t), size_text)
+#define BOOL_SETTING(section, key, field, help) \
+  GEOCACHE_SETTING(section, key, Kind::kBool, field, help, to_bool(name, t), yes_no)
+#define STRING_SETTING(section, key, field, help) GEOCACHE_SETTING(section, key, Kind::kString, field, help, t, as_is)
+#define LIST_SETTING(section, key, field, help) \
+  GEOCACHE_SETTING(section, key, Kind::kList, field, help, split_list(t), join)
+
+// Help texts give what a setting is and its unit; "(default ...)" is added
+// from a default-constructed Config, so the option structs are the one place
+// a default is written.
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> table = {
       // ---- cache
-      Setting{"cache", "regions", Kind::kList,
-              "every region of the deployment, same order on every node (default: local)",
-              [](Config& c, const std::string& t) { c.cache.regions = split_list(t); }},
-      Setting{"cache", "local-regions", Kind::kList, "regions hosted by this process (default: all)",
-              [](Config& c, const std::string& t) { c.cache.local_regions = split_list(t); }},
+      LIST_SETTING("cache", "regions", cache.regions, "every region of the deployment, same order on every node"),
+      LIST_SETTING("cache", "local-regions", cache.local_regions, "regions hosted by this process; empty = all"),
       STRING_SETTING("cache", "home-region", cache.home_region,
-                     "region that reads and writes without a region go to (default: first local)"),
+                     "region that reads and writes without a region go to; empty = first local"),
       SIZE_SETTING("cache", "maxmemory", cache.store.max_bytes,
-                   "byte limit of each region's store, units like 100mb/1gb; 0 = none (default 0)"),
-      SIZE_SETTING("cache", "max-items", cache.store.max_items, "item limit of each region's store; 0 = none (default 0)"),
-      INT_SETTING("cache", "shards", cache.store.shards, 1, 1024, "store shards, a power of two (default 64)"),
-      INT_SETTING("cache", "default-ttl-ms", cache.default_ttl_ms, 0, INT64_MAX / 2,
-                  "TTL of writes that set none, ms; 0 = none (default 0)"),
-      INT_SETTING("cache", "expiry-cycle-ms", cache.expiry_cycle_interval_ms, 1, 3'600'000,
-                  "interval of the active expiry cycle, ms (default 100)"),
+                   "limit of each region's store, bytes; 0 = none"),
+      SIZE_SETTING("cache", "max-items", cache.store.max_items, "item limit of each region's store; 0 = none"),
+      INT_SETTING("cache", "shards", cache.store.shards, 1, 1024, "store shards, a power of two"),
+      INT_SETTING("cache", "default-ttl-ms", cache.default_ttl_ms, 0, kForeverMs,
+                  "TTL of writes that set none, ms; 0 = none"),
+      INT_SETTING("cache", "expiry-cycle-ms", cache.expiry_cycle_interval_ms, 1, kHourMs,
+                  "interval of the active expiry cycle, ms"),
       INT_SETTING("cache", "expiry-cycle-budget", cache.store.expiry_cycle_budget, 1, 1'000'000,
-                  "entries examined per shard per expiry cycle (default 1000)"),
-      INT_SETTING("cache", "tombstone-retention-ms", cache.store.tombstone_retention_ms, 0, INT64_MAX / 2,
-                  "how long deletes are remembered, ms (default 3600000)"),
-      Setting{"cache", "latency", Kind::kLatencyMap,
-              "round-trip ms between regions, 'a/b=80,a/c=150' (file: table under [cache.latency])",
-              [](Config& c, const std::string& t) { c.cache.latency_ms = to_latency_map("cache.latency", t); }},
+                  "entries examined per shard per expiry cycle"),
+      INT_SETTING("cache", "tombstone-retention-ms", cache.store.tombstone_retention_ms, 0, kForeverMs,
+                  "how long deletes are remembered, ms"),
+      GEOCACHE_SETTING("cache", "latency", Kind::kLatencyMap, cache.latency_ms,
+                       "round-trip ms between regions, 'a/b=80,a/c=150' (file: table under [cache.latency])",
+                       to_latency_map(name, t), latency_map_text),
       // ---- server
-      STRING_SETTING("server", "bind", server.bind, "addresses to listen on, space separated (default 127.0.0.1)"),
-      INT_SETTING("server", "port", server.port, 0, 65535, "port of the home region (default 6390)"),
-      Setting{"server", "region-ports", Kind::kPortMap,
-              "ports of the other local regions, 'eu-west=6391,ap-south=6392'",
-              [](Config& c, const std::string& t) { c.server.region_ports = to_port_map("server.region-ports", t); }},
-      STRING_SETTING("server", "requirepass", server.requirepass, "password clients must AUTH with (default none)"),
+      STRING_SETTING("server", "bind", server.bind, "addresses to listen on, space separated"),
+      INT_SETTING("server", "port", server.port, 0, kMaxPort, "TCP port of the home region; 0 = do not listen"),
+      GEOCACHE_SETTING("server", "region-ports", Kind::kPortMap, server.region_ports,
+                       "TCP ports of the other local regions, 'eu-west=6391,ap-south=6392'",
+                       to_port_map(name, t), port_map_text),
+      STRING_SETTING("server", "requirepass", server.requirepass, "password clients must AUTH with; empty = none"),
       BOOL_SETTING("server", "protected-mode", server.protected_mode,
-                   "without a password, refuse clients not on loopback (default yes)"),
-      INT_SETTING("server", "maxclients", server.maxclients, 1, 1'000'000, "connections at most (default 10000)"),
-      INT_SETTING("server", "timeout", server.timeout_s, 0, INT32_MAX, "close clients idle this many s; 0 = never (default 0)"),
-      SIZE_SETTING("server", "proto-max-bulk-len", server.proto_max_bulk_len, "largest bulk string (default 512mb)"),
+                   "without a password, refuse clients not on loopback, yes/no"),
+      INT_SETTING("server", "maxclients", server.maxclients, 1, 1'000'000, "connections at most"),
+      INT_SETTING("server", "timeout", server.timeout_s, 0, INT32_MAX, "close clients idle this many s; 0 = never"),
+      SIZE_SETTING("server", "proto-max-bulk-len", server.proto_max_bulk_len, "largest bulk string, bytes"),
       SIZE_SETTING("server", "client-query-buffer-limit", server.client_query_buffer_limit,
-                   "unparsed input per client (default 1gb)"),
+                   "unparsed input per client, bytes"),
       SIZE_SETTING("server", "client-output-buffer-limit", server.client_output_buffer_limit,
-                   "unsent replies per client before it is closed (default 256mb)"),
-      INT_SETTING("server", "threads", server.threads, 0, 256, "event-loop threads; 0 = one per core (default 0)"),
-      STRING_SETTING("server", "loglevel", server.loglevel, "debug, verbose, notice or warning (default notice)"),
-      STRING_SETTING("server", "logfile", server.logfile, "log file; empty = stderr (default empty)"),
-      BOOL_SETTING("server", "daemonize", server.daemonize, "only 'no' is supported (default no)"),
-      STRING_SETTING("server", "pidfile", server.pidfile, "file to write the process id to (default none)"),
+                   "unsent replies per client before it is closed, bytes"),
+      INT_SETTING("server", "threads", server.threads, 0, 256, "event-loop threads; 0 = one per core"),
+      STRING_SETTING("server", "loglevel", server.loglevel, "debug, verbose, notice or warning"),
+      STRING_SETTING("server", "logfile", server.logfile, "log file; empty = stderr"),
+      BOOL_SETTING("server", "daemonize", server.daemonize, "only 'no' is supported"),
+      STRING_SETTING("server", "pidfile", server.pidfile, "file to write the process id to; empty = none"),
       // ---- replication
       BOOL_SETTING("replication", "simulate-link-delay", cache.simulate_link_delay,
-                   "in-process: delay each link by half its latency (default no)"),
-      INT_SETTING("replication", "batch-max-events", cache.replication.batch_max_events, 1, 1 << 20,
-                  "events per message at most (default 1024)"),
+                   "in-process: delay each link by half its latency, yes/no"),
+      INT_SETTING("replication", "batch-max-events", cache.replication.batch_max_events, 1, kMaxEventsPerBatch,
+                  "events per message at most"),
       SIZE_SETTING("replication", "batch-max-bytes", cache.replication.batch_max_bytes,
-                   "bytes per message at most (default 1mb)"),
+                   "size of a message at most, bytes"),
       INT_SETTING("replication", "linger-us", cache.replication.linger_us, 0, 1'000'000,
-                  "longest wait for a batch to fill, µs (default 1000)"),
+                  "longest wait for a batch to fill, µs"),
       SIZE_SETTING("replication", "outbox-max-bytes", cache.replication.outbox_max_bytes,
-                   "outbox bound per region; past it the oldest events go (default 64mb)"),
+                   "outbox bound per region, bytes; past it the oldest events go"),
       INT_SETTING("replication", "retry-backoff-ms", cache.replication.retry_backoff_ms, 0, 600'000,
-                  "pause after a failed publish, ms (default 100)"),
+                  "pause after a failed publish, ms"),
       INT_SETTING("replication", "breaker-failure-threshold", cache.replication.breaker.failure_threshold, 1, 1'000'000,
-                  "failed publishes in a row that open the circuit (default 5)"),
-      INT_SETTING("replication", "breaker-open-ms", cache.replication.breaker.open_interval_ms, 0, 3'600'000,
-                  "how long the circuit stays open before probing, ms (default 1000)"),
+                  "failed publishes in a row that open the circuit"),
+      INT_SETTING("replication", "breaker-open-ms", cache.replication.breaker.open_interval_ms, 0, kHourMs,
+                  "how long the circuit stays open before probing, ms"),
       INT_SETTING("replication", "breaker-half-open-probes", cache.replication.breaker.half_open_probes, 1, 1000,
-                  "successful probes that close the circuit (default 1)"),
+                  "successful probes that close the circuit"),
       // ---- amqp
-      STRING_SETTING("amqp", "amqp-url", amqp.url, "broker URL amqp[s]://user:pass@host:port/vhost; empty = in-process replication (default empty)"),
-      STRING_SETTING("amqp", "amqp-exchange", amqp.exchange, "replication topic exchange (default geocache.replication)"),
-      STRING_SETTING("amqp", "amqp-queue-prefix", amqp.queue_prefix, "queue name prefix (default geocache.region.)"),
-      SIZE_SETTING("amqp", "amqp-queue-max-bytes", amqp.queue_max_bytes, "bound of each region's queue (default 1gb)"),
+      STRING_SETTING("amqp", "amqp-url", amqp.url,
+                     "broker URL amqp[s]://user:pass@host:port/vhost; empty = in-process replication"),
+      STRING_SETTING("amqp", "amqp-exchange", amqp.exchange, "replication topic exchange"),
+      STRING_SETTING("amqp", "amqp-queue-prefix", amqp.queue_prefix, "queue name prefix"),
+      SIZE_SETTING("amqp", "amqp-queue-max-bytes", amqp.queue_max_bytes, "bound of each region's queue, bytes"),
       BOOL_SETTING("amqp", "amqp-persistent", amqp.persistent,
-                   "persistent messages: survive a broker restart, 2-3x slower (default yes)"),
-      INT_SETTING("amqp", "amqp-heartbeat", amqp.heartbeat_s, 0, 3600, "heartbeat interval, s (default 10)"),
-      INT_SETTING("amqp", "amqp-prefetch", amqp.prefetch, 1, 65535, "unacknowledged messages per consumer (default 64)"),
-      INT_SETTING("amqp", "amqp-reconnect-min-ms", amqp.reconnect_min_ms, 1, 3'600'000, "first reconnect delay, ms (default 100)"),
-      INT_SETTING("amqp", "amqp-reconnect-max-ms", amqp.reconnect_max_ms, 1, 3'600'000, "reconnect delay cap, ms (default 10000)"),
-      INT_SETTING("amqp", "amqp-publish-timeout-ms", amqp.publish_timeout_ms, 1, 3'600'000,
-                  "longest wait for a publisher confirm, ms (default 5000)"),
-      STRING_SETTING("amqp", "amqp-tls-ca-file", amqp.tls_ca_file, "CA file for amqps:// (default system)"),
-      BOOL_SETTING("amqp", "amqp-tls-verify-peer", amqp.tls_verify_peer, "verify the broker certificate (default yes)"),
+                   "persistent messages: survive a broker restart, 2-3x slower, yes/no"),
+      INT_SETTING("amqp", "amqp-heartbeat", amqp.heartbeat_s, 0, 3600, "heartbeat interval, s; 0 = none"),
+      INT_SETTING("amqp", "amqp-prefetch", amqp.prefetch, 1, 65535, "unacknowledged messages per consumer"),
+      INT_SETTING("amqp", "amqp-reconnect-min-ms", amqp.reconnect_min_ms, 1, kHourMs, "first reconnect delay, ms"),
+      INT_SETTING("amqp", "amqp-reconnect-max-ms", amqp.reconnect_max_ms, 1, kHourMs, "reconnect delay cap, ms"),
+      INT_SETTING("amqp", "amqp-publish-timeout-ms", amqp.publish_timeout_ms, 1, kHourMs,
+                  "longest wait for a publisher confirm, ms"),
+      STRING_SETTING("amqp", "amqp-tls-ca-file", amqp.tls_ca_file, "CA file for amqps://; empty = system CAs"),
+      BOOL_SETTING("amqp", "amqp-tls-verify-peer", amqp.tls_verify_peer, "verify the broker certificate, yes/no"),
   };
   return table;
+}
+
+std::string help_of(const Setting& s) {
+  const std::string value = s.get(Config{});
+  const char* unit = s.kind == Kind::kSize ? "; units k, kb, m, mb, g, gb" : "";
+  return std::string(s.help) + unit + " (default " + (value.empty() ? "empty" : value) + ")";
 }
 
 const Setting* find_setting(std::string_view section, std::string_view key) {
@@ -302,6 +348,12 @@ size_t parse_memory(const std::string& text) {
   return static_cast<size_t>(n * mul);
 }
 
+std::vector<std::pair<std::string, std::string>> settings_text(const Config& config) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& s : settings()) out.emplace_back(std::string(s.section) + "." + s.key, s.get(config));
+  return out;
+}
+
 void Config::validate() const {
   cache.validate();
   amqp.validate();
@@ -333,7 +385,7 @@ std::optional<Config> parse_command_line(int argc, const char* const* argv) {
   app.add_option("config-file", file, "TOML configuration file (see geocache.toml)");
   std::map<std::string, std::string> flags;
   for (const auto& s : settings()) {
-    app.add_option(std::string("--") + s.key, flags[s.key], s.help)->group(s.section);
+    app.add_option(std::string("--") + s.key, flags[s.key], help_of(s))->group(s.section);
   }
   std::string region;
   app.add_option("--region", region, "this node's region: sets home-region and local-regions to it")

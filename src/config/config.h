@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cache/geo_cache.h"
@@ -46,6 +47,11 @@ struct Config {
   // Throws std::invalid_argument naming the bad field.
   void validate() const;
 };
+
+// Every setting of the file and the flags, in order, as {"section.key",
+// value}, the value written the way both take it ("64mb", "yes", "a,b").
+// settings_text(Config{}) lists the defaults (--help shows them from there).
+std::vector<std::pair<std::string, std::string>> settings_text(const Config& config);
 
 // Parses "100mb", "1gb", "512k", "4096" (Redis units: k=1000, kb=1024, ...).
 // Throws std::invalid_argument on anything else.

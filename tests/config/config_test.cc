@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <toml++/toml.h>
 
 #include <cstdio>
 #include <fstream>
@@ -126,6 +127,47 @@ TEST(ConfigTest, ShippedConfigFilesLoad) {
   for (const char* file : {"/geocache.toml", "/examples/three-regions.toml"}) {
     SCOPED_TRACE(file);
     EXPECT_NO_THROW(load_config_file(std::string(GEOCACHE_SOURCE_DIR) + file));
+  }
+}
+
+// The shipped file documents the defaults: loading it changes nothing.
+TEST(ConfigTest, ShippedFileHoldsTheBuiltInDefaults) {
+  const auto shipped = settings_text(load_config_file(std::string(GEOCACHE_SOURCE_DIR) + "/geocache.toml"));
+  const auto defaults = settings_text(Config{});
+  ASSERT_EQ(shipped.size(), defaults.size());
+  for (size_t i = 0; i < defaults.size(); ++i) {
+    EXPECT_EQ(shipped[i], defaults[i]) << "geocache.toml disagrees with the built-in default";
+  }
+}
+
+// "section.key" -> {section, key}; keys have no '.'.
+std::pair<std::string, std::string> split_name(const std::string& name) {
+  const auto dot = name.find('.');
+  return {name.substr(0, dot), name.substr(dot + 1)};
+}
+
+TEST(ConfigTest, EverySettingIsInTheShippedFile) {
+  const toml::table doc = toml::parse_file(std::string(GEOCACHE_SOURCE_DIR) + "/geocache.toml");
+  for (const auto& [name, value] : settings_text(Config{})) {
+    const auto [section, key] = split_name(name);
+    EXPECT_TRUE(doc[section][key]) << name << " is missing from geocache.toml";
+  }
+}
+
+TEST(ConfigTest, HelpGivesEverySettingWithItsDefault) {
+  ::testing::internal::CaptureStdout();
+  EXPECT_FALSE(parse({"--help"}));
+  std::string help = ::testing::internal::GetCapturedStdout();
+  // CLI11 puts the text of a long flag on a line of its own; join the two.
+  for (size_t at; (at = help.find("\n      ")) != std::string::npos;) {
+    help.replace(at, help.find_first_not_of(' ', at + 1) - at, " ");
+  }
+  for (const auto& [name, value] : settings_text(Config{})) {
+    const std::string flag = "--" + split_name(name).second;
+    const auto at = help.find(flag + " ");
+    ASSERT_NE(at, std::string::npos) << flag << " is missing from --help:\n" << help;
+    const std::string line = help.substr(at, help.find('\n', at) - at);
+    EXPECT_THAT(line, HasSubstr("(default " + (value.empty() ? "empty" : value) + ")"));
   }
 }
 

@@ -1,6 +1,7 @@
 #include "geocached_process.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -21,21 +22,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool port_accepts(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
-  ::close(fd);
-  return ok;
-}
-
 int decode_status(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
 }
 
 }  // namespace
@@ -54,34 +50,63 @@ int free_port() {
   return port;
 }
 
+bool port_accepts(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+  ::close(fd);
+  return ok;
+}
+
 GeocachedProcess::GeocachedProcess(std::vector<std::string> extra_args, std::vector<std::string> regions)
     : regions_(std::move(regions)) {
-  std::vector<std::string> args = {GEOCACHED_PATH};
-  std::string list, region_ports;
+  std::vector<std::string> region_ports;
   for (size_t i = 0; i < regions_.size(); ++i) {
-    int p = free_port();
+    const int p = free_port();
     ports_[regions_[i]] = p;
-    if (i) list += ",";
-    list += regions_[i];
-    if (i > 0) {
-      if (!region_ports.empty()) region_ports += ",";
-      region_ports += regions_[i] + "=" + std::to_string(p);
-    }
+    if (i > 0) region_ports.push_back(regions_[i] + "=" + std::to_string(p));
   }
-  args.insert(args.end(), {"--regions", list, "--home-region", regions_[0], "--port",
-                           std::to_string(ports_[regions_[0]])});
-  if (!region_ports.empty()) args.insert(args.end(), {"--region-ports", region_ports});
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  args_ = {GEOCACHED_PATH, "--regions", join(regions_), "--home-region", regions_[0], "--port",
+           std::to_string(ports_[regions_[0]])};
+  if (!region_ports.empty()) args_.insert(args_.end(), {"--region-ports", join(region_ports)});
+  args_.insert(args_.end(), extra_args.begin(), extra_args.end());
+  start();
+}
 
-  char tmpl[] = "/tmp/geocached-test-XXXXXX";
-  int log_fd = mkstemp(tmpl);
-  log_path_ = tmpl;
+GeocachedProcess::GeocachedProcess(std::vector<std::string> args, std::vector<std::string> regions,
+                                   std::map<std::string, int> ports)
+    : args_(std::move(args)), regions_(std::move(regions)), ports_(std::move(ports)) {
+  start();
+}
+
+std::unique_ptr<GeocachedProcess> GeocachedProcess::one_region(const std::string& region,
+                                                               const std::vector<std::string>& deployment,
+                                                               std::vector<std::string> extra_args, int port) {
+  if (port == 0) port = free_port();
+  std::vector<std::string> args = {GEOCACHED_PATH, "--port", std::to_string(port), "--region", region,
+                                   "--regions", join(deployment)};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  return std::unique_ptr<GeocachedProcess>(new GeocachedProcess(std::move(args), {region}, {{region, port}}));
+}
+
+bool GeocachedProcess::start() {
+  if (log_path_.empty()) {
+    char tmpl[] = "/tmp/geocached-test-XXXXXX";
+    ::close(mkstemp(tmpl));
+    log_path_ = tmpl;
+  }
+  const int log_fd = open(log_path_.c_str(), O_WRONLY | O_APPEND);
+  exit_status_ = -1;
+  started_ = false;
   pid_ = fork();
   if (pid_ == 0) {
     dup2(log_fd, 1);
     dup2(log_fd, 2);
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args_) argv.push_back(a.data());
     argv.push_back(nullptr);
     execv(argv[0], argv.data());
     _exit(127);
@@ -90,22 +115,22 @@ GeocachedProcess::GeocachedProcess(std::vector<std::string> extra_args, std::vec
   const auto deadline = Clock::now() + std::chrono::seconds(20);
   while (Clock::now() < deadline) {
     bool all = true;
-    for (auto& [r, p] : ports_) all = all && port_accepts(p);
-    if (all) {
-      started_ = true;
-      return;
-    }
-    if (!running()) return;
+    for (auto& [r, p] : ports_) all = all && command_text(connect_port(p).get(), {"PING"}).has_value();
+    if (all) return started_ = true;
+    if (!running()) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  return false;
+}
+
+bool GeocachedProcess::restart() {
+  if (running()) return false;
+  return start();
 }
 
 GeocachedProcess::~GeocachedProcess() {
   if (running()) {
-    if (terminate(10'000) < 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
+    if (terminate(10'000) < 0) kill_now();
   }
   unlink(log_path_.c_str());
 }
@@ -122,12 +147,14 @@ std::string GeocachedProcess::log() const {
   return ss.str();
 }
 
-RedisConnection GeocachedProcess::connect(const std::string& region) const {
-  timeval tv{10, 0};
-  redisContext* c = redisConnectWithTimeout("127.0.0.1", port(region), tv);
-  if (c != nullptr) redisSetTimeout(c, tv);
+RedisConnection connect_port(int port, int connect_ms, int reply_ms) {
+  auto tv = [](int ms) { return timeval{ms / 1000, (ms % 1000) * 1000}; };
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv(connect_ms));
+  if (c != nullptr && c->err == 0) redisSetTimeout(c, tv(reply_ms));
   return RedisConnection(c);
 }
+
+RedisConnection GeocachedProcess::connect(const std::string& region) const { return connect_port(port(region)); }
 
 bool GeocachedProcess::running() const {
   if (pid_ <= 0 || exit_status_ >= 0) return false;
@@ -155,6 +182,14 @@ int GeocachedProcess::terminate(int timeout_ms) {
   return wait_exit(timeout_ms);
 }
 
+void GeocachedProcess::kill_now() {
+  if (!running()) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  exit_status_ = decode_status(status);
+}
+
 Reply command(redisContext* c, const std::vector<std::string>& args) {
   std::vector<const char*> argv;
   std::vector<size_t> lens;
@@ -164,6 +199,19 @@ Reply command(redisContext* c, const std::vector<std::string>& args) {
   }
   return Reply(static_cast<redisReply*>(
       redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data())));
+}
+
+std::optional<std::string> command_text(redisContext* c, const std::vector<std::string>& args) {
+  if (c == nullptr || c->err != 0) return std::nullopt;
+  Reply r = command(c, args);
+  if (!r) return std::nullopt;
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS: return std::string(r->str, r->len);
+    case REDIS_REPLY_ERROR: return "ERR:" + std::string(r->str, r->len);
+    case REDIS_REPLY_INTEGER: return std::to_string(r->integer);
+    default: return std::nullopt;
+  }
 }
 
 RawSocket::RawSocket(int port, const std::string& host) {

@@ -1,15 +1,19 @@
-// GeocachedProcess: starts the real geocached binary on free loopback ports,
-// waits (polling, with a deadline) until every port accepts connections,
-// and stops it at the end. Tests then drive it with hiredis or raw sockets.
+// GeocachedProcess: starts the real geocached binary on loopback ports,
+// waits (polling, with a deadline) until every port answers, and stops it at
+// the end. Tests then drive it with hiredis or raw sockets. It serves the
+// one-process tests (every region in one process) and the replication tests
+// (one process per region, killed and restarted).
 //
 //   GeocachedProcess server({"--requirepass", "pw"});
 //   auto c = server.connect();
+//   auto east = GeocachedProcess::one_region("east", {"east", "west"}, {"--amqp-url", url});
 #pragma once
 
 #include <hiredis/hiredis.h>
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +30,8 @@ using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
 // A port that was free a moment ago (bound to port 0, then released).
 int free_port();
+// Whether something accepts connections on 127.0.0.1:port.
+bool port_accepts(int port);
 
 class GeocachedProcess {
  public:
@@ -33,6 +39,12 @@ class GeocachedProcess {
   // Each gets a free port. extra_args are passed through (flags).
   explicit GeocachedProcess(std::vector<std::string> extra_args = {},
                             std::vector<std::string> regions = {"local"});
+  // A process serving one region of a deployment that runs in several
+  // processes: --region region --regions deployment, listening on `port`
+  // (0 = a free one). extra_args are passed through.
+  static std::unique_ptr<GeocachedProcess> one_region(const std::string& region,
+                                                      const std::vector<std::string>& deployment,
+                                                      std::vector<std::string> extra_args = {}, int port = 0);
   ~GeocachedProcess();
   GeocachedProcess(const GeocachedProcess&) = delete;
   GeocachedProcess& operator=(const GeocachedProcess&) = delete;
@@ -48,10 +60,21 @@ class GeocachedProcess {
   int terminate(int timeout_ms = 10'000);
   // Waits for the process to exit by itself (SHUTDOWN); exit status or -1.
   int wait_exit(int timeout_ms = 10'000);
+  // SIGKILL: no chance to flush or say goodbye, like a crash.
+  void kill_now();
+  // Starts the binary again, same arguments and ports, once it has stopped;
+  // whether it became ready. The log goes on in the same file.
+  bool restart();
   bool running() const;
 
  private:
-  std::vector<std::string> regions_;
+  GeocachedProcess(std::vector<std::string> args, std::vector<std::string> regions, std::map<std::string, int> ports);
+  // Forks and execs, then waits until every port answers a PING (any reply:
+  // with requirepass it is an error) or the process exits.
+  bool start();
+
+  std::vector<std::string> args_;     // the whole command line
+  std::vector<std::string> regions_;  // hosted here; the first is home
   std::map<std::string, int> ports_;
   std::string log_path_;
   pid_t pid_ = -1;
@@ -59,8 +82,16 @@ class GeocachedProcess {
   int exit_status_ = -1;
 };
 
+// A hiredis connection to 127.0.0.1:port that gives up connecting after
+// connect_ms and waiting for a reply after reply_ms (it then has err set).
+RedisConnection connect_port(int port, int connect_ms = 10'000, int reply_ms = 10'000);
+
 // Runs one command through hiredis (argv form, binary safe).
 Reply command(redisContext* c, const std::vector<std::string>& args);
+// The same, answering in text: strings and statuses as they are, errors as
+// "ERR:" + message, integers in decimal; nil, arrays and a broken connection
+// as nullopt.
+std::optional<std::string> command_text(redisContext* c, const std::vector<std::string>& args);
 
 // A raw TCP connection to 127.0.0.1:port, for bytes hiredis would never send.
 class RawSocket {
