@@ -67,6 +67,9 @@ class IdleTimeoutTest : public CommandFixture {
 };
 
 TEST_F(IdleTimeoutTest, SweepClosesClientsIdlePastTimeoutOnTheServerClock) {
+  // Start the server clock at the real time, so a loop that read the system
+  // clock instead would see these clients as fresh, not years idle.
+  clock_.set_ms(SystemClock::instance()->now_ms());
   EventLoop loop(0, *cache_, server_);
   std::thread runner([&] { loop.run(); });
   int fds[2];
