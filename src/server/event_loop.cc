@@ -8,7 +8,9 @@
 // (once a second) to close clients idle longer than `timeout`. Both the
 // sweep's cadence and idleness are read on the server's clock
 // (ServerState::now_ms), the one the sessions' times come from, so a test
-// on a ManualClock drives the idle timeout by moving that clock.
+// on a ManualClock drives the idle timeout by moving that clock. Not a
+// monotonic clock: idleness compares against times CLIENT LIST shows as
+// wall time, as Redis does; a step back only delays the sweep.
 #include "server/event_loop.h"
 
 #include <arpa/inet.h>
