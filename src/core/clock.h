@@ -12,12 +12,16 @@ class Clock {
   // Unix time in milliseconds. May go backwards (NTP); callers that need
   // monotonic versions use Hlc on top of it. Thread-safe.
   virtual int64_t now_ms() const = 0;
+  // Unix time in microseconds, for replies that carry them (TIME); a clock
+  // without finer grain gives now_ms() * 1000. Thread-safe.
+  virtual int64_t now_us() const { return now_ms() * 1000; }
 };
 
 // The real clock (CLOCK_REALTIME).
 class SystemClock final : public Clock {
  public:
   int64_t now_ms() const override;
+  int64_t now_us() const override;
   // A process-wide instance; never destroyed.
   static SystemClock* instance();
 };

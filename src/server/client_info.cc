@@ -1,7 +1,5 @@
 #include "server/client_info.h"
 
-#include <chrono>
-
 #include "fmt/format.h"
 #include "server/command.h"
 
@@ -14,10 +12,7 @@ bool valid_client_name(std::string_view name) {
   return true;
 }
 
-void append_client_line(const ClientSession& s, std::string* out) {
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+void append_client_line(const ClientSession& s, int64_t now, std::string* out) {
   const CommandSpec* last = s.last_command.load(std::memory_order_relaxed);
   fmt::format_to(std::back_inserter(*out),
                  "id={} addr={} laddr={} fd={} name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 "

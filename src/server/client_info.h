@@ -2,6 +2,7 @@
 // shared by CLIENT and INFO.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,8 +19,9 @@ inline constexpr std::string_view kBadClientName =
 // Redis allows printable characters other than space in a client name.
 bool valid_client_name(std::string_view name);
 
-// Appends "id=.. addr=.. laddr=.. fd=.. name=.. age=.. idle=.. ... resp=..\n".
+// Appends "id=.. addr=.. laddr=.. fd=.. name=.. age=.. idle=.. ... resp=..\n";
+// age and idle count from now_ms, the server clock's time (ServerState::now_ms).
 // REQUIRES: the client registry mutex is held (ServerState::for_each_client).
-void append_client_line(const ClientSession& s, std::string* out);
+void append_client_line(const ClientSession& s, int64_t now_ms, std::string* out);
 
 }  // namespace geocache

@@ -24,7 +24,7 @@ struct ClientSession {
   RegionId region = 0;             // the region whose port the client used
   std::string addr;                // "ip:port" of the peer
   std::string laddr;               // "ip:port" of our end
-  int64_t created_ms = 0;          // wall clock at accept
+  int64_t created_ms = 0;          // server clock at accept (ServerState::now_ms)
   std::atomic<int> protocol{2};    // RESP version (HELLO); read by CLIENT LIST
   int db = 0;                      // always 0; SELECT 0 is accepted
   bool authenticated = false;      // true once AUTH succeeded or none is needed

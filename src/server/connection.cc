@@ -14,7 +14,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
 #include "server/command_table.h"
@@ -41,9 +40,7 @@ Connection::Connection(int fd, RegionId region, std::string addr, std::string la
   session_.addr = std::move(addr);
   session_.laddr = std::move(laddr);
   session_.authenticated = !state.auth_required();
-  session_.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+  session_.created_ms = state.now_ms();
   session_.last_interaction_ms.store(session_.created_ms);
   // Registered last: from here other threads (CLIENT LIST) may read it.
   state_.register_client(&session_);

@@ -188,7 +188,7 @@ void client_command(CommandContext& ctx, Args args) {
   } else if (equals_ci(sub, "info") && args.size() == 2) {
     std::string line;
     ctx.server.for_each_client([&](const ClientSession& s) {
-      if (&s == &ctx.session) append_client_line(s, &line);
+      if (&s == &ctx.session) append_client_line(s, ctx.server.now_ms(), &line);
     });
     ctx.reply.verbatim(line);
   } else if (equals_ci(sub, "list")) {
@@ -197,7 +197,8 @@ void client_command(CommandContext& ctx, Args args) {
       return;
     }
     std::string text;
-    ctx.server.for_each_client([&](const ClientSession& s) { append_client_line(s, &text); });
+    const int64_t now = ctx.server.now_ms();
+    ctx.server.for_each_client([&](const ClientSession& s) { append_client_line(s, now, &text); });
     ctx.reply.verbatim(text);
   } else if (equals_ci(sub, "no-evict") || equals_ci(sub, "no-touch")) {
     ctx.reply.ok();

@@ -5,7 +5,12 @@
 // client has unsent replies.
 //
 // Every 100 ms the loop wakes even when idle, to see stop requests and
-// (once a second) to close clients idle longer than `timeout`.
+// (once a second) to close clients idle longer than `timeout`. Both the
+// sweep's cadence and idleness are read on the server's clock
+// (ServerState::now_ms), the one the sessions' times come from, so a test
+// on a ManualClock drives the idle timeout by moving that clock. Not a
+// monotonic clock: idleness compares against times CLIENT LIST shows as
+// wall time, as Redis does; a step back only delays the sweep.
 #include "server/event_loop.h"
 
 #include <arpa/inet.h>
@@ -17,7 +22,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
 #include "server/errors.h"
@@ -34,12 +38,6 @@ struct EventLoop::Watch {
 };
 
 namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string format_addr(const sockaddr_storage& ss) {
   char host[INET6_ADDRSTRLEN] = "?";
@@ -223,7 +221,7 @@ void EventLoop::on_client(Watch* w, uint32_t events) {
   Connection::Next next = Connection::Next::kRead;
   if (events & EPOLLOUT) next = w->conn->on_writable();
   if (next != Connection::Next::kClose && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-    next = w->conn->on_readable(wall_ms());
+    next = w->conn->on_readable(state_.now_ms());
   }
   if (next == Connection::Next::kClose) {
     close_client(w);
@@ -249,7 +247,7 @@ void EventLoop::close_idle_clients(int64_t now_ms) {
 void EventLoop::run() {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
-  int64_t last_sweep = wall_ms();
+  int64_t last_sweep = state_.now_ms();
   while (!stopping_.load(std::memory_order_relaxed)) {
     int n = epoll_wait(epfd_, events, kMaxEvents, 100);
     if (n < 0 && errno != EINTR) {
@@ -270,7 +268,7 @@ void EventLoop::run() {
           break;
       }
     }
-    int64_t now = wall_ms();
+    int64_t now = state_.now_ms();
     if (now - last_sweep >= 1000) {
       last_sweep = now;
       close_idle_clients(now);

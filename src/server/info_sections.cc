@@ -7,7 +7,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 
@@ -21,12 +20,6 @@ namespace geocache {
 namespace {
 
 using Out = std::back_insert_iterator<std::string>;
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 uint64_t rss_bytes() {
   std::ifstream f("/proc/self/statm");
@@ -53,7 +46,7 @@ LruCacheStats all_local_stats(GeoCache& cache) {
 
 void server_section(CommandContext& ctx, Out out) {
   const Config& c = ctx.server.config();
-  int64_t uptime = (wall_ms() - ctx.server.start_ms()) / 1000;
+  int64_t uptime = (ctx.server.now_ms() - ctx.server.start_ms()) / 1000;
   fmt::format_to(out,
                  "# Server\r\nredis_version:{}\r\ngeocache_version:0.1.0\r\nredis_mode:standalone\r\n"
                  "os:Linux\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\n"

@@ -1,8 +1,6 @@
 // Server commands (Redis' "server" group): INFO, CONFIG, COMMAND, DBSIZE,
 // TIME and SHUTDOWN. COMMAND's replies are generated from the command table,
 // so they can never disagree with what dispatch enforces.
-#include <sys/time.h>
-
 #include <cctype>
 #include <string>
 
@@ -227,9 +225,8 @@ void dbsize_command(CommandContext& ctx, Args) {
 }
 
 void time_command(CommandContext& ctx, Args) {
-  timeval tv{};
-  gettimeofday(&tv, nullptr);
-  std::string secs = std::to_string(tv.tv_sec), micros = std::to_string(tv.tv_usec);
+  const int64_t now_us = ctx.server.clock().now_us();
+  std::string secs = std::to_string(now_us / 1'000'000), micros = std::to_string(now_us % 1'000'000);
   ctx.reply.bulk_array({secs, micros});
 }
 

@@ -1,27 +1,17 @@
 #include "server/server_state.h"
 
-#include <chrono>
-
 namespace geocache {
-namespace {
 
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
-ServerState::ServerState(const Config& config)
+ServerState::ServerState(const Config& config, const Clock* clock)
     : maxclients(config.server.maxclients),
       timeout_s(config.server.timeout_s),
       proto_max_bulk_len(config.server.proto_max_bulk_len),
       client_query_buffer_limit(config.server.client_query_buffer_limit),
       client_output_buffer_limit(config.server.client_output_buffer_limit),
       maxmemory(config.cache.store.max_bytes),
+      clock_(clock != nullptr ? clock : SystemClock::instance()),
       config_(config),
-      start_ms_(wall_ms()) {
+      start_ms_(clock_->now_ms()) {
   set_requirepass(config.server.requirepass);
 }
 

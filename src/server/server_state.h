@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "core/clock.h"
 #include "server/client_session.h"
 
 namespace geocache {
@@ -51,9 +52,14 @@ struct ServerStats {
 class ServerState {
  public:
   // config: the settings at start; CONFIG SET changes the live copy here.
-  explicit ServerState(const Config& config);
+  // clock: the server's one time source (uptime, client ages and idle
+  // times, the idle timeout); nullptr for the system clock. It must outlive
+  // the state; tests pass a ManualClock so none of these needs a sleep.
+  explicit ServerState(const Config& config, const Clock* clock = nullptr);
 
   const Config& config() const { return config_; }
+  const Clock& clock() const { return *clock_; }
+  int64_t now_ms() const { return clock_->now_ms(); }
   int64_t start_ms() const { return start_ms_; }
   ServerStats& stats() { return stats_; }
 
@@ -102,6 +108,7 @@ class ServerState {
   bool shutdown_requested() const { return shutdown_.load(); }
 
  private:
+  const Clock* const clock_;
   const Config config_;
   const int64_t start_ms_;
   ServerStats stats_;

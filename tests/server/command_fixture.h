@@ -1,13 +1,15 @@
-// CommandFixture: runs data commands in-process and returns the raw reply
-// bytes, so tests compare exactly what a client would read:
+// CommandFixture: runs commands in-process through the server's own dispatch
+// (CommandTable::dispatch, as a Connection calls it) and returns the raw
+// reply bytes, so tests compare exactly what a client would read, refusals
+// included (unknown command, arity, NOAUTH):
 //
 //   EXPECT_EQ(run({"SET", "k", "v"}), "+OK\r\n");
 //
 // It builds a GeoCache hosting two regions ("r1" = 1, "r2" = 2) linked by the
-// in-process transport, on a ManualClock (TTL tests move time, never sleep).
-// Commands are looked up in the data families' rows (string, key, hash,
-// JSON) and checked for arity the way dispatch does, then the handler runs
-// with a ReplyWriter on a fresh string.
+// in-process transport, and a ServerState, both on one ManualClock (TTL,
+// uptime and client-age tests move time, never sleep). The session is
+// registered like a connection's, and each command counts as an interaction
+// at the clock's time, as a read does in Connection.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -23,7 +25,7 @@
 #include "core/clock.h"
 #include "server/client_session.h"
 #include "server/command.h"
-#include "server/command_families.h"
+#include "server/command_table.h"
 #include "server/errors.h"
 #include "server/reply_writer.h"
 #include "server/server_state.h"
@@ -35,15 +37,22 @@ class CommandFixture : public ::testing::Test {
   static constexpr RegionId kR1 = 1;
   static constexpr RegionId kR2 = 2;
 
-  CommandFixture() : server_(Config{}) {
+  // config: the server's settings (e.g. requirepass for AUTH tests).
+  explicit CommandFixture(const Config& config = Config{}) : server_(config, &clock_) {
     GeoCacheOptions options;
     options.regions = {"r1", "r2"};
     options.home_region = "r1";
     cache_ = std::make_unique<GeoCache>(options, nullptr, &clock_);
     EXPECT_TRUE(cache_->start().ok());
-    session_.authenticated = true;
+    session_.authenticated = !server_.auth_required();
+    session_.created_ms = clock_.now_ms();
+    session_.last_interaction_ms.store(session_.created_ms);
+    server_.register_client(&session_);
   }
-  ~CommandFixture() override { cache_->stop(); }
+  ~CommandFixture() override {
+    server_.unregister_client(&session_);
+    cache_->stop();
+  }
 
   // Runs one command in `region` and returns its reply bytes.
   std::string run_in(RegionId region, std::vector<std::string> args) {
@@ -53,18 +62,9 @@ class CommandFixture : public ::testing::Test {
     writer.set_protocol(protocol_);
     session_.region = region;
     session_.protocol = protocol_;
+    session_.last_interaction_ms.store(clock_.now_ms());
     CommandContext ctx{*cache_, region, writer, server_, session_};
-    const CommandSpec* spec = find(views[0]);
-    if (spec == nullptr) {
-      ADD_FAILURE() << "no data command named " << views[0];
-      return {};
-    }
-    const int argc = static_cast<int>(views.size());
-    if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
-      writer.error(errors::wrong_arity(views[0]));
-      return out;
-    }
-    spec->handler(ctx, views);
+    CommandTable::instance().dispatch(ctx, views);
     return out;
   }
   std::string run(std::vector<std::string> args) { return run_in(kR1, std::move(args)); }
@@ -95,18 +95,6 @@ class CommandFixture : public ::testing::Test {
   ServerState server_;
   ClientSession session_;
   int protocol_ = 2;
-
- private:
-  static const CommandSpec* find(std::string_view name) {
-    std::string lower(name);
-    for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    for (auto family : {string_family(), key_family(), hash_family(), json_family()}) {
-      for (const CommandSpec& spec : family) {
-        if (spec.name == lower) return &spec;
-      }
-    }
-    return nullptr;
-  }
 };
 
 }  // namespace geocache::testing

@@ -4,42 +4,14 @@
 
 #include <gtest/gtest.h>
 
-#include <memory>
 #include <string>
-#include <vector>
 
-#include "server/client_session.h"
-#include "server/server_state.h"
+#include "command_fixture.h"
 
-namespace geocache {
+namespace geocache::testing {
 namespace {
 
-class CommandTableTest : public ::testing::Test {
- protected:
-  explicit CommandTableTest(std::string password = "") : state_(make_config(password)) {
-    cache_ = std::make_unique<GeoCache>(GeoCacheOptions{});
-    session_.authenticated = password.empty();
-  }
-
-  static Config make_config(const std::string& password) {
-    Config c;
-    c.server.requirepass = password;
-    return c;
-  }
-
-  std::string run(std::vector<std::string> args) {
-    std::vector<std::string_view> views(args.begin(), args.end());
-    std::string out;
-    ReplyWriter writer(&out);
-    CommandContext ctx{*cache_, cache_->home_region(), writer, state_, session_};
-    CommandTable::instance().dispatch(ctx, views);
-    return out;
-  }
-
-  ServerState state_;
-  std::unique_ptr<GeoCache> cache_;
-  ClientSession session_;
-};
+class CommandTableTest : public CommandFixture {};
 
 TEST_F(CommandTableTest, FindsNamesInAnyCase) {
   const CommandTable& t = CommandTable::instance();
@@ -65,9 +37,14 @@ TEST_F(CommandTableTest, CommandCountIsTheTableSize) {
   EXPECT_EQ(run({"COMMAND", "COUNT"}), ":" + std::to_string(CommandTable::instance().all().size()) + "\r\n");
 }
 
-class AuthTableTest : public CommandTableTest {
+class AuthTableTest : public CommandFixture {
  protected:
-  AuthTableTest() : CommandTableTest("secret") {}
+  AuthTableTest() : CommandFixture(with_password("secret")) {}
+  static Config with_password(const std::string& password) {
+    Config c;
+    c.server.requirepass = password;
+    return c;
+  }
 };
 
 TEST_F(AuthTableTest, RefusesCommandsBeforeAuth) {
@@ -78,4 +55,4 @@ TEST_F(AuthTableTest, RefusesCommandsBeforeAuth) {
 }
 
 }  // namespace
-}  // namespace geocache
+}  // namespace geocache::testing

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "command_fixture.h"
-#include "server/glob_match.h"
 
 namespace geocache::testing {
 namespace {
@@ -34,57 +33,6 @@ class KeyCommandsTest : public CommandFixture {
     return sorted_bulks(reply.substr(cursor_end + 2));
   }
 };
-
-// ---- glob_match ----------------------------------------------------------
-
-TEST(GlobMatchTest, Stars) {
-  EXPECT_TRUE(glob_match("*", ""));
-  EXPECT_TRUE(glob_match("*", "anything"));
-  EXPECT_TRUE(glob_match("h*llo", "hllo"));
-  EXPECT_TRUE(glob_match("h*llo", "heeeello"));
-  EXPECT_TRUE(glob_match("a*b*c", "aXXbYYc"));
-  EXPECT_FALSE(glob_match("a*b*c", "aXXbYY"));
-  EXPECT_TRUE(glob_match("**a**", "xax"));
-  EXPECT_FALSE(glob_match("h*llo", "hello!"));
-}
-
-TEST(GlobMatchTest, QuestionMarkAndLiterals) {
-  EXPECT_TRUE(glob_match("h?llo", "hello"));
-  EXPECT_FALSE(glob_match("h?llo", "hllo"));
-  EXPECT_TRUE(glob_match("user:1", "user:1"));
-  EXPECT_FALSE(glob_match("user:1", "user:10"));
-  EXPECT_FALSE(glob_match("", "a"));
-  EXPECT_TRUE(glob_match("", ""));
-}
-
-TEST(GlobMatchTest, Sets) {
-  EXPECT_TRUE(glob_match("h[ae]llo", "hello"));
-  EXPECT_TRUE(glob_match("h[ae]llo", "hallo"));
-  EXPECT_FALSE(glob_match("h[ae]llo", "hillo"));
-  EXPECT_TRUE(glob_match("h[^e]llo", "hallo"));
-  EXPECT_FALSE(glob_match("h[^e]llo", "hello"));
-  EXPECT_TRUE(glob_match("h[a-b]llo", "hbllo"));
-  EXPECT_FALSE(glob_match("h[a-b]llo", "hcllo"));
-  EXPECT_TRUE(glob_match("h[b-a]llo", "hallo"));  // reversed range
-  EXPECT_TRUE(glob_match("[\\]]", "]"));
-  EXPECT_FALSE(glob_match("[]", "a"));
-  EXPECT_TRUE(glob_match("a[bc", "ac"));  // a set left open ends the pattern
-}
-
-TEST(GlobMatchTest, Escapes) {
-  EXPECT_TRUE(glob_match("a\\*b", "a*b"));
-  EXPECT_FALSE(glob_match("a\\*b", "axb"));
-  EXPECT_TRUE(glob_match("a\\?", "a?"));
-  EXPECT_TRUE(glob_match("a\\", "a\\"));  // a trailing backslash is literal
-}
-
-TEST(GlobMatchTest, HostilePatternStaysFast) {
-  const std::string s(5000, 'a');
-  std::string p;
-  for (int i = 0; i < 100; ++i) p += "*a";
-  p += "b";
-  EXPECT_FALSE(glob_match(p, s));
-}
 
 // ---- DEL, EXISTS, TYPE ---------------------------------------------------
 

@@ -1,7 +1,6 @@
 // String commands, in-process, compared byte for byte with Redis 7 replies.
 #include <string>
 
-#include "server/arg_parser.h"
 #include "server/data_helpers.h"
 #include "command_fixture.h"
 
@@ -9,43 +8,6 @@ namespace geocache::testing {
 namespace {
 
 class StringCommandsTest : public CommandFixture {};
-
-// ---- Parsing and formatting helpers --------------------------------------
-
-TEST(ParseInt64Test, AcceptsOnlyCanonicalIntegers) {
-  int64_t v = 0;
-  EXPECT_TRUE(parse_int64("0", &v));
-  EXPECT_EQ(v, 0);
-  EXPECT_TRUE(parse_int64("-42", &v));
-  EXPECT_EQ(v, -42);
-  EXPECT_TRUE(parse_int64("9223372036854775807", &v));
-  EXPECT_EQ(v, INT64_MAX);
-  EXPECT_TRUE(parse_int64("-9223372036854775808", &v));
-  EXPECT_EQ(v, INT64_MIN);
-  for (const char* bad : {"", "+1", " 1", "1 ", "01", "-0", "-", "1.0", "9223372036854775808",
-                          "-9223372036854775809", "99999999999999999999", "1e3", "0x10"}) {
-    EXPECT_FALSE(parse_int64(bad, &v)) << bad;
-  }
-}
-
-TEST(ParseLongDoubleTest, AcceptsWhatStrtoldTakesWholly) {
-  long double v = 0;
-  EXPECT_TRUE(parse_long_double("1.5", &v));
-  EXPECT_TRUE(parse_long_double("1e3", &v));
-  EXPECT_EQ(v, 1000.0L);
-  EXPECT_TRUE(parse_long_double("-.5", &v));
-  for (const char* bad : {"", " 1", "1 ", "abc", "nan", "1.5x", "1e99999"}) {
-    EXPECT_FALSE(parse_long_double(bad, &v)) << bad;
-  }
-}
-
-TEST(FormatLongDoubleTest, HumanFriendlyLikeRedis) {
-  EXPECT_EQ(format_long_double(10.5L), "10.5");
-  EXPECT_EQ(format_long_double(3.0L), "3");
-  EXPECT_EQ(format_long_double(-0.0L), "0");
-  EXPECT_EQ(format_long_double(5.0e3L), "5000");
-  EXPECT_EQ(format_long_double(10.5L + 0.1L), "10.6");
-}
 
 // ---- GET / SET -----------------------------------------------------------
 
