@@ -96,7 +96,7 @@ EventLoop::~EventLoop() {
   clients_.clear();
   for (auto& l : listeners_) ::close(l->fd);
   {
-    std::lock_guard lock(pending_mu_);
+    MutexLock lock(pending_mu_);
     for (auto& p : pending_) {
       ::close(p.fd);
       state_.release_slot();
@@ -121,7 +121,7 @@ void EventLoop::add_listener(int fd, RegionId region) {
 
 void EventLoop::hand_over(int fd, RegionId region, std::string addr, std::string laddr) {
   {
-    std::lock_guard lock(pending_mu_);
+    MutexLock lock(pending_mu_);
     pending_.push_back(Pending{fd, region, std::move(addr), std::move(laddr)});
   }
   uint64_t one = 1;
@@ -197,7 +197,7 @@ void EventLoop::take_handed_over() {
   (void)ignored;
   std::vector<Pending> batch;
   {
-    std::lock_guard lock(pending_mu_);
+    MutexLock lock(pending_mu_);
     batch.swap(pending_);
   }
   for (auto& p : batch) adopt(std::move(p));

@@ -12,12 +12,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "cache/geo_cache.h"
+#include "core/mutex.h"
 #include "server/connection.h"
 #include "server/server_state.h"
 
@@ -72,8 +72,8 @@ class EventLoop {
   std::unordered_map<Watch*, std::unique_ptr<Watch>> clients_;
   std::unique_ptr<Watch> wake_watch_;
 
-  std::mutex pending_mu_;  // guards pending_
-  std::vector<Pending> pending_;
+  Mutex pending_mu_;
+  std::vector<Pending> pending_ ABSL_GUARDED_BY(pending_mu_);
 };
 
 }  // namespace geocache

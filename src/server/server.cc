@@ -109,23 +109,24 @@ Status Server::start() {
   for (auto& [fd, region] : listeners) loops_[0]->add_listener(fd, region);
 
   state_.set_shutdown_hook([this] {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_requested_ = true;
     cv_.notify_all();
   });
   for (auto& l : loops_) threads_.emplace_back([loop = l.get()] { loop->run(); });
+  MutexLock lock(mu_);
   running_ = true;
   return Status::Ok();
 }
 
 void Server::wait() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return stop_requested_ || !running_; });
+  MutexLock lock(mu_);
+  while (!stop_requested_ && running_) lock.wait(cv_);
 }
 
 void Server::stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stop_requested_ = true;
     cv_.notify_all();
   }
@@ -136,6 +137,7 @@ void Server::stop() {
   threads_.clear();
   state_.set_shutdown_hook(nullptr);
   loops_.clear();
+  MutexLock lock(mu_);
   running_ = false;
 }
 

@@ -10,12 +10,12 @@
 #include <condition_variable>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cache/geo_cache.h"
+#include "core/mutex.h"
 #include "core/status.h"
 #include "server/event_loop.h"
 #include "server/server_state.h"
@@ -51,10 +51,10 @@ class Server {
   std::vector<std::thread> threads_;
   std::map<std::string, int> ports_;
 
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  bool stop_requested_ = false;
-  bool running_ = false;
+  bool stop_requested_ ABSL_GUARDED_BY(mu_) = false;
+  bool running_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace geocache

@@ -16,18 +16,18 @@ ServerState::ServerState(const Config& config, const Clock* clock)
 }
 
 std::string ServerState::requirepass() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return password_;
 }
 
 void ServerState::set_requirepass(std::string_view pass) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   password_.assign(pass);
   has_password_.store(!password_.empty());
 }
 
 bool ServerState::check_password(std::string_view pass) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // Compare every byte whatever the first difference, so the time taken
   // does not tell how much of a guess was right.
   unsigned diff = pass.size() != password_.size();
@@ -39,24 +39,24 @@ bool ServerState::check_password(std::string_view pass) const {
 }
 
 void ServerState::set_ports(std::map<std::string, int> ports) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ports_ = std::move(ports);
 }
 
 std::map<std::string, int> ServerState::ports() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return ports_;
 }
 
 void ServerState::register_client(ClientSession* session) {
   session->id = next_client_id_.fetch_add(1);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   clients_[session->id] = session;
   connected_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void ServerState::unregister_client(ClientSession* session) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (clients_.erase(session->id) > 0) connected_.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -72,34 +72,34 @@ bool ServerState::try_reserve_slot() {
 void ServerState::release_slot() { slots_.fetch_sub(1); }
 
 void ServerState::for_each_client(const std::function<void(const ClientSession&)>& fn) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& [id, s] : clients_) fn(*s);
 }
 
 void ServerState::set_client_name(ClientSession* session, std::string_view name) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   session->name.assign(name);
 }
 
 std::string ServerState::client_name(const ClientSession* session) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return session->name;
 }
 
 void ServerState::set_client_lib(ClientSession* session, std::string_view name, std::string_view ver) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!name.empty()) session->lib_name.assign(name);
   if (!ver.empty()) session->lib_ver.assign(ver);
 }
 
 HotCounters* ServerState::add_hot_counters() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   hot_.push_back(std::make_unique<HotCounters>());
   return hot_.back().get();
 }
 
 HotTotals ServerState::hot_totals() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   HotTotals t;
   for (const auto& h : hot_) {
     t.commands += h->commands.load(std::memory_order_relaxed);
@@ -114,7 +114,7 @@ HotTotals ServerState::hot_totals() const {
 
 void ServerState::reset_hot_totals() {
   HotTotals now = hot_totals();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // The owners keep counting; a reset moves the zero instead.
   hot_baseline_.commands += now.commands;
   hot_baseline_.input_bytes += now.input_bytes;
@@ -122,7 +122,7 @@ void ServerState::reset_hot_totals() {
 }
 
 void ServerState::set_shutdown_hook(std::function<void()> hook) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   hook_ = std::move(hook);
 }
 
@@ -130,7 +130,7 @@ void ServerState::request_shutdown() {
   shutdown_.store(true);
   std::function<void()> hook;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     hook = hook_;
   }
   if (hook) hook();

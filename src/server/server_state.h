@@ -11,13 +11,13 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/config.h"
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "server/client_session.h"
 
 namespace geocache {
@@ -113,14 +113,14 @@ class ServerState {
   const int64_t start_ms_;
   ServerStats stats_;
 
-  mutable std::mutex mu_;  // guards password_, ports_, clients_, session names, hook_
-  std::string password_;
+  mutable Mutex mu_;  // also guards the sessions' names and library fields
+  std::string password_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> has_password_{false};
-  std::map<std::string, int> ports_;
-  std::map<uint64_t, ClientSession*> clients_;
-  std::function<void()> hook_;
-  std::vector<std::unique_ptr<HotCounters>> hot_;  // guarded by mu_
-  HotTotals hot_baseline_;                         // guarded by mu_
+  std::map<std::string, int> ports_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, ClientSession*> clients_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> hook_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<HotCounters>> hot_ ABSL_GUARDED_BY(mu_);
+  HotTotals hot_baseline_ ABSL_GUARDED_BY(mu_);
 
   std::atomic<uint64_t> next_client_id_{1};
   std::atomic<size_t> connected_{0};
