@@ -57,6 +57,18 @@ std::string invalid_expire(std::string_view command) {
   return out;
 }
 
+std::string unsupported_option(std::string_view option) {
+  std::string out = "ERR Unsupported option ";
+  append_one_line(&out, option);
+  return out;
+}
+
+std::string json_parse(std::string_view what) {
+  std::string out = "ERR ";
+  out.append(what);
+  return out;
+}
+
 std::string protocol_error(std::string_view what) {
   std::string out = "ERR Protocol error: ";
   out.append(what);
@@ -79,10 +91,23 @@ std::string from_status(const Status& status) {
       return std::string(kOom);
     case StatusCode::kNotFound:
       return std::string(kNoSuchKey);
-    case StatusCode::kTooLarge:
-      if (status.message().empty()) return std::string(kStringTooLong);
-      break;
-    default:
+    case StatusCode::kTooLarge:  // the one bound a data command checks: proto-max-bulk-len
+      return std::string(kStringTooLong);
+    case StatusCode::kCorruption:  // stored bytes: what else reaches a reply is decoded already
+      return std::string(kCorruptValue);
+    case StatusCode::kNanOrInfinity:
+      return std::string(kNanOrInfinity);
+    case StatusCode::kHashNotInteger:
+      return std::string(kHashNotInteger);
+    case StatusCode::kHashNotFloat:
+      return std::string(kHashNotFloat);
+    case StatusCode::kJsonRootOnly:
+      return std::string(kJsonRootOnly);
+    case StatusCode::kJsonNewAtRoot:
+      return std::string(kJsonNewAtRoot);
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kUnavailable:
+    case StatusCode::kExists:
       break;
   }
   std::string out = "ERR ";

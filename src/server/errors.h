@@ -72,7 +72,13 @@ std::string protocol_error(std::string_view what);
 std::string wrong_arity(std::string_view name);
 // "ERR invalid expire time in 'set' command"
 std::string invalid_expire(std::string_view command);
-// The error line for a non-ok Status from cache/ (WRONGTYPE, OOM, ERR ...).
+// "ERR Unsupported option <option>" (EXPIRE's flags).
+std::string unsupported_option(std::string_view option);
+// "ERR <what>" for a JSON text that does not parse.
+std::string json_parse(std::string_view what);
+// The error line for a non-ok Status from cache/ or a data command's
+// mutator: each code's Redis text above (WRONGTYPE, OOM, ...); codes without
+// one give "ERR <message>".
 std::string from_status(const Status& status);
 
 }  // namespace geocache::errors

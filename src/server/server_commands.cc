@@ -223,7 +223,7 @@ void command_command(CommandContext& ctx, Args args) {
 // ---------------------------------------------------------------- misc
 
 void dbsize_command(CommandContext& ctx, Args) {
-  ctx.reply.integer(static_cast<int64_t>(ctx.cache.store(ctx.region).stats().items));
+  ctx.reply.integer(static_cast<int64_t>(ctx.cache.reader(ctx.region).stats().items));
 }
 
 void time_command(CommandContext& ctx, Args) {
