@@ -337,6 +337,25 @@ TEST_F(GeoCacheTest, ReadWithoutRegionGoesHomeThenToNextClosestWhenHomeBreakerOp
   EXPECT_EQ(geo_->region_state(kEu), CircuitBreaker::State::kClosed);
 }
 
+// The server's reads: the client's region first, then by distance from it.
+TEST_F(GeoCacheTest, ReaderPrefersItsRegionThenTheClosestWithAClosedBreaker) {
+  start();
+  const Version v{Hlc::pack(clock_.now_ms(), 0), kEu};
+  geo_->TEST_store(kEu).apply("k", Record{ValueKind::kString, "eu", kNoExpiry, v});
+  geo_->TEST_store(kUs).apply("k", Record{ValueKind::kString, "us", kNoExpiry, v});
+  geo_->TEST_store(kAp).apply("k", Record{ValueKind::kString, "ap", kNoExpiry, v});
+  auto read_via = [&](RegionId preferred) { return geo_->reader(preferred).peek("k").value().bytes; };
+  EXPECT_EQ(read_via(kAp), "ap");
+  EXPECT_EQ(read_via(kUs), "us");
+
+  geo_->report_region_failure(kUs);
+  geo_->report_region_failure(kUs);
+  EXPECT_EQ(geo_->read_region(kUs), kEu);  // 80 ms from us, closer than ap
+  EXPECT_EQ(read_via(kUs), "eu");
+  EXPECT_EQ(read_via(kAp), "ap");  // ap's own breaker is closed
+  EXPECT_EQ(geo_->region_stats(kUs).items, 1u);  // INFO's figures are not routed
+}
+
 TEST_F(GeoCacheTest, WritesWithoutRegionGoToHome) {
   start();
   link().cut(kEu, kUs);
