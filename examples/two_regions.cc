@@ -16,9 +16,15 @@ int main() {
     return 1;
   }
 
-  cache.put("myKey", "myValue", "us-east");
-  cache.put("profile:42", geocache::Value::Map{{"name", "Ada"}, {"visits", int64_t{3}}}, "us-east",
-            /*ttl_ms=*/60'000);
+  geocache::Status st = cache.put("myKey", "myValue", "us-east");
+  if (st.ok()) {
+    st = cache.put("profile:42", geocache::Value::Map{{"name", "Ada"}, {"visits", int64_t{3}}}, "us-east",
+                   /*ttl_ms=*/60'000);
+  }
+  if (!st.ok()) {
+    std::cerr << "put failed: " << st.message() << "\n";
+    return 1;
+  }
 
   auto before = cache.get("myKey", "eu-central");
   std::cout << "eu-central right after the write: " << (before.ok() ? before->as_string() : "(not yet)") << "\n";
@@ -28,7 +34,10 @@ int main() {
   std::cout << "profile:42 in eu-central:         " << cache.get("profile:42", "eu-central")->to_json()
             << " (ttl " << cache.ttl("profile:42", "eu-central") << " ms)\n";
 
-  cache.remove("myKey", "eu-central");
+  if (auto removed = cache.remove("myKey", "eu-central"); !removed.ok()) {
+    std::cerr << "remove failed: " << removed.status().message() << "\n";
+    return 1;
+  }
   cache.TEST_quiesce();
   std::cout << "us-east after a delete in eu-central: "
             << (cache.get("myKey", "us-east").ok() ? "still there" : "gone") << "\n";

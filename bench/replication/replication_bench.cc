@@ -106,7 +106,9 @@ class Ours final : public Pipeline {
   void write(uint64_t idx) override {
     std::string key = prefix_ + std::to_string(idx);
     sink_.load()->on_write(idx);
-    caches_[0]->put(key, value_, "east");
+    // A refused write would never arrive: the run's lag would be wrong.
+    Status st = caches_[0]->put(key, value_, "east");
+    if (!st.ok()) throw std::runtime_error("GeoCache put: " + st.to_string());
   }
   // Bytes one of our events takes in a batch (for the baseline's padding).
   size_t event_bytes() const {

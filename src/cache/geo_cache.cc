@@ -185,9 +185,17 @@ const std::string& GeoCache::region_name(RegionId id) const {
 
 bool GeoCache::is_local(RegionId id) const { return stores_.count(id) != 0; }
 
-LruCache& GeoCache::store(RegionId region) {
+LruCache& GeoCache::store(RegionId region) const {
   assert(is_local(region));
   return *stores_.at(region);
+}
+
+RegionReader GeoCache::reader(RegionId preferred) { return RegionReader(store(read_region(preferred))); }
+
+LruCacheStats GeoCache::region_stats(RegionId region) const { return store(region).stats(); }
+
+void GeoCache::set_limits(size_t max_items, size_t max_bytes) {
+  for (auto& [id, s] : stores_) s->set_limits(max_items, max_bytes);
 }
 
 std::vector<RegionId> GeoCache::regions_by_distance(RegionId from) const {
@@ -203,11 +211,11 @@ std::vector<RegionId> GeoCache::regions_by_distance(RegionId from) const {
   return ids;
 }
 
-RegionId GeoCache::read_region() const {
-  for (RegionId id : regions_by_distance(home_)) {
+RegionId GeoCache::read_region(RegionId preferred) const {
+  for (RegionId id : regions_by_distance(preferred)) {
     if (is_local(id) && breakers_.at(id)->allow()) return id;
   }
-  return home_;  // every circuit open: the home region is still the best guess
+  return preferred;  // every circuit open: the preferred region is still the best guess
 }
 
 Result<RegionId> GeoCache::resolve_write_region(std::string_view region) const {
@@ -218,9 +226,11 @@ Result<RegionId> GeoCache::resolve_write_region(std::string_view region) const {
   return id;
 }
 
-Result<RegionId> GeoCache::resolve_read_region(std::string_view region) const {
-  if (region.empty()) return read_region();
-  return resolve_write_region(region);
+Result<RegionReader> GeoCache::resolve_reader(std::string_view region) {
+  if (region.empty()) return reader(home_);
+  auto id = resolve_write_region(region);
+  if (!id.ok()) return id.status();
+  return RegionReader(store(*id));
 }
 
 void GeoCache::report_region_failure(RegionId region) { breakers_.at(region)->record_failure(); }
@@ -231,7 +241,7 @@ CircuitBreaker::State GeoCache::region_state(RegionId region) const { return bre
 // Writes
 // ---------------------------------------------------------------------------
 
-Status GeoCache::mutate(RegionId region, std::string_view key, Mutator fn) {
+Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
   std::optional<Record> written;
   Status st = store(region).update(
       key,
@@ -262,15 +272,16 @@ Status GeoCache::mutate(RegionId region, std::string_view key, Mutator fn) {
   return st;
 }
 
-bool GeoCache::remove(RegionId region, std::string_view key) {
+Result<bool> GeoCache::remove(std::string_view key, RegionId region) {
   bool removed = false;
-  mutate(region, key, [&](const RecordView* cur, std::optional<Record>* next) {
+  Status st = mutate(key, region, [&](const RecordView* cur, std::optional<Record>* next) {
     if (cur == nullptr) return Status::Ok();
     removed = true;
     next->emplace();
     (*next)->kind = ValueKind::kTombstone;
     return Status::Ok();
   });
+  if (!st.ok()) return st;
   return removed;
 }
 
@@ -529,57 +540,60 @@ Status GeoCache::put(std::string_view key, const Value& value, std::string_view 
   if (ttl > kMaxExpireAtMs - now) return Status::InvalidArgument("ttl is too large");
   Record rec = Record::from_value(value);
   rec.expire_at_ms = ttl == 0 ? kNoExpiry : now + ttl;
-  return mutate(*id, key, [&](const RecordView*, std::optional<Record>* next) {
+  return mutate(key, *id, [&](const RecordView*, std::optional<Record>* next) {
     *next = std::move(rec);
     return Status::Ok();
   });
 }
 
 Result<Value> GeoCache::get(std::string_view key, std::string_view region) {
-  auto id = resolve_read_region(region);
-  if (!id.ok()) return id.status();
-  auto rec = store(*id).get(key);
+  auto reader = resolve_reader(region);
+  if (!reader.ok()) return reader.status();
+  auto rec = reader->get(key);
   if (!rec) return Status::NotFound();
   return rec->to_value();
 }
 
-bool GeoCache::remove(std::string_view key, std::string_view region) {
+Result<bool> GeoCache::remove(std::string_view key, std::string_view region) {
   auto id = resolve_write_region(region);
-  return id.ok() && remove(*id, key);
+  if (!id.ok()) return id.status();
+  return remove(key, *id);
 }
 
-bool GeoCache::expire(std::string_view key, int64_t ttl_ms, std::string_view region) {
+Result<bool> GeoCache::expire(std::string_view key, int64_t ttl_ms, std::string_view region) {
   auto id = resolve_write_region(region);
-  if (!id.ok()) return false;
+  if (!id.ok()) return id.status();
   bool found = false;
-  mutate(*id, key, [&](const RecordView* cur, std::optional<Record>* next) {
+  Status st = mutate(key, *id, [&](const RecordView* cur, std::optional<Record>* next) {
     if (cur == nullptr) return Status::Ok();
     found = true;
     *next = cur->to_record();
     (*next)->expire_at_ms = expire_at_after(clock_->now_ms(), ttl_ms);
     return Status::Ok();
   });
+  if (!st.ok()) return st;
   return found;
 }
 
-bool GeoCache::persist(std::string_view key, std::string_view region) {
+Result<bool> GeoCache::persist(std::string_view key, std::string_view region) {
   auto id = resolve_write_region(region);
-  if (!id.ok()) return false;
+  if (!id.ok()) return id.status();
   bool changed = false;
-  mutate(*id, key, [&](const RecordView* cur, std::optional<Record>* next) {
+  Status st = mutate(key, *id, [&](const RecordView* cur, std::optional<Record>* next) {
     if (cur == nullptr || cur->expire_at_ms == kNoExpiry) return Status::Ok();
     changed = true;
     *next = cur->to_record();
     (*next)->expire_at_ms = kNoExpiry;
     return Status::Ok();
   });
+  if (!st.ok()) return st;
   return changed;
 }
 
 int64_t GeoCache::ttl(std::string_view key, std::string_view region) {
-  auto id = resolve_read_region(region);
-  if (!id.ok()) return -2;
-  auto rec = store(*id).peek(key);
+  auto reader = resolve_reader(region);
+  if (!reader.ok()) return -2;
+  auto rec = reader->peek(key);
   if (!rec) return -2;
   if (rec->expire_at_ms == kNoExpiry) return -1;
   return std::max<int64_t>(0, rec->expire_at_ms - clock_->now_ms());

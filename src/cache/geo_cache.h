@@ -25,6 +25,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "cache/lru_cache.h"
+#include "cache/region_reader.h"
 #include "core/clock.h"
 #include "core/value.h"
 #include "core/version.h"
@@ -82,12 +83,13 @@ class GeoCache {
              std::optional<int64_t> ttl_ms = std::nullopt);
   // The value, or kNotFound. Touches LRU in the region read.
   Result<Value> get(std::string_view key, std::string_view region = {});
-  // Removes key; true if it was there.
-  bool remove(std::string_view key, std::string_view region = {});
+  // Removes key; true if it was there. Fails for a region not hosted here,
+  // or if the store refuses the write.
+  Result<bool> remove(std::string_view key, std::string_view region = {});
   // Sets a TTL (ms from now) on an existing key; false if absent.
-  bool expire(std::string_view key, int64_t ttl_ms, std::string_view region = {});
+  Result<bool> expire(std::string_view key, int64_t ttl_ms, std::string_view region = {});
   // Drops the TTL of an existing key; false if absent or without TTL.
-  bool persist(std::string_view key, std::string_view region = {});
+  Result<bool> persist(std::string_view key, std::string_view region = {});
   // Remaining TTL in ms; -1 if the key has none, -2 if it does not exist (Redis).
   int64_t ttl(std::string_view key, std::string_view region = {});
 
@@ -98,12 +100,22 @@ class GeoCache {
   const std::vector<RegionId>& local_regions() const { return local_ids_; }
   RegionId home_region() const { return home_; }
   bool is_local(RegionId id) const;
-  // The region a read without a region goes to: home if its circuit is
-  // closed, else the closest local region whose circuit is closed.
-  RegionId read_region() const;
+  // The region a read preferring local region `preferred` goes to:
+  // `preferred` if its circuit is closed, else the closest local region whose
+  // circuit is closed (preferred again if every circuit is open).
+  RegionId read_region(RegionId preferred) const;
+  // The same from the home region: where a read without a region goes.
+  RegionId read_region() const { return read_region(home_); }
   // Regions ordered by latency from `from`, closest first (from itself first).
   std::vector<RegionId> regions_by_distance(RegionId from) const;
-  LruCache& store(RegionId region);
+  // A read view of the region read_region(preferred) picks. The server's
+  // reads go through it, as the seed API's get() and ttl() do.
+  RegionReader reader(RegionId preferred);
+  // The figures of local region `region` itself, not routed (INFO).
+  LruCacheStats region_stats(RegionId region) const;
+  // Changes the limits of every local store; each evicts down to them
+  // (CONFIG SET maxmemory).
+  void set_limits(size_t max_items, size_t max_bytes);
   int64_t now_ms() const { return clock_->now_ms(); }
   int64_t default_ttl_ms() const { return default_ttl_ms_.load(); }
   void set_default_ttl_ms(int64_t ms) { default_ttl_ms_.store(ms); }
@@ -111,12 +123,12 @@ class GeoCache {
   // Read-modify-write of key in local region `region`: fn sees the live record
   // (nullptr if none) and may fill *next with the key's new state (kind, bytes,
   // expiry; the version is assigned here). A write whose expiry has passed
-  // becomes a delete. The write is replicated. Returns fn's status, or
-  // kOutOfMemory if the value can never fit.
+  // becomes a delete. The write is replicated. Returns fn's status (a non-ok
+  // one writes nothing), or kOutOfMemory if the value can never fit.
   using Mutator = LruCache::Mutator;
-  Status mutate(RegionId region, std::string_view key, Mutator fn);
-  // Deletes key in region; true if it was live.
-  bool remove(RegionId region, std::string_view key);
+  Status mutate(std::string_view key, RegionId region, Mutator fn);
+  // Deletes key in local region `region`; true if it was live.
+  Result<bool> remove(std::string_view key, RegionId region);
   // FLUSHALL: removes everything written before now, in every region.
   void flush_all(RegionId region);
 
@@ -147,10 +159,15 @@ class GeoCache {
   // Waits until every local write has been delivered and applied everywhere
   // in this process (in-process transport), or timeout. For tests and demos.
   bool TEST_quiesce(int64_t timeout_ms = 10'000);
+  // The raw store of local region `region`, for tests that look beneath the
+  // API (tombstones, versions, invariants).
+  LruCache& TEST_store(RegionId region) { return store(region); }
 
  private:
   Result<RegionId> resolve_write_region(std::string_view region) const;
-  Result<RegionId> resolve_read_region(std::string_view region) const;
+  // The reader for a read naming `region` (empty: routed from home).
+  Result<RegionReader> resolve_reader(std::string_view region);
+  LruCache& store(RegionId region) const;
   void expiry_loop();
 
   // A snapshot asked of a remote origin, being received.

@@ -2,7 +2,9 @@
 //
 // Nothing in cache/ or messaging/ throws per request; functions that can fail
 // return a Status (or a Result<T> carrying either a T or a non-ok Status). The
-// server maps each code to a RESP error prefix in one place (server/errors).
+// server maps each code to a RESP error line in one place (server/errors).
+// Both types are [[nodiscard]]: a dropped error is a bug, so a caller that
+// means to ignore one says so with (void) and a reason.
 #pragma once
 
 #include <cassert>
@@ -26,9 +28,15 @@ enum class StatusCode {
   kUnavailable,      // region or link not reachable (circuit open)
   kExists,           // NX condition failed
   kOutOfMemory,      // the store cannot make room for the value
+  // Refusals of the server's data commands, one per Redis error text.
+  kNanOrInfinity,    // arithmetic would produce NaN or Infinity
+  kHashNotInteger,   // a hash field's value is not an integer
+  kHashNotFloat,     // a hash field's value is not a float
+  kJsonRootOnly,     // a JSON path other than the root
+  kJsonNewAtRoot,    // a new JSON document at a path other than the root
 };
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;  // ok
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -49,6 +57,21 @@ class Status {
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
   static Status Exists(std::string m = "exists") { return {StatusCode::kExists, std::move(m)}; }
   static Status OutOfMemory(std::string m) { return {StatusCode::kOutOfMemory, std::move(m)}; }
+  static Status NanOrInfinity(std::string m = "increment would produce NaN or Infinity") {
+    return {StatusCode::kNanOrInfinity, std::move(m)};
+  }
+  static Status HashNotInteger(std::string m = "hash value is not an integer") {
+    return {StatusCode::kHashNotInteger, std::move(m)};
+  }
+  static Status HashNotFloat(std::string m = "hash value is not a float") {
+    return {StatusCode::kHashNotFloat, std::move(m)};
+  }
+  static Status JsonRootOnly(std::string m = "only the root path is supported") {
+    return {StatusCode::kJsonRootOnly, std::move(m)};
+  }
+  static Status JsonNewAtRoot(std::string m = "new objects must be created at the root") {
+    return {StatusCode::kJsonNewAtRoot, std::move(m)};
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
@@ -62,7 +85,7 @@ class Status {
 
 // Either a value or a non-ok Status. g++ 12 has no std::expected.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}           // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {     // NOLINT

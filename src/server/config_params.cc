@@ -39,9 +39,7 @@ std::string set_maxmemory(CommandContext& ctx, std::string_view v) {
   if (!parse_bytes(v, &bytes)) return kMemoryError;
   ctx.server.maxmemory.store(bytes);
   // The bound applies to each hosted region's store, as at start.
-  for (RegionId r : ctx.cache.local_regions()) {
-    ctx.cache.store(r).set_limits(ctx.server.config().cache.store.max_items, bytes);
-  }
+  ctx.cache.set_limits(ctx.server.config().cache.store.max_items, bytes);
   return {};
 }
 

@@ -67,7 +67,7 @@ void hello_command(CommandContext& ctx, Args args) {
   if (args.size() >= 2) {
     int64_t v = 0;
     if (!parse_int64(args[1], &v)) {
-      ctx.reply.error("ERR Protocol version is not an integer or out of range");
+      ctx.reply.error(errors::kProtocolVersion);
       return;
     }
     if (v < 2 || v > 3) {
@@ -90,7 +90,7 @@ void hello_command(CommandContext& ctx, Args args) {
       has_name = true;
       i += 1;
     } else {
-      ctx.reply.error("ERR Syntax error in HELLO option '" + std::string(args[i]) + "'");
+      ctx.reply.error(errors::hello_syntax(args[i]));
       return;
     }
   }
@@ -181,7 +181,7 @@ void client_command(CommandContext& ctx, Args args) {
     } else if (equals_ci(args[2], "lib-ver")) {
       ctx.server.set_client_lib(&ctx.session, {}, args[3]);
     } else {
-      ctx.reply.error("ERR Unrecognized option '" + std::string(args[2]) + "'");
+      ctx.reply.error(errors::unrecognized_option(args[2]));
       return;
     }
     ctx.reply.ok();

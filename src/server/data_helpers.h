@@ -1,6 +1,6 @@
 // Helpers shared by the data command families (string, key, hash, JSON):
-// how a stored record looks to Redis commands, default expiry, and the
-// error texts of those families that errors.h does not hold yet.
+// how a stored record looks to Redis commands, default expiry, and the one
+// way their writes run and report errors (mutate_or_reply).
 //
 // How record kinds map to Redis types (the choices are ours; DESIGN.md
 // leaves them open):
@@ -40,46 +40,28 @@
 
 namespace geocache {
 
-enum class StringRead {
-  kOk,         // *out holds the string
-  kWrongType,  // not a string (hash, JSON, tombstone, non-scalar kValue)
-  kCorrupt,    // kValue bytes that do not decode
-};
-
 // The string content of a record for string commands. For kString *out views
 // rec.bytes (no copy, valid as long as rec); for a kValue scalar the text is
-// rendered into *scratch and *out views it.
-inline StringRead read_string(const RecordView& rec, std::string* scratch, std::string_view* out) {
+// rendered into *scratch and *out views it. kWrongType for anything else
+// (hash, JSON, tombstone, non-scalar kValue), kCorruption for kValue bytes
+// that do not decode.
+inline Status read_string(const RecordView& rec, std::string* scratch, std::string_view* out) {
   if (rec.kind == ValueKind::kString) {
     *out = rec.bytes;
-    return StringRead::kOk;
+    return Status::Ok();
   }
-  if (rec.kind != ValueKind::kValue) return StringRead::kWrongType;
+  if (rec.kind != ValueKind::kValue) return Status::WrongType();
   auto v = Value::decode(rec.bytes);
-  if (!v.ok()) return StringRead::kCorrupt;
+  if (!v.ok()) return v.status();
   switch (v->type()) {
     case Value::Type::kBool: scratch->assign(1, v->as_bool() ? '1' : '0'); break;
     case Value::Type::kInt: *scratch = std::to_string(v->as_int()); break;
     case Value::Type::kDouble: *scratch = format_double(v->as_double()); break;
     case Value::Type::kString: *scratch = std::move(v->as_string()); break;
-    default: return StringRead::kWrongType;
+    default: return Status::WrongType();
   }
   *out = *scratch;
-  return StringRead::kOk;
-}
-
-inline std::string_view string_read_error(StringRead r) {
-  return r == StringRead::kCorrupt ? errors::kCorruptValue : errors::kWrongType;
-}
-
-// read_string() for a mutator: on failure sets *error to the reply line and
-// returns false, so the caller just returns Status::Ok() (nothing written).
-inline bool read_string_or_error(const RecordView& rec, std::string* scratch, std::string_view* out,
-                                 std::string_view* error) {
-  const StringRead r = read_string(rec, scratch, out);
-  if (r == StringRead::kOk) return true;
-  *error = string_read_error(r);
-  return false;
+  return Status::Ok();
 }
 
 // TYPE's name for a record: "string", "hash", "ReJSON-RL".
@@ -91,7 +73,7 @@ inline std::string_view type_name(const RecordView& rec) {
     case ValueKind::kValue: {
       std::string scratch;
       std::string_view text;
-      return read_string(rec, &scratch, &text) == StringRead::kOk ? "string" : "ReJSON-RL";
+      return read_string(rec, &scratch, &text).ok() ? "string" : "ReJSON-RL";
     }
     case ValueKind::kTombstone: return "none";
   }
@@ -115,14 +97,21 @@ inline Record make_record(ValueKind kind, std::string bytes, int64_t expire_at_m
 
 inline Record tombstone_record() { return make_record(ValueKind::kTombstone, {}, kNoExpiry); }
 
-// Runs a read-modify-write through GeoCache::mutate (which versions and
-// replicates the new record). Replies the cache's error (OOM) and returns
-// false if the write was refused; the handler then just returns.
-inline bool mutate_or_reply(CommandContext& ctx, std::string_view key, GeoCache::Mutator fn) {
-  Status st = ctx.cache.mutate(ctx.region, key, fn);
+// Replies the error line of a non-ok status and returns false; true if ok.
+inline bool ok_or_reply(CommandContext& ctx, const Status& st) {
   if (st.ok()) return true;
   ctx.reply.error(errors::from_status(st));
   return false;
+}
+
+// Runs a read-modify-write through GeoCache::mutate (which versions and
+// replicates the new record). A mutator refuses a write by returning a
+// non-ok status (WRONGTYPE, not an integer, ...), the cache by OOM: either
+// way nothing is written, the error is replied here and false returned, and
+// the handler just returns. So a mutator never replies itself: it leaves its
+// outcome in locals and the handler replies once the write is done.
+inline bool mutate_or_reply(CommandContext& ctx, std::string_view key, GeoCache::Mutator fn) {
+  return ok_or_reply(ctx, ctx.cache.mutate(key, ctx.region, fn));
 }
 
 }  // namespace geocache

@@ -13,6 +13,31 @@ void append_one_line(std::string* out, std::string_view s) {
   for (char c : s) out->push_back(c == '\r' || c == '\n' ? ' ' : c);
 }
 
+// Redis' text for a code, or "" for codes whose message makes the line. A
+// switch, so a new code without a decision here warns.
+std::string_view status_text(StatusCode code) {
+  switch (code) {
+    case StatusCode::kOk: return "ERR internal error: ok status sent as an error";
+    case StatusCode::kWrongType: return kWrongType;
+    case StatusCode::kNotInteger: return kNotInteger;
+    case StatusCode::kNotFloat: return kNotFloat;
+    case StatusCode::kOverflow: return kOverflow;
+    case StatusCode::kOutOfMemory: return kOom;
+    case StatusCode::kNotFound: return kNoSuchKey;
+    case StatusCode::kTooLarge: return kStringTooLong;  // the one bound data commands check
+    case StatusCode::kCorruption: return kCorruptValue;  // only stored bytes are decoded on the way
+    case StatusCode::kNanOrInfinity: return kNanOrInfinity;
+    case StatusCode::kHashNotInteger: return kHashNotInteger;
+    case StatusCode::kHashNotFloat: return kHashNotFloat;
+    case StatusCode::kJsonRootOnly: return kJsonRootOnly;
+    case StatusCode::kJsonNewAtRoot: return kJsonNewAtRoot;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kUnavailable:
+    case StatusCode::kExists: return {};
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string unknown_command(std::string_view name, std::string_view first_args) {
@@ -57,6 +82,42 @@ std::string invalid_expire(std::string_view command) {
   return out;
 }
 
+std::string hello_syntax(std::string_view option) {
+  std::string out = "ERR Syntax error in HELLO option '";
+  out.append(option).append("'");
+  return out;
+}
+
+std::string unrecognized_option(std::string_view option) {
+  std::string out = "ERR Unrecognized option '";
+  out.append(option).append("'");
+  return out;
+}
+
+std::string config_set_unknown(std::string_view name) {
+  std::string out = "ERR Unknown option or number of arguments for CONFIG SET - '";
+  out.append(name).append("'");
+  return out;
+}
+
+std::string config_set_failed(std::string_view name, std::string_view why) {
+  std::string out = "ERR CONFIG SET failed (possibly related to argument '";
+  out.append(name).append("') - ").append(why);
+  return out;
+}
+
+std::string unsupported_option(std::string_view option) {
+  std::string out = "ERR Unsupported option ";
+  append_one_line(&out, option);
+  return out;
+}
+
+std::string json_parse(std::string_view what) {
+  std::string out = "ERR ";
+  out.append(what);
+  return out;
+}
+
 std::string protocol_error(std::string_view what) {
   std::string out = "ERR Protocol error: ";
   out.append(what);
@@ -64,27 +125,7 @@ std::string protocol_error(std::string_view what) {
 }
 
 std::string from_status(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kOk:
-      return "ERR internal error: ok status sent as an error";
-    case StatusCode::kWrongType:
-      return std::string(kWrongType);
-    case StatusCode::kNotInteger:
-      return std::string(kNotInteger);
-    case StatusCode::kNotFloat:
-      return std::string(kNotFloat);
-    case StatusCode::kOverflow:
-      return std::string(kOverflow);
-    case StatusCode::kOutOfMemory:
-      return std::string(kOom);
-    case StatusCode::kNotFound:
-      return std::string(kNoSuchKey);
-    case StatusCode::kTooLarge:
-      if (status.message().empty()) return std::string(kStringTooLong);
-      break;
-    default:
-      break;
-  }
+  if (const std::string_view text = status_text(status.code()); !text.empty()) return std::string(text);
   std::string out = "ERR ";
   append_one_line(&out, status.message());
   return out;

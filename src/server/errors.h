@@ -60,6 +60,12 @@ inline constexpr std::string_view kJsonNewAtRoot = "ERR new objects must be crea
 inline constexpr std::string_view kJsonRootOnly = "ERR only the root path ($ or .) is supported";
 inline constexpr std::string_view kCorruptValue = "ERR stored value is corrupt";
 
+// Connection and server commands.
+inline constexpr std::string_view kProtocolVersion = "ERR Protocol version is not an integer or out of range";
+inline constexpr std::string_view kDebugProtocolType =
+    "ERR Wrong protocol type name. Please use one of the following: "
+    "string|integer|double|null|array|set|map|true|false|verbatim";
+
 // "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
 std::string unknown_command(std::string_view name, std::string_view first_args);
 // The same, quoting the arguments after the name the way Redis 7 does.
@@ -72,7 +78,21 @@ std::string protocol_error(std::string_view what);
 std::string wrong_arity(std::string_view name);
 // "ERR invalid expire time in 'set' command"
 std::string invalid_expire(std::string_view command);
-// The error line for a non-ok Status from cache/ (WRONGTYPE, OOM, ERR ...).
+// "ERR Syntax error in HELLO option '<option>'"
+std::string hello_syntax(std::string_view option);
+// "ERR Unrecognized option '<option>'" (CLIENT SETINFO).
+std::string unrecognized_option(std::string_view option);
+// "ERR Unknown option or number of arguments for CONFIG SET - '<name>'"
+std::string config_set_unknown(std::string_view name);
+// "ERR CONFIG SET failed (possibly related to argument '<name>') - <why>"
+std::string config_set_failed(std::string_view name, std::string_view why);
+// "ERR Unsupported option <option>" (EXPIRE's flags).
+std::string unsupported_option(std::string_view option);
+// "ERR <what>" for a JSON text that does not parse.
+std::string json_parse(std::string_view what);
+// The error line for a non-ok Status from cache/ or a data command's
+// mutator: each code's Redis text above (WRONGTYPE, OOM, ...); codes without
+// one give "ERR <message>".
 std::string from_status(const Status& status);
 
 }  // namespace geocache::errors

@@ -34,43 +34,38 @@ using Args = std::span<const std::string_view>;
 // every field is a string; anything else is shown as its JSON text.
 std::string field_text(const Value& v) { return v.is_string() ? v.as_string() : v.to_json(); }
 
-// Decodes a kHash record's map. Returns the error line (WRONGTYPE for other
-// kinds) or an empty view on success.
-std::string_view decode_hash(const RecordView& rec, Value::Map* out) {
-  if (rec.kind != ValueKind::kHash) return errors::kWrongType;
+// Decodes a kHash record's map: kWrongType for other kinds, kCorruption for
+// bytes that are no map.
+Status decode_hash(const RecordView& rec, Value::Map* out) {
+  if (rec.kind != ValueKind::kHash) return Status::WrongType();
   auto v = Value::decode(rec.bytes);
-  if (!v.ok() || v->type() != Value::Type::kMap) return errors::kCorruptValue;
+  if (!v.ok() || v->type() != Value::Type::kMap) return Status::Corruption("hash bytes are not a map");
   *out = std::move(v->as_map());
-  return {};
+  return Status::Ok();
 }
 
 // Reads the hash at key for a read command. Returns false (after replying
 // the error) if the key holds something else; *found tells whether it exists.
 bool read_hash_or_reply(CommandContext& ctx, std::string_view key, Value::Map* map, bool* found) {
-  std::string_view error;
-  *found = ctx.cache.store(ctx.region).get(key, [&](const RecordView& rec) { error = decode_hash(rec, map); });
-  if (error.empty()) return true;
-  ctx.reply.error(error);
-  return false;
+  Status st;
+  *found = ctx.cache.reader(ctx.region).get(key, [&](const RecordView& rec) { st = decode_hash(rec, map); });
+  return ok_or_reply(ctx, st);
 }
 
 // Read-modify-write of the hash at key. fn changes the map (empty if the key
-// is absent) and returns an error line or "" ; an empty map afterwards
+// is absent) and returns a non-ok status to refuse; an empty map afterwards
 // deletes the key. Returns false once it has replied an error.
 template <typename Fn>
 bool update_hash_or_reply(CommandContext& ctx, std::string_view key, Fn&& fn) {
-  std::string_view error;
-  const bool ok = mutate_or_reply(ctx, key, [&](const RecordView* cur, std::optional<Record>* next) {
+  return mutate_or_reply(ctx, key, [&](const RecordView* cur, std::optional<Record>* next) {
     Value::Map map;
     int64_t at = default_expire_at(ctx.cache);
     if (cur != nullptr) {
-      error = decode_hash(*cur, &map);
-      if (!error.empty()) return Status::Ok();
+      if (Status st = decode_hash(*cur, &map); !st.ok()) return st;
       at = cur->expire_at_ms;
     }
     bool changed = false;
-    error = fn(map, &changed);
-    if (!error.empty() || !changed) return Status::Ok();
+    if (Status st = fn(map, &changed); !st.ok() || !changed) return st;
     if (map.empty()) {
       *next = tombstone_record();
     } else {
@@ -78,10 +73,6 @@ bool update_hash_or_reply(CommandContext& ctx, std::string_view key, Fn&& fn) {
     }
     return Status::Ok();
   });
-  if (!ok) return false;
-  if (error.empty()) return true;
-  ctx.reply.error(error);
-  return false;
 }
 
 // ---------------------------------------------------------------------------
@@ -92,13 +83,13 @@ bool update_hash_or_reply(CommandContext& ctx, std::string_view key, Fn&& fn) {
 // REQUIRES: an even number of them (checked by the caller).
 bool hset_pairs_or_reply(CommandContext& ctx, Args args, int64_t* added) {
   *added = 0;
-  return update_hash_or_reply(ctx, args[1], [&](Value::Map& map, bool* changed) -> std::string_view {
+  return update_hash_or_reply(ctx, args[1], [&](Value::Map& map, bool* changed) -> Status {
     for (size_t i = 2; i + 1 < args.size(); i += 2) {
       auto [it, inserted] = map.insert_or_assign(std::string(args[i]), Value(args[i + 1]));
       if (inserted) ++*added;
     }
     *changed = true;
-    return {};
+    return Status::Ok();
   });
 }
 
@@ -122,18 +113,18 @@ void hmset_command(CommandContext& ctx, Args args) {
 
 void hsetnx_command(CommandContext& ctx, Args args) {
   bool set = false;
-  const bool ok = update_hash_or_reply(ctx, args[1], [&](Value::Map& map, bool* changed) -> std::string_view {
-    if (map.find(args[2]) != map.end()) return {};
+  const bool ok = update_hash_or_reply(ctx, args[1], [&](Value::Map& map, bool* changed) -> Status {
+    if (map.find(args[2]) != map.end()) return Status::Ok();
     map.emplace(std::string(args[2]), Value(args[3]));
     set = *changed = true;
-    return {};
+    return Status::Ok();
   });
   if (ok) ctx.reply.integer(set ? 1 : 0);
 }
 
 void hdel_command(CommandContext& ctx, Args args) {
   int64_t removed = 0;
-  const bool ok = update_hash_or_reply(ctx, args[1], [&](Value::Map& map, bool* changed) -> std::string_view {
+  const bool ok = update_hash_or_reply(ctx, args[1], [&](Value::Map& map, bool* changed) -> Status {
     for (size_t i = 2; i < args.size(); ++i) {
       auto it = map.find(args[i]);
       if (it == map.end()) continue;
@@ -141,7 +132,7 @@ void hdel_command(CommandContext& ctx, Args args) {
       ++removed;
     }
     *changed = removed > 0;
-    return {};
+    return Status::Ok();
   });
   if (ok) ctx.reply.integer(removed);
 }
@@ -153,18 +144,18 @@ void hincrby_command(CommandContext& ctx, Args args) {
     return;
   }
   int64_t result = 0;
-  const bool ok = update_hash_or_reply(ctx, args[1], [&](Value::Map& map, bool* changed) -> std::string_view {
+  const bool ok = update_hash_or_reply(ctx, args[1], [&](Value::Map& map, bool* changed) -> Status {
     int64_t value = 0;
     auto it = map.find(args[2]);
-    if (it != map.end() && !parse_int64(field_text(it->second), &value)) return errors::kHashNotInteger;
+    if (it != map.end() && !parse_int64(field_text(it->second), &value)) return Status::HashNotInteger();
     if ((delta < 0 && value < 0 && delta < std::numeric_limits<int64_t>::min() - value) ||
         (delta > 0 && value > 0 && delta > std::numeric_limits<int64_t>::max() - value)) {
-      return errors::kOverflow;
+      return Status::Overflow();
     }
     result = value + delta;
     map.insert_or_assign(std::string(args[2]), Value(std::to_string(result)));
     *changed = true;
-    return {};
+    return Status::Ok();
   });
   if (ok) ctx.reply.integer(result);
 }
@@ -181,16 +172,16 @@ void hincrbyfloat_command(CommandContext& ctx, Args args) {
     return;
   }
   std::string result;
-  const bool ok = update_hash_or_reply(ctx, args[1], [&](Value::Map& map, bool* changed) -> std::string_view {
+  const bool ok = update_hash_or_reply(ctx, args[1], [&](Value::Map& map, bool* changed) -> Status {
     long double value = 0;
     auto it = map.find(args[2]);
-    if (it != map.end() && !parse_long_double(field_text(it->second), &value)) return errors::kHashNotFloat;
+    if (it != map.end() && !parse_long_double(field_text(it->second), &value)) return Status::HashNotFloat();
     const long double sum = value + delta;
-    if (std::isnan(sum) || std::isinf(sum)) return errors::kNanOrInfinity;
+    if (std::isnan(sum) || std::isinf(sum)) return Status::NanOrInfinity();
     result = format_long_double(sum);
     map.insert_or_assign(std::string(args[2]), Value(result));
     *changed = true;
-    return {};
+    return Status::Ok();
   });
   if (ok) ctx.reply.bulk(result);
 }

@@ -31,7 +31,7 @@ uint64_t rss_bytes() {
 LruCacheStats all_local_stats(GeoCache& cache) {
   LruCacheStats total;
   for (RegionId r : cache.local_regions()) {
-    LruCacheStats s = cache.store(r).stats();
+    LruCacheStats s = cache.region_stats(r);
     total.hits += s.hits;
     total.misses += s.misses;
     total.evictions += s.evictions;
@@ -97,7 +97,7 @@ void replication_section(CommandContext&, Out out) {
 
 void keyspace_section(CommandContext& ctx, Out out) {
   fmt::format_to(out, "# Keyspace\r\n");
-  LruCacheStats s = ctx.cache.store(ctx.region).stats();
+  LruCacheStats s = ctx.cache.region_stats(ctx.region);
   if (s.items > 0) fmt::format_to(out, "db0:keys={},expires=0,avg_ttl=0\r\n", s.items);
   fmt::format_to(out, "\r\n");
 }
@@ -129,7 +129,7 @@ void geo_section(CommandContext& ctx, Out out) {
     fmt::format_to(out, "region_{}:id={},local={},port={},state={}", name, r, cache.is_local(r) ? 1 : 0,
                    port == ports.end() ? 0 : port->second, breaker_name(cache.region_state(r)));
     if (cache.is_local(r)) {
-      LruCacheStats s = cache.store(r).stats();
+      LruCacheStats s = cache.region_stats(r);
       fmt::format_to(out, ",keys={},bytes={}", s.items, s.bytes);
     }
     fmt::format_to(out, "\r\n");

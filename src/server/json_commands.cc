@@ -36,24 +36,22 @@ PathKind path_kind(std::string_view path) {
 
 bool is_document(ValueKind kind) { return kind == ValueKind::kJson || kind == ValueKind::kValue; }
 
-// The document held by rec. Returns an error line (WRONGTYPE for strings and
-// hashes) or "" on success.
-std::string_view decode_document(const RecordView& rec, Value* out) {
-  if (!is_document(rec.kind)) return errors::kWrongType;
+// The document held by rec: kWrongType for strings and hashes, kCorruption
+// for bytes that do not decode.
+Status decode_document(const RecordView& rec, Value* out) {
+  if (!is_document(rec.kind)) return Status::WrongType();
   auto v = Value::decode(rec.bytes);
-  if (!v.ok()) return errors::kCorruptValue;
+  if (!v.ok()) return v.status();
   *out = std::move(*v);
-  return {};
+  return Status::Ok();
 }
 
 // Reads the document at key. Returns false after replying an error; *found
 // tells whether the key exists.
 bool read_document_or_reply(CommandContext& ctx, std::string_view key, Value* doc, bool* found) {
-  std::string_view error;
-  *found = ctx.cache.store(ctx.region).get(key, [&](const RecordView& rec) { error = decode_document(rec, doc); });
-  if (error.empty()) return true;
-  ctx.reply.error(error);
-  return false;
+  Status st;
+  *found = ctx.cache.reader(ctx.region).get(key, [&](const RecordView& rec) { st = decode_document(rec, doc); });
+  return ok_or_reply(ctx, st);
 }
 
 // JSON.SET key path json [NX|XX]: replaces the whole document. NX/XX
@@ -76,22 +74,15 @@ void json_set_command(CommandContext& ctx, Args args) {
   if (!p.ok_or_reply(ctx.reply)) return;
   auto doc = Value::from_json(args[3]);
   if (!doc.ok()) {
-    ctx.reply.error("ERR " + doc.status().message());
+    ctx.reply.error(errors::json_parse(doc.status().message()));
     return;
   }
   std::string bytes = doc->encode();
 
   bool written = false;
-  std::string_view error;
   const bool ok = mutate_or_reply(ctx, args[1], [&](const RecordView* cur, std::optional<Record>* next) {
-    if (cur != nullptr && !is_document(cur->kind)) {
-      error = errors::kWrongType;
-      return Status::Ok();
-    }
-    if (path == PathKind::kOther) {
-      error = cur == nullptr ? errors::kJsonNewAtRoot : errors::kJsonRootOnly;
-      return Status::Ok();
-    }
+    if (cur != nullptr && !is_document(cur->kind)) return Status::WrongType();
+    if (path == PathKind::kOther) return cur == nullptr ? Status::JsonNewAtRoot() : Status::JsonRootOnly();
     if ((nx && cur != nullptr) || (xx && cur == nullptr)) return Status::Ok();
     written = true;
     *next = make_record(ValueKind::kJson, std::move(bytes),
@@ -99,9 +90,7 @@ void json_set_command(CommandContext& ctx, Args args) {
     return Status::Ok();
   });
   if (!ok) return;
-  if (!error.empty()) {
-    ctx.reply.error(error);
-  } else if (written) {
+  if (written) {
     ctx.reply.ok();
   } else {
     ctx.reply.null();
@@ -163,13 +152,13 @@ void json_mget_command(CommandContext& ctx, Args args) {
     ctx.reply.error(errors::kJsonRootOnly);
     return;
   }
-  LruCache& store = ctx.cache.store(ctx.region);
+  const RegionReader reader = ctx.cache.reader(ctx.region);
   ctx.reply.array_header(args.size() - 2);
   for (size_t i = 1; i + 1 < args.size(); ++i) {
     std::optional<std::string> text;
-    store.get(args[i], [&](const RecordView& rec) {
+    reader.get(args[i], [&](const RecordView& rec) {
       Value doc;
-      if (decode_document(rec, &doc).empty()) text = render(doc, path);
+      if (decode_document(rec, &doc).ok()) text = render(doc, path);
     });
     if (text) {
       ctx.reply.bulk(*text);
@@ -191,23 +180,14 @@ void json_del_command(CommandContext& ctx, Args args) {
     return;
   }
   bool deleted = false;
-  std::string_view error;
   const bool ok = mutate_or_reply(ctx, args[1], [&](const RecordView* cur, std::optional<Record>* next) {
     if (cur == nullptr) return Status::Ok();
-    if (!is_document(cur->kind)) {
-      error = errors::kWrongType;
-      return Status::Ok();
-    }
+    if (!is_document(cur->kind)) return Status::WrongType();
     deleted = true;
     *next = tombstone_record();
     return Status::Ok();
   });
-  if (!ok) return;
-  if (!error.empty()) {
-    ctx.reply.error(error);
-  } else {
-    ctx.reply.integer(deleted ? 1 : 0);
-  }
+  if (ok) ctx.reply.integer(deleted ? 1 : 0);
 }
 
 // JSON.TYPE key [path]: the root value's type name ("object", "array",

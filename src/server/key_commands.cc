@@ -4,12 +4,12 @@
 //
 // Writes go through GeoCache (mutate, remove, flush_all), which versions and
 // replicates them; changing a TTL replicates the key's whole record with its
-// new absolute expiry (DESIGN.md). Reads that Redis does without touching
-// LRU (EXISTS, TYPE, TTL) use peek(); TOUCH uses get() because touching is
-// its point.
+// new absolute expiry (DESIGN.md). Reads go through the region's
+// RegionReader: those Redis does without touching LRU (EXISTS, TYPE, TTL)
+// use peek(); TOUCH uses get() because touching is its point.
 //
 // SCAN's cursor is a shard index. The store can enumerate one shard at a time
-// (LruCache::scan_shard) but has no stable position inside a shard's hash
+// (RegionReader::scan_shard) but has no stable position inside a shard's hash
 // table, so each SCAN call returns all matching keys of one shard and the
 // next cursor is the next shard, 0 after the last. COUNT is accepted and
 // checked but is no limit: a call returns a whole shard. This keeps SCAN's
@@ -40,34 +40,37 @@ using Args = std::span<const std::string_view>;
 void del_command(CommandContext& ctx, Args args) {
   int64_t removed = 0;
   for (size_t i = 1; i < args.size(); ++i) {
-    if (ctx.cache.remove(ctx.region, args[i])) ++removed;
+    // A delete is refused only for a key too big ever to have been stored,
+    // that is for a key that is not there: it counts as absent.
+    const Result<bool> r = ctx.cache.remove(args[i], ctx.region);
+    if (r.ok() && *r) ++removed;
   }
   ctx.reply.integer(removed);
 }
 
 // EXISTS key...: a key named twice counts twice, as in Redis.
 void exists_command(CommandContext& ctx, Args args) {
-  LruCache& store = ctx.cache.store(ctx.region);
+  const RegionReader reader = ctx.cache.reader(ctx.region);
   int64_t n = 0;
   for (size_t i = 1; i < args.size(); ++i) {
-    if (store.contains(args[i])) ++n;
+    if (reader.contains(args[i])) ++n;
   }
   ctx.reply.integer(n);
 }
 
 // TOUCH key...: counts the keys that exist and marks them recently used.
 void touch_command(CommandContext& ctx, Args args) {
-  LruCache& store = ctx.cache.store(ctx.region);
+  const RegionReader reader = ctx.cache.reader(ctx.region);
   int64_t n = 0;
   for (size_t i = 1; i < args.size(); ++i) {
-    if (store.get(args[i], [](const RecordView&) {})) ++n;
+    if (reader.get(args[i], [](const RecordView&) {})) ++n;
   }
   ctx.reply.integer(n);
 }
 
 void type_command(CommandContext& ctx, Args args) {
   std::string_view type = "none";
-  ctx.cache.store(ctx.region).peek(args[1], [&](const RecordView& view) { type = type_name(view); });
+  ctx.cache.reader(ctx.region).peek(args[1], [&](const RecordView& view) { type = type_name(view); });
   ctx.reply.simple(type);
 }
 
@@ -97,9 +100,7 @@ void expire_generic(CommandContext& ctx, Args args, int64_t basetime_ms, bool se
     } else if (equals_ci(args[i], "lt")) {
       flags |= kExpireLt;
     } else {
-      std::string error = "ERR Unsupported option ";
-      for (char c : args[i]) error.push_back(c == '\r' || c == '\n' ? ' ' : c);  // keep the reply one line
-      ctx.reply.error(error);
+      ctx.reply.error(errors::unsupported_option(args[i]));
       return;
     }
   }
@@ -168,7 +169,7 @@ void pexpireat_command(CommandContext& ctx, Args args) {
 // second forms round to the nearest second as Redis does.
 void ttl_generic(CommandContext& ctx, Args args, bool in_ms, bool absolute) {
   int64_t expire_at_ms = 0;
-  if (!ctx.cache.store(ctx.region).peek(args[1], [&](const RecordView& view) { expire_at_ms = view.expire_at_ms; })) {
+  if (!ctx.cache.reader(ctx.region).peek(args[1], [&](const RecordView& view) { expire_at_ms = view.expire_at_ms; })) {
     ctx.reply.integer(-2);
     return;
   }
@@ -207,10 +208,10 @@ void persist_command(CommandContext& ctx, Args args) {
 void keys_command(CommandContext& ctx, Args args) {
   const std::string_view pattern = args[1];
   const bool all = pattern == "*";
-  LruCache& store = ctx.cache.store(ctx.region);
+  const RegionReader reader = ctx.cache.reader(ctx.region);
   std::vector<std::string> keys;
-  for (int shard = 0; shard < store.shard_count(); ++shard) {
-    store.scan_shard(shard, /*include_tombstones=*/false, [&](std::string_view key, const RecordView&) {
+  for (int shard = 0; shard < reader.shard_count(); ++shard) {
+    reader.scan_shard(shard, [&](std::string_view key, const RecordView&) {
       if (all || glob_match(pattern, key)) keys.emplace_back(key);
     });
   }
@@ -242,17 +243,16 @@ void scan_command(CommandContext& ctx, Args args) {
   }
   if (!p.ok_or_reply(ctx.reply)) return;
 
-  LruCache& store = ctx.cache.store(ctx.region);
+  const RegionReader reader = ctx.cache.reader(ctx.region);
   std::vector<std::string> keys;
   int64_t next_cursor = 0;
-  if (cursor < store.shard_count()) {
+  if (cursor < reader.shard_count()) {
     const bool match_all = !match || *match == "*";
-    store.scan_shard(static_cast<int>(cursor), /*include_tombstones=*/false,
-                     [&](std::string_view key, const RecordView& rec) {
-                       if (type && !equals_ci(*type, type_name(rec))) return;
-                       if (match_all || glob_match(*match, key)) keys.emplace_back(key);
-                     });
-    next_cursor = cursor + 1 < store.shard_count() ? cursor + 1 : 0;
+    reader.scan_shard(static_cast<int>(cursor), [&](std::string_view key, const RecordView& rec) {
+      if (type && !equals_ci(*type, type_name(rec))) return;
+      if (match_all || glob_match(*match, key)) keys.emplace_back(key);
+    });
+    next_cursor = cursor + 1 < reader.shard_count() ? cursor + 1 : 0;
   }
   ctx.reply.array_header(2);
   ctx.reply.bulk(std::to_string(next_cursor));
@@ -261,7 +261,7 @@ void scan_command(CommandContext& ctx, Args args) {
 }
 
 void randomkey_command(CommandContext& ctx, Args) {
-  auto key = ctx.cache.store(ctx.region).random_key();
+  auto key = ctx.cache.reader(ctx.region).random_key();
   if (key) {
     ctx.reply.bulk(*key);
   } else {

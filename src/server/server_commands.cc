@@ -70,13 +70,11 @@ void config_set(CommandContext& ctx, Args pairs) {
       if (equals_ci(p.name, pairs[i])) found = &p;
     }
     if (found == nullptr) {
-      ctx.reply.error("ERR Unknown option or number of arguments for CONFIG SET - '" + std::string(pairs[i]) +
-                      "'");
+      ctx.reply.error(errors::config_set_unknown(pairs[i]));
       return;
     }
     if (found->set == nullptr) {
-      ctx.reply.error("ERR CONFIG SET failed (possibly related to argument '" + std::string(found->name) +
-                      "') - can't set immutable config");
+      ctx.reply.error(errors::config_set_failed(found->name, "can't set immutable config"));
       return;
     }
     params.push_back(found);
@@ -84,8 +82,7 @@ void config_set(CommandContext& ctx, Args pairs) {
   for (size_t i = 0; i < params.size(); ++i) {
     std::string err = params[i]->set(ctx, pairs[2 * i + 1]);
     if (!err.empty()) {
-      ctx.reply.error("ERR CONFIG SET failed (possibly related to argument '" + std::string(params[i]->name) +
-                      "') - " + err);
+      ctx.reply.error(errors::config_set_failed(params[i]->name, err));
       return;
     }
   }
@@ -221,7 +218,7 @@ void command_command(CommandContext& ctx, Args args) {
 // ---------------------------------------------------------------- misc
 
 void dbsize_command(CommandContext& ctx, Args) {
-  ctx.reply.integer(static_cast<int64_t>(ctx.cache.store(ctx.region).stats().items));
+  ctx.reply.integer(static_cast<int64_t>(ctx.cache.reader(ctx.region).stats().items));
 }
 
 void time_command(CommandContext& ctx, Args) {
@@ -282,9 +279,7 @@ void debug_command(CommandContext& ctx, Args args) {
   } else if (equals_ci(type, "verbatim")) {
     ctx.reply.verbatim("This is a verbatim\nstring");
   } else {
-    ctx.reply.error(
-        "ERR Wrong protocol type name. Please use one of the following: "
-        "string|integer|double|null|array|set|map|true|false|verbatim");
+    ctx.reply.error(errors::kDebugProtocolType);
   }
 }
 

@@ -5,9 +5,8 @@
 // live record under its shard lock and computes the key's whole new record
 // (kind, bytes, absolute expiry), which mutate versions and replicates — so
 // INCR replicates the resulting number, never "+1" (DESIGN.md). A mutator
-// never replies: the write may still be refused (OOM) after it returns, so it
-// leaves its outcome in locals and the handler replies once mutate is done.
-// Reads use LruCache::get with a visitor, which touches LRU and lets the
+// refuses with a Status and never replies (mutate_or_reply, data_helpers.h).
+// Reads use RegionReader::get with a visitor, which touches LRU and lets the
 // reply be written straight from the stored bytes without a copy.
 //
 // Record kinds and the default TTL: see data_helpers.h.
@@ -123,25 +122,20 @@ bool expire_at_or_reply(CommandContext& ctx, std::string_view text, unsigned fla
 enum class SetResult {
   kWritten,
   kConditionFailed,  // NX found the key, or XX did not
-  kBadOld,           // GET: the old value is not a string (error in *error)
-  kRefused,          // the cache refused the write; already replied
+  kRefused,          // refused (GET of an old value that is no string, OOM); already replied
 };
 
 // SET's core, shared by SET, SETEX, PSETEX, SETNX, GETSET and MSET. flags
 // are ExtFlags; expire_at_ms is used when flags hold an expiry. With kGet the
 // old string is copied to *old (it is replied after the write).
 SetResult set_generic(CommandContext& ctx, std::string_view key, std::string_view value, unsigned flags,
-                      int64_t expire_at_ms, std::optional<std::string>* old = nullptr,
-                      std::string_view* error = nullptr) {
+                      int64_t expire_at_ms, std::optional<std::string>* old = nullptr) {
   SetResult result = SetResult::kWritten;
   const bool ok = mutate_or_reply(ctx, key, [&](const RecordView* cur, std::optional<Record>* next) {
     if ((flags & kGet) && cur != nullptr) {
       std::string scratch;
       std::string_view text;
-      if (!read_string_or_error(*cur, &scratch, &text, error)) {
-        result = SetResult::kBadOld;
-        return Status::Ok();
-      }
+      if (Status st = read_string(*cur, &scratch, &text); !st.ok()) return st;
       old->emplace(text);
     }
     if (((flags & kNx) && cur != nullptr) || ((flags & kXx) && cur == nullptr)) {
@@ -172,54 +166,40 @@ void reply_bulk_or_null(ReplyWriter& reply, const std::optional<std::string>& s)
 // result: INCR, DECR, INCRBY, DECRBY.
 void incr_by(CommandContext& ctx, std::string_view key, int64_t delta) {
   int64_t result = 0;
-  std::string_view error;
   const bool ok = mutate_or_reply(ctx, key, [&](const RecordView* cur, std::optional<Record>* next) {
     int64_t value = 0;
     int64_t at = default_expire_at(ctx.cache);
     if (cur != nullptr) {
       std::string scratch;
       std::string_view text;
-      if (!read_string_or_error(*cur, &scratch, &text, &error)) return Status::Ok();
-      if (!parse_int64(text, &value)) {
-        error = errors::kNotInteger;
-        return Status::Ok();
-      }
+      if (Status st = read_string(*cur, &scratch, &text); !st.ok()) return st;
+      if (!parse_int64(text, &value)) return Status::NotInteger();
       at = cur->expire_at_ms;
     }
     if ((delta < 0 && value < 0 && delta < std::numeric_limits<int64_t>::min() - value) ||
         (delta > 0 && value > 0 && delta > std::numeric_limits<int64_t>::max() - value)) {
-      error = errors::kOverflow;
-      return Status::Ok();
+      return Status::Overflow();
     }
     result = value + delta;
     *next = make_record(ValueKind::kString, std::to_string(result), at);
     return Status::Ok();
   });
-  if (!ok) return;
-  if (!error.empty()) {
-    ctx.reply.error(error);
-  } else {
-    ctx.reply.integer(result);
-  }
+  if (ok) ctx.reply.integer(result);
 }
 
 // The proto-max-bulk-len setting: no string may grow past it.
 size_t max_string_len(CommandContext& ctx) { return ctx.server.proto_max_bulk_len.load(std::memory_order_relaxed); }
+Status string_too_long() { return Status::TooLarge("string exceeds maximum allowed size (proto-max-bulk-len)"); }
 
 // ---------------------------------------------------------------------------
 // Handlers
 // ---------------------------------------------------------------------------
 
 void get_command(CommandContext& ctx, Args args) {
-  const bool found = ctx.cache.store(ctx.region).get(args[1], [&](const RecordView& rec) {
+  const bool found = ctx.cache.reader(ctx.region).get(args[1], [&](const RecordView& rec) {
     std::string scratch;
     std::string_view text;
-    const StringRead r = read_string(rec, &scratch, &text);
-    if (r == StringRead::kOk) {
-      ctx.reply.bulk(text);
-    } else {
-      ctx.reply.error(string_read_error(r));
-    }
+    if (ok_or_reply(ctx, read_string(rec, &scratch, &text))) ctx.reply.bulk(text);
   });
   if (!found) ctx.reply.null();
 }
@@ -233,10 +213,8 @@ void set_command(CommandContext& ctx, Args args) {
   int64_t at = kNoExpiry;
   if ((ext.flags & kAnyExpire) && !expire_at_or_reply(ctx, ext.expire, ext.flags, "set", &at)) return;
   std::optional<std::string> old;
-  std::string_view error;
-  switch (set_generic(ctx, args[1], args[2], ext.flags, at, &old, &error)) {
+  switch (set_generic(ctx, args[1], args[2], ext.flags, at, &old)) {
     case SetResult::kRefused: return;
-    case SetResult::kBadOld: ctx.reply.error(error); return;
     case SetResult::kConditionFailed:
       // With GET the reply is the old value whether or not the write happened.
       if (ext.flags & kGet) {
@@ -274,32 +252,23 @@ void setnx_command(CommandContext& ctx, Args args) {
 
 void getset_command(CommandContext& ctx, Args args) {
   std::optional<std::string> old;
-  std::string_view error;
-  switch (set_generic(ctx, args[1], args[2], kGet, kNoExpiry, &old, &error)) {
-    case SetResult::kRefused: return;
-    case SetResult::kBadOld: ctx.reply.error(error); return;
-    default: reply_bulk_or_null(ctx.reply, old); return;
+  if (set_generic(ctx, args[1], args[2], kGet, kNoExpiry, &old) != SetResult::kRefused) {
+    reply_bulk_or_null(ctx.reply, old);
   }
 }
 
 void getdel_command(CommandContext& ctx, Args args) {
   std::optional<std::string> old;
-  std::string_view error;
   const bool ok = mutate_or_reply(ctx, args[1], [&](const RecordView* cur, std::optional<Record>* next) {
     if (cur == nullptr) return Status::Ok();
     std::string scratch;
     std::string_view text;
-    if (!read_string_or_error(*cur, &scratch, &text, &error)) return Status::Ok();
+    if (Status st = read_string(*cur, &scratch, &text); !st.ok()) return st;
     old.emplace(text);
     *next = tombstone_record();
     return Status::Ok();
   });
-  if (!ok) return;
-  if (!error.empty()) {
-    ctx.reply.error(error);
-  } else {
-    reply_bulk_or_null(ctx.reply, old);
-  }
+  if (ok) reply_bulk_or_null(ctx.reply, old);
 }
 
 // GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]
@@ -315,36 +284,30 @@ void getex_command(CommandContext& ctx, Args args) {
     return;
   }
   std::optional<std::string> value;
-  std::string_view error;
   const bool ok = mutate_or_reply(ctx, args[1], [&](const RecordView* cur, std::optional<Record>* next) {
     if (cur == nullptr) return Status::Ok();
     std::string scratch;
     std::string_view text;
-    if (!read_string_or_error(*cur, &scratch, &text, &error)) return Status::Ok();
+    if (Status st = read_string(*cur, &scratch, &text); !st.ok()) return st;
     value.emplace(text);
     if ((ext.flags & kPersist) && cur->expire_at_ms == kNoExpiry) return Status::Ok();  // nothing changes
     *next = cur->to_record();  // same kind and bytes: a kValue stays a kValue
     (*next)->expire_at_ms = (ext.flags & kPersist) ? kNoExpiry : at;  // a past expiry deletes (mutate)
     return Status::Ok();
   });
-  if (!ok) return;
-  if (!error.empty()) {
-    ctx.reply.error(error);
-  } else {
-    reply_bulk_or_null(ctx.reply, value);
-  }
+  if (ok) reply_bulk_or_null(ctx.reply, value);
 }
 
 // MGET key...: a key that is absent or not a string reads as nil.
 void mget_command(CommandContext& ctx, Args args) {
   ctx.reply.array_header(args.size() - 1);
-  LruCache& store = ctx.cache.store(ctx.region);
+  const RegionReader reader = ctx.cache.reader(ctx.region);
   for (size_t i = 1; i < args.size(); ++i) {
     bool replied = false;
-    store.get(args[i], [&](const RecordView& rec) {
+    reader.get(args[i], [&](const RecordView& rec) {
       std::string scratch;
       std::string_view text;
-      if (read_string(rec, &scratch, &text) != StringRead::kOk) return;
+      if (!read_string(rec, &scratch, &text).ok()) return;
       ctx.reply.bulk(text);
       replied = true;
     });
@@ -368,9 +331,9 @@ void msetnx_command(CommandContext& ctx, Args args) {
     ctx.reply.error(errors::wrong_arity("msetnx"));
     return;
   }
-  LruCache& store = ctx.cache.store(ctx.region);
+  const RegionReader reader = ctx.cache.reader(ctx.region);
   for (size_t i = 1; i < args.size(); i += 2) {
-    if (store.contains(args[i])) {
+    if (reader.contains(args[i])) {
       ctx.reply.integer(0);
       return;
     }
@@ -413,47 +376,31 @@ void incrbyfloat_command(CommandContext& ctx, Args args) {
   long double incr = 0;
   const bool incr_ok = parse_long_double(args[2], &incr);
   std::string result;
-  std::string_view error;
   const bool ok = mutate_or_reply(ctx, args[1], [&](const RecordView* cur, std::optional<Record>* next) {
     long double value = 0;
     int64_t at = default_expire_at(ctx.cache);
     if (cur != nullptr) {
       std::string scratch;
       std::string_view text;
-      if (!read_string_or_error(*cur, &scratch, &text, &error)) return Status::Ok();
-      if (!parse_long_double(text, &value)) {
-        error = errors::kNotFloat;
-        return Status::Ok();
-      }
+      if (Status st = read_string(*cur, &scratch, &text); !st.ok()) return st;
+      if (!parse_long_double(text, &value)) return Status::NotFloat();
       at = cur->expire_at_ms;
     }
     // Redis checks the stored value before the increment.
-    if (!incr_ok) {
-      error = errors::kNotFloat;
-      return Status::Ok();
-    }
+    if (!incr_ok) return Status::NotFloat();
     const long double sum = value + incr;
-    if (std::isnan(sum) || std::isinf(sum)) {
-      error = errors::kNanOrInfinity;
-      return Status::Ok();
-    }
+    if (std::isnan(sum) || std::isinf(sum)) return Status::NanOrInfinity();
     result = format_long_double(sum);
     *next = make_record(ValueKind::kString, result, at);
     return Status::Ok();
   });
-  if (!ok) return;
-  if (!error.empty()) {
-    ctx.reply.error(error);
-  } else {
-    ctx.reply.bulk(result);
-  }
+  if (ok) ctx.reply.bulk(result);
 }
 
 void append_command(CommandContext& ctx, Args args) {
   const std::string_view suffix = args[2];
   const size_t limit = max_string_len(ctx);
   size_t length = 0;
-  std::string_view error;
   const bool ok = mutate_or_reply(ctx, args[1], [&](const RecordView* cur, std::optional<Record>* next) {
     if (cur == nullptr) {
       length = suffix.size();
@@ -462,11 +409,8 @@ void append_command(CommandContext& ctx, Args args) {
     }
     std::string scratch;
     std::string_view text;
-    if (!read_string_or_error(*cur, &scratch, &text, &error)) return Status::Ok();
-    if (text.size() + suffix.size() > limit) {
-      error = errors::kStringTooLong;
-      return Status::Ok();
-    }
+    if (Status st = read_string(*cur, &scratch, &text); !st.ok()) return st;
+    if (text.size() + suffix.size() > limit) return string_too_long();
     std::string bytes;
     bytes.reserve(text.size() + suffix.size());
     bytes.append(text).append(suffix);
@@ -474,24 +418,14 @@ void append_command(CommandContext& ctx, Args args) {
     *next = make_record(ValueKind::kString, std::move(bytes), cur->expire_at_ms);
     return Status::Ok();
   });
-  if (!ok) return;
-  if (!error.empty()) {
-    ctx.reply.error(error);
-  } else {
-    ctx.reply.integer(static_cast<int64_t>(length));
-  }
+  if (ok) ctx.reply.integer(static_cast<int64_t>(length));
 }
 
 void strlen_command(CommandContext& ctx, Args args) {
-  const bool found = ctx.cache.store(ctx.region).get(args[1], [&](const RecordView& rec) {
+  const bool found = ctx.cache.reader(ctx.region).get(args[1], [&](const RecordView& rec) {
     std::string scratch;
     std::string_view text;
-    const StringRead r = read_string(rec, &scratch, &text);
-    if (r == StringRead::kOk) {
-      ctx.reply.integer(static_cast<int64_t>(text.size()));
-    } else {
-      ctx.reply.error(string_read_error(r));
-    }
+    if (ok_or_reply(ctx, read_string(rec, &scratch, &text))) ctx.reply.integer(static_cast<int64_t>(text.size()));
   });
   if (!found) ctx.reply.integer(0);
 }
@@ -503,14 +437,10 @@ void getrange_command(CommandContext& ctx, Args args) {
   int64_t start = p.next_int();
   int64_t end = p.next_int();
   if (!p.ok_or_reply(ctx.reply)) return;
-  const bool found = ctx.cache.store(ctx.region).get(args[1], [&](const RecordView& rec) {
+  const bool found = ctx.cache.reader(ctx.region).get(args[1], [&](const RecordView& rec) {
     std::string scratch;
     std::string_view text;
-    const StringRead r = read_string(rec, &scratch, &text);
-    if (r != StringRead::kOk) {
-      ctx.reply.error(string_read_error(r));
-      return;
-    }
+    if (!ok_or_reply(ctx, read_string(rec, &scratch, &text))) return;
     const int64_t len = static_cast<int64_t>(text.size());
     if (start < 0 && end < 0 && start > end) {
       ctx.reply.bulk("");
@@ -545,19 +475,15 @@ void setrange_command(CommandContext& ctx, Args args) {
   const size_t limit = max_string_len(ctx);
   const size_t off = static_cast<size_t>(offset);
   size_t length = 0;
-  std::string_view error;
   const bool ok = mutate_or_reply(ctx, args[1], [&](const RecordView* cur, std::optional<Record>* next) {
     std::string scratch;
     std::string_view text;
     if (cur != nullptr) {
-      if (!read_string_or_error(*cur, &scratch, &text, &error)) return Status::Ok();
+      if (Status st = read_string(*cur, &scratch, &text); !st.ok()) return st;
     }
     length = text.size();
     if (value.empty()) return Status::Ok();  // nothing to write, not even a new key
-    if (off + value.size() > limit) {
-      error = errors::kStringTooLong;
-      return Status::Ok();
-    }
+    if (off + value.size() > limit) return string_too_long();
     std::string bytes(text);
     if (bytes.size() < off + value.size()) bytes.resize(off + value.size(), '\0');
     bytes.replace(off, value.size(), value);
@@ -566,12 +492,7 @@ void setrange_command(CommandContext& ctx, Args args) {
                         cur != nullptr ? cur->expire_at_ms : default_expire_at(ctx.cache));
     return Status::Ok();
   });
-  if (!ok) return;
-  if (!error.empty()) {
-    ctx.reply.error(error);
-  } else {
-    ctx.reply.integer(static_cast<int64_t>(length));
-  }
+  if (ok) ctx.reply.integer(static_cast<int64_t>(length));
 }
 
 constexpr uint32_t kW = kCmdWrite;

@@ -19,6 +19,12 @@ namespace {
 
 constexpr RegionId kEu = 1, kUs = 2, kAp = 3;
 
+// r's value; an error fails the test (and reads as false).
+bool value_of(const Result<bool>& r) {
+  EXPECT_TRUE(r.ok()) << r.status().to_string();
+  return r.ok() && *r;
+}
+
 // Three regions hosted in one process over the in-process transport, with a
 // manual clock: replication is real (threads, batches), time is not.
 class GeoCacheTest : public ::testing::Test {
@@ -52,7 +58,7 @@ class GeoCacheTest : public ::testing::Test {
   // Every record a region holds, tombstones included.
   std::map<std::string, Record> contents(RegionId region) {
     std::map<std::string, Record> out;
-    LruCache& s = geo_->store(region);
+    LruCache& s = geo_->TEST_store(region);
     for (int i = 0; i < s.shard_count(); ++i) {
       s.scan_shard(i, true, [&](std::string_view k, const RecordView& v) { out.emplace(k, v.to_record()); });
     }
@@ -105,24 +111,24 @@ TEST_F(GeoCacheTest, TypedValuesReplicateWithTheirType) {
 
 TEST_F(GeoCacheTest, RemoveReplicates) {
   start();
-  geo_->put("k", Value("v"), "eu");
+  ASSERT_TRUE(geo_->put("k", Value("v"), "eu").ok());
   quiesce();
-  EXPECT_TRUE(geo_->remove("k", "us"));
+  EXPECT_TRUE(value_of(geo_->remove("k", "us")));
   quiesce();
   EXPECT_EQ(read("k", "eu"), "-");
   EXPECT_EQ(read("k", "ap"), "-");
-  EXPECT_FALSE(geo_->remove("k", "eu"));  // nothing left to remove
-  auto t = geo_->store(kAp).peek_with_tombstone("k");
+  EXPECT_FALSE(value_of(geo_->remove("k", "eu")));  // nothing left to remove
+  auto t = geo_->TEST_store(kAp).peek_with_tombstone("k");
   ASSERT_TRUE(t.has_value());
   EXPECT_TRUE(t->is_tombstone());
 }
 
 TEST_F(GeoCacheTest, RemoveOfAbsentKeyWritesNothing) {
   start();
-  EXPECT_FALSE(geo_->remove("never", "eu"));
+  EXPECT_FALSE(value_of(geo_->remove("never", "eu")));
   quiesce();
   EXPECT_EQ(geo_->replicator().outbox_stats().at(0).appended, 0u);
-  EXPECT_FALSE(geo_->store(kUs).peek_with_tombstone("never").has_value());
+  EXPECT_FALSE(geo_->TEST_store(kUs).peek_with_tombstone("never").has_value());
 }
 
 TEST_F(GeoCacheTest, PutWithTtlReplicatesItsAbsoluteExpiry) {
@@ -140,28 +146,28 @@ TEST_F(GeoCacheTest, PutWithTtlReplicatesItsAbsoluteExpiry) {
 
 TEST_F(GeoCacheTest, ExpireAndPersistReplicate) {
   start();
-  geo_->put("k", Value("v"), "eu");
+  ASSERT_TRUE(geo_->put("k", Value("v"), "eu").ok());
   quiesce();
   EXPECT_EQ(geo_->ttl("k", "us"), -1);
-  EXPECT_TRUE(geo_->expire("k", 5000, "eu"));
+  EXPECT_TRUE(value_of(geo_->expire("k", 5000, "eu")));
   quiesce();
   EXPECT_EQ(geo_->ttl("k", "us"), 5000);
   EXPECT_EQ(geo_->ttl("k", "ap"), 5000);
   clock_.advance_ms(2000);
   EXPECT_EQ(geo_->ttl("k", "us"), 3000);
-  EXPECT_TRUE(geo_->persist("k", "ap"));
+  EXPECT_TRUE(value_of(geo_->persist("k", "ap")));
   quiesce();
   EXPECT_EQ(geo_->ttl("k", "eu"), -1);
   EXPECT_EQ(geo_->ttl("k", "us"), -1);
-  EXPECT_FALSE(geo_->persist("k", "us"));  // no TTL left to drop
+  EXPECT_FALSE(value_of(geo_->persist("k", "us")));  // no TTL left to drop
   clock_.advance_ms(10'000);
   EXPECT_EQ(read("k", "us"), "v");
 }
 
 TEST_F(GeoCacheTest, ExpireAndPersistOfAbsentKeyReportFalse) {
   start();
-  EXPECT_FALSE(geo_->expire("none", 1000, "eu"));
-  EXPECT_FALSE(geo_->persist("none", "eu"));
+  EXPECT_FALSE(value_of(geo_->expire("none", 1000, "eu")));
+  EXPECT_FALSE(value_of(geo_->persist("none", "eu")));
   EXPECT_EQ(geo_->ttl("none", "eu"), -2);
 }
 
@@ -169,7 +175,7 @@ TEST_F(GeoCacheTest, ExpireAndPersistOfAbsentKeyReportFalse) {
 // silently turn the write into a delete.
 TEST_F(GeoCacheTest, HugeTtlOnPutIsRefusedNotWrappedIntoThePast) {
   start();
-  geo_->put("k", Value("old"), "eu");
+  ASSERT_TRUE(geo_->put("k", Value("old"), "eu").ok());
   const Status st = geo_->put("k", Value("v"), "eu", INT64_MAX);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(read("k", "eu"), "old");
@@ -177,8 +183,8 @@ TEST_F(GeoCacheTest, HugeTtlOnPutIsRefusedNotWrappedIntoThePast) {
 
 TEST_F(GeoCacheTest, HugeTtlOnExpireKeepsTheKeyForAsLongAsCanBeRepresented) {
   start();
-  geo_->put("k", Value("v"), "eu");
-  EXPECT_TRUE(geo_->expire("k", INT64_MAX, "eu"));
+  ASSERT_TRUE(geo_->put("k", Value("v"), "eu").ok());
+  EXPECT_TRUE(value_of(geo_->expire("k", INT64_MAX, "eu")));
   quiesce();
   EXPECT_EQ(read("k", "eu"), "v");
   EXPECT_EQ(read("k", "us"), "v");
@@ -187,23 +193,23 @@ TEST_F(GeoCacheTest, HugeTtlOnExpireKeepsTheKeyForAsLongAsCanBeRepresented) {
 
 TEST_F(GeoCacheTest, ExpireInThePastDeletesEverywhere) {
   start();
-  geo_->put("k", Value("v"), "eu");
+  ASSERT_TRUE(geo_->put("k", Value("v"), "eu").ok());
   quiesce();
-  EXPECT_TRUE(geo_->expire("k", -1, "us"));
+  EXPECT_TRUE(value_of(geo_->expire("k", -1, "us")));
   quiesce();
   EXPECT_EQ(read("k", "eu"), "-");
-  auto t = geo_->store(kEu).peek_with_tombstone("k");
+  auto t = geo_->TEST_store(kEu).peek_with_tombstone("k");
   ASSERT_TRUE(t.has_value());
   EXPECT_TRUE(t->is_tombstone());
 }
 
 TEST_F(GeoCacheTest, FlushAllRemovesOlderWritesEverywhereAndKeepsLaterOnes) {
   start();
-  geo_->put("a", Value("1"), "eu");
-  geo_->put("b", Value("2"), "ap");
+  ASSERT_TRUE(geo_->put("a", Value("1"), "eu").ok());
+  ASSERT_TRUE(geo_->put("b", Value("2"), "ap").ok());
   quiesce();
   geo_->flush_all(kUs);
-  geo_->put("c", Value("3"), "ap");
+  ASSERT_TRUE(geo_->put("c", Value("3"), "ap").ok());
   quiesce();
   for (const char* r : {"eu", "us", "ap"}) {
     EXPECT_EQ(read("a", r), "-") << r;
@@ -217,7 +223,7 @@ TEST_F(GeoCacheTest, FlushAllRemovesOlderWritesEverywhereAndKeepsLaterOnes) {
 TEST_F(GeoCacheTest, WriteDuringCutIsInvisibleAcrossItUntilHeal) {
   start();
   link().cut(kEu, kUs);
-  geo_->put("k", Value("v"), "eu");
+  ASSERT_TRUE(geo_->put("k", Value("v"), "eu").ok());
   quiesce();
   EXPECT_EQ(read("k", "us"), "-");
   EXPECT_EQ(read("k", "ap"), "v");  // other links unaffected
@@ -231,9 +237,9 @@ TEST_F(GeoCacheTest, ConcurrentWritesOnBothSidesOfACutConvergeToTheLaterOne) {
   start();
   link().cut(kEu, kUs);
   link().cut(kUs, kEu);
-  geo_->put("k", Value("from-eu"), "eu");
+  ASSERT_TRUE(geo_->put("k", Value("from-eu"), "eu").ok());
   clock_.advance_ms(1);
-  geo_->put("k", Value("from-us"), "us");
+  ASSERT_TRUE(geo_->put("k", Value("from-us"), "us").ok());
   quiesce();
   EXPECT_EQ(read("k", "eu"), "from-eu");
   link().heal(kEu, kUs);
@@ -245,14 +251,14 @@ TEST_F(GeoCacheTest, ConcurrentWritesOnBothSidesOfACutConvergeToTheLaterOne) {
 
 TEST_F(GeoCacheTest, LostBatchIsDetectedAsGapAndResyncConverges) {
   start();
-  geo_->put("k1", Value("1"), "eu");
+  ASSERT_TRUE(geo_->put("k1", Value("1"), "eu").ok());
   quiesce();
   link().drop_next(kEu, kUs, 1);
-  geo_->put("k2", Value("2"), "eu");
+  ASSERT_TRUE(geo_->put("k2", Value("2"), "eu").ok());
   quiesce();
   EXPECT_EQ(read("k2", "us"), "-");  // lost on the way
   EXPECT_EQ(geo_->resyncs(), 0u);
-  geo_->put("k3", Value("3"), "eu");
+  ASSERT_TRUE(geo_->put("k3", Value("3"), "eu").ok());
   quiesce();
   EXPECT_EQ(geo_->resyncs(), 1u);
   EXPECT_EQ(read("k2", "us"), "2");
@@ -265,12 +271,12 @@ TEST_F(GeoCacheTest, LostBatchIsDetectedAsGapAndResyncConverges) {
 
 TEST_F(GeoCacheTest, ResyncDropsEntriesTheOriginNoLongerHas) {
   start();
-  geo_->put("stale", Value("x"), "eu");
+  ASSERT_TRUE(geo_->put("stale", Value("x"), "eu").ok());
   quiesce();
   ASSERT_EQ(read("stale", "us"), "x");
   // The origin forgets the key without a replicated write (eviction is
   // local), so only a snapshot can tell the receiver its copy is stale.
-  geo_->store(kEu).drop_from_origin_before(kEu, UINT64_MAX, [](std::string_view) { return false; });
+  geo_->TEST_store(kEu).drop_from_origin_before(kEu, UINT64_MAX, [](std::string_view) { return false; });
   geo_->resync(kUs, kEu);
   EXPECT_EQ(read("stale", "us"), "-");
   EXPECT_EQ(read("stale", "ap"), "x");  // not resynced
@@ -281,16 +287,16 @@ TEST_F(GeoCacheTest, EvictionIsLocalAndNeverReplicated) {
   o.store.shards = 1;
   o.store.max_items = 2;
   start(o);
-  geo_->put("k1", Value("1"), "eu");
-  geo_->put("k2", Value("2"), "eu");
+  ASSERT_TRUE(geo_->put("k1", Value("1"), "eu").ok());
+  ASSERT_TRUE(geo_->put("k2", Value("2"), "eu").ok());
   quiesce();
   ASSERT_EQ(read("k1", "eu"), "1");  // eu touches k1; us does not
-  geo_->put("k3", Value("3"), "eu");
+  ASSERT_TRUE(geo_->put("k3", Value("3"), "eu").ok());
   quiesce();
   EXPECT_EQ(read("k2", "eu"), "-");  // eu evicted its least recently used, k2
-  EXPECT_EQ(geo_->store(kUs).peek("k2").value().bytes, "2");  // us evicted k1 instead
-  EXPECT_FALSE(geo_->store(kUs).peek("k1").has_value());
-  EXPECT_EQ(geo_->store(kEu).stats().evictions, 1u);
+  EXPECT_EQ(geo_->TEST_store(kUs).peek("k2").value().bytes, "2");  // us evicted k1 instead
+  EXPECT_FALSE(geo_->TEST_store(kUs).peek("k1").has_value());
+  EXPECT_EQ(geo_->TEST_store(kEu).stats().evictions, 1u);
 }
 
 // ---- routing -------------------------------------------------------------------------
@@ -309,9 +315,9 @@ TEST_F(GeoCacheTest, ReadWithoutRegionGoesHomeThenToNextClosestWhenHomeBreakerOp
   // Different values per region, written straight into the stores so each
   // read shows which region answered.
   const Version v{Hlc::pack(clock_.now_ms(), 0), kEu};
-  geo_->store(kEu).apply("k", Record{ValueKind::kString, "eu", kNoExpiry, v});
-  geo_->store(kUs).apply("k", Record{ValueKind::kString, "us", kNoExpiry, v});
-  geo_->store(kAp).apply("k", Record{ValueKind::kString, "ap", kNoExpiry, v});
+  geo_->TEST_store(kEu).apply("k", Record{ValueKind::kString, "eu", kNoExpiry, v});
+  geo_->TEST_store(kUs).apply("k", Record{ValueKind::kString, "us", kNoExpiry, v});
+  geo_->TEST_store(kAp).apply("k", Record{ValueKind::kString, "ap", kNoExpiry, v});
   EXPECT_EQ(geo_->read_region(), kEu);
   EXPECT_EQ(read("k", ""), "eu");
 
@@ -331,21 +337,40 @@ TEST_F(GeoCacheTest, ReadWithoutRegionGoesHomeThenToNextClosestWhenHomeBreakerOp
   EXPECT_EQ(geo_->region_state(kEu), CircuitBreaker::State::kClosed);
 }
 
+// The server's reads: the client's region first, then by distance from it.
+TEST_F(GeoCacheTest, ReaderPrefersItsRegionThenTheClosestWithAClosedBreaker) {
+  start();
+  const Version v{Hlc::pack(clock_.now_ms(), 0), kEu};
+  geo_->TEST_store(kEu).apply("k", Record{ValueKind::kString, "eu", kNoExpiry, v});
+  geo_->TEST_store(kUs).apply("k", Record{ValueKind::kString, "us", kNoExpiry, v});
+  geo_->TEST_store(kAp).apply("k", Record{ValueKind::kString, "ap", kNoExpiry, v});
+  auto read_via = [&](RegionId preferred) { return geo_->reader(preferred).peek("k").value().bytes; };
+  EXPECT_EQ(read_via(kAp), "ap");
+  EXPECT_EQ(read_via(kUs), "us");
+
+  geo_->report_region_failure(kUs);
+  geo_->report_region_failure(kUs);
+  EXPECT_EQ(geo_->read_region(kUs), kEu);  // 80 ms from us, closer than ap
+  EXPECT_EQ(read_via(kUs), "eu");
+  EXPECT_EQ(read_via(kAp), "ap");  // ap's own breaker is closed
+  EXPECT_EQ(geo_->region_stats(kUs).items, 1u);  // INFO's figures are not routed
+}
+
 TEST_F(GeoCacheTest, WritesWithoutRegionGoToHome) {
   start();
   link().cut(kEu, kUs);
   link().cut(kEu, kAp);
   ASSERT_TRUE(geo_->put("k", Value("v")).ok());
   quiesce();
-  EXPECT_EQ(geo_->store(kEu).peek("k").value().bytes, "v");
-  EXPECT_FALSE(geo_->store(kUs).peek("k").has_value());
+  EXPECT_EQ(geo_->TEST_store(kEu).peek("k").value().bytes, "v");
+  EXPECT_FALSE(geo_->TEST_store(kUs).peek("k").has_value());
 }
 
 TEST_F(GeoCacheTest, UnknownRegionIsAnInvalidArgument) {
   start();
   EXPECT_EQ(geo_->put("k", Value("v"), "mars").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(geo_->get("k", "mars").status().code(), StatusCode::kInvalidArgument);
-  EXPECT_FALSE(geo_->remove("k", "mars"));
+  EXPECT_EQ(geo_->remove("k", "mars").status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(GeoCacheTest, RemoteRegionIsUnavailableForWrites) {
@@ -386,11 +411,11 @@ TEST_F(GeoCacheTest, RandomWritesFromAllRegionsConverge) {
       ASSERT_TRUE(geo_->put(key, v, region, ttl).ok());
       ++writes;
     } else if (op < 700) {
-      writes += geo_->remove(key, region);
+      writes += value_of(geo_->remove(key, region));
     } else if (op < 850) {
-      writes += geo_->expire(key, 1'000'000'000 + static_cast<int64_t>(rng() % 1000), region);
+      writes += value_of(geo_->expire(key, 1'000'000'000 + static_cast<int64_t>(rng() % 1000), region));
     } else if (op < 995) {
-      writes += geo_->persist(key, region);
+      writes += value_of(geo_->persist(key, region));
     } else {
       geo_->flush_all(geo_->region_id(region).value());
     }
@@ -401,7 +426,7 @@ TEST_F(GeoCacheTest, RandomWritesFromAllRegionsConverge) {
   EXPECT_EQ(geo_->resyncs(), 0u);
   EXPECT_FALSE(contents(kEu).empty());
   expect_converged();
-  for (RegionId r : {kEu, kUs, kAp}) geo_->store(r).TEST_check_invariants();
+  for (RegionId r : {kEu, kUs, kAp}) geo_->TEST_store(r).TEST_check_invariants();
 }
 
 // The same, with batches lost and links cut while the writes go on. Lost
@@ -421,13 +446,13 @@ TEST_F(GeoCacheTest, RandomWritesWithLossAndPartitionsConvergeThroughResync) {
     const std::string key = "k" + std::to_string(rng() % 150);
     const int op = static_cast<int>(rng() % 1000);
     if (op < 500) {
-      geo_->put(key, Value("v" + std::to_string(i)), region);
+      ASSERT_TRUE(geo_->put(key, Value("v" + std::to_string(i)), region).ok());
     } else if (op < 750) {
-      geo_->remove(key, region);
+      ASSERT_TRUE(value_of(geo_->remove(key, region).ok()));
     } else if (op < 870) {
-      geo_->expire(key, 1'000'000'000, region);
+      ASSERT_TRUE(value_of(geo_->expire(key, 1'000'000'000, region).ok()));
     } else if (op < 990) {
-      geo_->persist(key, region);
+      ASSERT_TRUE(value_of(geo_->persist(key, region).ok()));
     } else if (op < 993) {
       geo_->flush_all(geo_->region_id(region).value());
     } else {
@@ -445,12 +470,12 @@ TEST_F(GeoCacheTest, RandomWritesWithLossAndPartitionsConvergeThroughResync) {
     }
   }
   for (int round = 0; round < 2; ++round) {
-    for (const char* r : regions) geo_->put(std::string("sentinel-") + r, Value(round), r);
+    for (const char* r : regions) ASSERT_TRUE(geo_->put(std::string("sentinel-") + r, Value(round), r).ok());
     quiesce();
   }
   EXPECT_GT(geo_->resyncs(), 0u);
   expect_converged();
-  for (RegionId r : ids) geo_->store(r).TEST_check_invariants();
+  for (RegionId r : ids) geo_->TEST_store(r).TEST_check_invariants();
 }
 
 // ---- resync between processes ----------------------------------------------------
@@ -543,22 +568,22 @@ TEST_F(TwoProcessResyncTest, GapMakesTheReceiverAskTheOriginAndEndEqualToIt) {
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(a_->put("k" + std::to_string(i), Value("v" + std::to_string(i)), "a").ok());
   ASSERT_TRUE(b_->put("mine", Value("b's"), "b").ok());
   quiesce();
-  ASSERT_EQ(b_->store(kB).peek("k0")->bytes, "v0");
+  ASSERT_EQ(b_->TEST_store(kB).peek("k0")->bytes, "v0");
   // Two more at a evict its oldest keys there, and only there.
   ASSERT_TRUE(a_->put("k4", Value("v4"), "a").ok());
   ASSERT_TRUE(a_->put("k5", Value("v5"), "a").ok());
   quiesce();
-  ASSERT_FALSE(a_->store(kA).peek_with_tombstone("k0"));
-  ASSERT_TRUE(b_->store(kB).peek("k0"));
+  ASSERT_FALSE(a_->TEST_store(kA).peek_with_tombstone("k0"));
+  ASSERT_TRUE(b_->TEST_store(kB).peek("k0"));
 
   // b misses a's delete and an overwrite.
   transport_.drop_next(kA, kB, 1);
-  ASSERT_TRUE(a_->remove("k5", "a"));
+  ASSERT_TRUE(value_of(a_->remove("k5", "a")));
   quiesce();
   transport_.drop_next(kA, kB, 1);
   ASSERT_TRUE(a_->put("k4", Value("v4 again"), "a").ok());
   quiesce();
-  EXPECT_EQ(b_->store(kB).peek("k5")->bytes, "v5");  // stale
+  EXPECT_EQ(b_->TEST_store(kB).peek("k5")->bytes, "v5");  // stale
   EXPECT_EQ(b_->resyncs(), 0u);
 
   // The next batch shows the gap: b asks a, a answers from its own thread.
@@ -568,14 +593,14 @@ TEST_F(TwoProcessResyncTest, GapMakesTheReceiverAskTheOriginAndEndEqualToIt) {
   ASSERT_TRUE(await_resyncs(1));
   quiesce();
 
-  const auto at_a = all_records(a_->store(kA));
-  const auto at_b = all_records(b_->store(kB));
+  const auto at_a = all_records(a_->TEST_store(kA));
+  const auto at_b = all_records(b_->TEST_store(kB));
   EXPECT_TRUE(same_records(at_a, at_b));
-  EXPECT_FALSE(b_->store(kB).peek_with_tombstone("k0"));  // a evicted it: b dropped it
-  ASSERT_TRUE(b_->store(kB).peek_with_tombstone("k5"));
-  EXPECT_TRUE(b_->store(kB).peek_with_tombstone("k5")->is_tombstone());  // the missed delete
-  EXPECT_EQ(b_->store(kB).peek("k4")->bytes, "v4 again");
-  EXPECT_EQ(b_->store(kB).peek("mine")->bytes, "b's");  // b's own writes are not a's to drop
+  EXPECT_FALSE(b_->TEST_store(kB).peek_with_tombstone("k0"));  // a evicted it: b dropped it
+  ASSERT_TRUE(b_->TEST_store(kB).peek_with_tombstone("k5"));
+  EXPECT_TRUE(b_->TEST_store(kB).peek_with_tombstone("k5")->is_tombstone());  // the missed delete
+  EXPECT_EQ(b_->TEST_store(kB).peek("k4")->bytes, "v4 again");
+  EXPECT_EQ(b_->TEST_store(kB).peek("mine")->bytes, "b's");  // b's own writes are not a's to drop
   EXPECT_EQ(a_->resyncs(), 0u);
   EXPECT_EQ(b_->resyncs_completed(), 1u);
 }
@@ -587,15 +612,15 @@ TEST_F(TwoProcessResyncTest, SnapshotCarriesAMissedFlushAll) {
   transport_.drop_next(kA, kB, 1);
   a_->flush_all(kA);
   quiesce();
-  ASSERT_TRUE(b_->store(kB).peek("old"));  // the flush never reached b
+  ASSERT_TRUE(b_->TEST_store(kB).peek("old"));  // the flush never reached b
   ASSERT_TRUE(a_->put("new", Value("2"), "a").ok());
   quiesce();
   ASSERT_TRUE(await_resyncs(1));
   quiesce();
-  EXPECT_FALSE(b_->store(kB).peek("old"));  // older than a's flush: gone, although b wrote it
-  EXPECT_FALSE(b_->store(kB).peek("k"));
-  EXPECT_EQ(b_->store(kB).peek("new")->bytes, "2");
-  EXPECT_TRUE(same_records(all_records(a_->store(kA)), all_records(b_->store(kB))));
+  EXPECT_FALSE(b_->TEST_store(kB).peek("old"));  // older than a's flush: gone, although b wrote it
+  EXPECT_FALSE(b_->TEST_store(kB).peek("k"));
+  EXPECT_EQ(b_->TEST_store(kB).peek("new")->bytes, "2");
+  EXPECT_TRUE(same_records(all_records(a_->TEST_store(kA)), all_records(b_->TEST_store(kB))));
 }
 
 TEST_F(TwoProcessResyncTest, LostRequestIsRepeatedOnlyAfterTheTimeout) {
@@ -608,7 +633,7 @@ TEST_F(TwoProcessResyncTest, LostRequestIsRepeatedOnlyAfterTheTimeout) {
   ASSERT_TRUE(a_->put("k3", Value("3"), "a").ok());
   quiesce();
   EXPECT_EQ(b_->resyncs(), 1u);
-  EXPECT_FALSE(b_->store(kB).peek("k2"));
+  EXPECT_FALSE(b_->TEST_store(kB).peek("k2"));
   // Another gap within the timeout: still one request outstanding.
   transport_.drop_next(kA, kB, 1);
   ASSERT_TRUE(a_->put("k4", Value("4"), "a").ok());
@@ -623,9 +648,9 @@ TEST_F(TwoProcessResyncTest, LostRequestIsRepeatedOnlyAfterTheTimeout) {
   ASSERT_TRUE(await_resyncs(1));
   quiesce();
   EXPECT_EQ(b_->resyncs_completed(), 1u);
-  EXPECT_EQ(b_->store(kB).peek("k2")->bytes, "2");
-  EXPECT_EQ(b_->store(kB).peek("k4")->bytes, "4");
-  EXPECT_TRUE(same_records(all_records(a_->store(kA)), all_records(b_->store(kB))));
+  EXPECT_EQ(b_->TEST_store(kB).peek("k2")->bytes, "2");
+  EXPECT_EQ(b_->TEST_store(kB).peek("k4")->bytes, "4");
+  EXPECT_TRUE(same_records(all_records(a_->TEST_store(kA)), all_records(b_->TEST_store(kB))));
 }
 
 TEST_F(TwoProcessResyncTest, GapWhileARequestIsOutstandingEarnsOneMoreRequest) {
@@ -648,8 +673,8 @@ TEST_F(TwoProcessResyncTest, GapWhileARequestIsOutstandingEarnsOneMoreRequest) {
   ASSERT_TRUE(await_resyncs(2));
   quiesce();
   EXPECT_EQ(b_->resyncs_completed(), 2u);
-  EXPECT_EQ(b_->store(kB).peek("k4")->bytes, "4");
-  EXPECT_TRUE(same_records(all_records(a_->store(kA)), all_records(b_->store(kB))));
+  EXPECT_EQ(b_->TEST_store(kB).peek("k4")->bytes, "4");
+  EXPECT_TRUE(same_records(all_records(a_->TEST_store(kA)), all_records(b_->TEST_store(kB))));
 }
 
 }  // namespace

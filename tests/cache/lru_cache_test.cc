@@ -743,7 +743,7 @@ TEST(LruCacheConcurrentTest, RandomOperationsFromManyThreadsKeepInvariants) {
         } else if (op < 85) {
           const size_t size = rng() % 300;
           const bool del = rng() % 6 == 0;
-          cache.update(key, [&](const RecordView* cur, std::optional<Record>* next) {
+          const Status st = cache.update(key, [&](const RecordView* cur, std::optional<Record>* next) {
             // The version is taken under the shard lock, as GeoCache::mutate does.
             if (del) {
               if (cur != nullptr) *next = tombstone(ver(hlc.now(), 1));
@@ -752,6 +752,7 @@ TEST(LruCacheConcurrentTest, RandomOperationsFromManyThreadsKeepInvariants) {
             }
             return Status::Ok();
           });
+          EXPECT_TRUE(st.ok()) << st.to_string();  // 300 bytes always fit a shard's share
         } else if (op < 92) {
           cache.active_expire_cycle();
         } else if (op < 95) {

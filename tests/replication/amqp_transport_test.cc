@@ -282,7 +282,7 @@ TEST(AmqpGeoCache, WritesDeletesAndTtlsReplicate) {
     EXPECT_LE(ttl, 60'000) << r;
     ASSERT_TRUE(wait_until(10'000, [&] { return visible(*c, r, "doomed", "x"); })) << r;
   }
-  ASSERT_TRUE(west->remove("doomed", "west"));
+  ASSERT_TRUE(west->remove("doomed", "west").value());
   ASSERT_TRUE(wait_until(10'000, [&] { return !east->get("doomed", "east").ok() && !north->get("doomed", "north").ok(); }));
 }
 
@@ -295,7 +295,7 @@ TEST(AmqpGeoCache, ConcurrentConflictingWritesConverge) {
   for (size_t i = 0; i < 3; ++i) {
     writers.emplace_back([&, i] {
       for (int n = 0; n < 300; ++n) {
-        caches[i]->put("key" + std::to_string(n % 20), Value(kRegions[i] + std::to_string(n)), kRegions[i]);
+        EXPECT_TRUE(caches[i]->put("key" + std::to_string(n % 20), Value(kRegions[i] + std::to_string(n)), kRegions[i]).ok());
       }
     });
   }
@@ -439,11 +439,11 @@ TEST(AmqpGeoCache, ReceiverResyncsFromAnotherProcessAfterTheOriginsOutboxOverflo
     }
     ASSERT_TRUE(east->replicator().flush(15'000));
   }
-  for (int i = 0; i < 1000; i += 10) ASSERT_TRUE(east->remove("k" + std::to_string(i), "east"));
+  for (int i = 0; i < 1000; i += 10) ASSERT_TRUE(east->remove("k" + std::to_string(i), "east").value());
   ASSERT_TRUE(east->replicator().flush(15'000));
   std::string diff;
   ASSERT_TRUE(wait_until(15'000, [&] {
-    diff = first_difference(all_records(east->store(kEast)), all_records(west->store(kWest)));
+    diff = first_difference(all_records(east->TEST_store(kEast)), all_records(west->TEST_store(kWest)));
     return diff.empty();
   })) << "first difference: " << diff;
   ASSERT_EQ(east->replicator().outbox_stats()[0].dropped, 0u);
@@ -452,7 +452,7 @@ TEST(AmqpGeoCache, ReceiverResyncsFromAnotherProcessAfterTheOriginsOutboxOverflo
   // 2. Broker down: east overwrites, deletes and writes far past its outbox
   // bound; the oldest events are dropped and its epoch bumped.
   ASSERT_TRUE(broker.stop());
-  for (int i = 1; i < 1000; i += 10) ASSERT_TRUE(east->remove("k" + std::to_string(i), "east"));
+  for (int i = 1; i < 1000; i += 10) ASSERT_TRUE(east->remove("k" + std::to_string(i), "east").value());
   for (int i = 2; i < 1000; i += 10) ASSERT_TRUE(east->put("k" + std::to_string(i), Value("again"), "east").ok());
   for (int i = 0; i < 1200; ++i) {
     ASSERT_TRUE(east->put("n" + std::to_string(i), Value(std::string(50, 'n')), "east").ok());
@@ -460,9 +460,9 @@ TEST(AmqpGeoCache, ReceiverResyncsFromAnotherProcessAfterTheOriginsOutboxOverflo
   const OutboxStats s = east->replicator().outbox_stats()[0];
   ASSERT_GT(s.dropped, 0u);
   ASSERT_LE(s.depth_bytes, 16u << 10);
-  const auto east_now = all_records(east->store(kEast));
+  const auto east_now = all_records(east->TEST_store(kEast));
   ASSERT_FALSE(east_now.count("k3"));  // evicted at east; west still holds it
-  ASSERT_TRUE(west->store(kWest).peek("k3"));
+  ASSERT_TRUE(west->TEST_store(kWest).peek("k3"));
 
   // 3. Broker back: west resyncs and ends equal to east, key by key.
   ASSERT_TRUE(broker.start());
@@ -470,12 +470,12 @@ TEST(AmqpGeoCache, ReceiverResyncsFromAnotherProcessAfterTheOriginsOutboxOverflo
       << "resyncs started: " << west->resyncs();
   ASSERT_TRUE(east->replicator().flush(30'000));
   EXPECT_TRUE(wait_until(30'000, [&] {
-    diff = first_difference(all_records(east->store(kEast)), all_records(west->store(kWest)));
+    diff = first_difference(all_records(east->TEST_store(kEast)), all_records(west->TEST_store(kWest)));
     return diff.empty();
   })) << "first difference: " << diff;
-  EXPECT_FALSE(west->store(kWest).peek_with_tombstone("k3"));
-  EXPECT_TRUE(west->store(kWest).peek_with_tombstone("k991")->is_tombstone());
-  EXPECT_EQ(west->store(kWest).peek("k992")->bytes, "again");
+  EXPECT_FALSE(west->TEST_store(kWest).peek_with_tombstone("k3"));
+  EXPECT_TRUE(west->TEST_store(kWest).peek_with_tombstone("k991")->is_tombstone());
+  EXPECT_EQ(west->TEST_store(kWest).peek("k992")->bytes, "again");
   EXPECT_GE(west->resyncs(), 1u);
   west->stop();
   east->stop();

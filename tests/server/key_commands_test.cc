@@ -200,7 +200,7 @@ TEST_F(KeyCommandsTest, ScanWalksEveryShardOnce) {
     ++calls;
   } while (cursor != "0" && calls < 1000);
   EXPECT_EQ(seen, expected);
-  EXPECT_EQ(calls, cache_->store(kR1).shard_count());
+  EXPECT_EQ(calls, cache_->TEST_store(kR1).shard_count());
 }
 
 TEST_F(KeyCommandsTest, ScanMatchAndType) {
@@ -208,7 +208,7 @@ TEST_F(KeyCommandsTest, ScanMatchAndType) {
   run({"HSET", "h1", "f", "v"});
   run({"JSON.SET", "j1", "$", "1"});
   std::vector<std::string> matched, hashes, json;
-  for (int shard = 0; shard < cache_->store(kR1).shard_count(); ++shard) {
+  for (int shard = 0; shard < cache_->TEST_store(kR1).shard_count(); ++shard) {
     const std::string c = std::to_string(shard);
     auto keys_of = [](const std::string& reply) { return scan_keys(reply); };
     for (auto& k : keys_of(run({"SCAN", c, "MATCH", "s*"}))) matched.push_back(k);
@@ -222,7 +222,7 @@ TEST_F(KeyCommandsTest, ScanMatchAndType) {
 }
 
 TEST_F(KeyCommandsTest, ScanEmptyAndPastTheEnd) {
-  const int shards = cache_->store(kR1).shard_count();
+  const int shards = cache_->TEST_store(kR1).shard_count();
   EXPECT_EQ(run({"SCAN", std::to_string(shards - 1)}), "*2\r\n$1\r\n0\r\n*0\r\n");
   EXPECT_EQ(run({"SCAN", "99999"}), "*2\r\n$1\r\n0\r\n*0\r\n");
   EXPECT_EQ(run({"SCAN", "0"}), "*2\r\n$1\r\n1\r\n*0\r\n");

@@ -407,11 +407,11 @@ TEST_F(StringCommandsTest, IncrReplicatesTheResult) {
 TEST_F(StringCommandsTest, ConditionFailedWritesNothingToReplicate) {
   run({"SET", "k", "v"});
   quiesce();
-  const auto before = cache_->store(kR2).peek("k");
+  const auto before = cache_->TEST_store(kR2).peek("k");
   ASSERT_TRUE(before.has_value());
   EXPECT_EQ(run({"SET", "k", "w", "NX"}), nil());
   quiesce();
-  EXPECT_EQ(cache_->store(kR2).peek("k")->version, before->version);
+  EXPECT_EQ(cache_->TEST_store(kR2).peek("k")->version, before->version);
 }
 
 }  // namespace
