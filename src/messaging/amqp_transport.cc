@@ -179,9 +179,11 @@ class Connection {
     return fail(std::string("amqp: ") + what + " failed: " + reply_text(r));
   }
 
-  // Marks the connection unusable and returns the error.
+  // Marks the connection unusable: it is freed without a graceful close.
+  void mark_broken() { broken_ = true; }
+  // mark_broken(), returning the error that broke it.
   Status fail(std::string message) {
-    broken_ = true;
+    mark_broken();
     return Status::Unavailable(std::move(message));
   }
 
@@ -310,7 +312,7 @@ struct AmqpTransport::Impl {
   void drop_publisher_locked(const std::string& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pub_mu) {
     if (pub) {
       spdlog::warn("amqp publisher connection to {} lost: {}", url.display, why);
-      pub->fail(why);  // no graceful close on a connection that just failed
+      pub->mark_broken();  // no graceful close on a connection that just failed
     }
     pub.reset();
     pub_connected = false;
@@ -569,7 +571,7 @@ struct AmqpTransport::Impl {
             amqp_connection_close_ok_t ok{};
             amqp_send_method(c.get(), 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
             spdlog::warn("amqp broker closed the consumer connection: {} {}", m->reply_code, string_of(m->reply_text));
-            c.fail("closed by broker");
+            c.mark_broken();
             return;
           }
           case AMQP_BASIC_CANCEL_METHOD:
@@ -580,7 +582,7 @@ struct AmqpTransport::Impl {
         }
       }
       spdlog::warn("amqp consumer connection to {} lost: {}", url.display, reply_text(r));
-      c.fail("lost");
+      c.mark_broken();
       return;
     }
   }
@@ -600,7 +602,7 @@ struct AmqpTransport::Impl {
       consume_loop(*c);
       if (is_stopping()) break;
       // The connection broke: start over after a short, growing pause.
-      c->fail("reconnect");
+      c->mark_broken();
       c.reset();
       cons_connected = false;
       if (wait_stop(cons_backoff.next_ms())) break;
