@@ -376,11 +376,13 @@ Config load_config_file(const std::string& path) {
   return config;
 }
 
+const char* geocache_version() { return GEOCACHE_VERSION; }
+
 std::optional<Config> parse_command_line(int argc, const char* const* argv) {
   CLI::App app{"geocached: a geo-distributed LRU cache that speaks the Redis protocol.\n"
                "Usage: geocached [CONFIG-FILE] [--option value ...]; a flag overrides the file.",
                "geocached"};
-  app.set_version_flag("--version,-v", "geocached " GEOCACHE_VERSION);
+  app.set_version_flag("--version,-v", std::string("geocached ") + geocache_version());
   std::string file;
   app.add_option("config-file", file, "TOML configuration file (see geocache.toml)");
   std::map<std::string, std::string> flags;

@@ -61,6 +61,10 @@ size_t parse_memory(const std::string& text);
 // std::invalid_argument with a message naming the offending key.
 Config load_config_file(const std::string& path);
 
+// This build's version (the project version in CMakeLists.txt), for
+// --version and INFO.
+const char* geocache_version();
+
 // geocached [CONFIG-FILE] [--option value ...]. Returns nullopt when it
 // printed --help or --version and the program should exit 0. Throws
 // std::invalid_argument for a bad option, key, type or value.

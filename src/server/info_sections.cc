@@ -48,11 +48,11 @@ void server_section(CommandContext& ctx, Out out) {
   const Config& c = ctx.server.config();
   int64_t uptime = (ctx.server.now_ms() - ctx.server.start_ms()) / 1000;
   fmt::format_to(out,
-                 "# Server\r\nredis_version:{}\r\ngeocache_version:0.1.0\r\nredis_mode:standalone\r\n"
+                 "# Server\r\nredis_version:{}\r\ngeocache_version:{}\r\nredis_mode:standalone\r\n"
                  "os:Linux\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\n"
                  "tcp_port:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nio_threads_active:0\r\n"
                  "server_threads:{}\r\nconfig_file:{}\r\n\r\n",
-                 kRedisCompatVersion, getpid(), c.server.port, uptime, uptime / 86400,
+                 kRedisCompatVersion, geocache_version(), getpid(), c.server.port, uptime, uptime / 86400,
                  c.server.threads, c.config_file);
 }
 

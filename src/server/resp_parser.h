@@ -21,10 +21,12 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.h"
+
 namespace geocache {
 
 struct RespLimits {
-  size_t max_bulk_len = 512ull << 20;                 // proto-max-bulk-len
+  size_t max_bulk_len = ServerOptions{}.proto_max_bulk_len;
   int64_t max_multibulk_len = 1024ll * 1024 * 1024;   // args per command
   size_t max_inline_len = 64 * 1024;                  // inline line, and any header line
   // Before AUTH, Redis refuses big arrays and bulks so that an
