@@ -34,10 +34,12 @@ class GeoCacheTest : public ::testing::Test {
     return o;
   }
   void start(GeoCacheOptions o = three_regions()) {
-    geo_ = std::make_unique<GeoCache>(o, nullptr, &clock_);
+    auto transport = make_in_process_transport(o);
+    link_ = transport.get();
+    geo_ = std::make_unique<GeoCache>(o, std::move(transport), &clock_);
     ASSERT_TRUE(geo_->start().ok());
   }
-  void quiesce() { ASSERT_TRUE(geo_->TEST_quiesce()); }
+  void quiesce() { ASSERT_TRUE(geo_->wait_replicated()); }
   // The string at key in region, or "-" when it reads as absent.
   std::string read(std::string_view key, std::string_view region) {
     auto v = geo_->get(key, region);
@@ -47,7 +49,7 @@ class GeoCacheTest : public ::testing::Test {
     }
     return v->is_string() ? v->as_string() : v->to_json();
   }
-  InProcessTransport& link() { return *geo_->in_process_transport(); }
+  InProcessTransport& link() { return *link_; }
 
   // Every record a region holds, tombstones included.
   std::map<std::string, Record> contents(RegionId region) {
@@ -76,6 +78,7 @@ class GeoCacheTest : public ::testing::Test {
 
   ManualClock clock_;
   std::unique_ptr<GeoCache> geo_;
+  InProcessTransport* link_ = nullptr;  // owned by geo_
 };
 
 // ---- replication of each write ---------------------------------------------------
@@ -519,8 +522,8 @@ class TwoProcessResyncTest : public ::testing::Test {
     b_.reset();
   }
   void quiesce() {
-    ASSERT_TRUE(a_->TEST_quiesce());
-    ASSERT_TRUE(b_->TEST_quiesce());
+    ASSERT_TRUE(a_->wait_replicated());
+    ASSERT_TRUE(b_->wait_replicated());
     transport_.wait_idle();
   }
   // Polls until b has completed n resyncs; the snapshot is sent by a thread

@@ -227,7 +227,7 @@ TEST(AmqpReplicator, CorruptMessageIsCountedAckedAndNextBatchApplied) {
   ASSERT_TRUE(raw.publish(kEast, "this is not a batch").ok());
   ASSERT_TRUE(raw.publish(kEast, std::string("\x01\x02\x03", 3)).ok());
   for (int i = 0; i < 10; ++i) east.append(kEast, put_event("k" + std::to_string(i)));
-  ASSERT_TRUE(east.flush(10'000));
+  ASSERT_TRUE(east.wait_drained(10'000));
 
   ASSERT_TRUE(wait_until(10'000, [&] { return west_applied.size() == 10; }));
   uint64_t corrupt = 0;
@@ -300,7 +300,7 @@ TEST(AmqpGeoCache, ConcurrentConflictingWritesConverge) {
     });
   }
   for (auto& w : writers) w.join();
-  for (auto& c : caches) ASSERT_TRUE(c->replicator().flush(10'000));
+  for (auto& c : caches) ASSERT_TRUE(c->replicator().wait_drained(10'000));
   for (int k = 0; k < 20; ++k) {
     const std::string key = "key" + std::to_string(k);
     ASSERT_TRUE(wait_until(10'000, [&] {
@@ -361,7 +361,7 @@ TEST(AmqpGeoCache, BrokerAndNodeOutagesLoseNoAcknowledgedWrite) {
   west->stop();
   west.reset();
   write(500);
-  ASSERT_TRUE(east->replicator().flush(15'000));
+  ASSERT_TRUE(east->replicator().wait_drained(15'000));
 
   // 3. Broker down: local writes go on, the breaker opens, the outbox grows.
   ASSERT_TRUE(broker.stop());
@@ -380,7 +380,7 @@ TEST(AmqpGeoCache, BrokerAndNodeOutagesLoseNoAcknowledgedWrite) {
   west = make_cache(o, "west");
   ASSERT_TRUE(wait_until(60'000, [&] { return all_visible_in(*west, 500, 1500); }))
       << "persistent messages in the durable queue must survive the broker restart";
-  ASSERT_TRUE(east->replicator().flush(15'000));
+  ASSERT_TRUE(east->replicator().wait_drained(15'000));
   s = east->replicator().outbox_stats()[0];
   EXPECT_EQ(s.published, 1500u);
   EXPECT_EQ(s.dropped, 0u);
@@ -437,10 +437,10 @@ TEST(AmqpGeoCache, ReceiverResyncsFromAnotherProcessAfterTheOriginsOutboxOverflo
     for (int i = round * 100; i < (round + 1) * 100; ++i) {
       ASSERT_TRUE(east->put("k" + std::to_string(i), Value("v" + std::to_string(i)), "east").ok());
     }
-    ASSERT_TRUE(east->replicator().flush(15'000));
+    ASSERT_TRUE(east->replicator().wait_drained(15'000));
   }
   for (int i = 0; i < 1000; i += 10) ASSERT_TRUE(east->remove("k" + std::to_string(i), "east"));
-  ASSERT_TRUE(east->replicator().flush(15'000));
+  ASSERT_TRUE(east->replicator().wait_drained(15'000));
   std::string diff;
   ASSERT_TRUE(wait_until(15'000, [&] {
     diff = first_difference(all_records(east->store(kEast)), all_records(west->store(kWest)));
@@ -468,7 +468,7 @@ TEST(AmqpGeoCache, ReceiverResyncsFromAnotherProcessAfterTheOriginsOutboxOverflo
   ASSERT_TRUE(broker.start());
   ASSERT_TRUE(wait_until(90'000, [&] { return west->resyncs_completed() >= 1; }))
       << "resyncs started: " << west->resyncs();
-  ASSERT_TRUE(east->replicator().flush(30'000));
+  ASSERT_TRUE(east->replicator().wait_drained(30'000));
   EXPECT_TRUE(wait_until(30'000, [&] {
     diff = first_difference(all_records(east->store(kEast)), all_records(west->store(kWest)));
     return diff.empty();

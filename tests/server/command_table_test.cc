@@ -17,7 +17,7 @@ namespace {
 class CommandTableTest : public ::testing::Test {
  protected:
   explicit CommandTableTest(std::string password = "") : state_(make_config(password)) {
-    cache_ = std::make_unique<GeoCache>(GeoCacheOptions{});
+    cache_ = std::make_unique<GeoCache>(GeoCacheOptions{}, make_in_process_transport({}));
     session_.authenticated = password.empty();
   }
 
