@@ -42,8 +42,9 @@ struct GeoCacheOptions {
   // Where reads without a region go first; empty means the first local region.
   std::string home_region;
   // Round-trip latency between regions in ms, symmetric; pairs not listed
-  // count as 1000 ms. Orders the fallback for reads, and (in-process) sets
-  // the simulated delay of each link when simulate_link_delay is on.
+  // count as 1000 ms. Orders the fallback for reads, and sets the simulated
+  // delay of each link of make_in_process_transport() when
+  // simulate_link_delay is on.
   std::map<std::pair<std::string, std::string>, int64_t> latency_ms;
   bool simulate_link_delay = false;
   // TTL given to writes that do not set one, in ms; 0 = none.
