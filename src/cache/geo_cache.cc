@@ -332,11 +332,6 @@ void GeoCache::resync(RegionId region, RegionId origin) { resync_->resync(region
 
 void GeoCache::handle_control(RegionId region, const EventBatch& batch) { resync_->handle_control(region, batch); }
 
-void GeoCache::set_resync_hooks(Resync::Notify on_started, Resync::Notify on_resynced) {
-  resync_->set_on_started(std::move(on_started));
-  resync_->set_on_resynced(std::move(on_resynced));
-}
-
 // ---------------------------------------------------------------------------
 // The seed's API
 // ---------------------------------------------------------------------------

@@ -139,10 +139,6 @@ class GeoCache {
   // (the replicator's control hook). Never waits on the network.
   void handle_control(RegionId region, const EventBatch& batch);
   static constexpr int64_t kResyncTimeoutMs = Resync::kTimeoutMs;
-  // Told when a resync of a local region from `origin` starts and completes
-  // (on the thread doing it, often a transport thread: must not block).
-  // REQUIRES: before start().
-  void set_resync_hooks(Resync::Notify on_started, Resync::Notify on_resynced);
 
   // Region health as seen by reads (feeds the per-region breaker).
   void report_region_failure(RegionId region);
