@@ -53,8 +53,13 @@ void setup_logging(const geocache::ServerOptions& options) {
 
 int run(const geocache::Config& config) {
   using namespace geocache;
+  // The one place that chooses how regions talk.
   std::unique_ptr<Transport> transport;
-  if (config.uses_amqp()) transport = std::make_unique<AmqpTransport>(config.amqp, config.cache.regions);
+  if (config.uses_amqp()) {
+    transport = std::make_unique<AmqpTransport>(config.amqp, config.cache.regions);
+  } else {
+    transport = make_in_process_transport(config.cache);
+  }
   GeoCache cache(config.cache, std::move(transport));
   if (Status st = cache.start(); !st.ok()) {
     spdlog::error("could not start replication: {}", st.to_string());
@@ -82,7 +87,7 @@ int run(const geocache::Config& config) {
   g_state.store(nullptr);
   spdlog::info("shutting down: closing clients, flushing replication (up to {} ms)", kShutdownFlushMs);
   server.stop();
-  if (!cache.replicator().flush(kShutdownFlushMs)) spdlog::warn("replication outbox not empty at exit");
+  if (!cache.replicator().wait_drained(kShutdownFlushMs)) spdlog::warn("replication outbox not empty at exit");
   cache.stop();
   if (!config.server.pidfile.empty()) unlink(config.server.pidfile.c_str());
   spdlog::info("bye");

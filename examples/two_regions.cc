@@ -10,7 +10,7 @@ int main() {
   options.latency_ms[{"us-east", "eu-central"}] = 80;
   options.simulate_link_delay = true;  // 40 ms each way, like the real Atlantic
 
-  geocache::GeoCache cache(options);
+  geocache::GeoCache cache(options, geocache::make_in_process_transport(options));
   if (auto st = cache.start(); !st.ok()) {
     std::cerr << "start failed: " << st.message() << "\n";
     return 1;
@@ -29,7 +29,7 @@ int main() {
   auto before = cache.get("myKey", "eu-central");
   std::cout << "eu-central right after the write: " << (before.ok() ? before->as_string() : "(not yet)") << "\n";
 
-  cache.TEST_quiesce();  // wait for the 40 ms link
+  cache.wait_replicated();  // wait for the 40 ms link
   std::cout << "eu-central after replication:     " << cache.get("myKey", "eu-central")->as_string() << "\n";
   std::cout << "profile:42 in eu-central:         " << cache.get("profile:42", "eu-central")->to_json()
             << " (ttl " << cache.ttl("profile:42", "eu-central") << " ms)\n";
@@ -38,7 +38,7 @@ int main() {
     std::cerr << "remove failed: " << removed.status().message() << "\n";
     return 1;
   }
-  cache.TEST_quiesce();
+  cache.wait_replicated();
   std::cout << "us-east after a delete in eu-central: "
             << (cache.get("myKey", "us-east").ok() ? "still there" : "gone") << "\n";
   cache.stop();

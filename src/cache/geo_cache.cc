@@ -1,4 +1,4 @@
-// GeoCache: versioning, routing and resync on top of one LruCache per region.
+// GeoCache: versioning and routing on top of one LruCache per region.
 //
 // Every local write runs as a read-modify-write under the key's shard lock:
 // the mutator computes the key's new whole state, the HLC stamps it with a
@@ -7,21 +7,12 @@
 // LruCache::apply(), whose last-writer-wins rule makes delivery order,
 // duplicates and replays irrelevant.
 //
-// Resync: snapshot the origin's store, including tombstones, at origin-HLC
-// time T; apply every record by the LWW rule; then drop records in the
-// receiving store that came from the origin, are older than T and are absent
-// from the snapshot: the origin forgot them (evicted, expired, tombstone
-// retired) and we may hold a stale copy. Dropping is safe: at worst it causes
-// a miss. An origin in this process is read directly. An origin in another
-// process is asked with a control batch (Replicator::send_control); it
-// answers from a short-lived thread of its own with chunks of records and an
-// end carrying T and its FLUSHALL mark, which the receiver applies too (it
-// may have missed the flush).
+// Resync (snapshots when a region missed events) lives in messaging/resync.cc;
+// GeoCache lends it the stores and the HLC through ResyncAccess.
 #include "cache/geo_cache.h"
 
 #include <algorithm>
 #include <set>
-#include <unordered_set>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
@@ -39,7 +30,73 @@ int64_t expire_at_after(int64_t now, int64_t ttl_ms) {
   return std::min(at, kMaxExpireAtMs);
 }
 
+// Ids of the regions `options` hosts, in id order.
+std::vector<RegionId> hosted_regions(const GeoCacheOptions& options) {
+  std::vector<RegionId> ids;
+  for (size_t i = 0; i < options.regions.size(); ++i) {
+    const auto& local = options.local_regions;
+    if (local.empty() || std::find(local.begin(), local.end(), options.regions[i]) != local.end()) {
+      ids.push_back(static_cast<RegionId>(i + 1));
+    }
+  }
+  return ids;
+}
+
+// The configured round trip between two regions, if any (either order).
+std::optional<int64_t> configured_latency(const GeoCacheOptions& options, RegionId a, RegionId b) {
+  const auto& names = options.regions;
+  if (a == 0 || b == 0 || a > names.size() || b > names.size()) return std::nullopt;
+  auto it = options.latency_ms.find({names[a - 1], names[b - 1]});
+  if (it == options.latency_ms.end()) it = options.latency_ms.find({names[b - 1], names[a - 1]});
+  if (it == options.latency_ms.end()) return std::nullopt;
+  return it->second;
+}
+
 }  // namespace
+
+std::unique_ptr<InProcessTransport> make_in_process_transport(const GeoCacheOptions& options) {
+  auto transport = std::make_unique<InProcessTransport>();
+  if (!options.simulate_link_delay) return transport;
+  const auto ids = hosted_regions(options);
+  for (RegionId a : ids) {
+    for (RegionId b : ids) {
+      if (a == b) continue;
+      // One way takes half the round trip.
+      if (auto rtt = configured_latency(options, a, b)) transport->set_link_delay(a, b, *rtt / 2);
+    }
+  }
+  return transport;
+}
+
+class GeoCache::ResyncAccess final : public ResyncStore {
+ public:
+  explicit ResyncAccess(GeoCache* cache) : cache_(cache) {}
+  bool is_local(RegionId region) const override { return cache_->is_local(region); }
+  int shard_count(RegionId region) const override { return store(region).shard_count(); }
+  std::vector<Event> copy_shard(RegionId region, int shard) const override {
+    std::vector<Event> events;
+    store(region).scan_shard(shard, /*include_tombstones=*/true, [&](std::string_view key, const RecordView& view) {
+      Event e;
+      e.key.assign(key);
+      e.record = view.to_record();
+      events.push_back(std::move(e));
+    });
+    return events;
+  }
+  void apply(RegionId region, std::string_view key, const Record& record) override { store(region).apply(key, record); }
+  Version flush_mark(RegionId region) const override { return store(region).flush_mark(); }
+  void flush_before(RegionId region, Version version) override { store(region).flush_before(version); }
+  size_t drop_from_origin_before(RegionId region, RegionId origin, uint64_t before_hlc,
+                                 absl::FunctionRef<bool(std::string_view key)> keep) override {
+    return store(region).drop_from_origin_before(origin, before_hlc, keep);
+  }
+  uint64_t hlc_now() override { return cache_->hlc_.now(); }
+  void hlc_observe(uint64_t hlc) override { cache_->hlc_.observe(hlc); }
+
+ private:
+  LruCache& store(RegionId region) const { return *cache_->stores_.at(region); }
+  GeoCache* cache_;
+};
 
 void GeoCacheOptions::validate() const {
   if (regions.empty()) throw std::invalid_argument("regions must name at least one region");
@@ -73,42 +130,39 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
       clock_(clock ? clock : SystemClock::instance()),
       hlc_(clock_),
       transport_(std::move(transport)),
-      default_ttl_ms_(options.default_ttl_ms),
-      // From the wall clock, like epochs: a restarted node does not take an
-      // answer to its previous incarnation's request for its own.
-      next_request_id_(static_cast<uint64_t>(SystemClock::instance()->now_ms())) {
+      default_ttl_ms_(options.default_ttl_ms) {
   options_.validate();
+  if (!transport_) throw std::invalid_argument("GeoCache needs a transport");
   options_.store.clock = clock_;
   replicates_ = options_.regions.size() > 1;
-  for (size_t i = 0; i < options_.regions.size(); ++i) {
-    const auto& name = options_.regions[i];
-    const bool local = options_.local_regions.empty() ||
-                       std::find(options_.local_regions.begin(), options_.local_regions.end(), name) !=
-                           options_.local_regions.end();
-    const auto id = static_cast<RegionId>(i + 1);
-    breakers_[id] = std::make_unique<CircuitBreaker>(options_.region_breaker, clock_);
-    if (!local) continue;
-    local_ids_.push_back(id);
-    stores_[id] = std::make_unique<LruCache>(options_.store);
+  local_ids_ = hosted_regions(options_);
+  for (size_t i = 1; i <= options_.regions.size(); ++i) {
+    breakers_[static_cast<RegionId>(i)] = std::make_unique<CircuitBreaker>(options_.region_breaker, clock_);
   }
+  for (size_t i = 1; i <= options_.regions.size(); ++i) {
+    by_distance_[static_cast<RegionId>(i)] = compute_distance_order(static_cast<RegionId>(i));
+  }
+  for (RegionId id : local_ids_) stores_[id] = std::make_unique<LruCache>(options_.store);
   home_ = options_.home_region.empty() ? local_ids_.front() : region_id(options_.home_region).value();
   if (!is_local(home_)) throw std::invalid_argument("home_region must be a local region");
-  if (!transport_) {
-    auto in_process = std::make_unique<InProcessTransport>();
-    in_process_ = in_process.get();
-    if (options_.simulate_link_delay) {
-      for (RegionId a : local_ids_) {
-        for (RegionId b : local_ids_) {
-          if (a == b) continue;
-          auto it = options_.latency_ms.find({region_name(a), region_name(b)});
-          if (it == options_.latency_ms.end()) it = options_.latency_ms.find({region_name(b), region_name(a)});
-          // One way takes half the round trip.
-          if (it != options_.latency_ms.end()) in_process->set_link_delay(a, b, it->second / 2);
-        }
-      }
-    }
-    transport_ = std::move(in_process);
-  }
+  ResyncOptions resync_options;
+  resync_options.batch_max_events = options_.replication.batch_max_events;
+  resync_options.batch_max_bytes = options_.replication.batch_max_bytes;
+  resync_options.timeout_ms = kResyncTimeoutMs;
+  resync_options.region_names = options_.regions;
+  resync_access_ = std::make_unique<ResyncAccess>(this);
+  resync_ = std::make_unique<Resync>(resync_options, resync_access_.get(), clock_,
+                                     [this](const EventBatch& batch) { return replicator_->send_control(batch); });
+  // A region that keeps missing events from another process without
+  // completing a resync serves stale data: after
+  // region_breaker.failure_threshold such resyncs in a row its circuit opens
+  // and reads that prefer it go to the closest local region whose circuit is
+  // closed; a completed resync closes it again (from half-open). A resync
+  // from a region in this process completes at once: no failure.
+  resync_->set_on_started([this](RegionId region, RegionId origin) {
+    if (!is_local(origin)) report_region_failure(region);
+  });
+  resync_->set_on_resynced([this](RegionId region, RegionId) { report_region_success(region); });
   replicator_ = std::make_unique<Replicator>(
       options_.replication, transport_.get(), clock_,
       [this](RegionId region, const Event& e) { apply_remote(region, e); },
@@ -120,10 +174,7 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
 GeoCache::~GeoCache() { stop(); }
 
 Status GeoCache::start() {
-  {
-    std::lock_guard lock(resync_mu_);
-    stopping_ = false;
-  }
+  resync_->start();
   Status st = replicator_->start();
   if (!st.ok()) return st;
   std::lock_guard lock(loop_mu_);
@@ -143,14 +194,8 @@ void GeoCache::stop() {
     }
   }
   if (expiry_thread_.joinable()) expiry_thread_.join();
-  // Snapshot senders use the transport: they finish before it stops.
-  std::map<std::pair<RegionId, RegionId>, std::unique_ptr<SnapshotSender>> senders;
-  {
-    std::lock_guard lock(resync_mu_);
-    stopping_ = true;
-    senders.swap(senders_);
-  }
-  for (auto& [pair, sender] : senders) sender->thread.join();
+  // Resync's threads use the transport: they finish before it stops.
+  resync_->stop();
   replicator_->stop();
 }
 
@@ -161,7 +206,6 @@ void GeoCache::expiry_loop() {
     if (!running_) break;
     lock.unlock();
     for (auto& [id, store] : stores_) store->active_expire_cycle();
-    retry_stalled_resyncs();
     lock.lock();
   }
 }
@@ -198,12 +242,12 @@ void GeoCache::set_limits(size_t max_items, size_t max_bytes) {
   for (auto& [id, s] : stores_) s->set_limits(max_items, max_bytes);
 }
 
-std::vector<RegionId> GeoCache::regions_by_distance(RegionId from) const {
+const std::vector<RegionId>& GeoCache::regions_by_distance(RegionId from) const { return by_distance_.at(from); }
+
+std::vector<RegionId> GeoCache::compute_distance_order(RegionId from) const {
   auto latency = [&](RegionId to) -> int64_t {
     if (to == from) return -1;
-    auto it = options_.latency_ms.find({region_name(from), region_name(to)});
-    if (it == options_.latency_ms.end()) it = options_.latency_ms.find({region_name(to), region_name(from)});
-    return it == options_.latency_ms.end() ? 1000 : it->second;
+    return configured_latency(options_, from, to).value_or(1000);
   };
   std::vector<RegionId> ids;
   for (size_t i = 1; i <= options_.regions.size(); ++i) ids.push_back(static_cast<RegionId>(i));
@@ -310,220 +354,9 @@ void GeoCache::apply_remote(RegionId region, const Event& event) {
 // Resync
 // ---------------------------------------------------------------------------
 
-void GeoCache::resync(RegionId region, RegionId origin) {
-  resyncs_.fetch_add(1);
-  if (!is_local(region)) return;
-  if (is_local(origin)) {
-    resync_locally(region, origin);
-  } else {
-    request_snapshot(region, origin);
-  }
-}
+void GeoCache::resync(RegionId region, RegionId origin) { resync_->resync(region, origin); }
 
-void GeoCache::resync_locally(RegionId region, RegionId origin) {
-  LruCache& from = store(origin);
-  LruCache& to = store(region);
-  const uint64_t snapshot_hlc = hlc_.now();
-  std::unordered_set<std::string> present;
-  for (int shard = 0; shard < from.shard_count(); ++shard) {
-    std::vector<std::pair<std::string, Record>> records;
-    from.scan_shard(shard, /*include_tombstones=*/true, [&](std::string_view key, const RecordView& view) {
-      records.emplace_back(std::string(key), view.to_record());
-    });
-    for (auto& [key, rec] : records) {
-      to.apply(key, rec);
-      present.insert(std::move(key));
-    }
-  }
-  const size_t dropped = to.drop_from_origin_before(origin, snapshot_hlc,
-                                                    [&](std::string_view key) { return present.count(std::string(key)) != 0; });
-  resyncs_completed_.fetch_add(1);
-  spdlog::info("region {} resynced from region {}: {} keys in snapshot, {} dropped", region_name(region),
-               region_name(origin), present.size(), dropped);
-}
-
-void GeoCache::request_snapshot(RegionId region, RegionId origin) {
-  EventBatch request;
-  request.kind = BatchKind::kResyncRequest;
-  request.origin = region;
-  request.target = origin;
-  {
-    std::lock_guard lock(resync_mu_);
-    PendingResync& p = pending_[{region, origin}];
-    const int64_t now = clock_->now_ms();
-    // One request at a time. What is missed meanwhile may postdate the
-    // snapshot being sent, so it earns one more request once this one ends.
-    if (p.request_id != 0 && now - p.requested_at_ms < kResyncTimeoutMs) {
-      p.missed_more = true;
-      return;
-    }
-    if (p.request_id != 0) {
-      spdlog::warn("region {}: no snapshot from region {} within {} ms; asking again", region_name(region),
-                   region_name(origin), kResyncTimeoutMs);
-    }
-    p = PendingResync{};
-    p.request_id = next_request_id_++;
-    p.requested_at_ms = now;
-    request.request_id = p.request_id;
-  }
-  Status st = replicator_->send_control(request);
-  if (!st.ok()) {
-    spdlog::warn("region {} cannot ask region {} for a snapshot ({}); retrying in {} ms", region_name(region),
-                 region_name(origin), st.message(), kResyncTimeoutMs);
-    return;
-  }
-  spdlog::info("region {} asked region {} for a snapshot", region_name(region), region_name(origin));
-}
-
-void GeoCache::retry_stalled_resyncs() {
-  std::vector<std::pair<RegionId, RegionId>> stalled;
-  {
-    std::lock_guard lock(resync_mu_);
-    const int64_t now = clock_->now_ms();
-    for (const auto& [pair, p] : pending_) {
-      if (now - p.requested_at_ms >= kResyncTimeoutMs) stalled.push_back(pair);
-    }
-  }
-  for (const auto& [region, origin] : stalled) request_snapshot(region, origin);
-}
-
-void GeoCache::handle_control(RegionId region, const EventBatch& batch) {
-  if (!is_local(region)) return;
-  switch (batch.kind) {
-    case BatchKind::kResyncRequest: start_snapshot(region, batch.origin, batch.request_id); return;
-    case BatchKind::kSnapshotChunk: apply_snapshot_chunk(region, batch); return;
-    case BatchKind::kSnapshotEnd: finish_snapshot(region, batch); return;
-    case BatchKind::kEvents: return;
-  }
-}
-
-void GeoCache::start_snapshot(RegionId origin, RegionId requester, uint64_t request_id) {
-  std::lock_guard lock(resync_mu_);
-  if (stopping_) return;
-  auto& slot = senders_[{origin, requester}];
-  if (slot && slot->running) {
-    // One snapshot at a time per requester; the latest request waits for
-    // the running one (which answers an older request) to end.
-    slot->queued_request = request_id;
-    return;
-  }
-  if (slot) slot->thread.join();  // ended: joins at once
-  slot = std::make_unique<SnapshotSender>();
-  SnapshotSender* sender = slot.get();
-  sender->running = true;
-  // Its own thread: sending waits for the broker's confirms, which must
-  // hold up neither the receive path nor the replication thread.
-  sender->thread = std::thread([this, origin, requester, request_id, sender] {
-    uint64_t id = request_id;
-    while (true) {
-      send_snapshot(origin, requester, id);
-      std::lock_guard lock(resync_mu_);
-      if (sender->queued_request == 0 || stopping_) {
-        sender->running = false;
-        return;
-      }
-      id = std::exchange(sender->queued_request, 0);
-    }
-  });
-}
-
-void GeoCache::send_snapshot(RegionId origin, RegionId requester, uint64_t request_id) {
-  // Taken before scanning: every write with an older version is in the store
-  // when its shard is scanned (a version is assigned under the shard lock).
-  const uint64_t snapshot_hlc = hlc_.now();
-  LruCache& from = store(origin);
-  EventBatch chunk;
-  chunk.kind = BatchKind::kSnapshotChunk;
-  chunk.origin = origin;
-  chunk.target = requester;
-  chunk.request_id = request_id;
-  size_t chunk_bytes = 0, records = 0, chunks = 0;
-  auto send_chunk = [&] {
-    if (chunk.events.empty()) return true;
-    Status st = replicator_->send_control(chunk);
-    chunk.events.clear();
-    chunk_bytes = 0;
-    ++chunks;
-    if (!st.ok()) {
-      spdlog::warn("region {}: sending a snapshot to region {} failed ({}); it will ask again", region_name(origin),
-                   region_name(requester), st.message());
-    }
-    return st.ok();
-  };
-  for (int shard = 0; shard < from.shard_count(); ++shard) {
-    {
-      std::lock_guard lock(resync_mu_);
-      if (stopping_) return;
-    }
-    // Copied out first: the shard stays locked only for the scan.
-    std::vector<Event> events;
-    from.scan_shard(shard, /*include_tombstones=*/true, [&](std::string_view key, const RecordView& view) {
-      Event e;
-      e.key.assign(key);
-      e.record = view.to_record();
-      events.push_back(std::move(e));
-    });
-    for (Event& e : events) {
-      const size_t size = encoded_event_size(e);
-      if (!chunk.events.empty() && (chunk.events.size() >= options_.replication.batch_max_events ||
-                                    chunk_bytes + size > options_.replication.batch_max_bytes)) {
-        if (!send_chunk()) return;
-      }
-      chunk_bytes += size;
-      chunk.events.push_back(std::move(e));
-      ++records;
-    }
-  }
-  if (!send_chunk()) return;
-  EventBatch end;
-  end.kind = BatchKind::kSnapshotEnd;
-  end.origin = origin;
-  end.target = requester;
-  end.request_id = request_id;
-  end.snapshot_hlc = snapshot_hlc;
-  // Read after the scan: a flush is a flush, whenever it happened.
-  end.flush_mark = from.flush_mark();
-  if (Status st = replicator_->send_control(end); !st.ok()) {
-    spdlog::warn("region {}: sending a snapshot end to region {} failed ({}); it will ask again", region_name(origin),
-                 region_name(requester), st.message());
-    return;
-  }
-  spdlog::info("region {} sent region {} a snapshot: {} records in {} chunks", region_name(origin),
-               region_name(requester), records, chunks);
-}
-
-void GeoCache::apply_snapshot_chunk(RegionId region, const EventBatch& chunk) {
-  std::lock_guard lock(resync_mu_);
-  auto it = pending_.find({region, chunk.origin});
-  // An answer to a request we gave up on (or never made): its end will not
-  // be taken either, so applying it would only be work.
-  if (it == pending_.end() || it->second.request_id != chunk.request_id) return;
-  LruCache& to = store(region);
-  for (const Event& e : chunk.events) {
-    hlc_.observe(e.record.version.hlc);
-    to.apply(e.key, e.record);
-    it->second.seen.insert(e.key);
-  }
-}
-
-void GeoCache::finish_snapshot(RegionId region, const EventBatch& end) {
-  std::unique_lock lock(resync_mu_);
-  auto it = pending_.find({region, end.origin});
-  if (it == pending_.end() || it->second.request_id != end.request_id) return;
-  const bool again = it->second.missed_more;
-  hlc_.observe(end.snapshot_hlc);
-  LruCache& to = store(region);
-  if (end.flush_mark != Version::zero()) to.flush_before(end.flush_mark);
-  const auto& seen = it->second.seen;
-  const size_t dropped = to.drop_from_origin_before(
-      end.origin, end.snapshot_hlc, [&](std::string_view key) { return seen.count(std::string(key)) != 0; });
-  spdlog::info("region {} resynced from region {}: {} keys in snapshot, {} dropped", region_name(region),
-               region_name(end.origin), seen.size(), dropped);
-  pending_.erase(it);
-  resyncs_completed_.fetch_add(1);
-  lock.unlock();
-  if (again) request_snapshot(region, end.origin);
-}
+void GeoCache::handle_control(RegionId region, const EventBatch& batch) { resync_->handle_control(region, batch); }
 
 // ---------------------------------------------------------------------------
 // The seed's API
@@ -599,11 +432,11 @@ int64_t GeoCache::ttl(std::string_view key, std::string_view region) {
   return std::max<int64_t>(0, rec->expire_at_ms - clock_->now_ms());
 }
 
-bool GeoCache::TEST_quiesce(int64_t timeout_ms) {
+bool GeoCache::wait_replicated(int64_t timeout_ms) {
   // Outboxes drained means handed to the transport; then wait for delivery.
   // Delivery can trigger no new writes, so one round suffices.
-  if (!replicator_->flush(timeout_ms)) return false;
-  if (in_process_ != nullptr) in_process_->wait_idle();
+  if (!replicator_->wait_drained(timeout_ms)) return false;
+  transport_->wait_idle();
   return true;
 }
 

@@ -19,7 +19,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -32,6 +31,7 @@
 #include "messaging/circuit_breaker.h"
 #include "messaging/in_process_transport.h"
 #include "messaging/replicator.h"
+#include "messaging/resync.h"
 
 namespace geocache {
 
@@ -43,8 +43,9 @@ struct GeoCacheOptions {
   // Where reads without a region go first; empty means the first local region.
   std::string home_region;
   // Round-trip latency between regions in ms, symmetric; pairs not listed
-  // count as 1000 ms. Orders the fallback for reads, and (in-process) sets
-  // the simulated delay of each link when simulate_link_delay is on.
+  // count as 1000 ms. Orders the fallback for reads, and sets the simulated
+  // delay of each link of make_in_process_transport() when
+  // simulate_link_delay is on.
   std::map<std::pair<std::string, std::string>, int64_t> latency_ms;
   bool simulate_link_delay = false;
   // TTL given to writes that do not set one, in ms; 0 = none.
@@ -61,12 +62,18 @@ struct GeoCacheOptions {
   void validate() const;
 };
 
+// An InProcessTransport linking the regions `options` hosts, with each link
+// delayed by half its latency_ms round trip when simulate_link_delay is on:
+// the transport for a GeoCache hosting every region of a deployment.
+std::unique_ptr<InProcessTransport> make_in_process_transport(const GeoCacheOptions& options);
+
 class GeoCache {
  public:
-  // transport: how events travel; nullptr builds an InProcessTransport linking
-  // the local regions. clock: nullptr for the system clock.
-  explicit GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> transport = nullptr,
-                    const Clock* clock = nullptr);
+  // transport: how events travel, chosen by the caller (the composition
+  // root): make_in_process_transport(options) when every region is hosted in
+  // this process, an AmqpTransport between processes. Owned; REQUIRES: not
+  // null. clock: nullptr for the system clock.
+  GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> transport, const Clock* clock = nullptr);
   ~GeoCache();
   GeoCache(const GeoCache&) = delete;
   GeoCache& operator=(const GeoCache&) = delete;
@@ -107,7 +114,7 @@ class GeoCache {
   // The same from the home region: where a read without a region goes.
   RegionId read_region() const { return read_region(home_); }
   // Regions ordered by latency from `from`, closest first (from itself first).
-  std::vector<RegionId> regions_by_distance(RegionId from) const;
+  const std::vector<RegionId>& regions_by_distance(RegionId from) const;
   // A read view of the region read_region(preferred) picks. The server's
   // reads go through it, as the seed API's get() and ttl() do.
   RegionReader reader(RegionId preferred);
@@ -135,30 +142,34 @@ class GeoCache {
   // Applies an event from another region (the replicator's apply hook).
   void apply_remote(RegionId region, const Event& event);
   // Refreshes local region `region` from a snapshot of region `origin`
-  // (DESIGN.md): at once if `origin` is local too, else by asking origin's
-  // process for a snapshot (at most one request outstanding per pair, asked
-  // again after kResyncTimeoutMs without an answer).
+  // (DESIGN.md; Resync::resync, messaging/resync.h): at once if `origin` is
+  // local too, else by asking origin's process for a snapshot (at most one
+  // request outstanding per pair, asked again after kResyncTimeoutMs without
+  // an answer). Never waits on the network.
   void resync(RegionId region, RegionId origin);
   // Handles a resync request or snapshot addressed to local region `region`
-  // (the replicator's control hook).
+  // (the replicator's control hook). Never waits on the network.
   void handle_control(RegionId region, const EventBatch& batch);
-  static constexpr int64_t kResyncTimeoutMs = 10'000;
+  static constexpr int64_t kResyncTimeoutMs = Resync::kTimeoutMs;
 
-  // Region health as seen by reads (feeds the per-region breaker).
+  // Region health as seen by reads: feeds the region's breaker. Resync feeds
+  // it (a failure when a resync of the region starts, a success when one
+  // completes), so a region that keeps missing events loses its reads.
   void report_region_failure(RegionId region);
   void report_region_success(RegionId region);
   CircuitBreaker::State region_state(RegionId region) const;
 
   Replicator& replicator() { return *replicator_; }
-  // The in-process transport if that is what this cache uses, else nullptr.
-  InProcessTransport* in_process_transport() { return in_process_; }
   // Resyncs started (gap, new epoch, first contact) and completed.
-  uint64_t resyncs() const { return resyncs_.load(); }
-  uint64_t resyncs_completed() const { return resyncs_completed_.load(); }
+  uint64_t resyncs() const { return resync_->started(); }
+  uint64_t resyncs_completed() const { return resync_->completed(); }
 
-  // Waits until every local write has been delivered and applied everywhere
-  // in this process (in-process transport), or timeout. For tests and demos.
-  bool TEST_quiesce(int64_t timeout_ms = 10'000);
+  // Waits until every local write so far has been handed to the transport
+  // (the outboxes drained) and, with a transport that can tell (in-process,
+  // Transport::wait_idle), delivered and applied by every region in this
+  // process. False if the outboxes did not drain within timeout_ms. Writes
+  // made meanwhile may or may not be waited for. For demos and tests.
+  bool wait_replicated(int64_t timeout_ms = 10'000);
   // The raw store of local region `region`, for tests that look beneath the
   // API (tombstones, versions, invariants).
   LruCache& TEST_store(RegionId region) { return store(region); }
@@ -169,27 +180,10 @@ class GeoCache {
   Result<RegionReader> resolve_reader(std::string_view region);
   LruCache& store(RegionId region) const;
   void expiry_loop();
+  std::vector<RegionId> compute_distance_order(RegionId from) const;
 
-  // A snapshot asked of a remote origin, being received.
-  struct PendingResync {
-    uint64_t request_id = 0;
-    int64_t requested_at_ms = 0;
-    std::unordered_set<std::string> seen;  // keys of the snapshot so far
-    bool missed_more = false;  // another gap meanwhile, maybe after the snapshot was taken
-  };
-  // A thread sending snapshots of a local region to one requester.
-  struct SnapshotSender {
-    std::thread thread;
-    bool running = false;         // guarded by resync_mu_
-    uint64_t queued_request = 0;  // asked for while running: answered next
-  };
-  void resync_locally(RegionId region, RegionId origin);
-  void request_snapshot(RegionId region, RegionId origin);
-  void retry_stalled_resyncs();
-  void start_snapshot(RegionId origin, RegionId requester, uint64_t request_id);
-  void send_snapshot(RegionId origin, RegionId requester, uint64_t request_id);
-  void apply_snapshot_chunk(RegionId region, const EventBatch& chunk);
-  void finish_snapshot(RegionId region, const EventBatch& end);
+  // The stores and HLC as Resync sees them (ResyncStore).
+  class ResyncAccess;
 
   GeoCacheOptions options_;
   const Clock* clock_;
@@ -198,19 +192,15 @@ class GeoCache {
   RegionId home_ = 0;
   std::map<RegionId, std::unique_ptr<LruCache>> stores_;
   std::map<RegionId, std::unique_ptr<CircuitBreaker>> breakers_;
+  // Per region, every region closest first (itself first): computed once,
+  // read on every routed read.
+  std::map<RegionId, std::vector<RegionId>> by_distance_;
   std::unique_ptr<Transport> transport_;
-  InProcessTransport* in_process_ = nullptr;
+  std::unique_ptr<ResyncAccess> resync_access_;
+  std::unique_ptr<Resync> resync_;
   std::unique_ptr<Replicator> replicator_;
   bool replicates_ = true;  // false in a one-region deployment
   std::atomic<int64_t> default_ttl_ms_;
-  std::atomic<uint64_t> resyncs_{0};
-  std::atomic<uint64_t> resyncs_completed_{0};
-
-  std::mutex resync_mu_;  // guards the members below
-  std::map<std::pair<RegionId, RegionId>, PendingResync> pending_;  // (region, remote origin)
-  std::map<std::pair<RegionId, RegionId>, std::unique_ptr<SnapshotSender>> senders_;  // (origin, requester)
-  uint64_t next_request_id_;
-  bool stopping_ = false;  // no new snapshot senders
 
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;

@@ -16,6 +16,7 @@ CircuitBreaker::CircuitBreaker(const CircuitBreakerOptions& options, const Clock
 }
 
 bool CircuitBreaker::allow() {
+  if (state_.load(std::memory_order_acquire) == State::kClosed) return true;
   MutexLock lock(mu_);
   if (state_ == State::kOpen && clock_->now_ms() - opened_at_ms_ >= options_.open_interval_ms) {
     state_ = State::kHalfOpen;
@@ -47,10 +48,7 @@ void CircuitBreaker::open_locked() {
   ++times_opened_;
 }
 
-CircuitBreaker::State CircuitBreaker::state() const {
-  MutexLock lock(mu_);
-  return state_;
-}
+CircuitBreaker::State CircuitBreaker::state() const { return state_.load(std::memory_order_acquire); }
 
 uint64_t CircuitBreaker::times_opened() const {
   MutexLock lock(mu_);

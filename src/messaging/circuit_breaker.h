@@ -5,9 +5,11 @@
 //   half-open --(half_open_probes consecutive successes)--> closed
 //   half-open --(any failure)--> open (the interval starts again)
 //
-// Thread-safe; time comes from an injectable Clock.
+// Thread-safe; time comes from an injectable Clock. allow() on a closed
+// circuit is one atomic load (reads ask it on every request).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include "core/clock.h"
 #include "core/mutex.h"
@@ -43,7 +45,8 @@ class CircuitBreaker {
   const CircuitBreakerOptions options_;
   const Clock* clock_;
   mutable Mutex mu_;
-  State state_ ABSL_GUARDED_BY(mu_) = State::kClosed;
+  // Written under mu_; read without it by allow()'s fast path and state().
+  std::atomic<State> state_{State::kClosed};
   int consecutive_failures_ ABSL_GUARDED_BY(mu_) = 0;
   int probe_successes_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t opened_at_ms_ ABSL_GUARDED_BY(mu_) = 0;

@@ -44,7 +44,7 @@ class InProcessTransport final : public Transport {
 
   // Blocks until no batch is waiting on a link that is not cut, and no
   // receiver is running. For tests and demos.
-  void wait_idle();
+  void wait_idle() override;
 
  private:
   struct Pending {

@@ -150,7 +150,7 @@ void Replicator::append(RegionId origin, Event event) {
   if (wake) work_cv_.notify_one();
 }
 
-bool Replicator::flush(int64_t timeout_ms) {
+bool Replicator::wait_drained(int64_t timeout_ms) {
   std::unique_lock lock(mu_);
   return drained_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
     for (const auto& [r, box] : outboxes_) {

@@ -85,6 +85,10 @@ struct InboundStats {
 
 class Replicator {
  public:
+  // The hooks run on transport threads, inside the transport's receiver: they
+  // must not block (no network waits, no send_control()), or every batch
+  // behind them waits too. Hand slow work to a thread of your own.
+  //
   // Applies one event from another region to the local region `region`.
   using ApplyFn = std::function<void(RegionId region, const Event& event)>;
   // Called when `region` has missed events from `origin`; it should resync.
@@ -108,13 +112,13 @@ class Replicator {
   // Queues an event from local region `origin`. Never blocks on the network.
   void append(RegionId origin, Event event);
 
-  // Blocks until every outbox is empty (all confirmed) or timeout_ms passes;
-  // true if empty. For tests, demos and shutdown.
-  bool flush(int64_t timeout_ms);
+  // Blocks until every outbox has drained (all confirmed by the transport)
+  // or timeout_ms passes; true if drained. For tests, demos and shutdown.
+  bool wait_drained(int64_t timeout_ms);
 
   // Sends control batch `batch` (batch.origin: a local region) to region
   // batch.target. Blocks like Transport::send_to: never call it on the
-  // request path.
+  // request path nor from a hook.
   Status send_control(const EventBatch& batch);
 
   std::vector<OutboxStats> outbox_stats() const;

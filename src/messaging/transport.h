@@ -18,7 +18,8 @@ class Transport {
   // Receives one batch published by another region. The transport acknowledges
   // the batch (AMQP: basic.ack) only after the receiver returns, so a receiver
   // must have applied it by then. Called from a transport thread; batches from
-  // one origin arrive in publish order.
+  // one origin arrive in publish order. A receiver must not block (no network
+  // waits, no publish()/send_to()): the batches behind it wait meanwhile.
   using Receiver = std::function<void(std::string_view payload)>;
 
   virtual ~Transport() = default;
@@ -46,6 +47,12 @@ class Transport {
   // requests and snapshots); it reaches `to`'s Receiver like a batch. Same
   // contract as publish(), but may be called from any thread.
   virtual Status send_to(RegionId from, RegionId to, std::string_view payload) = 0;
+
+  // Blocks until nothing handed to this transport is on its way to a
+  // receiver in this process and no receiver runs. A transport that cannot
+  // tell (AMQP: the broker holds what is in flight) returns at once. For
+  // tests and demos.
+  virtual void wait_idle() {}
 };
 
 }  // namespace geocache

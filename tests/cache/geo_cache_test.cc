@@ -40,10 +40,12 @@ class GeoCacheTest : public ::testing::Test {
     return o;
   }
   void start(GeoCacheOptions o = three_regions()) {
-    geo_ = std::make_unique<GeoCache>(o, nullptr, &clock_);
+    auto transport = make_in_process_transport(o);
+    link_ = transport.get();
+    geo_ = std::make_unique<GeoCache>(o, std::move(transport), &clock_);
     ASSERT_TRUE(geo_->start().ok());
   }
-  void quiesce() { ASSERT_TRUE(geo_->TEST_quiesce()); }
+  void quiesce() { ASSERT_TRUE(geo_->wait_replicated()); }
   // The string at key in region, or "-" when it reads as absent.
   std::string read(std::string_view key, std::string_view region) {
     auto v = geo_->get(key, region);
@@ -53,7 +55,7 @@ class GeoCacheTest : public ::testing::Test {
     }
     return v->is_string() ? v->as_string() : v->to_json();
   }
-  InProcessTransport& link() { return *geo_->in_process_transport(); }
+  InProcessTransport& link() { return *link_; }
 
   // Every record a region holds, tombstones included.
   std::map<std::string, Record> contents(RegionId region) {
@@ -82,6 +84,7 @@ class GeoCacheTest : public ::testing::Test {
 
   ManualClock clock_;
   std::unique_ptr<GeoCache> geo_;
+  InProcessTransport* link_ = nullptr;  // owned by geo_
 };
 
 // ---- replication of each write ---------------------------------------------------
@@ -337,6 +340,28 @@ TEST_F(GeoCacheTest, ReadWithoutRegionGoesHomeThenToNextClosestWhenHomeBreakerOp
   EXPECT_EQ(geo_->region_state(kEu), CircuitBreaker::State::kClosed);
 }
 
+// Resync feeds the region breakers: a region that keeps asking an origin in
+// another process for a snapshot, unanswered, loses its reads to the closest
+// local region; a completed resync gives them back.
+TEST_F(GeoCacheTest, RegionThatKeepsMissingEventsLosesItsReadsUntilAResyncCompletes) {
+  GeoCacheOptions o = three_regions();
+  o.local_regions = {"eu", "us"};  // ap is hosted elsewhere and never answers
+  start(o);
+  geo_->resync(kUs, kAp);  // us missed events from ap and asks for a snapshot
+  EXPECT_EQ(geo_->read_region(kUs), kUs);  // one failure is below the threshold (2)
+  geo_->resync(kUs, kAp);  // missed more while still unanswered
+  EXPECT_EQ(geo_->region_state(kUs), CircuitBreaker::State::kOpen);
+  EXPECT_EQ(geo_->read_region(kUs), kEu);
+
+  geo_->resync(kEu, kUs);  // a resync inside the process is no failure
+  EXPECT_EQ(geo_->region_state(kEu), CircuitBreaker::State::kClosed);
+
+  clock_.advance_ms(1000);  // half-open: us takes its reads again, on probation
+  EXPECT_EQ(geo_->read_region(kUs), kUs);
+  geo_->resync(kUs, kEu);  // a resync of us completes
+  EXPECT_EQ(geo_->region_state(kUs), CircuitBreaker::State::kClosed);
+}
+
 // The server's reads: the client's region first, then by distance from it.
 TEST_F(GeoCacheTest, ReaderPrefersItsRegionThenTheClosestWithAClosedBreaker) {
   start();
@@ -544,8 +569,8 @@ class TwoProcessResyncTest : public ::testing::Test {
     b_.reset();
   }
   void quiesce() {
-    ASSERT_TRUE(a_->TEST_quiesce());
-    ASSERT_TRUE(b_->TEST_quiesce());
+    ASSERT_TRUE(a_->wait_replicated());
+    ASSERT_TRUE(b_->wait_replicated());
     transport_.wait_idle();
   }
   // Polls until b has completed n resyncs; the snapshot is sent by a thread

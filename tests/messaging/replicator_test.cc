@@ -155,7 +155,7 @@ TEST_F(ReplicatorSendTest, PacksAtMostBatchMaxEventsPerBatch) {
   make(o);
   for (const auto& k : numbered("k", 25)) rep_->append(1, put_event(k));
   ASSERT_TRUE(rep_->start().ok());
-  ASSERT_TRUE(rep_->flush(20'000));
+  ASSERT_TRUE(rep_->wait_drained(20'000));
   const auto batches = transport_.batches();
   ASSERT_EQ(batches.size(), 3u);
   EXPECT_EQ(batches[0].events.size(), 10u);
@@ -178,7 +178,7 @@ TEST_F(ReplicatorSendTest, PacksAtMostBatchMaxBytesPerBatch) {
   make(o);
   for (const auto& k : numbered("k0", 10)) rep_->append(1, put_event(k, 100));
   ASSERT_TRUE(rep_->start().ok());
-  ASSERT_TRUE(rep_->flush(20'000));
+  ASSERT_TRUE(rep_->wait_drained(20'000));
   const auto batches = transport_.batches();
   ASSERT_EQ(batches.size(), 4u);
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ(batches[i].events.size(), 3u) << i;
@@ -194,7 +194,7 @@ TEST_F(ReplicatorSendTest, EventLargerThanBatchMaxBytesTravelsAlone) {
   rep_->append(1, put_event("big", 500));
   rep_->append(1, put_event("small2", 1));
   ASSERT_TRUE(rep_->start().ok());
-  ASSERT_TRUE(rep_->flush(20'000));
+  ASSERT_TRUE(rep_->wait_drained(20'000));
   const auto batches = transport_.batches();
   ASSERT_EQ(batches.size(), 3u);
   EXPECT_EQ(keys_of(batches), (std::vector<std::string>{"small1", "big", "small2"}));
@@ -213,7 +213,7 @@ TEST_F(ReplicatorSendTest, FailedPublishIsRetriedAndNothingIsLost) {
   transport_.fail_next(2);
   for (const auto& k : numbered("k", 10)) rep_->append(1, put_event(k));
   ASSERT_TRUE(rep_->start().ok());
-  ASSERT_TRUE(rep_->flush(20'000));
+  ASSERT_TRUE(rep_->wait_drained(20'000));
   EXPECT_EQ(transport_.attempts(), 3 + 2);
   EXPECT_EQ(keys_of(transport_.batches()), numbered("k", 10));  // each once, in order
   EXPECT_EQ(outbox().publish_failures, 2u);
@@ -235,12 +235,12 @@ TEST_F(ReplicatorSendTest, BreakerOpensAfterRepeatedFailuresAndClosesOnceTranspo
   EXPECT_EQ(transport_.attempts(), 3);
   EXPECT_EQ(outbox().publish_failures, 3u);
   EXPECT_EQ(outbox().depth_events, 5u);
-  EXPECT_FALSE(rep_->flush(0));
+  EXPECT_FALSE(rep_->wait_drained(0));
   EXPECT_EQ(transport_.attempts(), 3);
 
   transport_.fail_all(false);
   clock_.advance_ms(5'000);  // half-open: the next publish is a probe
-  ASSERT_TRUE(rep_->flush(20'000));
+  ASSERT_TRUE(rep_->wait_drained(20'000));
   EXPECT_EQ(outbox().breaker, CircuitBreaker::State::kClosed);
   EXPECT_EQ(keys_of(transport_.batches()), numbered("k", 5));
 }
@@ -262,7 +262,7 @@ TEST_F(ReplicatorSendTest, OutboxOverflowDropsOldestCountsThemAndBumpsEpoch) {
   EXPECT_GT(st.epoch, epoch0);
 
   ASSERT_TRUE(rep_->start().ok());
-  ASSERT_TRUE(rep_->flush(20'000));
+  ASSERT_TRUE(rep_->wait_drained(20'000));
   const auto batches = transport_.batches();
   ASSERT_FALSE(batches.empty());
   // The survivors are the newest events, sent under the new epoch and with

@@ -42,7 +42,7 @@ class CommandFixture : public ::testing::Test {
     GeoCacheOptions options;
     options.regions = {"r1", "r2"};
     options.home_region = "r1";
-    cache_ = std::make_unique<GeoCache>(options, nullptr, &clock_);
+    cache_ = std::make_unique<GeoCache>(options, make_in_process_transport(options), &clock_);
     EXPECT_TRUE(cache_->start().ok());
     session_.authenticated = !server_.auth_required();
     session_.created_ms = clock_.now_ms();
@@ -70,7 +70,7 @@ class CommandFixture : public ::testing::Test {
   std::string run(std::vector<std::string> args) { return run_in(kR1, std::move(args)); }
 
   // Delivers every write to the other region (in-process replication).
-  void quiesce() { ASSERT_TRUE(cache_->TEST_quiesce()); }
+  void quiesce() { ASSERT_TRUE(cache_->wait_replicated()); }
 
   void use_resp3() { protocol_ = 3; }
   int64_t now_ms() const { return clock_.now_ms(); }

@@ -1,0 +1,291 @@
+// Resync: snapshot the origin's store, including tombstones, at origin-HLC
+// time T; apply every record by the LWW rule; then drop records in the
+// receiving store that came from the origin, are older than T and are absent
+// from the snapshot: the origin forgot them (evicted, expired, tombstone
+// retired) and we may hold a stale copy. Dropping is safe: at worst it causes
+// a miss. An origin in this process is read directly. An origin in another
+// process is asked with a control batch (Replicator::send_control); it
+// answers from a short-lived thread of its own with chunks of records and an
+// end carrying T and its FLUSHALL mark, which the receiver applies too (it
+// may have missed the flush).
+//
+// Who waits on the network. The hooks (resync(), handle_control()) run on
+// transport threads, which must not block: the transport acknowledges a batch
+// only after its receiver returns, and a receiver stuck on a broker confirm
+// would stall every region behind it. So the hooks only record state under
+// mu_: a request is queued for the worker thread, which sends it, and also
+// re-asks every request unanswered for timeout_ms (polled, because the clock
+// may be a test's manual one). A snapshot is sent by a sender thread per
+// (origin, requester). Chunks and the end are applied on the transport
+// thread: that is store work, not network work.
+//
+// Request ids. One request per (region, origin) is outstanding at a time; its
+// id is echoed by every chunk and the end, so an answer to a request given up
+// on is ignored. What is missed while a request is outstanding may postdate
+// the snapshot being sent, so it earns exactly one more request once this one
+// ends.
+#include "messaging/resync.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace geocache {
+
+Resync::Resync(const ResyncOptions& options, ResyncStore* store, const Clock* clock, SendFn send)
+    : options_(options),
+      store_(store),
+      clock_(clock),
+      send_(std::move(send)),
+      // From the wall clock, like epochs: a restarted node does not take an
+      // answer to its previous incarnation's request for its own.
+      next_request_id_(static_cast<uint64_t>(SystemClock::instance()->now_ms())) {}
+
+Resync::~Resync() { stop(); }
+
+std::string Resync::name(RegionId id) const {
+  if (id >= 1 && id <= options_.region_names.size()) return options_.region_names[id - 1];
+  return std::to_string(id);
+}
+
+void Resync::start() {
+  std::lock_guard lock(mu_);
+  if (running_) return;
+  running_ = true;
+  worker_ = std::thread([this] { run_worker(); });
+}
+
+void Resync::stop() {
+  std::map<Pair, std::unique_ptr<SnapshotSender>> senders;
+  {
+    std::lock_guard lock(mu_);
+    running_ = false;
+    senders.swap(senders_);
+  }
+  worker_cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  for (auto& [pair, sender] : senders) sender->thread.join();
+}
+
+// ---------------------------------------------------------------------------
+// Receiving side: asking, and applying the answer
+// ---------------------------------------------------------------------------
+
+void Resync::resync(RegionId region, RegionId origin) {
+  started_.fetch_add(1);
+  if (!store_->is_local(region)) return;
+  if (on_started_) on_started_(region, origin);
+  if (store_->is_local(origin)) {
+    resync_locally(region, origin);
+    return;
+  }
+  std::lock_guard lock(mu_);
+  const Pair pair{region, origin};
+  Pending& p = pending_[pair];
+  const int64_t now = clock_->now_ms();
+  if (p.request_id != 0 && now - p.requested_at_ms < options_.timeout_ms) {
+    p.missed_more = true;
+    return;
+  }
+  ask_locked(pair, p, now);
+}
+
+void Resync::resync_locally(RegionId region, RegionId origin) {
+  const uint64_t snapshot_hlc = store_->hlc_now();
+  std::unordered_set<std::string> present;
+  for (int shard = 0; shard < store_->shard_count(origin); ++shard) {
+    for (Event& e : store_->copy_shard(origin, shard)) {
+      store_->apply(region, e.key, e.record);
+      present.insert(std::move(e.key));
+    }
+  }
+  const size_t dropped = store_->drop_from_origin_before(
+      region, origin, snapshot_hlc, [&](std::string_view key) { return present.count(std::string(key)) != 0; });
+  report_completed(region, origin, present.size(), dropped);
+}
+
+void Resync::ask_locked(const Pair& pair, Pending& p, int64_t now) {
+  const auto [region, origin] = pair;
+  if (p.request_id != 0) {
+    spdlog::warn("region {}: no snapshot from region {} within {} ms; asking again", name(region), name(origin),
+                 options_.timeout_ms);
+  }
+  p = Pending{};
+  p.request_id = next_request_id_++;
+  p.requested_at_ms = now;
+  // A request for this pair not yet sent is superseded.
+  std::erase_if(requests_, [&](const EventBatch& r) { return r.origin == region && r.target == origin; });
+  EventBatch request;
+  request.kind = BatchKind::kResyncRequest;
+  request.origin = region;
+  request.target = origin;
+  request.request_id = p.request_id;
+  requests_.push_back(std::move(request));
+  worker_cv_.notify_one();
+}
+
+void Resync::run_worker() {
+  std::unique_lock lock(mu_);
+  while (running_) {
+    const int64_t now = clock_->now_ms();
+    for (auto& [pair, p] : pending_) {
+      if (now - p.requested_at_ms >= options_.timeout_ms) ask_locked(pair, p, now);
+    }
+    while (running_ && !requests_.empty()) {
+      EventBatch request = std::move(requests_.front());
+      requests_.pop_front();
+      lock.unlock();
+      if (Status st = send_(request); st.ok()) {
+        spdlog::info("region {} asked region {} for a snapshot", name(request.origin), name(request.target));
+      } else {
+        spdlog::warn("region {} cannot ask region {} for a snapshot ({}); retrying in {} ms", name(request.origin),
+                     name(request.target), st.message(), options_.timeout_ms);
+      }
+      lock.lock();
+    }
+    worker_cv_.wait_for(lock, std::chrono::milliseconds(options_.retry_poll_ms),
+                        [&] { return !running_ || !requests_.empty(); });
+  }
+}
+
+void Resync::handle_control(RegionId region, const EventBatch& batch) {
+  if (!store_->is_local(region)) return;
+  switch (batch.kind) {
+    case BatchKind::kResyncRequest: start_snapshot(region, batch.origin, batch.request_id); return;
+    case BatchKind::kSnapshotChunk: apply_snapshot_chunk(region, batch); return;
+    case BatchKind::kSnapshotEnd: finish_snapshot(region, batch); return;
+    case BatchKind::kEvents: return;
+  }
+}
+
+void Resync::apply_snapshot_chunk(RegionId region, const EventBatch& chunk) {
+  std::lock_guard lock(mu_);
+  auto it = pending_.find({region, chunk.origin});
+  // An answer to a request we gave up on (or never made): its end will not
+  // be taken either, so applying it would only be work.
+  if (it == pending_.end() || it->second.request_id != chunk.request_id) return;
+  for (const Event& e : chunk.events) {
+    store_->hlc_observe(e.record.version.hlc);
+    store_->apply(region, e.key, e.record);
+    it->second.seen.insert(e.key);
+  }
+}
+
+void Resync::finish_snapshot(RegionId region, const EventBatch& end) {
+  size_t in_snapshot, dropped;
+  {
+    std::lock_guard lock(mu_);
+    auto it = pending_.find({region, end.origin});
+    if (it == pending_.end() || it->second.request_id != end.request_id) return;
+    store_->hlc_observe(end.snapshot_hlc);
+    if (end.flush_mark != Version::zero()) store_->flush_before(region, end.flush_mark);
+    const auto& seen = it->second.seen;
+    dropped = store_->drop_from_origin_before(region, end.origin, end.snapshot_hlc,
+                                              [&](std::string_view key) { return seen.count(std::string(key)) != 0; });
+    in_snapshot = seen.size();
+    const bool again = it->second.missed_more;
+    pending_.erase(it);
+    if (again) ask_locked({region, end.origin}, pending_[{region, end.origin}], clock_->now_ms());
+  }
+  report_completed(region, end.origin, in_snapshot, dropped);
+}
+
+void Resync::report_completed(RegionId region, RegionId origin, size_t in_snapshot, size_t dropped) {
+  spdlog::info("region {} resynced from region {}: {} keys in snapshot, {} dropped", name(region), name(origin),
+               in_snapshot, dropped);
+  completed_.fetch_add(1);
+  if (on_resynced_) on_resynced_(region, origin);
+}
+
+// ---------------------------------------------------------------------------
+// Sending side: answering a request with a snapshot
+// ---------------------------------------------------------------------------
+
+void Resync::start_snapshot(RegionId origin, RegionId requester, uint64_t request_id) {
+  std::lock_guard lock(mu_);
+  if (!running_) return;
+  auto& slot = senders_[{origin, requester}];
+  if (slot && slot->running) {
+    // One snapshot at a time per requester; the latest request waits for
+    // the running one (which answers an older request) to end.
+    slot->queued_request = request_id;
+    return;
+  }
+  if (slot) slot->thread.join();  // ended: joins at once
+  slot = std::make_unique<SnapshotSender>();
+  SnapshotSender* sender = slot.get();
+  sender->running = true;
+  // Its own thread: sending waits for the broker's confirms, which must
+  // hold up neither the receive path nor the replication thread.
+  sender->thread = std::thread([this, origin, requester, request_id, sender] {
+    uint64_t id = request_id;
+    while (true) {
+      send_snapshot(origin, requester, id);
+      std::lock_guard lock(mu_);
+      if (sender->queued_request == 0 || !running_) {
+        sender->running = false;
+        return;
+      }
+      id = std::exchange(sender->queued_request, 0);
+    }
+  });
+}
+
+void Resync::send_snapshot(RegionId origin, RegionId requester, uint64_t request_id) {
+  // Taken before scanning: every write with an older version is in the store
+  // when its shard is scanned (a version is assigned under the shard lock).
+  const uint64_t snapshot_hlc = store_->hlc_now();
+  EventBatch chunk;
+  chunk.kind = BatchKind::kSnapshotChunk;
+  chunk.origin = origin;
+  chunk.target = requester;
+  chunk.request_id = request_id;
+  size_t chunk_bytes = 0, records = 0, chunks = 0;
+  auto send_chunk = [&] {
+    if (chunk.events.empty()) return true;
+    Status st = send_(chunk);
+    chunk.events.clear();
+    chunk_bytes = 0;
+    ++chunks;
+    if (!st.ok()) {
+      spdlog::warn("region {}: sending a snapshot to region {} failed ({}); it will ask again", name(origin),
+                   name(requester), st.message());
+    }
+    return st.ok();
+  };
+  for (int shard = 0; shard < store_->shard_count(origin); ++shard) {
+    {
+      std::lock_guard lock(mu_);
+      if (!running_) return;
+    }
+    for (Event& e : store_->copy_shard(origin, shard)) {
+      const size_t size = encoded_event_size(e);
+      if (!chunk.events.empty() && (chunk.events.size() >= options_.batch_max_events ||
+                                    chunk_bytes + size > options_.batch_max_bytes)) {
+        if (!send_chunk()) return;
+      }
+      chunk_bytes += size;
+      chunk.events.push_back(std::move(e));
+      ++records;
+    }
+  }
+  if (!send_chunk()) return;
+  EventBatch end;
+  end.kind = BatchKind::kSnapshotEnd;
+  end.origin = origin;
+  end.target = requester;
+  end.request_id = request_id;
+  end.snapshot_hlc = snapshot_hlc;
+  // Read after the scan: a flush is a flush, whenever it happened.
+  end.flush_mark = store_->flush_mark(origin);
+  if (Status st = send_(end); !st.ok()) {
+    spdlog::warn("region {}: sending a snapshot end to region {} failed ({}); it will ask again", name(origin),
+                 name(requester), st.message());
+    return;
+  }
+  spdlog::info("region {} sent region {} a snapshot: {} records in {} chunks", name(origin), name(requester),
+               records, chunks);
+}
+
+}  // namespace geocache

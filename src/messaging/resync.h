@@ -1,0 +1,168 @@
+// Resync: refreshes a local region from a snapshot of another region when the
+// replicator reports that it missed events (docs/replication.md, "Resync").
+//
+// The unit owns the snapshot protocol (requests, chunks, end, retries) and
+// reaches the regions' stores only through ResyncStore, so messaging/ does not
+// depend on cache/. Control batches leave through a SendFn (the replicator's
+// send_control).
+//
+// Threading: resync() and handle_control() are the replicator's hooks; they
+// run on transport threads and never wait on the network. Requests and their
+// retries are sent by the unit's worker thread, snapshots by one sender thread
+// per (origin, requester); those may block on the transport.
+//
+// Thread-safety: all public methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "core/clock.h"
+#include "core/record.h"
+#include "core/status.h"
+#include "core/version.h"
+#include "messaging/event.h"
+
+namespace geocache {
+
+// What resync needs of the stores of the regions hosted in this process and
+// of their hybrid logical clock. Implementations must be thread-safe.
+class ResyncStore {
+ public:
+  virtual ~ResyncStore() = default;
+
+  // True if `region` has a store here. The other methods REQUIRE it.
+  virtual bool is_local(RegionId region) const = 0;
+  virtual int shard_count(RegionId region) const = 0;
+  // Copies out the records of one shard (0 <= shard < shard_count()),
+  // tombstones included, as kPut events; locks the shard only for the copy.
+  virtual std::vector<Event> copy_shard(RegionId region, int shard) const = 0;
+  // Stores `record` for `key` by last-writer-wins.
+  virtual void apply(RegionId region, std::string_view key, const Record& record) = 0;
+  // The store's latest FLUSHALL version (zero if none), and applying one.
+  virtual Version flush_mark(RegionId region) const = 0;
+  virtual void flush_before(RegionId region, Version version) = 0;
+  // Drops entries written by `origin` before `before_hlc` unless keep(key);
+  // returns how many went.
+  virtual size_t drop_from_origin_before(RegionId region, RegionId origin, uint64_t before_hlc,
+                                         absl::FunctionRef<bool(std::string_view key)> keep) = 0;
+
+  // The process's HLC: a new timestamp, and merging one seen from elsewhere.
+  virtual uint64_t hlc_now() = 0;
+  virtual void hlc_observe(uint64_t hlc) = 0;
+};
+
+struct ResyncOptions {
+  // Chunk bounds of a snapshot; the replicator's batch bounds.
+  size_t batch_max_events = 1024;
+  size_t batch_max_bytes = 1 << 20;
+  // A request unanswered this long (by the injected clock) is sent again, ms.
+  int64_t timeout_ms = 10'000;
+  // How often the worker looks for unanswered requests, in real ms.
+  int64_t retry_poll_ms = 100;
+  // Region names for logs: id i is region_names[i - 1]; ids print if absent.
+  std::vector<std::string> region_names;
+};
+
+class Resync {
+ public:
+  // Sends a control batch to batch.target; may block (Replicator::send_control).
+  using SendFn = std::function<Status(const EventBatch& batch)>;
+  // Told about one (region, origin) resync; runs on the thread that started
+  // or finished it (often a transport thread): must not block.
+  using Notify = std::function<void(RegionId region, RegionId origin)>;
+
+  static constexpr int64_t kTimeoutMs = 10'000;  // ResyncOptions::timeout_ms' default
+
+  // store, clock: not owned, must outlive this. clock: for request timeouts.
+  Resync(const ResyncOptions& options, ResyncStore* store, const Clock* clock, SendFn send);
+  ~Resync();
+  Resync(const Resync&) = delete;
+  Resync& operator=(const Resync&) = delete;
+
+  // Called when a resync of a local region starts (each resync() call for a
+  // local region) and when one completes. REQUIRES: before start().
+  void set_on_started(Notify fn) { on_started_ = std::move(fn); }
+  void set_on_resynced(Notify fn) { on_resynced_ = std::move(fn); }
+
+  // Starts the worker thread. Idempotent; may follow stop().
+  void start();
+  // Stops the worker and waits for snapshot senders: none runs afterwards,
+  // and none starts until start(). Requests made meanwhile wait for start().
+  void stop();
+
+  // Refreshes local region `region` from region `origin`: at once if origin
+  // is local too (on the calling thread: no network involved), else by
+  // asking origin's process for a snapshot (at most one request outstanding
+  // per pair, asked again after timeout_ms without an answer; a gap reported
+  // while one is outstanding earns one more request once it ends). Never
+  // waits on the network.
+  void resync(RegionId region, RegionId origin);
+  // Handles a request or snapshot batch addressed to local region `region`.
+  // Never waits on the network.
+  void handle_control(RegionId region, const EventBatch& batch);
+
+  // Resyncs started (every resync() call) and completed.
+  uint64_t started() const { return started_.load(); }
+  uint64_t completed() const { return completed_.load(); }
+
+ private:
+  // A snapshot asked of a remote origin, being received.
+  struct Pending {
+    uint64_t request_id = 0;
+    int64_t requested_at_ms = 0;
+    std::unordered_set<std::string> seen;  // keys of the snapshot so far
+    bool missed_more = false;  // another gap meanwhile, maybe after the snapshot was taken
+  };
+  // A thread sending snapshots of a local region to one requester.
+  struct SnapshotSender {
+    std::thread thread;
+    bool running = false;         // guarded by mu_
+    uint64_t queued_request = 0;  // asked for while running: answered next
+  };
+  using Pair = std::pair<RegionId, RegionId>;
+
+  std::string name(RegionId id) const;
+  void resync_locally(RegionId region, RegionId origin);
+  // Gives `p` a new request id and queues the request for the worker.
+  void ask_locked(const Pair& pair, Pending& p, int64_t now);
+  void run_worker();
+  void start_snapshot(RegionId origin, RegionId requester, uint64_t request_id);
+  void send_snapshot(RegionId origin, RegionId requester, uint64_t request_id);
+  void apply_snapshot_chunk(RegionId region, const EventBatch& chunk);
+  void finish_snapshot(RegionId region, const EventBatch& end);
+  void report_completed(RegionId region, RegionId origin, size_t in_snapshot, size_t dropped);
+
+  const ResyncOptions options_;
+  ResyncStore* store_;
+  const Clock* clock_;
+  SendFn send_;
+  Notify on_started_;
+  Notify on_resynced_;
+  std::atomic<uint64_t> started_{0};
+  std::atomic<uint64_t> completed_{0};
+
+  std::mutex mu_;  // guards the members below
+  std::condition_variable worker_cv_;
+  std::map<Pair, Pending> pending_;  // (region, remote origin)
+  std::deque<EventBatch> requests_;  // for the worker to send
+  std::map<Pair, std::unique_ptr<SnapshotSender>> senders_;  // (origin, requester)
+  uint64_t next_request_id_;
+  bool running_ = false;  // the worker runs; snapshot senders may start
+  std::thread worker_;
+};
+
+}  // namespace geocache

@@ -1,0 +1,258 @@
+// Resync against a fake store and a recording send function: the protocol
+// alone, without a transport or a GeoCache (tests/cache/geo_cache_test.cc
+// runs it end to end).
+#include "messaging/resync.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace geocache {
+namespace {
+
+constexpr RegionId kOrigin = 1, kHere = 2;
+
+// Records by region, one shard each; LWW by version.
+class FakeStore final : public ResyncStore {
+ public:
+  FakeStore(std::set<RegionId> local, const Clock* clock) : local_(std::move(local)), hlc_(clock) {}
+
+  bool is_local(RegionId region) const override { return local_.count(region) != 0; }
+  int shard_count(RegionId) const override { return 1; }
+  std::vector<Event> copy_shard(RegionId region, int) const override {
+    std::lock_guard lock(mu_);
+    std::vector<Event> out;
+    for (const auto& [key, rec] : records_[region]) {
+      Event e;
+      e.key = key;
+      e.record = rec;
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+  void apply(RegionId region, std::string_view key, const Record& record) override {
+    std::lock_guard lock(mu_);
+    auto [it, fresh] = records_[region].try_emplace(std::string(key), record);
+    if (!fresh && it->second.version < record.version) it->second = record;
+  }
+  Version flush_mark(RegionId region) const override {
+    std::lock_guard lock(mu_);
+    return flush_marks_[region];
+  }
+  void flush_before(RegionId region, Version version) override {
+    std::lock_guard lock(mu_);
+    std::erase_if(records_[region], [&](const auto& kv) { return kv.second.version < version; });
+    flush_marks_[region] = std::max(flush_marks_[region], version);
+  }
+  size_t drop_from_origin_before(RegionId region, RegionId origin, uint64_t before_hlc,
+                                 absl::FunctionRef<bool(std::string_view key)> keep) override {
+    std::lock_guard lock(mu_);
+    return std::erase_if(records_[region], [&](const auto& kv) {
+      return kv.second.version.region == origin && kv.second.version.hlc < before_hlc && !keep(kv.first);
+    });
+  }
+  uint64_t hlc_now() override { return hlc_.now(); }
+  void hlc_observe(uint64_t hlc) override { hlc_.observe(hlc); }
+
+  // A record written by `origin` now.
+  void write(RegionId region, const std::string& key, const std::string& bytes, RegionId origin) {
+    Record rec;
+    rec.bytes = bytes;
+    rec.version = Version{hlc_.now(), origin};
+    apply(region, key, rec);
+  }
+  std::set<std::string> keys(RegionId region) const {
+    std::lock_guard lock(mu_);
+    std::set<std::string> out;
+    for (const auto& [key, rec] : records_[region]) out.insert(key);
+    return out;
+  }
+
+ private:
+  const std::set<RegionId> local_;
+  Hlc hlc_;
+  mutable std::mutex mu_;
+  mutable std::map<RegionId, std::map<std::string, Record>> records_;
+  mutable std::map<RegionId, Version> flush_marks_;
+};
+
+class ResyncTest : public ::testing::Test {
+ protected:
+  // Hosts only kHere (kOrigin is in "another process") unless told otherwise.
+  void make(std::set<RegionId> local = {kHere}, size_t batch_max_events = 1024) {
+    store_ = std::make_unique<FakeStore>(std::move(local), &clock_);
+    ResyncOptions o;
+    o.batch_max_events = batch_max_events;
+    o.retry_poll_ms = 1;
+    resync_ = std::make_unique<Resync>(o, store_.get(), &clock_, [this](const EventBatch& b) {
+      std::lock_guard lock(mu_);
+      sent_.push_back(b);
+      return Status::Ok();
+    });
+    resync_->set_on_resynced([this](RegionId region, RegionId origin) {
+      std::lock_guard lock(mu_);
+      resynced_.emplace_back(region, origin);
+    });
+    resync_->start();
+  }
+  std::vector<EventBatch> sent() {
+    std::lock_guard lock(mu_);
+    return sent_;
+  }
+  // Polls until n batches have been sent.
+  bool await_sent(size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (sent().size() < n) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+  }
+  EventBatch chunk(uint64_t request_id, const std::vector<std::string>& keys) {
+    EventBatch b;
+    b.kind = BatchKind::kSnapshotChunk;
+    b.origin = kOrigin;
+    b.target = kHere;
+    b.request_id = request_id;
+    for (const auto& key : keys) {
+      Event e;
+      e.key = key;
+      e.record.bytes = "from origin";
+      e.record.version = Version{store_->hlc_now(), kOrigin};
+      b.events.push_back(std::move(e));
+    }
+    return b;
+  }
+  EventBatch end(uint64_t request_id) {
+    EventBatch b;
+    b.kind = BatchKind::kSnapshotEnd;
+    b.origin = kOrigin;
+    b.target = kHere;
+    b.request_id = request_id;
+    b.snapshot_hlc = store_->hlc_now();
+    return b;
+  }
+
+  ManualClock clock_;
+  std::unique_ptr<FakeStore> store_;
+  std::unique_ptr<Resync> resync_;
+  std::mutex mu_;
+  std::vector<EventBatch> sent_;
+  std::vector<std::pair<RegionId, RegionId>> resynced_;
+};
+
+TEST_F(ResyncTest, LostRequestIsAskedAgainOnlyAfterTheTimeout) {
+  make();
+  resync_->resync(kHere, kOrigin);
+  ASSERT_TRUE(await_sent(1));
+  const EventBatch first = sent()[0];
+  EXPECT_EQ(first.kind, BatchKind::kResyncRequest);
+  EXPECT_EQ(first.origin, kHere);
+  EXPECT_EQ(first.target, kOrigin);
+
+  // No answer yet: another gap and time short of the timeout ask nothing.
+  resync_->resync(kHere, kOrigin);
+  clock_.advance_ms(Resync::kTimeoutMs - 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(sent().size(), 1u);
+  EXPECT_EQ(resync_->started(), 2u);
+
+  clock_.advance_ms(1);
+  ASSERT_TRUE(await_sent(2));
+  const EventBatch again = sent()[1];
+  EXPECT_EQ(again.kind, BatchKind::kResyncRequest);
+  EXPECT_NE(again.request_id, first.request_id);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(sent().size(), 2u);  // once, until the next timeout
+  // The old request's answer is ignored; the new one's is taken.
+  resync_->handle_control(kHere, end(first.request_id));
+  EXPECT_EQ(resync_->completed(), 0u);
+  resync_->handle_control(kHere, end(again.request_id));
+  EXPECT_EQ(resync_->completed(), 1u);
+}
+
+TEST_F(ResyncTest, ChunkForAnUnknownRequestIdIsIgnored) {
+  make();
+  resync_->resync(kHere, kOrigin);
+  ASSERT_TRUE(await_sent(1));
+  const uint64_t id = sent()[0].request_id;
+  resync_->handle_control(kHere, chunk(id + 1, {"stranger"}));
+  EXPECT_EQ(store_->keys(kHere), std::set<std::string>{});
+  resync_->handle_control(kHere, chunk(id, {"expected"}));
+  EXPECT_EQ(store_->keys(kHere), std::set<std::string>{"expected"});
+  resync_->handle_control(kHere, end(id + 1));
+  EXPECT_EQ(resync_->completed(), 0u);
+}
+
+TEST_F(ResyncTest, EndDropsTheOriginsRecordsAbsentFromTheSnapshot) {
+  make();
+  store_->write(kHere, "stale", "origin forgot it", kOrigin);
+  store_->write(kHere, "kept", "old", kOrigin);
+  store_->write(kHere, "mine", "written here", kHere);
+  resync_->resync(kHere, kOrigin);
+  ASSERT_TRUE(await_sent(1));
+  const uint64_t id = sent()[0].request_id;
+  resync_->handle_control(kHere, chunk(id, {"kept", "new"}));
+  resync_->handle_control(kHere, end(id));
+  EXPECT_EQ(store_->keys(kHere), (std::set<std::string>{"kept", "mine", "new"}));
+  EXPECT_EQ(resync_->completed(), 1u);
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(resynced_, (std::vector<std::pair<RegionId, RegionId>>{{kHere, kOrigin}}));
+}
+
+TEST_F(ResyncTest, GapWhileARequestIsOutstandingEarnsOneMoreRequest) {
+  make();
+  resync_->resync(kHere, kOrigin);
+  ASSERT_TRUE(await_sent(1));
+  resync_->resync(kHere, kOrigin);  // missed more meanwhile
+  const uint64_t id = sent()[0].request_id;
+  resync_->handle_control(kHere, end(id));
+  EXPECT_EQ(resync_->completed(), 1u);
+  ASSERT_TRUE(await_sent(2));
+  EXPECT_EQ(sent()[1].kind, BatchKind::kResyncRequest);
+  EXPECT_NE(sent()[1].request_id, id);
+}
+
+TEST_F(ResyncTest, RequestIsAnsweredWithBoundedChunksAndAnEnd) {
+  make({kOrigin}, /*batch_max_events=*/2);
+  for (int i = 0; i < 5; ++i) store_->write(kOrigin, "k" + std::to_string(i), "v", kOrigin);
+  EventBatch request;
+  request.kind = BatchKind::kResyncRequest;
+  request.origin = kHere;
+  request.target = kOrigin;
+  request.request_id = 42;
+  resync_->handle_control(kOrigin, request);
+  ASSERT_TRUE(await_sent(4));
+  const auto batches = sent();
+  std::set<std::string> keys;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(batches[i].kind, BatchKind::kSnapshotChunk);
+    EXPECT_EQ(batches[i].target, kHere);
+    EXPECT_EQ(batches[i].request_id, 42u);
+    EXPECT_LE(batches[i].events.size(), 2u);
+    for (const auto& e : batches[i].events) keys.insert(e.key);
+  }
+  EXPECT_EQ(keys.size(), 5u);
+  EXPECT_EQ(batches[3].kind, BatchKind::kSnapshotEnd);
+  EXPECT_EQ(batches[3].request_id, 42u);
+  EXPECT_GT(batches[3].snapshot_hlc, 0u);
+}
+
+TEST_F(ResyncTest, LocalOriginIsCopiedAtOnceWithoutAnyMessage) {
+  make({kOrigin, kHere});
+  store_->write(kOrigin, "a", "1", kOrigin);
+  store_->write(kHere, "gone at origin", "x", kOrigin);
+  resync_->resync(kHere, kOrigin);
+  EXPECT_EQ(resync_->completed(), 1u);
+  EXPECT_EQ(store_->keys(kHere), std::set<std::string>{"a"});
+  EXPECT_TRUE(sent().empty());
+}
+
+}  // namespace
+}  // namespace geocache
