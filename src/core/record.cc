@@ -5,7 +5,7 @@ namespace geocache {
 Result<Value> Record::to_value() const {
   switch (kind) {
     case ValueKind::kString: return Value(bytes);
-    case ValueKind::kValue:
+    case ValueKind::kApiValue:
     case ValueKind::kHash:
     case ValueKind::kJson: return Value::decode(bytes);
     case ValueKind::kTombstone: return Status::NotFound();
@@ -19,7 +19,7 @@ Record Record::from_value(const Value& v) {
     r.kind = ValueKind::kString;
     r.bytes = v.as_string();
   } else {
-    r.kind = ValueKind::kValue;
+    r.kind = ValueKind::kApiValue;
     r.bytes = v.encode();
   }
   return r;

@@ -17,7 +17,7 @@ namespace geocache {
 // How a record's bytes are to be read. Stored in one byte per entry.
 enum class ValueKind : uint8_t {
   kString = 0,     // raw bytes (Redis strings, INCR counters as decimal text)
-  kValue = 1,      // an encoded Value put through the C++ API (not a string)
+  kApiValue = 1,   // an encoded Value put through the C++ API (not a string)
   kHash = 2,       // an encoded Value::Map of string fields (HSET family)
   kJson = 3,       // an encoded Value: a JSON document (JSON.SET)
   kTombstone = 4,  // a deleted key; bytes are empty

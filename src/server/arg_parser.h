@@ -101,7 +101,7 @@ inline std::string format_long_double(long double v) {
 }
 
 // A double as the shortest text that reads back to the same double (how a
-// kValue double from the C++ API shows as a string).
+// kApiValue double from the C++ API shows as a string).
 inline std::string format_double(double v) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";

@@ -7,7 +7,7 @@
 //   kString            "string"; raw bytes.
 //   kHash              "hash"; an encoded Value::Map of string fields.
 //   kJson              "ReJSON-RL" (RedisJSON's type name); an encoded Value.
-//   kValue (C++ API)   scalars (bool, int, double, string) are strings to
+//   kApiValue          (put through the C++ API) scalars (bool, int, double, string) are strings to
 //                      string commands: ints print in decimal, doubles in the
 //                      shortest text that reads back exactly, booleans as
 //                      "1"/"0" (how RESP2 shows a boolean). A null, a list or a
@@ -41,16 +41,16 @@
 namespace geocache {
 
 // The string content of a record for string commands. For kString *out views
-// rec.bytes (no copy, valid as long as rec); for a kValue scalar the text is
+// rec.bytes (no copy, valid as long as rec); for a kApiValue scalar the text is
 // rendered into *scratch and *out views it. kWrongType for anything else
-// (hash, JSON, tombstone, non-scalar kValue), kCorruption for kValue bytes
+// (hash, JSON, tombstone, non-scalar kApiValue), kCorruption for kApiValue bytes
 // that do not decode.
 inline Status read_string(const RecordView& rec, std::string* scratch, std::string_view* out) {
   if (rec.kind == ValueKind::kString) {
     *out = rec.bytes;
     return Status::Ok();
   }
-  if (rec.kind != ValueKind::kValue) return Status::WrongType();
+  if (rec.kind != ValueKind::kApiValue) return Status::WrongType();
   auto v = Value::decode(rec.bytes);
   if (!v.ok()) return v.status();
   switch (v->type()) {
@@ -70,7 +70,7 @@ inline std::string_view type_name(const RecordView& rec) {
     case ValueKind::kString: return "string";
     case ValueKind::kHash: return "hash";
     case ValueKind::kJson: return "ReJSON-RL";
-    case ValueKind::kValue: {
+    case ValueKind::kApiValue: {
       std::string scratch;
       std::string_view text;
       return read_string(rec, &scratch, &text).ok() ? "string" : "ReJSON-RL";

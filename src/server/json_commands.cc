@@ -3,7 +3,7 @@
 //
 // A document is one record of kind kJson holding an encoded Value, so it
 // replicates as a whole like every other key (DESIGN.md). Values written as
-// non-scalars through the C++ API (kValue) read as documents too.
+// non-scalars through the C++ API (kApiValue) read as documents too.
 //
 // Paths: only the root is supported, written "$" (JSONPath: results come
 // wrapped in an array, as RedisJSON does) or "." (legacy: the bare value).
@@ -34,7 +34,7 @@ PathKind path_kind(std::string_view path) {
   return PathKind::kOther;
 }
 
-bool is_document(ValueKind kind) { return kind == ValueKind::kJson || kind == ValueKind::kValue; }
+bool is_document(ValueKind kind) { return kind == ValueKind::kJson || kind == ValueKind::kApiValue; }
 
 // The document held by rec: kWrongType for strings and hashes, kCorruption
 // for bytes that do not decode.

@@ -22,7 +22,7 @@ TEST(RecordTest, NonStringValueIsStoredEncodedAndDecodesBack) {
   for (const Value& v : {Value(), Value(true), Value(42), Value(0.25),
                          Value(Value::List{Value(1), Value("x")}), Value(Value::Map{{"k", Value(Value::List{})}})}) {
     const Record r = Record::from_value(v);
-    EXPECT_EQ(r.kind, ValueKind::kValue);
+    EXPECT_EQ(r.kind, ValueKind::kApiValue);
     EXPECT_EQ(r.bytes, v.encode());
     auto back = r.to_value();
     ASSERT_TRUE(back.ok());
@@ -47,7 +47,7 @@ TEST(RecordTest, TombstoneHasNoValue) {
 }
 
 TEST(RecordTest, CorruptEncodedBytesAreCorruptionNotACrash) {
-  Record r{ValueKind::kValue, "\x06\x05", kNoExpiry, {}};  // a list of 5 with nothing in it
+  Record r{ValueKind::kApiValue, "\x06\x05", kNoExpiry, {}};  // a list of 5 with nothing in it
   EXPECT_EQ(r.to_value().status().code(), StatusCode::kCorruption);
   r.kind = static_cast<ValueKind>(99);
   EXPECT_EQ(r.to_value().status().code(), StatusCode::kCorruption);

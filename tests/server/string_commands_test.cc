@@ -358,7 +358,7 @@ TEST_F(StringCommandsTest, Setrange) {
   EXPECT_EQ(run({"SETRANGE", "k", "-1", "x"}), err("ERR offset is out of range"));
 }
 
-// ---- Values put through the C++ API (kValue) -----------------------------
+// ---- Values put through the C++ API (kApiValue) -----------------------------
 
 TEST_F(StringCommandsTest, CppApiScalarsReadAsStrings) {
   ASSERT_TRUE(cache_->put("i", Value(int64_t{42}), "r1").ok());
