@@ -177,7 +177,7 @@ Status GeoCache::start() {
   resync_->start();
   Status st = replicator_->start();
   if (!st.ok()) return st;
-  std::lock_guard lock(loop_mu_);
+  MutexLock lock(loop_mu_);
   if (!running_) {
     running_ = true;
     expiry_thread_ = std::thread([this] { expiry_loop(); });
@@ -187,7 +187,7 @@ Status GeoCache::start() {
 
 void GeoCache::stop() {
   {
-    std::lock_guard lock(loop_mu_);
+    MutexLock lock(loop_mu_);
     if (running_) {
       running_ = false;
       loop_cv_.notify_all();
@@ -200,9 +200,9 @@ void GeoCache::stop() {
 }
 
 void GeoCache::expiry_loop() {
-  std::unique_lock lock(loop_mu_);
+  MutexLock lock(loop_mu_);
   while (running_) {
-    loop_cv_.wait_for(lock, std::chrono::milliseconds(options_.expiry_cycle_interval_ms));
+    lock.wait_for(loop_cv_, std::chrono::milliseconds(options_.expiry_cycle_interval_ms));
     if (!running_) break;
     lock.unlock();
     for (auto& [id, store] : stores_) store->active_expire_cycle();

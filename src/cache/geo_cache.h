@@ -13,12 +13,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <map>
-#include <mutex>
-#include <thread>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -26,6 +25,7 @@
 #include "cache/lru_cache.h"
 #include "cache/region_reader.h"
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "core/value.h"
 #include "core/version.h"
 #include "messaging/circuit_breaker.h"
@@ -202,9 +202,9 @@ class GeoCache {
   bool replicates_ = true;  // false in a one-region deployment
   std::atomic<int64_t> default_ttl_ms_;
 
-  std::mutex loop_mu_;
+  Mutex loop_mu_;
   std::condition_variable loop_cv_;
-  bool running_ = false;
+  bool running_ ABSL_GUARDED_BY(loop_mu_) = false;
   std::thread expiry_thread_;
 };
 

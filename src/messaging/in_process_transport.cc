@@ -18,12 +18,12 @@ int64_t steady_us() {
 InProcessTransport::~InProcessTransport() { stop(); }
 
 void InProcessTransport::attach(RegionId region, Receiver receiver) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   receivers_[region] = std::move(receiver);
 }
 
 Status InProcessTransport::start() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (running_) return Status::Ok();
   running_ = true;
   thread_ = std::thread([this] { run(); });
@@ -32,7 +32,7 @@ Status InProcessTransport::start() {
 
 void InProcessTransport::stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!running_) return;
     running_ = false;
   }
@@ -53,7 +53,7 @@ void InProcessTransport::enqueue_locked(Link& link, std::string_view payload, in
 
 Status InProcessTransport::publish(RegionId origin, std::string_view payload) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const int64_t now = steady_us();
     for (const auto& [region, receiver] : receivers_) {
       if (region != origin) enqueue_locked(link_locked(origin, region), payload, now);
@@ -65,7 +65,7 @@ Status InProcessTransport::publish(RegionId origin, std::string_view payload) {
 
 Status InProcessTransport::send_to(RegionId from, RegionId to, std::string_view payload) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!receivers_.count(to)) return Status::Unavailable("no region " + std::to_string(to) + " on this transport");
     enqueue_locked(link_locked(from, to), payload, steady_us());
   }
@@ -74,49 +74,51 @@ Status InProcessTransport::send_to(RegionId from, RegionId to, std::string_view 
 }
 
 void InProcessTransport::set_link_delay(RegionId from, RegionId to, int64_t delay_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   link_locked(from, to).delay_ms = delay_ms;
 }
 
 void InProcessTransport::cut(RegionId from, RegionId to) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   link_locked(from, to).cut = true;
 }
 
 void InProcessTransport::heal(RegionId from, RegionId to) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     link_locked(from, to).cut = false;
   }
   cv_.notify_all();
 }
 
 bool InProcessTransport::is_cut(RegionId from, RegionId to) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = links_.find({from, to});
   return it != links_.end() && it->second.cut;
 }
 
 void InProcessTransport::drop_next(RegionId from, RegionId to, int n) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   link_locked(from, to).drop_next += n;
 }
 
+bool InProcessTransport::idle_locked() const {
+  if (delivering_) return false;
+  for (const auto& [key, link] : links_) {
+    if (!link.cut && !link.queue.empty()) return false;
+  }
+  return true;
+}
+
 void InProcessTransport::wait_idle() {
-  std::unique_lock lock(mu_);
-  idle_cv_.wait(lock, [&] {
-    if (delivering_) return false;
-    for (const auto& [key, link] : links_) {
-      if (!link.cut && !link.queue.empty()) return false;
-    }
-    return true;
-  });
+  MutexLock lock(mu_);
+  while (!idle_locked()) lock.wait(idle_cv_);
 }
 
 // One thread serves every link: it delivers whatever is due, oldest due
 // first, and otherwise sleeps until the next due time or a change.
 void InProcessTransport::run() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (running_) {
     int64_t next_due = std::numeric_limits<int64_t>::max();
     Link* ready = nullptr;
@@ -133,8 +135,8 @@ void InProcessTransport::run() {
     }
     if (ready == nullptr) {
       idle_cv_.notify_all();
-      if (next_due == std::numeric_limits<int64_t>::max()) cv_.wait(lock);
-      else cv_.wait_for(lock, std::chrono::microseconds(next_due - now));
+      if (next_due == std::numeric_limits<int64_t>::max()) lock.wait(cv_);
+      else lock.wait_for(cv_, std::chrono::microseconds(next_due - now));
       continue;
     }
     std::string payload = std::move(ready->queue.front().payload);

@@ -11,11 +11,11 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
 
+#include "core/mutex.h"
 #include "messaging/transport.h"
 
 namespace geocache {
@@ -61,16 +61,17 @@ class InProcessTransport final : public Transport {
 
   void run();
   // Queues payload on `link` unless the link is told to drop it.
-  void enqueue_locked(Link& link, std::string_view payload, int64_t now_us);
-  Link& link_locked(RegionId from, RegionId to) { return links_[{from, to}]; }
+  void enqueue_locked(Link& link, std::string_view payload, int64_t now_us) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Link& link_locked(RegionId from, RegionId to) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return links_[{from, to}]; }
+  bool idle_locked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable cv_;       // wakes the delivery thread
   std::condition_variable idle_cv_;  // wakes wait_idle()
-  std::map<RegionId, Receiver> receivers_;
-  std::map<LinkKey, Link> links_;
-  bool running_ = false;
-  bool delivering_ = false;
+  std::map<RegionId, Receiver> receivers_ ABSL_GUARDED_BY(mu_);
+  std::map<LinkKey, Link> links_ ABSL_GUARDED_BY(mu_);
+  bool running_ ABSL_GUARDED_BY(mu_) = false;
+  bool delivering_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

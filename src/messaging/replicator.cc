@@ -77,7 +77,7 @@ Replicator::~Replicator() { stop(); }
 
 void Replicator::add_region(RegionId region) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     // The epoch starts at the wall clock, so a restarted node has a new epoch
     // and receivers resync from it instead of waiting for sequence 1.
     outboxes_[region] = std::make_unique<Outbox>(region, options_.breaker, clock_,
@@ -88,13 +88,13 @@ void Replicator::add_region(RegionId region) {
 
 Status Replicator::start() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (running_) return Status::Ok();
     running_ = true;
   }
   Status st = transport_->start();
   if (!st.ok()) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     running_ = false;
     return st;
   }
@@ -104,7 +104,7 @@ Status Replicator::start() {
 
 void Replicator::stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!running_) return;
     running_ = false;
   }
@@ -117,7 +117,7 @@ void Replicator::append(RegionId origin, Event event) {
   const size_t size = encoded_event_size(event);
   bool wake = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = outboxes_.find(origin);
     if (it == outboxes_.end()) return;  // not a local region: nothing to replicate
     Outbox& box = *it->second;
@@ -151,22 +151,27 @@ void Replicator::append(RegionId origin, Event event) {
 }
 
 bool Replicator::wait_drained(int64_t timeout_ms) {
-  std::unique_lock lock(mu_);
-  return drained_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  MutexLock lock(mu_);
+  auto drained = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (const auto& [r, box] : outboxes_) {
       if (!box->queue.empty()) return false;
     }
     return true;
-  });
+  };
+  while (!drained()) {
+    if (!lock.wait_until(drained_cv_, deadline)) return drained();
+  }
+  return true;
 }
 
 // The replication thread. It sleeps until some outbox has events, lingers a
 // little so batches fill up under load, then publishes one batch per outbox
 // per round so no region starves the others.
 void Replicator::run() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (true) {
-    auto has_work = [&] {
+    auto has_work = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       const int64_t now = clock_->now_ms();
       for (const auto& [r, box] : outboxes_) {
         if (!box->queue.empty() && box->retry_at_ms <= now) return true;
@@ -176,17 +181,19 @@ void Replicator::run() {
     if (!running_) break;
     if (!has_work()) {
       // Wake on new events, or after a backoff for outboxes waiting to retry.
-      work_cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(options_.retry_backoff_ms, 1)));
+      lock.wait_for(work_cv_, std::chrono::milliseconds(std::max<int64_t>(options_.retry_backoff_ms, 1)));
       continue;
     }
-    auto full = [&] {
+    auto full = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       for (const auto& [r, box] : outboxes_) {
         if (box->queue.size() >= options_.batch_max_events || box->bytes >= options_.batch_max_bytes) return true;
       }
       return false;
     };
     if (options_.linger_us > 0 && !full()) {
-      work_cv_.wait_for(lock, std::chrono::microseconds(options_.linger_us), [&] { return !running_ || full(); });
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(options_.linger_us);
+      while (running_ && !full() && lock.wait_until(work_cv_, deadline)) {
+      }
     }
     for (auto& [r, box] : outboxes_) {
       if (box->queue.empty() || box->retry_at_ms > clock_->now_ms()) continue;
@@ -222,7 +229,7 @@ bool Replicator::publish_one(Outbox& box) {
   EventBatch batch;
   uint64_t last_seq = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     batch.origin = box.origin;
     batch.epoch = box.epoch;
     size_t bytes = 0;
@@ -242,7 +249,7 @@ bool Replicator::publish_one(Outbox& box) {
   std::string payload;
   encode_batch(batch, &payload);
   Status st = transport_->publish(box.origin, payload);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!st.ok()) {
     ++box.failures;
     box.breaker.record_failure();
@@ -263,7 +270,7 @@ bool Replicator::publish_one(Outbox& box) {
 
 void Replicator::receive(RegionId region, std::string_view payload) {
   auto decoded = decode_batch(payload);
-  std::unique_lock lock(in_mu_);
+  MutexLock lock(in_mu_);
   if (!decoded.ok()) {
     auto& in = inbound_[{region, 0}];
     if (!in) in = std::make_unique<Inbound>();
@@ -327,7 +334,7 @@ void Replicator::receive(RegionId region, std::string_view payload) {
 }
 
 std::vector<OutboxStats> Replicator::outbox_stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<OutboxStats> out;
   for (const auto& [r, box] : outboxes_) {
     OutboxStats s;
@@ -346,7 +353,7 @@ std::vector<OutboxStats> Replicator::outbox_stats() const {
 }
 
 std::vector<InboundStats> Replicator::inbound_stats() const {
-  std::lock_guard lock(in_mu_);
+  MutexLock lock(in_mu_);
   std::vector<InboundStats> out;
   for (const auto& [key, in] : inbound_) {
     InboundStats s = in->st;

@@ -29,12 +29,12 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "messaging/circuit_breaker.h"
 #include "messaging/event.h"
 #include "messaging/transport.h"
@@ -142,15 +142,15 @@ class Replicator {
   ResyncFn resync_;
   ControlFn control_;
 
-  mutable std::mutex mu_;  // guards outboxes' queues, running_
+  mutable Mutex mu_;  // also guards each Outbox's queue and counters
   std::condition_variable work_cv_;
   std::condition_variable drained_cv_;
-  std::map<RegionId, std::unique_ptr<Outbox>> outboxes_;
-  bool running_ = false;
+  std::map<RegionId, std::unique_ptr<Outbox>> outboxes_ ABSL_GUARDED_BY(mu_);
+  bool running_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 
-  mutable std::mutex in_mu_;  // guards inbound_
-  std::map<std::pair<RegionId, RegionId>, std::unique_ptr<Inbound>> inbound_;
+  mutable Mutex in_mu_;
+  std::map<std::pair<RegionId, RegionId>, std::unique_ptr<Inbound>> inbound_ ABSL_GUARDED_BY(in_mu_);
 };
 
 }  // namespace geocache

@@ -50,7 +50,7 @@ std::string Resync::name(RegionId id) const {
 }
 
 void Resync::start() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (running_) return;
   running_ = true;
   worker_ = std::thread([this] { run_worker(); });
@@ -59,7 +59,7 @@ void Resync::start() {
 void Resync::stop() {
   std::map<Pair, std::unique_ptr<SnapshotSender>> senders;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     running_ = false;
     senders.swap(senders_);
   }
@@ -80,7 +80,7 @@ void Resync::resync(RegionId region, RegionId origin) {
     resync_locally(region, origin);
     return;
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const Pair pair{region, origin};
   Pending& p = pending_[pair];
   const int64_t now = clock_->now_ms();
@@ -106,7 +106,7 @@ void Resync::resync_locally(RegionId region, RegionId origin) {
 }
 
 void Resync::ask_locked(const Pair& pair, Pending& p, int64_t now) {
-  const auto [region, origin] = pair;
+  const RegionId region = pair.first, origin = pair.second;
   if (p.request_id != 0) {
     spdlog::warn("region {}: no snapshot from region {} within {} ms; asking again", name(region), name(origin),
                  options_.timeout_ms);
@@ -126,7 +126,7 @@ void Resync::ask_locked(const Pair& pair, Pending& p, int64_t now) {
 }
 
 void Resync::run_worker() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (running_) {
     const int64_t now = clock_->now_ms();
     for (auto& [pair, p] : pending_) {
@@ -144,8 +144,7 @@ void Resync::run_worker() {
       }
       lock.lock();
     }
-    worker_cv_.wait_for(lock, std::chrono::milliseconds(options_.retry_poll_ms),
-                        [&] { return !running_ || !requests_.empty(); });
+    if (running_) lock.wait_for(worker_cv_, std::chrono::milliseconds(options_.retry_poll_ms));
   }
 }
 
@@ -160,7 +159,7 @@ void Resync::handle_control(RegionId region, const EventBatch& batch) {
 }
 
 void Resync::apply_snapshot_chunk(RegionId region, const EventBatch& chunk) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = pending_.find({region, chunk.origin});
   // An answer to a request we gave up on (or never made): its end will not
   // be taken either, so applying it would only be work.
@@ -175,7 +174,7 @@ void Resync::apply_snapshot_chunk(RegionId region, const EventBatch& chunk) {
 void Resync::finish_snapshot(RegionId region, const EventBatch& end) {
   size_t in_snapshot, dropped;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = pending_.find({region, end.origin});
     if (it == pending_.end() || it->second.request_id != end.request_id) return;
     store_->hlc_observe(end.snapshot_hlc);
@@ -203,7 +202,7 @@ void Resync::report_completed(RegionId region, RegionId origin, size_t in_snapsh
 // ---------------------------------------------------------------------------
 
 void Resync::start_snapshot(RegionId origin, RegionId requester, uint64_t request_id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!running_) return;
   auto& slot = senders_[{origin, requester}];
   if (slot && slot->running) {
@@ -222,7 +221,7 @@ void Resync::start_snapshot(RegionId origin, RegionId requester, uint64_t reques
     uint64_t id = request_id;
     while (true) {
       send_snapshot(origin, requester, id);
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (sender->queued_request == 0 || !running_) {
         sender->running = false;
         return;
@@ -256,7 +255,7 @@ void Resync::send_snapshot(RegionId origin, RegionId requester, uint64_t request
   };
   for (int shard = 0; shard < store_->shard_count(origin); ++shard) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!running_) return;
     }
     for (Event& e : store_->copy_shard(origin, shard)) {

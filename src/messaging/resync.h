@@ -21,7 +21,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -31,6 +30,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "core/record.h"
 #include "core/status.h"
 #include "core/version.h"
@@ -138,7 +138,7 @@ class Resync {
   std::string name(RegionId id) const;
   void resync_locally(RegionId region, RegionId origin);
   // Gives `p` a new request id and queues the request for the worker.
-  void ask_locked(const Pair& pair, Pending& p, int64_t now);
+  void ask_locked(const Pair& pair, Pending& p, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void run_worker();
   void start_snapshot(RegionId origin, RegionId requester, uint64_t request_id);
   void send_snapshot(RegionId origin, RegionId requester, uint64_t request_id);
@@ -155,13 +155,13 @@ class Resync {
   std::atomic<uint64_t> started_{0};
   std::atomic<uint64_t> completed_{0};
 
-  std::mutex mu_;  // guards the members below
+  Mutex mu_;  // also guards each SnapshotSender's running and queued_request
   std::condition_variable worker_cv_;
-  std::map<Pair, Pending> pending_;  // (region, remote origin)
-  std::deque<EventBatch> requests_;  // for the worker to send
-  std::map<Pair, std::unique_ptr<SnapshotSender>> senders_;  // (origin, requester)
-  uint64_t next_request_id_;
-  bool running_ = false;  // the worker runs; snapshot senders may start
+  std::map<Pair, Pending> pending_ ABSL_GUARDED_BY(mu_);  // (region, remote origin)
+  std::deque<EventBatch> requests_ ABSL_GUARDED_BY(mu_);  // for the worker to send
+  std::map<Pair, std::unique_ptr<SnapshotSender>> senders_ ABSL_GUARDED_BY(mu_);  // (origin, requester)
+  uint64_t next_request_id_ ABSL_GUARDED_BY(mu_);
+  bool running_ ABSL_GUARDED_BY(mu_) = false;  // the worker runs; snapshot senders may start
   std::thread worker_;
 };
 
