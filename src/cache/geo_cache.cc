@@ -136,11 +136,13 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
   options_.store.clock = clock_;
   replicates_ = options_.regions.size() > 1;
   local_ids_ = hosted_regions(options_);
-  for (size_t i = 1; i <= options_.regions.size(); ++i) {
-    breakers_[static_cast<RegionId>(i)] = std::make_unique<CircuitBreaker>(options_.region_breaker, clock_);
-  }
-  for (size_t i = 1; i <= options_.regions.size(); ++i) {
-    by_distance_[static_cast<RegionId>(i)] = compute_distance_order(static_cast<RegionId>(i));
+  const size_t slots = options_.regions.size() + 1;
+  stores_.resize(slots);
+  breakers_.resize(slots);
+  by_distance_.resize(slots);
+  for (size_t i = 1; i < slots; ++i) {
+    breakers_[i] = std::make_unique<CircuitBreaker>(options_.region_breaker, clock_);
+    by_distance_[i] = compute_distance_order(static_cast<RegionId>(i));
   }
   for (RegionId id : local_ids_) stores_[id] = std::make_unique<LruCache>(options_.store);
   home_ = options_.home_region.empty() ? local_ids_.front() : region_id(options_.home_region).value();
@@ -148,17 +150,16 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
   ResyncOptions resync_options;
   resync_options.batch_max_events = options_.replication.batch_max_events;
   resync_options.batch_max_bytes = options_.replication.batch_max_bytes;
-  resync_options.timeout_ms = kResyncTimeoutMs;
   resync_options.region_names = options_.regions;
   resync_access_ = std::make_unique<ResyncAccess>(this);
   resync_ = std::make_unique<Resync>(resync_options, resync_access_.get(), clock_,
                                      [this](const EventBatch& batch) { return replicator_->send_control(batch); });
-  // A region that keeps missing events from another process without
-  // completing a resync serves stale data: after
-  // region_breaker.failure_threshold such resyncs in a row its circuit opens
-  // and reads that prefer it go to the closest local region whose circuit is
-  // closed; a completed resync closes it again (from half-open). A resync
-  // from a region in this process completes at once: no failure.
+  // A region that keeps missing events from another process serves stale
+  // data: after region_breaker.failure_threshold gaps (each one a resync
+  // start) with no resync completed in between, its circuit opens and reads
+  // that prefer it go to the closest local region whose circuit is closed; a
+  // completed resync closes it again (from half-open). A resync from a region
+  // in this process completes at once: no failure.
   resync_->set_on_started([this](RegionId region, RegionId origin) {
     if (!is_local(origin)) report_region_failure(region);
   });
@@ -205,7 +206,7 @@ void GeoCache::expiry_loop() {
     lock.wait_for(loop_cv_, std::chrono::milliseconds(options_.expiry_cycle_interval_ms));
     if (!running_) break;
     lock.unlock();
-    for (auto& [id, store] : stores_) store->active_expire_cycle();
+    for (RegionId id : local_ids_) stores_[id]->active_expire_cycle();
     lock.lock();
   }
 }
@@ -227,7 +228,7 @@ const std::string& GeoCache::region_name(RegionId id) const {
   return options_.regions[id - 1];
 }
 
-bool GeoCache::is_local(RegionId id) const { return stores_.count(id) != 0; }
+bool GeoCache::is_local(RegionId id) const { return id < stores_.size() && stores_[id] != nullptr; }
 
 LruCache& GeoCache::store(RegionId region) const {
   assert(is_local(region));
@@ -239,7 +240,7 @@ RegionReader GeoCache::reader(RegionId preferred) { return RegionReader(store(re
 LruCacheStats GeoCache::region_stats(RegionId region) const { return store(region).stats(); }
 
 void GeoCache::set_limits(size_t max_items, size_t max_bytes) {
-  for (auto& [id, s] : stores_) s->set_limits(max_items, max_bytes);
+  for (RegionId id : local_ids_) stores_[id]->set_limits(max_items, max_bytes);
 }
 
 const std::vector<RegionId>& GeoCache::regions_by_distance(RegionId from) const { return by_distance_.at(from); }
@@ -257,7 +258,7 @@ std::vector<RegionId> GeoCache::compute_distance_order(RegionId from) const {
 
 RegionId GeoCache::read_region(RegionId preferred) const {
   for (RegionId id : regions_by_distance(preferred)) {
-    if (is_local(id) && breakers_.at(id)->allow()) return id;
+    if (is_local(id) && breakers_[id]->allow()) return id;
   }
   return preferred;  // every circuit open: the preferred region is still the best guess
 }
@@ -331,7 +332,7 @@ Result<bool> GeoCache::remove(std::string_view key, RegionId region) {
 
 void GeoCache::flush_all(RegionId region) {
   const Version v{hlc_.now(), region};
-  for (auto& [id, s] : stores_) s->flush_before(v);
+  for (RegionId id : local_ids_) stores_[id]->flush_before(v);
   Event e;
   e.kind = EventKind::kFlush;
   e.record.version = v;

@@ -150,7 +150,6 @@ class GeoCache {
   // Handles a resync request or snapshot addressed to local region `region`
   // (the replicator's control hook). Never waits on the network.
   void handle_control(RegionId region, const EventBatch& batch);
-  static constexpr int64_t kResyncTimeoutMs = Resync::kTimeoutMs;
 
   // Region health as seen by reads: feeds the region's breaker. Resync feeds
   // it (a failure when a resync of the region starts, a success when one
@@ -190,11 +189,10 @@ class GeoCache {
   Hlc hlc_;
   std::vector<RegionId> local_ids_;
   RegionId home_ = 0;
-  std::map<RegionId, std::unique_ptr<LruCache>> stores_;
-  std::map<RegionId, std::unique_ptr<CircuitBreaker>> breakers_;
-  // Per region, every region closest first (itself first): computed once,
-  // read on every routed read.
-  std::map<RegionId, std::vector<RegionId>> by_distance_;
+  // Indexed by RegionId (0 unused), so a routed read costs no lookup.
+  std::vector<std::unique_ptr<LruCache>> stores_;  // null where not hosted
+  std::vector<std::unique_ptr<CircuitBreaker>> breakers_;
+  std::vector<std::vector<RegionId>> by_distance_;  // every region, closest first
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<ResyncAccess> resync_access_;
   std::unique_ptr<Resync> resync_;

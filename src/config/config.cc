@@ -170,7 +170,7 @@ const std::vector<Setting>& settings() {
       LIST_SETTING("cache", "regions", cache.regions, "every region of the deployment, same order on every node"),
       LIST_SETTING("cache", "local-regions", cache.local_regions, "regions hosted by this process; empty = all"),
       STRING_SETTING("cache", "home-region", cache.home_region,
-                     "region that reads and writes without a region go to; empty = first local"),
+                     "region served on port (the others on region-ports); empty = first local"),
       SIZE_SETTING("cache", "maxmemory", cache.store.max_bytes,
                    "limit of each region's store, bytes; 0 = none"),
       SIZE_SETTING("cache", "max-items", cache.store.max_items, "item limit of each region's store; 0 = none"),

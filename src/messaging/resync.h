@@ -65,12 +65,15 @@ class ResyncStore {
   virtual void hlc_observe(uint64_t hlc) = 0;
 };
 
+// How long a resync request may go unanswered before it is asked again, ms.
+inline constexpr int64_t kResyncTimeoutMs = 10'000;
+
 struct ResyncOptions {
   // Chunk bounds of a snapshot; the replicator's batch bounds.
   size_t batch_max_events = 1024;
   size_t batch_max_bytes = 1 << 20;
   // A request unanswered this long (by the injected clock) is sent again, ms.
-  int64_t timeout_ms = 10'000;
+  int64_t timeout_ms = kResyncTimeoutMs;
   // How often the worker looks for unanswered requests, in real ms.
   int64_t retry_poll_ms = 100;
   // Region names for logs: id i is region_names[i - 1]; ids print if absent.
@@ -85,7 +88,6 @@ class Resync {
   // or finished it (often a transport thread): must not block.
   using Notify = std::function<void(RegionId region, RegionId origin)>;
 
-  static constexpr int64_t kTimeoutMs = 10'000;  // ResyncOptions::timeout_ms' default
 
   // store, clock: not owned, must outlive this. clock: for request timeouts.
   Resync(const ResyncOptions& options, ResyncStore* store, const Clock* clock, SendFn send);

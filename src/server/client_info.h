@@ -13,9 +13,6 @@ namespace geocache {
 // The Redis version clients are told we are compatible with (HELLO, INFO).
 inline constexpr std::string_view kRedisCompatVersion = "7.0.0";
 
-inline constexpr std::string_view kBadClientName =
-    "ERR Client names cannot contain spaces, newlines or special characters.";
-
 // Redis allows printable characters other than space in a client name.
 bool valid_client_name(std::string_view name);
 

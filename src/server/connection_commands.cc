@@ -103,15 +103,12 @@ void hello_command(CommandContext& ctx, Args args) {
     ctx.session.authenticated = true;
   }
   if (!ctx.session.authenticated && ctx.server.auth_required()) {
-    ctx.reply.error(
-        "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> "
-        "AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol "
-        "version at the same time");
+    ctx.reply.error(errors::kHelloNoAuth);
     return;
   }
   if (has_name) {
     if (!valid_client_name(name)) {
-      ctx.reply.error(kBadClientName);
+      ctx.reply.error(errors::kBadClientName);
       return;
     }
     ctx.server.set_client_name(&ctx.session, name);
@@ -170,7 +167,7 @@ void client_command(CommandContext& ctx, Args args) {
     }
   } else if (equals_ci(sub, "setname") && args.size() == 3) {
     if (!valid_client_name(args[2])) {
-      ctx.reply.error(kBadClientName);
+      ctx.reply.error(errors::kBadClientName);
       return;
     }
     ctx.server.set_client_name(&ctx.session, args[2]);

@@ -669,7 +669,7 @@ TEST_F(TwoProcessResyncTest, LostRequestIsRepeatedOnlyAfterTheTimeout) {
   EXPECT_EQ(b_->resyncs_completed(), 0u);
   // Past the timeout, b's background cycle asks again (once: the new
   // snapshot covers both gaps).
-  clock_.advance_ms(GeoCache::kResyncTimeoutMs);
+  clock_.advance_ms(kResyncTimeoutMs);
   ASSERT_TRUE(await_resyncs(1));
   quiesce();
   EXPECT_EQ(b_->resyncs_completed(), 1u);

@@ -158,7 +158,7 @@ TEST_F(ResyncTest, LostRequestIsAskedAgainOnlyAfterTheTimeout) {
 
   // No answer yet: another gap and time short of the timeout ask nothing.
   resync_->resync(kHere, kOrigin);
-  clock_.advance_ms(Resync::kTimeoutMs - 1);
+  clock_.advance_ms(kResyncTimeoutMs - 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   EXPECT_EQ(sent().size(), 1u);
   EXPECT_EQ(resync_->started(), 2u);
