@@ -8,12 +8,13 @@
 //   kHash              "hash"; an encoded Value::Map of string fields.
 //   kJson              "ReJSON-RL" (RedisJSON's type name); an encoded Value.
 //   kApiValue          put through the C++ API: scalars (bool, int, double,
-//                      string) are strings to string commands: ints print in decimal, doubles in the
-//                      shortest text that reads back exactly, booleans as
-//                      "1"/"0" (how RESP2 shows a boolean). A null, a list or a
-//                      map is a JSON document: TYPE says "ReJSON-RL", JSON.GET
-//                      reads it, string commands get WRONGTYPE. Writes by
-//                      string commands store the result as kString.
+//                      string) are strings to string commands: ints print
+//                      in decimal, doubles in the shortest text that reads
+//                      back exactly, booleans as "1"/"0" (how RESP2 shows a
+//                      boolean). A null, a list or a map is a JSON document:
+//                      TYPE says "ReJSON-RL", JSON.GET reads it, string
+//                      commands get WRONGTYPE. Writes by string commands
+//                      store the result as kString.
 //
 // Default TTL (GeoCache::default_ttl_ms, 0 = none): a command that writes a
 // key's whole value without an expiry option (SET, SETNX, GETSET, MSET, JSON.SET
