@@ -437,6 +437,9 @@ bool GeoCache::wait_replicated(int64_t timeout_ms) {
   // Outboxes drained means handed to the transport; then wait for delivery.
   // Delivery can trigger no new writes, so one round suffices.
   if (!replicator_->wait_drained(timeout_ms)) return false;
+  // Resync requests queued by deliveries so far go out too (asynchronously,
+  // from resync's worker), so the wait below covers them.
+  if (!resync_->wait_requests_sent(timeout_ms)) return false;
   transport_->wait_idle();
   return true;
 }

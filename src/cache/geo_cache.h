@@ -164,10 +164,11 @@ class GeoCache {
   uint64_t resyncs_completed() const { return resync_->completed(); }
 
   // Waits until every local write so far has been handed to the transport
-  // (the outboxes drained) and, with a transport that can tell (in-process,
-  // Transport::wait_idle), delivered and applied by every region in this
-  // process. False if the outboxes did not drain within timeout_ms. Writes
-  // made meanwhile may or may not be waited for. For demos and tests.
+  // (the outboxes drained), as has every resync request asked so far, and,
+  // with a transport that can tell (in-process, Transport::wait_idle),
+  // delivered and applied by every region in this process. False if the
+  // outboxes did not drain, or the requests go out, within timeout_ms (each).
+  // Writes made meanwhile may or may not be waited for. For demos and tests.
   bool wait_replicated(int64_t timeout_ms = 10'000);
   // The raw store of local region `region`, for tests that look beneath the
   // API (tombstones, versions, invariants).

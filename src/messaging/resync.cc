@@ -64,6 +64,7 @@ void Resync::stop() {
     senders.swap(senders_);
   }
   worker_cv_.notify_all();
+  sent_cv_.notify_all();
   if (worker_.joinable()) worker_.join();
   for (auto& [pair, sender] : senders) sender->thread.join();
 }
@@ -135,6 +136,7 @@ void Resync::run_worker() {
     while (running_ && !requests_.empty()) {
       EventBatch request = std::move(requests_.front());
       requests_.pop_front();
+      sending_request_ = true;
       lock.unlock();
       if (Status st = send_(request); st.ok()) {
         spdlog::info("region {} asked region {} for a snapshot", name(request.origin), name(request.target));
@@ -143,9 +145,21 @@ void Resync::run_worker() {
                      name(request.target), st.message(), options_.timeout_ms);
       }
       lock.lock();
+      sending_request_ = false;
     }
+    sent_cv_.notify_all();
     if (running_) lock.wait_for(worker_cv_, std::chrono::milliseconds(options_.retry_poll_ms));
   }
+}
+
+bool Resync::wait_requests_sent(int64_t timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  MutexLock lock(mu_);
+  while (!requests_.empty() || sending_request_) {
+    if (!running_ && !sending_request_) return false;
+    if (!lock.wait_until(sent_cv_, deadline) && std::chrono::steady_clock::now() >= deadline) return false;
+  }
+  return true;
 }
 
 void Resync::handle_control(RegionId region, const EventBatch& batch) {

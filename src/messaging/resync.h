@@ -117,6 +117,11 @@ class Resync {
   // Never waits on the network.
   void handle_control(RegionId region, const EventBatch& batch);
 
+  // Waits until every request queued so far has been handed to SendFn (sent
+  // or failed). False if that took longer than timeout_ms, or if the worker
+  // is stopped with requests queued. For wait_replicated(): demos and tests.
+  bool wait_requests_sent(int64_t timeout_ms);
+
   // Resyncs started (every resync() call) and completed.
   uint64_t started() const { return started_.load(); }
   uint64_t completed() const { return completed_.load(); }
@@ -159,8 +164,10 @@ class Resync {
 
   Mutex mu_;  // also guards each SnapshotSender's running and queued_request
   std::condition_variable worker_cv_;
+  std::condition_variable sent_cv_;  // requests_ emptied and nothing in flight
   std::map<Pair, Pending> pending_ ABSL_GUARDED_BY(mu_);  // (region, remote origin)
   std::deque<EventBatch> requests_ ABSL_GUARDED_BY(mu_);  // for the worker to send
+  bool sending_request_ ABSL_GUARDED_BY(mu_) = false;     // the worker is in SendFn
   std::map<Pair, std::unique_ptr<SnapshotSender>> senders_ ABSL_GUARDED_BY(mu_);  // (origin, requester)
   uint64_t next_request_id_ ABSL_GUARDED_BY(mu_);
   bool running_ ABSL_GUARDED_BY(mu_) = false;  // the worker runs; snapshot senders may start
