@@ -20,8 +20,14 @@ echo "== the library: examples/two_regions.cc"
 config=examples/three-regions.toml
 ports=(6390 6391 6392)
 if [ -n "${GEOCACHE_DEMO_ONLY:-}" ]; then
-  # Free ports, so a smoke test never collides with a running demo.
-  base=$((30000 + RANDOM % 20000)); ports=($base $((base + 1)) $((base + 2)))
+  # Ports the kernel says are free now (a random pick in the ephemeral range
+  # collided with outgoing connections), so a smoke test never collides with
+  # a running demo either.
+  read -r -a ports < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(3)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))')
 fi
 "$build/apps/geocached" "$config" --port "${ports[0]}" \
   --region-ports "eu-west=${ports[1]},ap-south=${ports[2]}" &
