@@ -66,6 +66,13 @@ TEST_F(BadInputTest, NegativeAndHugeLengths) {
   EXPECT_EQ(send_raw("*3000000000\r\n"), "-ERR Protocol error: invalid multibulk length\r\n");
   EXPECT_EQ(send_raw("*1\r\n$-3\r\n"), "-ERR Protocol error: invalid bulk length\r\n");
   EXPECT_EQ(send_raw("*1\r\n$99999999999999\r\n"), "-ERR Protocol error: invalid bulk length\r\n");
+  // 19 digits do not fit a signed 64-bit integer: refused, not wrapped into a skipped count.
+  bool closed = false;
+  EXPECT_EQ(send_raw("*9223372036854775808\r\nSET wrapped 1\r\n", &closed),
+            "-ERR Protocol error: invalid multibulk length\r\n");
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(send_raw("*1\r\n$9999999999999999999\r\n"), "-ERR Protocol error: invalid bulk length\r\n");
+  EXPECT_EQ(command(keeper_.get(), {"EXISTS", "wrapped"})->integer, 0);
   // A huge claimed array that never arrives costs nothing.
   EXPECT_EQ(send_raw("*1000000000\r\n$4\r\nPING\r\n", nullptr, 1, 300), "");
   expect_healthy();
