@@ -104,6 +104,33 @@ TEST_F(BadInputTest, TooBigInlineAndUnbalancedQuotes) {
   expect_healthy();
 }
 
+// A web page can make a browser POST to the cache's port (cross-protocol
+// scripting): the request line, or a Host: header, closes the connection
+// before anything after it runs, as Redis does, and the attempt is logged
+// (once a minute at most).
+TEST_F(BadInputTest, HttpRequestIsCutOffBeforeItsBody) {
+  bool closed = false;
+  EXPECT_EQ(send_raw("POST / HTTP/1.1\r\nHost: x\r\n\r\nSET pwned 1\r\n", &closed), "");
+  EXPECT_TRUE(closed);
+  // A Host: header alone, in any letter case.
+  closed = false;
+  EXPECT_EQ(send_raw("GET / HTTP/1.1\r\nhOsT: x\r\n\r\nSET pwned 2\r\n", &closed),
+            "-ERR wrong number of arguments for 'get' command\r\n");
+  EXPECT_TRUE(closed);
+  // The same words as a multibulk command.
+  closed = false;
+  EXPECT_EQ(send_raw("*2\r\n$4\r\npost\r\n$1\r\n/\r\n*3\r\n$3\r\nSET\r\n$5\r\npwned\r\n$1\r\n3\r\n", &closed),
+            "");
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(command(keeper_.get(), {"EXISTS", "pwned"})->integer, 0);
+  const std::string log = server_.log();
+  const std::string warning = "Possible SECURITY ATTACK detected";
+  const size_t first = log.find(warning);
+  ASSERT_NE(first, std::string::npos) << log;
+  EXPECT_EQ(log.find(warning, first + 1), std::string::npos) << "not rate-limited:\n" << log;
+  expect_healthy();
+}
+
 TEST_F(BadInputTest, HalfACommandDoesNotBlockOthers) {
   RawSocket staller(server_.port());
   staller.send_all("*3\r\n$3\r\nSET\r\n$4\r\nhalf");
