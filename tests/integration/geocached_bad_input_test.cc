@@ -201,5 +201,45 @@ TEST_F(BadInputTest, SlowReaderOverOutputLimitIsClosed) {
   expect_healthy();
 }
 
+// The output limit holds as replies are queued, not once per read: a client
+// that pipelines 500 GETs of a 1 MB value and never reads (500 MB of
+// replies, all parsed from one read) costs the server about the limit.
+TEST_F(BadInputTest, PipelinedBigRepliesToAClientThatNeverReadsStayWithinTheOutputLimit) {
+  constexpr int64_t kLimitKb = 4 * 1024;
+  constexpr int kGets = 500;
+  auto c = server_.connect();
+  ASSERT_EQ(std::string(command(c.get(), {"CONFIG", "SET", "client-output-buffer-limit", "4mb"})->str), "OK");
+  ASSERT_EQ(std::string(command(c.get(), {"SET", "big", std::string(1'000'000, 'b')})->str), "OK");
+  const int64_t peak_before_kb = peak_rss_kb(server_.pid());
+  ASSERT_GT(peak_before_kb, 0);
+
+  RawSocket reader(server_.port());
+  std::string gets;
+  for (int i = 0; i < kGets; ++i) gets += "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";
+  ASSERT_TRUE(reader.send_all(gets));
+  // Dropped (and counted) while the client still has not read a byte.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool dropped = false;
+  while (!dropped && std::chrono::steady_clock::now() < deadline) {
+    std::string stats = command(c.get(), {"INFO", "stats"})->str;
+    dropped = stats.find("client_output_buffer_limit_disconnections:1\r") != std::string::npos;
+    if (!dropped) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(dropped);
+  EXPECT_TRUE(reader.closed_by_peer(5000));
+  // What the server held for this client at its peak: the unsent replies,
+  // up to the limit plus one reply (before the fix: all 500 MB of them).
+  // Sanitizer builds add shadow memory and keep freed blocks in
+  // quarantine, hence their looser bound.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  constexpr int64_t kBoundKb = 8 * kLimitKb;
+#else
+  constexpr int64_t kBoundKb = 2 * kLimitKb;
+#endif
+  const int64_t grown_kb = peak_rss_kb(server_.pid()) - peak_before_kb;
+  EXPECT_LT(grown_kb, kBoundKb) << "peak RSS grew by " << grown_kb << " KiB for a " << kLimitKb << " KiB limit";
+  expect_healthy();
+}
+
 }  // namespace
 }  // namespace geocache::testing

@@ -172,6 +172,28 @@ TEST_F(GeocachedTest, PipelineOfTenThousandCommands) {
   }
 }
 
+// Replies the socket cannot take at once wait in blocks; a client that
+// reads only after sending everything still gets every byte, in order.
+TEST_F(GeocachedTest, PipelinedBigRepliesArriveWholeAndInOrder) {
+  auto c = server_.connect();
+  constexpr int kKeys = 40;
+  std::string requests, expected;
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = "big:" + std::to_string(i);
+    const std::string value(50'000 + 997 * i, static_cast<char>('a' + i % 26));
+    ASSERT_EQ(str(command(c.get(), {"SET", key, value})), "OK");
+    for (int round = 0; round < 5; ++round) {
+      requests += "GET " + key + "\r\nPING\r\n";
+      expected += "$" + std::to_string(value.size()) + "\r\n" + value + "\r\n+PONG\r\n";
+    }
+  }
+  RawSocket s(server_.port());
+  ASSERT_TRUE(s.send_all(requests));  // about 14 MB of replies, far more than the socket buffers
+  const std::string got = s.read_some(expected.size(), 20'000);
+  ASSERT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected);
+}
+
 TEST_F(GeocachedTest, InlineCommandsOverARawSocket) {
   RawSocket s(server_.port());
   ASSERT_TRUE(s.ok());
