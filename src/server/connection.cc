@@ -33,8 +33,8 @@ namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 // Past this, an idle buffer's memory is given back.
 constexpr size_t kKeepCapacity = 64 * 1024;
-// Unsent replies past this are sent before the next command runs, not at
-// the end of the read (small pipelined replies still leave in one send).
+// New replies past this are sent before the next command runs, not at the
+// end of the read (small pipelined replies still leave in one send).
 constexpr size_t kEarlyFlushBytes = 64 * 1024;
 
 // Sends bytes[*sent, size) until done or the socket is full. False if the
