@@ -408,11 +408,12 @@ Config load_config_file(const std::string& path) {
 const char* geocache_version() { return GEOCACHE_VERSION; }
 
 std::optional<Config> parse_command_line(int argc, const char* const* argv) {
-  CLI::App app{"geocached: a geo-distributed LRU cache that speaks the Redis protocol.\n"
-               "Usage: geocached [CONFIG-FILE] [--option value ...]; a flag overrides the environment, "
-               "which overrides the file.\nSecrets can stay off the command line (ps shows it): give them in "
-               "the file or as " + env_variables_text() + ".",
-               "geocached"};
+  const std::string about =
+      "geocached: a geo-distributed LRU cache that speaks the Redis protocol.\n"
+      "Usage: geocached [CONFIG-FILE] [--option value ...]; a flag overrides the environment, which "
+      "overrides the file.\nSecrets can stay off the command line (ps shows it): give them in the file or as " +
+      env_variables_text() + ".";
+  CLI::App app{about, "geocached"};
   app.set_version_flag("--version,-v", std::string("geocached ") + geocache_version());
   std::string file;
   app.add_option("config-file", file, "TOML configuration file (see geocache.toml)");

@@ -211,9 +211,10 @@ Connection::Next Connection::flush_output() {
     state_.stats().closed_output_limit.fetch_add(1, std::memory_order_relaxed);
     uint64_t held = 0;
     if (state_.output_limit_log.allow(state_.now_ms(), &held)) {
-      spdlog::warn("client {} closed: {} bytes of replies unread, over client-output-buffer-limit {} "
-                   "({} more since the last such line)",
-                   session_.addr, queued_bytes_, limit, held);
+      spdlog::warn(
+          "client {} closed: {} bytes of replies unread, over client-output-buffer-limit {} "
+          "({} more since the last such line)",
+          session_.addr, queued_bytes_, limit, held);
     }
     // Like Redis: the client goes with its replies unsent.
     drop_output();

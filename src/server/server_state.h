@@ -105,8 +105,8 @@ class ServerState {
 
   // ---- Warnings a client can trigger at will, logged once a minute at most
   // (on now_ms()), so a flood of them cannot flood the log.
-  LogThrottle http_warning_log{60'000};    // POST / Host: on the RESP port
-  LogThrottle output_limit_log{60'000};    // clients closed over client-output-buffer-limit
+  LogThrottle http_warning_log{60'000};  // POST / Host: on the RESP port
+  LogThrottle output_limit_log{60'000};  // clients closed over client-output-buffer-limit
 
   // ---- Stopping. The server installs the hook; SHUTDOWN and signals call it.
   void set_shutdown_hook(std::function<void()> hook);

@@ -185,8 +185,7 @@ class ScopedEnv {
 // Secrets can stay off the command line, where `ps` shows them to every
 // user: the environment gives them, over the file and under a flag.
 TEST(ConfigTest, SecretsComeFromTheEnvironmentOverTheFileAndUnderAFlag) {
-  const auto path =
-      write_temp("[server]\nrequirepass = \"from-file\"\n[amqp]\namqp-url = \"amqp://f:f@file:5672/\"\n");
+  const auto path = write_temp("[server]\nrequirepass = \"from-file\"\n[amqp]\namqp-url = \"amqp://f:f@file:5672/\"\n");
   {
     ScopedEnv pass("GEOCACHE_REQUIREPASS", "from-env");
     ScopedEnv url("GEOCACHE_AMQP_URL", "amqp://geo:s3cret@env:5672/vhost");

@@ -119,8 +119,7 @@ TEST_F(BadInputTest, HttpRequestIsCutOffBeforeItsBody) {
   EXPECT_TRUE(closed);
   // The same words as a multibulk command.
   closed = false;
-  EXPECT_EQ(send_raw("*2\r\n$4\r\npost\r\n$1\r\n/\r\n*3\r\n$3\r\nSET\r\n$5\r\npwned\r\n$1\r\n3\r\n", &closed),
-            "");
+  EXPECT_EQ(send_raw("*2\r\n$4\r\npost\r\n$1\r\n/\r\n*3\r\n$3\r\nSET\r\n$5\r\npwned\r\n$1\r\n3\r\n", &closed), "");
   EXPECT_TRUE(closed);
   EXPECT_EQ(command(keeper_.get(), {"EXISTS", "pwned"})->integer, 0);
   const std::string log = server_.log();

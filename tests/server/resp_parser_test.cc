@@ -121,8 +121,8 @@ TEST(RespParser, RejectsLengthsOutOfRangeWithoutOverflow) {
     EXPECT_EQ(parse_all("*" + count + "\r\n$4\r\nPING\r\n", &error), Commands{}) << count;
     EXPECT_EQ(error, "ERR Protocol error: invalid multibulk length") << count;
   }
-  for (std::string len : {"9999999999999999999", "9223372036854775807", "-9223372036854775808",
-                          "18446744073709551615", "-1", "+4", "04"}) {
+  for (std::string len : {"9999999999999999999", "9223372036854775807", "-9223372036854775808", "18446744073709551615",
+                          "-1", "+4", "04"}) {
     std::string error;
     EXPECT_EQ(parse_all("*1\r\n$" + len + "\r\nPING\r\n", &error), Commands{}) << len;
     EXPECT_EQ(error, "ERR Protocol error: invalid bulk length") << len;
@@ -137,8 +137,7 @@ TEST(RespParser, CountsAboveTheConfiguredMultibulkLimitAreRefused) {
   RespLimits limits;
   limits.max_multibulk_len = 3;
   std::string error;
-  EXPECT_EQ(parse_all("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n", &error, limits),
-            (Commands{{"SET", "k", "v"}}));
+  EXPECT_EQ(parse_all("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n", &error, limits), (Commands{{"SET", "k", "v"}}));
   parse_all("*4\r\n", &error, limits);
   EXPECT_EQ(error, "ERR Protocol error: invalid multibulk length");
 }
