@@ -1,7 +1,9 @@
-// geocached: the geocache server. Reads its configuration (a TOML file and
-// flags), builds the GeoCache and its transport, serves RESP on one port per
-// local region, and stops cleanly on SIGINT/SIGTERM or SHUTDOWN, giving the
-// replication outbox a bounded time to drain.
+// geocached: the geocache server. Reads its configuration (a TOML file,
+// environment variables for secrets, and flags), builds the GeoCache and its
+// transport, serves RESP on one port per local region, and stops cleanly on
+// SIGINT/SIGTERM or SHUTDOWN, giving the replication outbox a bounded time to
+// drain. SIGHUP reopens the log file (logrotate moves it, then signals);
+// SIGUSR1 and SIGUSR2 are logged and ignored.
 //
 //   geocached [CONFIG-FILE] [--option value ...]
 //
@@ -22,6 +24,7 @@
 #include "server/server.h"
 #include "server/server_state.h"
 #include "spdlog/sinks/basic_file_sink.h"
+#include "spdlog/sinks/dist_sink.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -39,16 +42,41 @@ spdlog::level::level_enum log_level(const std::string& redis_level) {
   return spdlog::level::info;  // notice
 }
 
+// The log file's sink goes through this one, so that SIGHUP can swap in a
+// sink on a freshly opened file while other threads log (dist_sink_mt
+// swaps under the lock its log calls take). Null when logging to stderr.
+std::shared_ptr<spdlog::sinks::dist_sink_mt> g_log_file;
+
 void setup_logging(const geocache::ServerOptions& options) {
   std::shared_ptr<spdlog::logger> logger;
   if (options.logfile.empty()) {
     logger = spdlog::stderr_color_mt("geocached");
   } else {
-    logger = spdlog::basic_logger_mt("geocached", options.logfile);
+    g_log_file = std::make_shared<spdlog::sinks::dist_sink_mt>();
+    g_log_file->add_sink(std::make_shared<spdlog::sinks::basic_file_sink_mt>(options.logfile));
+    logger = std::make_shared<spdlog::logger>("geocached", g_log_file);
     logger->flush_on(spdlog::level::info);
   }
   logger->set_level(log_level(options.loglevel));
   spdlog::set_default_logger(logger);
+}
+
+// SIGHUP: logrotate has moved the file away (or will copy and truncate it);
+// open `path` again so new lines go to a new file there. If it cannot be
+// opened, keep writing to the old one.
+void reopen_log(const std::string& path) {
+  if (!g_log_file) {
+    spdlog::info("received SIGHUP: logging to stderr, no log file to reopen");
+    return;
+  }
+  spdlog::info("received SIGHUP: reopening the log file {}", path);
+  try {
+    g_log_file->set_sinks({std::make_shared<spdlog::sinks::basic_file_sink_mt>(path)});
+  } catch (const std::exception& e) {
+    spdlog::error("cannot reopen the log file {}: {}; still writing to the old one", path, e.what());
+    return;
+  }
+  spdlog::info("log file reopened");
 }
 
 int run(const geocache::Config& config) {
@@ -98,12 +126,12 @@ int run(const geocache::Config& config) {
 
 int main(int argc, char** argv) {
   // Signals are taken by one thread with sigwait; every other thread
-  // (created after this) inherits the blocked mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // (created after this) inherits the blocked mask. SIGHUP and SIGUSR1/2
+  // are among them because their default action kills the process.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&signals, sig);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   std::optional<geocache::Config> config;
@@ -122,13 +150,19 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::thread([stop_signals] {
+  std::thread([signals, logfile = config->server.logfile] {
     int sig = 0;
-    while (sigwait(&stop_signals, &sig) == 0) {
-      spdlog::info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-      geocache::ServerState* state = g_state.load();
-      if (state == nullptr) std::_Exit(0);  // not serving yet (or any more): nothing to drain
-      state->request_shutdown();
+    while (sigwait(&signals, &sig) == 0) {
+      if (sig == SIGHUP) {
+        reopen_log(logfile);
+      } else if (sig == SIGUSR1 || sig == SIGUSR2) {
+        spdlog::warn("received {}: ignored", sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
+      } else {
+        spdlog::info("received {}, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        geocache::ServerState* state = g_state.load();
+        if (state == nullptr) std::_Exit(0);  // not serving yet (or any more): nothing to drain
+        state->request_shutdown();
+      }
     }
   }).detach();
 

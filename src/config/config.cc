@@ -246,6 +246,35 @@ const std::vector<Setting>& settings() {
   return table;
 }
 
+// ---- Settings the environment may give (secrets). A password on the
+// command line is shown by `ps` to every user of the machine; from the
+// environment (or the file) it is not. A flag overrides the environment,
+// which overrides the file; an empty variable counts as unset (CLI11's
+// envname does both).
+struct EnvSetting {
+  const char* key;       // the setting's flag, without "--"
+  const char* variable;  // the environment variable that may give it
+};
+constexpr EnvSetting kEnvSettings[] = {
+    {"requirepass", "GEOCACHE_REQUIREPASS"},
+    {"amqp-url", "GEOCACHE_AMQP_URL"},
+};
+
+// The variable that may give the setting `key`, or nullptr.
+const char* env_variable_of(std::string_view key) {
+  for (const auto& e : kEnvSettings) {
+    if (key == e.key) return e.variable;
+  }
+  return nullptr;
+}
+
+std::string env_variables_text() {
+  std::string out;
+  for (const auto& e : kEnvSettings) out += std::string(out.empty() ? "" : ", ") + e.variable;
+  return out;
+}
+// ---- end of the environment's settings
+
 std::string help_of(const Setting& s) {
   const std::string value = s.get(Config{});
   const char* unit = s.kind == Kind::kSize ? "; units k, kb, m, mb, g, gb" : "";
@@ -379,15 +408,19 @@ Config load_config_file(const std::string& path) {
 const char* geocache_version() { return GEOCACHE_VERSION; }
 
 std::optional<Config> parse_command_line(int argc, const char* const* argv) {
-  CLI::App app{"geocached: a geo-distributed LRU cache that speaks the Redis protocol.\n"
-               "Usage: geocached [CONFIG-FILE] [--option value ...]; a flag overrides the file.",
-               "geocached"};
+  const std::string about =
+      "geocached: a geo-distributed LRU cache that speaks the Redis protocol.\n"
+      "Usage: geocached [CONFIG-FILE] [--option value ...]; a flag overrides the environment, which "
+      "overrides the file.\nSecrets can stay off the command line (ps shows it): give them in the file or as " +
+      env_variables_text() + ".";
+  CLI::App app{about, "geocached"};
   app.set_version_flag("--version,-v", std::string("geocached ") + geocache_version());
   std::string file;
   app.add_option("config-file", file, "TOML configuration file (see geocache.toml)");
   std::map<std::string, std::string> flags;
   for (const auto& s : settings()) {
-    app.add_option(std::string("--") + s.key, flags[s.key], help_of(s))->group(s.section);
+    CLI::Option* option = app.add_option(std::string("--") + s.key, flags[s.key], help_of(s))->group(s.section);
+    if (const char* variable = env_variable_of(s.key)) option->envname(variable);
   }
   std::string region;
   app.add_option("--region", region, "this node's region: sets home-region and local-regions to it")

@@ -13,6 +13,7 @@
 #include "server/command_families.h"
 #include "server/errors.h"
 #include "server/server_state.h"
+#include "spdlog/spdlog.h"
 
 namespace geocache {
 namespace {
@@ -35,6 +36,25 @@ bool equal_folded(std::string_view lower_name, std::string_view s) {
     if (lower_name[i] != lower(s[i])) return false;
   }
   return true;
+}
+
+// "POST" and "Host:" are not commands but the first words of an HTTP
+// request's lines. A web page can make a browser send one to this port
+// (cross-protocol scripting) with Redis commands in its body, which an
+// inline-command parser would run after erroring on the headers; so, like
+// Redis, the connection is dropped at the first such line, with no reply.
+bool is_http_line(std::string_view name) { return equal_folded("post", name) || equal_folded("host:", name); }
+
+void drop_http_client(CommandContext& ctx) {
+  ctx.session.close_after_reply = true;
+  uint64_t held = 0;
+  if (ctx.server.http_warning_log.allow(ctx.server.now_ms(), &held)) {
+    spdlog::warn(
+        "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to "
+        "geocached (client {}). This is likely due to an attacker attempting to use Cross Protocol Scripting "
+        "to compromise your cache. Connection aborted. ({} more since the last such line)",
+        ctx.session.addr, held);
+  }
 }
 
 }  // namespace
@@ -90,6 +110,7 @@ void CommandTable::dispatch(CommandContext& ctx, std::span<const std::string_vie
   assert(!args.empty());
   const CommandSpec* spec = find(args[0]);
   if (spec == nullptr) {
+    if (is_http_line(args[0])) return drop_http_client(ctx);
     ctx.server.stats().unknown_commands.fetch_add(1, std::memory_order_relaxed);
     ctx.reply.error(errors::unknown_command(args[0], args.subspan(1)));
     return;

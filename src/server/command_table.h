@@ -25,7 +25,9 @@ class CommandTable {
   std::string_view group(const CommandSpec& spec) const;
 
   // Runs one command: unknown name, wrong arity and missing AUTH get their
-  // Redis error; otherwise the handler replies. REQUIRES: !args.empty().
+  // Redis error; otherwise the handler replies. "POST" or "Host:" (an HTTP
+  // request on this port) gets no reply and sets session.close_after_reply,
+  // as Redis does. REQUIRES: !args.empty().
   void dispatch(CommandContext& ctx, std::span<const std::string_view> args) const;
 
  private:

@@ -5,8 +5,15 @@
 // copied again and again.
 //
 // Replies accumulate in out_ while a whole read's worth of commands runs,
-// then leave with one send(). What the socket does not take waits for
-// EPOLLOUT; the unsent bytes count against client-output-buffer-limit.
+// then leave with one send(). What the socket does not take moves to
+// queued_ as a block and waits for EPOLLOUT; the unsent bytes count against
+// client-output-buffer-limit. The limit is checked after every command, not
+// once per read: one read of pipelined GETs can ask for far more than the
+// limit (500 GETs of a 1 MB value fit in 11 KB), so once new replies pass
+// kEarlyFlushBytes they are handed to the socket at once, and if the unsent
+// bytes are then over the limit the client is dropped before its next
+// command runs. A client so costs at most about the limit plus one reply,
+// as in Redis (whose reply list is also made of blocks).
 #include "server/connection.h"
 
 #include <sys/socket.h>
@@ -18,6 +25,7 @@
 
 #include "server/command_table.h"
 #include "server/errors.h"
+#include "spdlog/spdlog.h"
 
 namespace geocache {
 namespace {
@@ -25,6 +33,24 @@ namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 // Past this, an idle buffer's memory is given back.
 constexpr size_t kKeepCapacity = 64 * 1024;
+// New replies past this are sent before the next command runs, not at the
+// end of the read (small pipelined replies still leave in one send).
+constexpr size_t kEarlyFlushBytes = 64 * 1024;
+
+// Sends bytes[*sent, size) until done or the socket is full. False if the
+// peer is gone.
+bool send_some(int fd, std::string_view bytes, size_t* sent, HotCounters& counters) {
+  while (*sent < bytes.size()) {
+    ssize_t n = ::send(fd, bytes.data() + *sent, bytes.size() - *sent, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+    HotCounters::add(counters.output_bytes, static_cast<uint64_t>(n));
+    *sent += static_cast<size_t>(n);
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -84,7 +110,9 @@ Connection::Next Connection::on_readable(int64_t now_ms) {
   ssize_t n = ::read(session_.fd, in_.get() + in_end_, in_cap_ - in_end_);
   if (n == 0) return Next::kClose;
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return out_.size() > out_pos_ ? Next::kWrite : Next::kRead;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      return has_pending_output() ? Next::kWrite : Next::kRead;
+    }
     return Next::kClose;
   }
   in_end_ += static_cast<size_t>(n);
@@ -125,6 +153,10 @@ bool Connection::process_input() {
       keep = false;
       break;
     }
+    if (out_.size() > kEarlyFlushBytes && flush_output() == Next::kClose) {
+      keep = false;  // over the output limit (its replies are dropped) or the peer is gone
+      break;
+    }
   }
   if (commands > 0) HotCounters::add(counters_.commands, commands);
   if (in_start_ == in_end_) {
@@ -142,45 +174,61 @@ bool Connection::process_input() {
   if (keep && unparsed > state_.client_query_buffer_limit.load(std::memory_order_relaxed)) {
     // Like Redis: no reply, the client just goes.
     state_.stats().closed_query_limit.fetch_add(1, std::memory_order_relaxed);
-    out_.clear();
-    out_pos_ = 0;
+    drop_output();
     return false;
   }
   return keep;
 }
 
 Connection::Next Connection::flush_output() {
-  while (out_pos_ < out_.size()) {
-    ssize_t n = ::send(session_.fd, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      return Next::kClose;
+  // Oldest first: the queued blocks, then the replies since.
+  while (!queued_.empty()) {
+    const std::string& block = queued_.front();
+    const size_t before = queued_pos_;
+    if (!send_some(session_.fd, block, &queued_pos_, counters_)) return Next::kClose;
+    queued_bytes_ -= queued_pos_ - before;
+    if (queued_pos_ < block.size()) break;  // the socket is full
+    queued_.pop_front();
+    queued_pos_ = 0;
+  }
+  if (!out_.empty()) {
+    size_t sent = 0;
+    if (queued_.empty() && !send_some(session_.fd, out_, &sent, counters_)) return Next::kClose;
+    if (sent == out_.size()) {
+      out_.clear();
+      if (out_.capacity() > kKeepCapacity) out_.shrink_to_fit();
+    } else {
+      if (queued_.empty()) queued_pos_ = sent;
+      queued_bytes_ += out_.size() - sent;
+      queued_.push_back(std::move(out_));
+      out_ = std::string();  // the writer keeps appending here
     }
-    HotCounters::add(counters_.output_bytes, static_cast<uint64_t>(n));
-    out_pos_ += static_cast<size_t>(n);
   }
-  if (out_pos_ == out_.size()) {
-    out_.clear();
-    out_pos_ = 0;
-    if (out_.capacity() > kKeepCapacity) out_.shrink_to_fit();
-    session_.output_buffer_bytes.store(0, std::memory_order_relaxed);
-    return Next::kRead;
-  }
-  size_t unsent = out_.size() - out_pos_;
-  session_.output_buffer_bytes.store(unsent, std::memory_order_relaxed);
-  size_t limit = state_.client_output_buffer_limit.load(std::memory_order_relaxed);
-  if (limit > 0 && unsent > limit) {
+  session_.output_buffer_bytes.store(queued_bytes_, std::memory_order_relaxed);
+  if (queued_.empty()) return Next::kRead;
+  const size_t limit = state_.client_output_buffer_limit.load(std::memory_order_relaxed);
+  if (limit > 0 && queued_bytes_ > limit) {
     state_.stats().closed_output_limit.fetch_add(1, std::memory_order_relaxed);
+    uint64_t held = 0;
+    if (state_.output_limit_log.allow(state_.now_ms(), &held)) {
+      spdlog::warn(
+          "client {} closed: {} bytes of replies unread, over client-output-buffer-limit {} "
+          "({} more since the last such line)",
+          session_.addr, queued_bytes_, limit, held);
+    }
+    // Like Redis: the client goes with its replies unsent.
+    drop_output();
     return Next::kClose;
   }
-  if (out_pos_ > unsent) {
-    // Keep the pending tail at the front so out_ does not grow without end
-    // while a slow reader catches up.
-    out_.erase(0, out_pos_);
-    out_pos_ = 0;
-  }
   return Next::kWrite;
+}
+
+void Connection::drop_output() {
+  out_.clear();
+  out_.shrink_to_fit();
+  queued_.clear();
+  queued_pos_ = queued_bytes_ = 0;
+  session_.output_buffer_bytes.store(0, std::memory_order_relaxed);
 }
 
 Connection::Next Connection::on_writable() {
@@ -199,7 +247,7 @@ Connection::Next Connection::on_writable() {
 }
 
 void Connection::flush_best_effort() {
-  if (out_pos_ < out_.size()) flush_output();
+  if (has_pending_output()) flush_output();
 }
 
 }  // namespace geocache

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -45,7 +46,12 @@ class Connection {
  private:
   // Runs the complete commands in the input buffer. False: close the connection.
   bool process_input();
+  // Sends queued then new replies, as much as the socket takes. kClose if
+  // the peer is gone or the unsent bytes are over client-output-buffer-limit
+  // (then they are dropped); kWrite if some wait for EPOLLOUT.
   Next flush_output();
+  bool has_pending_output() const { return !out_.empty() || !queued_.empty(); }
+  void drop_output();
   void compact_input();
   bool reserve_input(size_t free_bytes);
 
@@ -62,8 +68,14 @@ class Connection {
   std::unique_ptr<char[]> in_;
   size_t in_cap_ = 0, in_start_ = 0, in_end_ = 0;
 
+  // Replies the writer appends to since the last flush; nothing of it is
+  // sent yet. What a flush leaves unsent moves (not copies) to queued_, so
+  // unsent replies are a list of blocks, never one buffer that a slow reader
+  // makes reallocate and copy as it grows.
   std::string out_;
-  size_t out_pos_ = 0;
+  std::deque<std::string> queued_;  // oldest first
+  size_t queued_pos_ = 0;           // bytes of queued_.front() already sent
+  size_t queued_bytes_ = 0;         // unsent bytes in queued_
 };
 
 }  // namespace geocache

@@ -48,6 +48,9 @@ void ReplyWriter::error(std::string_view l) {
 void ReplyWriter::integer(int64_t v) { header(out_, ':', v); }
 
 void ReplyWriter::bulk(std::string_view s) {
+  // A big value gets its room at once (reserve grows geometrically): else
+  // the CRLF after it can reallocate the buffer and copy the value again.
+  if (s.size() >= 4096) out_->reserve(out_->size() + s.size() + 32);
   header(out_, '$', static_cast<int64_t>(s.size()));
   out_->append(s);
   out_->append("\r\n", 2);

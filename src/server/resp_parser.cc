@@ -6,35 +6,18 @@
 // Limits and error texts follow Redis' networking.c: a header line longer
 // than 64 KiB without CRLF, a count out of range or a bulk longer than
 // proto-max-bulk-len are protocol errors after which the connection closes.
-// "*0" and negative counts are skipped silently, as Redis does.
+// Counts and lengths are read as Redis' string2ll reads them (no sign but
+// '-', no leading zero, nothing beyond 64 bits). "*0" and negative counts
+// are skipped silently, as Redis does.
 #include "server/resp_parser.h"
 
 #include <cstring>
 
+#include "server/arg_parser.h"
 #include "server/errors.h"
 
 namespace geocache {
 namespace {
-
-// Parses a signed decimal that fills all of s; false on anything else.
-bool parse_i64(std::string_view s, int64_t* out) {
-  if (s.empty() || s.size() > 19) return false;
-  size_t i = 0;
-  bool neg = false;
-  if (s[0] == '-') {
-    neg = true;
-    i = 1;
-    if (s.size() == 1) return false;
-  }
-  int64_t v = 0;
-  for (; i < s.size(); ++i) {
-    unsigned d = static_cast<unsigned char>(s[i]) - '0';
-    if (d > 9) return false;
-    v = v * 10 + d;
-  }
-  *out = neg ? -v : v;
-  return true;
-}
 
 constexpr size_t kUnauthMaxMultibulk = 10;
 constexpr size_t kUnauthMaxBulk = 16384;
@@ -72,8 +55,10 @@ RespParser::Result RespParser::parse_multibulk(const char* data, size_t len, con
     }
     size_t line_end = static_cast<size_t>(nl - data);
     if (line_end + 1 >= len) return Result::kNeedMore;  // the '\n' is not here yet
+    // parse_int64 is Redis' string2ll: a count that does not fit 64 bits
+    // (19 digits and up) is refused, never wrapped to a negative "skip".
     int64_t n = 0;
-    if (!parse_i64(std::string_view(data + 1, line_end - 1), &n) || n > limits.max_multibulk_len) {
+    if (!parse_int64(std::string_view(data + 1, line_end - 1), &n) || n > limits.max_multibulk_len) {
       return fail(errors::kProtoInvalidMultibulk);
     }
     if (n > static_cast<int64_t>(kUnauthMaxMultibulk) && !limits.authenticated) {
@@ -111,7 +96,7 @@ RespParser::Result RespParser::parse_multibulk(const char* data, size_t len, con
         return fail(errors::protocol_error(what));
       }
       int64_t b = 0;
-      if (!parse_i64(std::string_view(start + 1, line_end - pos_ - 1), &b) || b < 0 ||
+      if (!parse_int64(std::string_view(start + 1, line_end - pos_ - 1), &b) || b < 0 ||
           static_cast<uint64_t>(b) > limits.max_bulk_len) {
         return fail(errors::kProtoInvalidBulk);
       }

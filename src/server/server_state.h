@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "core/clock.h"
+#include "core/log_throttle.h"
 #include "core/mutex.h"
 #include "server/client_session.h"
 
@@ -101,6 +102,11 @@ class ServerState {
   // Sums of every block since start or the last reset_hot_totals().
   HotTotals hot_totals() const;
   void reset_hot_totals();
+
+  // ---- Warnings a client can trigger at will, logged once a minute at most
+  // (on now_ms()), so a flood of them cannot flood the log.
+  LogThrottle http_warning_log{60'000};  // POST / Host: on the RESP port
+  LogThrottle output_limit_log{60'000};  // clients closed over client-output-buffer-limit
 
   // ---- Stopping. The server installs the hook; SHUTDOWN and signals call it.
   void set_shutdown_hook(std::function<void()> hook);

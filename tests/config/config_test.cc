@@ -5,6 +5,7 @@
 #include <toml++/toml.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -169,6 +170,55 @@ TEST(ConfigTest, HelpGivesEverySettingWithItsDefault) {
     const std::string line = help.substr(at, help.find('\n', at) - at);
     EXPECT_THAT(line, HasSubstr("(default " + (value.empty() ? "empty" : value) + ")"));
   }
+}
+
+// Sets an environment variable for one test's scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+  ~ScopedEnv() { unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+// Secrets can stay off the command line, where `ps` shows them to every
+// user: the environment gives them, over the file and under a flag.
+TEST(ConfigTest, SecretsComeFromTheEnvironmentOverTheFileAndUnderAFlag) {
+  const auto path = write_temp("[server]\nrequirepass = \"from-file\"\n[amqp]\namqp-url = \"amqp://f:f@file:5672/\"\n");
+  {
+    ScopedEnv pass("GEOCACHE_REQUIREPASS", "from-env");
+    ScopedEnv url("GEOCACHE_AMQP_URL", "amqp://geo:s3cret@env:5672/vhost");
+    auto c = parse({path});
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->server.requirepass, "from-env");
+    EXPECT_EQ(c->amqp.url, "amqp://geo:s3cret@env:5672/vhost");
+    c = parse({path, "--requirepass", "from-flag"});
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->server.requirepass, "from-flag");
+    EXPECT_EQ(c->amqp.url, "amqp://geo:s3cret@env:5672/vhost");
+    // A bad value names the setting, as a flag's would.
+    ScopedEnv bad_url("GEOCACHE_AMQP_URL", "http://nope");
+    EXPECT_THAT(error_of({}), HasSubstr("amqp.url"));
+  }
+  {
+    // Unset or empty: the file's value stays.
+    ScopedEnv empty("GEOCACHE_REQUIREPASS", "");
+    auto c = parse({path});
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->server.requirepass, "from-file");
+    EXPECT_EQ(c->amqp.url, "amqp://f:f@file:5672/");
+  }
+  std::remove(path.c_str());
+}
+
+TEST(ConfigTest, HelpNamesTheEnvironmentVariablesAndThePrecedence) {
+  ::testing::internal::CaptureStdout();
+  EXPECT_FALSE(parse({"--help"}));
+  const std::string help = ::testing::internal::GetCapturedStdout();
+  EXPECT_THAT(help, HasSubstr("GEOCACHE_REQUIREPASS"));
+  EXPECT_THAT(help, HasSubstr("GEOCACHE_AMQP_URL"));
+  EXPECT_THAT(help, HasSubstr("a flag overrides the environment, which overrides the file"));
 }
 
 TEST(ConfigTest, MemoryUnitsFollowRedis) {

@@ -272,6 +272,15 @@ bool RawSocket::closed_by_peer(int timeout_ms) {
   }
 }
 
+int64_t peak_rss_kb(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtoll(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
 std::string non_loopback_ipv4() {
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return "";

@@ -109,6 +109,10 @@ class RawSocket {
   int fd_ = -1;
 };
 
+// The peak resident set of a live process so far (VmHWM of /proc/PID/status),
+// in KiB; -1 if it cannot be read.
+int64_t peak_rss_kb(pid_t pid);
+
 // The first IPv4 address of this host that is not loopback, or "".
 std::string non_loopback_ipv4();
 

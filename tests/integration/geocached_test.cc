@@ -3,8 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -172,6 +177,28 @@ TEST_F(GeocachedTest, PipelineOfTenThousandCommands) {
   }
 }
 
+// Replies the socket cannot take at once wait in blocks; a client that
+// reads only after sending everything still gets every byte, in order.
+TEST_F(GeocachedTest, PipelinedBigRepliesArriveWholeAndInOrder) {
+  auto c = server_.connect();
+  constexpr int kKeys = 40;
+  std::string requests, expected;
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = "big:" + std::to_string(i);
+    const std::string value(50'000 + 997 * i, static_cast<char>('a' + i % 26));
+    ASSERT_EQ(str(command(c.get(), {"SET", key, value})), "OK");
+    for (int round = 0; round < 5; ++round) {
+      requests += "GET " + key + "\r\nPING\r\n";
+      expected += "$" + std::to_string(value.size()) + "\r\n" + value + "\r\n+PONG\r\n";
+    }
+  }
+  RawSocket s(server_.port());
+  ASSERT_TRUE(s.send_all(requests));  // about 14 MB of replies, far more than the socket buffers
+  const std::string got = s.read_some(expected.size(), 20'000);
+  ASSERT_EQ(got.size(), expected.size());
+  EXPECT_TRUE(got == expected);
+}
+
 TEST_F(GeocachedTest, InlineCommandsOverARawSocket) {
   RawSocket s(server_.port());
   ASSERT_TRUE(s.ok());
@@ -256,6 +283,34 @@ TEST(GeocachedProcessTest, RequirepassAndAuth) {
   EXPECT_EQ(text(command(c2.get(), {"AUTH", "other"})), "OK");
 }
 
+// Sets an environment variable for one scope; children started in it inherit it.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+  ~ScopedEnv() { unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+// A password given through the environment protects the server and never
+// shows on its command line (which `ps` shows every user).
+TEST(GeocachedProcessTest, RequirepassFromTheEnvironmentStaysOffTheCommandLine) {
+  std::unique_ptr<GeocachedProcess> server;
+  {
+    ScopedEnv pass("GEOCACHE_REQUIREPASS", "env-s3cret");
+    server = std::make_unique<GeocachedProcess>();
+  }
+  ASSERT_TRUE(server->started()) << server->log();
+  auto c = server->connect();
+  EXPECT_EQ(command_text(c.get(), {"GET", "k"}), "ERR:NOAUTH Authentication required.");
+  EXPECT_EQ(command_text(c.get(), {"AUTH", "env-s3cret"}), "OK");
+  std::ifstream cmdline("/proc/" + std::to_string(server->pid()) + "/cmdline");
+  const std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+  EXPECT_FALSE(args.empty());
+  EXPECT_EQ(args.find("env-s3cret"), std::string::npos);
+}
+
 TEST(GeocachedProcessTest, AuthWithoutPasswordConfigured) {
   GeocachedProcess server;
   ASSERT_TRUE(server.started()) << server.log();
@@ -299,6 +354,69 @@ TEST(GeocachedProcessTest, ProtectedModeRefusesRemoteClientsWithoutPassword) {
   RawSocket remote2(guarded.port(), ip);
   remote2.send_all("PING\r\n");
   EXPECT_EQ(remote2.read_some(33), "-NOAUTH Authentication required.\r\n");
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream f(path);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// Polls until the file holds `text` (or 10 s pass).
+bool wait_for_text(const std::string& path, const std::string& text) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (file_text(path).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// SIGHUP, SIGUSR1 and SIGUSR2 used to kill the server (their default
+// action) with nothing logged. They are logged and it goes on serving.
+TEST(GeocachedProcessTest, HangupAndUserSignalsDoNotStopTheServer) {
+  GeocachedProcess server;
+  ASSERT_TRUE(server.started()) << server.log();
+  auto c = server.connect();
+  ASSERT_EQ(std::string(command(c.get(), {"SET", "k", "v"})->str), "OK");
+  for (auto [sig, name] : {std::pair{SIGHUP, "SIGHUP"}, {SIGUSR1, "SIGUSR1"}, {SIGUSR2, "SIGUSR2"}}) {
+    ASSERT_EQ(kill(server.pid(), sig), 0);
+    EXPECT_TRUE(wait_for_text(server.log_path(), "received " + std::string(name))) << server.log();
+    ASSERT_TRUE(server.running()) << name << " stopped the server:\n" << server.log();
+    EXPECT_EQ(std::string(command(c.get(), {"PING"})->str), "PONG");
+  }
+  EXPECT_EQ(std::string(command(c.get(), {"GET", "k"})->str), "v");
+}
+
+// logrotate moves the log file away, then sends SIGHUP: the server opens a
+// new file at the configured path and writes there from then on.
+TEST(GeocachedProcessTest, SighupReopensTheLogFileSoLogrotateCanMoveIt) {
+  char dir[] = "/tmp/geocached-logfile-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/geocached.log", rotated = path + ".1";
+  struct Cleanup {
+    std::string dir, path, rotated;
+    ~Cleanup() {
+      unlink(path.c_str());
+      unlink(rotated.c_str());
+      rmdir(dir.c_str());
+    }
+  } cleanup{dir, path, rotated};
+  GeocachedProcess server({"--logfile", path});
+  ASSERT_TRUE(server.started()) << server.log();
+  ASSERT_TRUE(wait_for_text(path, "geocached ready")) << file_text(path);
+
+  ASSERT_EQ(rename(path.c_str(), rotated.c_str()), 0);
+  ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
+  EXPECT_TRUE(wait_for_text(path, "log file reopened")) << "no new file at " << path;
+  ASSERT_EQ(kill(server.pid(), SIGUSR1), 0);
+  EXPECT_TRUE(wait_for_text(path, "received SIGUSR1"));
+  EXPECT_EQ(server.terminate(), 0);
+  EXPECT_NE(file_text(path).find("bye"), std::string::npos) << file_text(path);
+  // The rotated file kept what was written before and got nothing after.
+  const std::string old_lines = file_text(rotated);
+  EXPECT_NE(old_lines.find("geocached ready"), std::string::npos) << old_lines;
+  EXPECT_EQ(old_lines.find("SIGUSR1"), std::string::npos) << old_lines;
+  EXPECT_EQ(old_lines.find("bye"), std::string::npos) << old_lines;
 }
 
 TEST(GeocachedProcessTest, IdleClientsTimeOut) {

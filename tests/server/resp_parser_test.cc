@@ -111,6 +111,37 @@ TEST(RespParser, RejectsBadLengthsWithRedisErrors) {
   EXPECT_EQ(error, "ERR Protocol error: invalid bulk length");
 }
 
+// Lengths that do not fit a signed 64-bit integer (19 digits and more) used
+// to overflow while being read (UBSan) and wrap to a negative count, taken as
+// an empty command. Every length out of range is the protocol error.
+TEST(RespParser, RejectsLengthsOutOfRangeWithoutOverflow) {
+  for (std::string count : {"9999999999999999999", "9223372036854775808", "18446744073709551616",
+                            "-9999999999999999999", "99999999999999999999999999", "1073741825"}) {
+    std::string error;
+    EXPECT_EQ(parse_all("*" + count + "\r\n$4\r\nPING\r\n", &error), Commands{}) << count;
+    EXPECT_EQ(error, "ERR Protocol error: invalid multibulk length") << count;
+  }
+  for (std::string len : {"9999999999999999999", "9223372036854775807", "-9223372036854775808", "18446744073709551615",
+                          "-1", "+4", "04"}) {
+    std::string error;
+    EXPECT_EQ(parse_all("*1\r\n$" + len + "\r\nPING\r\n", &error), Commands{}) << len;
+    EXPECT_EQ(error, "ERR Protocol error: invalid bulk length") << len;
+  }
+  // The largest count the limit allows still waits for its arguments.
+  RespParser parser;
+  std::string at_limit = "*1073741824\r\n";
+  EXPECT_EQ(parser.parse(at_limit.data(), at_limit.size(), {}), RespParser::Result::kNeedMore);
+}
+
+TEST(RespParser, CountsAboveTheConfiguredMultibulkLimitAreRefused) {
+  RespLimits limits;
+  limits.max_multibulk_len = 3;
+  std::string error;
+  EXPECT_EQ(parse_all("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n", &error, limits), (Commands{{"SET", "k", "v"}}));
+  parse_all("*4\r\n", &error, limits);
+  EXPECT_EQ(error, "ERR Protocol error: invalid multibulk length");
+}
+
 TEST(RespParser, RejectsBulkOverTheConfiguredMaximum) {
   RespLimits limits;
   limits.max_bulk_len = 10;
