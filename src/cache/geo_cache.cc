@@ -232,11 +232,6 @@ void GeoCache::learn_event_origins() {
   for (const InboundStats& in : replicator_->inbound_stats()) regions_.learn(in.origin, "");
 }
 
-std::vector<RegionInfo> GeoCache::regions() {
-  learn_event_origins();
-  return regions_.all();
-}
-
 std::vector<PeerStatus> GeoCache::peers() {
   learn_event_origins();
   return membership_->peers();

@@ -118,10 +118,8 @@ class GeoCache {
   const std::vector<RegionId>& local_regions() const { return regions_.local(); }
   RegionId home_region() const { return home_; }
   bool is_local(RegionId id) const { return find_local(id) != nullptr; }
-  // Every region known: configured, then learned (RegionRegistry::all()),
-  // from hellos or, by id only, from events.
-  std::vector<RegionInfo> regions();
-  // Every region known with what its heartbeats tell (Membership::peers()).
+  // Every region known, configured then learned (from hellos or, by id only,
+  // from events), with what its heartbeats tell (Membership::peers()).
   std::vector<PeerStatus> peers();
   // Region `region`'s clock minus this process's, ms, estimated from its
   // heartbeats; none before its first one (and for a local region).
