@@ -36,7 +36,12 @@ const char* peer_state_name(PeerState state) {
 
 Membership::Membership(const MembershipOptions& options, RegionRegistry* regions, const Clock* clock,
                        uint64_t instance_id, SendFn send)
-    : options_(options), regions_(regions), clock_(clock), instance_id_(instance_id), send_(std::move(send)) {
+    : options_(options),
+      regions_(regions),
+      clock_(clock),
+      instance_id_(instance_id),
+      started_ms_(clock->now_ms()),
+      send_(std::move(send)) {
   options_.validate();
 }
 
@@ -110,6 +115,9 @@ void Membership::on_hello(RegionId region, const EventBatch& hello) {
   if (hello.protocol != kProtocolVersion) p.mismatch_at_ms = now;
   if (regions_->is_local(hello.origin)) {
     // Another live process serves one of our regions: both consume its queue.
+    // Unless the hello was sent before this process started: the last words
+    // of the process this one replaces, left in the queue.
+    if (hello.wall_ms < started_ms_) return;
     p.duplicate_at_ms = now;
     p.duplicate_instance = hello.instance_id;
   } else if (p.instance == 0 || hello.instance_id == p.instance) {

@@ -19,9 +19,10 @@
 // Problems it reports (logged as errors when they start, shown by INFO and
 // GEO.REGIONS while they last):
 //   - two live processes serving one region: a hello for a region hosted
-//     here from another instance, or, for another region, hellos of two
-//     instances that alternate (a restart only ever goes from the old
-//     instance to the new one);
+//     here from another instance, sent after this one started (earlier ones
+//     are what the process this one replaced left in the queue), or, for
+//     another region, hellos of two instances that alternate (a restart only
+//     ever goes from the old instance to the new one);
 //   - a region speaking another replication protocol;
 //   - two names with one id (RegionRegistry::learn);
 //   - what the transport reports (report_problem): e.g. a queue declared
@@ -144,6 +145,7 @@ class Membership {
   RegionRegistry* regions_;
   const Clock* clock_;
   const uint64_t instance_id_;
+  const int64_t started_ms_;  // our clock at construction
   SendFn send_;
 
   mutable Mutex mu_;

@@ -183,6 +183,15 @@ TEST_F(MembershipTest, AnotherProcessServingALocalRegionIsAProblemAtOnce) {
   EXPECT_THAT(membership_->problems(), IsEmpty());
 }
 
+// A restarted process reads what its predecessor left in the queue, its
+// hellos included: not a second process.
+TEST_F(MembershipTest, HellosOfTheProcessThisOneReplacedAreNotASecondProcess) {
+  membership_->on_hello(kEast, hello("east", 99, clock_.now_ms() - 1));
+  EXPECT_THAT(membership_->problems(), IsEmpty());
+  membership_->on_hello(kEast, hello("east", 99, clock_.now_ms()));
+  EXPECT_THAT(all_problems(), HasSubstr("region east is also served by another live process"));
+}
+
 TEST_F(MembershipTest, OtherProtocolIsAProblem) {
   membership_->on_hello(kEast, hello("west", 7, clock_.now_ms(), kProtocolVersion + 1));
   EXPECT_THAT(all_problems(), HasSubstr("region west speaks replication protocol " +

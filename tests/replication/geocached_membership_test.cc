@@ -165,6 +165,17 @@ TEST_F(GeocachedMembership, HeartbeatsShowEachRegionsStateAndClockOffset) {
   nodes_["west"]->kill_now();
   EXPECT_TRUE(wait_until(15'000, [&] { return info_field("east", "region_west").find("state=down") != std::string::npos; }))
       << info_geo("east");
+
+  // Restarted, it is up again as a new process: not a second one, although
+  // it reads its predecessor's last hellos from its queue.
+  const std::string old_instance = by_name["west"]["instance"];
+  ASSERT_TRUE(nodes_["west"]->restart()) << nodes_["west"]->log();
+  EXPECT_TRUE(wait_until(15'000, [&] {
+    const std::string west = info_field("east", "region_west");
+    return west.find("state=up") != std::string::npos && west.find("instance=" + old_instance) == std::string::npos;
+  })) << info_geo("east");
+  EXPECT_EQ(info_field("west", "problems"), "0") << info_geo("west");
+  EXPECT_EQ(info_field("east", "problems"), "0") << info_geo("east");
 }
 
 // Two live processes claiming one region split its queue: each misses what
