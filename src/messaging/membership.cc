@@ -102,6 +102,16 @@ void Membership::on_hello(RegionId region, const EventBatch& hello) {
     return;
   }
   const RegionRegistry::Learned learned = regions_->learn(hello.origin, hello.region_name);
+  if (learned == RegionRegistry::Learned::kFull) {
+    const int64_t now = clock_->now_ms();
+    MutexLock lock(mu_);
+    if (full_logged_at_ms_ < 0 || now - full_logged_at_ms_ >= kRelogMs) {
+      full_logged_at_ms_ = now;
+      spdlog::error("region {}: ignored a hello of region {}: {} regions are known already", regions_->name(region),
+                    hello.region_name, kMaxRegions);
+    }
+    return;
+  }
   if (learned == RegionRegistry::Learned::kNew) {
     spdlog::info("region {} joined: heard its first hello (instance {})", hello.region_name, hex(hello.instance_id));
   }

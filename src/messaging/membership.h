@@ -152,6 +152,7 @@ class Membership {
   std::condition_variable cv_;
   std::map<RegionId, Peer> peers_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> reported_ ABSL_GUARDED_BY(mu_);  // key -> text
+  int64_t full_logged_at_ms_ ABSL_GUARDED_BY(mu_) = -1;  // when a hello was last ignored as one region too many
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };

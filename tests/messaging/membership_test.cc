@@ -207,6 +207,12 @@ TEST_F(MembershipTest, HelloTeachesTheNameOfARegionNotConfigured) {
   EXPECT_FALSE(south.region.configured);
 }
 
+TEST_F(MembershipTest, HellosOfMoreRegionsThanCanBeKnownAreIgnored) {
+  for (int i = 0; i < kMaxRegions + 10; ++i) hear("r" + std::to_string(i), 5);
+  EXPECT_EQ(membership_->peers().size(), static_cast<size_t>(kMaxRegions));
+  EXPECT_EQ(regions_.find("r" + std::to_string(kMaxRegions + 5)), std::nullopt);
+}
+
 TEST_F(MembershipTest, HelloWhoseNameIsNotItsIdIsIgnored) {
   EventBatch forged = hello("south", 5, clock_.now_ms());
   forged.origin = kWest;
