@@ -1,11 +1,11 @@
 #include "messaging/membership.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 namespace geocache {
 namespace {
@@ -161,7 +161,9 @@ void Membership::on_hello(RegionId region, const EventBatch& hello) {
 
 void Membership::report_problem(const std::string& key, const std::string& text) {
   std::string line = text;  // one line: INFO shows it as a field
-  std::replace_if(line.begin(), line.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');
+  for (char& c : line) {
+    if (c == '\r' || c == '\n') c = ' ';
+  }
   MutexLock lock(mu_);
   if (line.empty()) {
     reported_.erase(key);
@@ -186,17 +188,17 @@ std::string Membership::problem_of(RegionId id, const Peer& p, int64_t now) cons
   auto add = [&](const std::string& text) { out += (out.empty() ? "" : "; ") + text; };
   if (recent(p.duplicate_at_ms)) {
     if (regions_->is_local(id)) {
-      add(fmt::format("region {} is also served by another live process (instance {}; this one is {}): both "
-                      "consume its queue and each misses what the other takes; stop one",
-                      name, hex(p.duplicate_instance), hex(instance_id_)));
+      const std::string ids = fmt::format("instance {}; this one is {}", hex(p.duplicate_instance), hex(instance_id_));
+      add("region " + name + " is also served by another live process (" + ids +
+          "): both consume its queue and each misses what the other takes; stop one");
     } else {
       add(fmt::format("region {} is served by two live processes (instances {} and {}): stop one", name,
                       hex(p.instance), hex(p.previous)));
     }
   }
   if (recent(p.mismatch_at_ms)) {
-    add(fmt::format("region {} speaks replication protocol {}, this node {}: run one geocache version everywhere",
-                    name, p.protocol, kProtocolVersion));
+    add(fmt::format("region {} speaks replication protocol {}, this node {}: run one geocache version everywhere", name,
+                    p.protocol, kProtocolVersion));
   }
   if (recent(p.clash_at_ms)) {
     add(fmt::format("regions '{}' and another name share the id {} (a hash of the name): rename one", p.clash_name,

@@ -68,14 +68,14 @@ const char* peer_state_name(PeerState state);
 
 struct PeerStatus {
   RegionInfo region;
-  PeerState state = PeerState::kUnknown;  // local regions: kUp
-  int64_t last_seen_ms = -1;  // ms since its last hello; -1: never heard
-  int64_t lag_ms = 0;         // how much later than the fastest recent hello the last one arrived
+  PeerState state = PeerState::kUnknown;   // local regions: kUp
+  int64_t last_seen_ms = -1;               // ms since its last hello; -1: never heard
+  int64_t lag_ms = 0;                      // how much later than the fastest recent hello the last one arrived
   std::optional<int64_t> clock_offset_ms;  // its clock minus ours, estimated; none before a hello
-  uint64_t instance_id = 0;   // the process that sent the last hello (local: this one)
-  uint32_t protocol = 0;      // the protocol of the last hello (local: ours)
-  uint64_t hellos = 0;        // hellos heard from it
-  std::string problem;        // empty, or what is wrong with it now
+  uint64_t instance_id = 0;                // the process that sent the last hello (local: this one)
+  uint32_t protocol = 0;                   // the protocol of the last hello (local: ours)
+  uint64_t hellos = 0;                     // hellos heard from it
+  std::string problem;                     // empty, or what is wrong with it now
 };
 
 class Membership {

@@ -21,8 +21,7 @@ void check_region_names(const std::vector<std::string>& names, const std::string
                                   std::to_string(kMaxRegionName) + " bytes");
     }
     if (!std::all_of(name.begin(), name.end(), valid_name_char)) {
-      throw std::invalid_argument(what + ": region name '" + name +
-                                  "' may hold only letters, digits, '-' and '_'");
+      throw std::invalid_argument(what + ": region name '" + name + "' may hold only letters, digits, '-' and '_'");
     }
     const auto [it, added] = ids.emplace(region_id_for(name), name);
     if (!added && it->second == name) throw std::invalid_argument(what + ": '" + name + "' is listed twice");
@@ -79,9 +78,7 @@ std::string RegionRegistry::name(RegionId id) const {
   return "#" + std::to_string(id);
 }
 
-bool RegionRegistry::is_local(RegionId id) const {
-  return std::find(local_.begin(), local_.end(), id) != local_.end();
-}
+bool RegionRegistry::is_local(RegionId id) const { return std::find(local_.begin(), local_.end(), id) != local_.end(); }
 
 bool RegionRegistry::is_configured(RegionId id) const {
   return std::find(configured_.begin(), configured_.end(), id) != configured_.end();

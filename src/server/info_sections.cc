@@ -108,14 +108,16 @@ void geo_section(CommandContext& ctx, Out out) {
   GeoCache& cache = ctx.cache;
   const Config& c = ctx.server.config();
   auto ports = ctx.server.ports();
-  fmt::format_to(out, "# Geo\r\nregion:{}\r\nregion_id:{}\r\nhome_region:{}\r\ntransport:{}\r\ninstance_id:{:016x}\r\n",
+  fmt::format_to(out,
+                 "# Geo\r\nregion:{}\r\nregion_id:{}\r\nhome_region:{}\r\ntransport:{}\r\n"
+                 "instance_id:{:016x}\r\n",
                  cache.region_name(ctx.region), ctx.region, cache.region_name(cache.home_region()),
                  c.uses_amqp() ? "amqp" : "in-process", cache.instance_id());
   const std::vector<PeerStatus> peers = cache.peers();
   std::string all, local;
   for (const PeerStatus& p : peers) {
     if (!all.empty()) all += ',';
-    all += p.region.name.empty() ? cache.region_name(p.region.id) : p.region.name;
+    all += cache.region_name(p.region.id);
   }
   for (RegionId r : cache.local_regions()) {
     if (!local.empty()) local += ',';

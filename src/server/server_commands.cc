@@ -1,6 +1,7 @@
 // Server commands (Redis' "server" group): INFO, CONFIG, COMMAND, DBSIZE,
-// TIME, SHUTDOWN, and GEO.REGIONS (the regions and their heartbeats). COMMAND's replies are generated from the command table,
-// so they can never disagree with what dispatch enforces.
+// TIME, SHUTDOWN, and GEO.REGIONS (the regions and their heartbeats).
+// COMMAND's replies are generated from the command table, so they can never
+// disagree with what dispatch enforces.
 #include <cctype>
 #include <string>
 

@@ -3,8 +3,8 @@
 // heartbeat thread send).
 #include "messaging/membership.h"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
@@ -194,8 +194,8 @@ TEST_F(MembershipTest, HellosOfTheProcessThisOneReplacedAreNotASecondProcess) {
 
 TEST_F(MembershipTest, OtherProtocolIsAProblem) {
   membership_->on_hello(kEast, hello("west", 7, clock_.now_ms(), kProtocolVersion + 1));
-  EXPECT_THAT(all_problems(), HasSubstr("region west speaks replication protocol " +
-                                        std::to_string(kProtocolVersion + 1)));
+  EXPECT_THAT(all_problems(),
+              HasSubstr("region west speaks replication protocol " + std::to_string(kProtocolVersion + 1)));
   EXPECT_EQ(peer(kWest).protocol, kProtocolVersion + 1);
 }
 
@@ -252,7 +252,9 @@ TEST_F(MembershipTest, SendsAHelloFromEveryLocalRegionEachInterval) {
   EXPECT_TRUE(eventually([&] { return count(kEast) >= 3 && count(kWest) >= 3; }));
   m.stop();
   std::lock_guard lock(mu_);
-  EXPECT_EQ(std::count_if(sent_.begin(), sent_.end(), [](const EventBatch& b) { return b.origin == region_id_for("north"); }), 0);
+  EXPECT_EQ(
+      std::count_if(sent_.begin(), sent_.end(), [](const EventBatch& b) { return b.origin == region_id_for("north"); }),
+      0);
   const EventBatch& b = sent_.front();
   EXPECT_EQ(b.kind, BatchKind::kHello);
   EXPECT_EQ(b.instance_id, kMe);

@@ -1,7 +1,7 @@
 #include "messaging/region_registry.h"
 
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include <stdexcept>
 #include <string>

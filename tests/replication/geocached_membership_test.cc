@@ -4,13 +4,13 @@
 //
 // Tests skip unless GEOCACHE_TEST_AMQP_URL is set. Each test uses exchange
 // and queue names of its own. Every wait polls with a deadline.
+#include <gtest/gtest.h>
+
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "geocached_process.h"
 #include "test_broker.h"
@@ -33,10 +33,28 @@ class GeocachedMembership : public ::testing::Test {
   void SetUp() override {
     if (test_amqp_url().empty()) GTEST_SKIP() << "GEOCACHE_TEST_AMQP_URL not set (scripts/test.sh starts a broker)";
     const std::string base = unique_name(::testing::UnitTest::GetInstance()->current_test_info()->name());
-    common_ = {"--loglevel", "warning", "--amqp-url", test_amqp_url(), "--amqp-exchange", base + "x",
-               "--amqp-queue-prefix", base + "q.", "--amqp-reconnect-max-ms", "1000", "--amqp-publish-timeout-ms",
-               "2000", "--retry-backoff-ms", "50", "--breaker-open-ms", "200", "--breaker-failure-threshold", "3",
-               "--heartbeat-ms", "200", "--peer-down-ms", "2000"};
+    common_ = {"--loglevel",
+               "warning",
+               "--amqp-url",
+               test_amqp_url(),
+               "--amqp-exchange",
+               base + "x",
+               "--amqp-queue-prefix",
+               base + "q.",
+               "--amqp-reconnect-max-ms",
+               "1000",
+               "--amqp-publish-timeout-ms",
+               "2000",
+               "--retry-backoff-ms",
+               "50",
+               "--breaker-open-ms",
+               "200",
+               "--breaker-failure-threshold",
+               "3",
+               "--heartbeat-ms",
+               "200",
+               "--peer-down-ms",
+               "2000"};
   }
 
   // Starts node `name` serving `region`, told of `deployment` (empty: of no
@@ -149,7 +167,7 @@ TEST_F(GeocachedMembership, HeartbeatsShowEachRegionsStateAndClockOffset) {
     std::map<std::string, std::string> fields;
     for (size_t f = 0; f + 1 < m->elements; f += 2) {
       const redisReply* v = m->element[f + 1];
-      fields[m->element[f]->str] = v->type == REDIS_REPLY_INTEGER ? std::to_string(v->integer)
+      fields[m->element[f]->str] = v->type == REDIS_REPLY_INTEGER  ? std::to_string(v->integer)
                                    : v->type == REDIS_REPLY_STRING ? std::string(v->str, v->len)
                                                                    : "nil";
     }
@@ -163,8 +181,9 @@ TEST_F(GeocachedMembership, HeartbeatsShowEachRegionsStateAndClockOffset) {
   EXPECT_NE(by_name["west"]["instance"], "");
 
   nodes_["west"]->kill_now();
-  EXPECT_TRUE(wait_until(15'000, [&] { return info_field("east", "region_west").find("state=down") != std::string::npos; }))
-      << info_geo("east");
+  EXPECT_TRUE(wait_until(15'000, [&] {
+    return info_field("east", "region_west").find("state=down") != std::string::npos;
+  })) << info_geo("east");
 
   // Restarted, it is up again as a new process: not a second one, although
   // it reads its predecessor's last hellos from its queue.
@@ -214,7 +233,7 @@ TEST_F(GeocachedMembership, DeadRegionWithAFullQueueDoesNotStallTheOthers) {
   const std::vector<std::string> deployment = {"east", "west", "north"};
   // Small queues, and chunks and batches well below them.
   const std::vector<std::string> small = {"--amqp-queue-max-bytes", "64kb", "--batch-max-bytes", "4kb",
-                                          "--batch-max-events", "32"};
+                                          "--batch-max-events",     "32"};
   for (const auto& r : deployment) start(r, r, deployment, small);
   ASSERT_EQ(cmd("east", {"SET", "warm", "1"}), "OK");
   ASSERT_TRUE(eventually("north", {"GET", "warm"}, "1"));
