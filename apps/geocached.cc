@@ -84,7 +84,7 @@ int run(const geocache::Config& config) {
   // The one place that chooses how regions talk.
   std::unique_ptr<Transport> transport;
   if (config.uses_amqp()) {
-    transport = std::make_unique<AmqpTransport>(config.amqp, config.cache.regions);
+    transport = std::make_unique<AmqpTransport>(config.amqp, config.cache.hosted_regions());
   } else {
     transport = make_in_process_transport(config.cache);
   }

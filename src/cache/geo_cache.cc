@@ -12,6 +12,8 @@
 #include "cache/geo_cache.h"
 
 #include <algorithm>
+#include <chrono>
+#include <random>
 #include <set>
 #include <stdexcept>
 
@@ -30,39 +32,38 @@ int64_t expire_at_after(int64_t now, int64_t ttl_ms) {
   return std::min(at, kMaxExpireAtMs);
 }
 
-// Ids of the regions `options` hosts, in id order.
-std::vector<RegionId> hosted_regions(const GeoCacheOptions& options) {
-  std::vector<RegionId> ids;
-  for (size_t i = 0; i < options.regions.size(); ++i) {
-    const auto& local = options.local_regions;
-    if (local.empty() || std::find(local.begin(), local.end(), options.regions[i]) != local.end()) {
-      ids.push_back(static_cast<RegionId>(i + 1));
-    }
-  }
-  return ids;
+// `options`, once validated: the registry is built from them before the
+// constructor's body runs.
+const GeoCacheOptions& validated(const GeoCacheOptions& options) {
+  options.validate();
+  return options;
 }
 
-// The configured round trip between two regions, if any (either order).
-std::optional<int64_t> configured_latency(const GeoCacheOptions& options, RegionId a, RegionId b) {
-  const auto& names = options.regions;
-  if (a == 0 || b == 0 || a > names.size() || b > names.size()) return std::nullopt;
-  auto it = options.latency_ms.find({names[a - 1], names[b - 1]});
-  if (it == options.latency_ms.end()) it = options.latency_ms.find({names[b - 1], names[a - 1]});
-  if (it == options.latency_ms.end()) return std::nullopt;
-  return it->second;
+// A random instance id, nonzero, new at every start of a process.
+uint64_t random_instance_id() {
+  std::random_device rd;
+  std::mt19937_64 rng((static_cast<uint64_t>(rd()) << 32) ^ rd() ^
+                      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  uint64_t id = 0;
+  while (id == 0) id = rng();
+  return id;
 }
 
 }  // namespace
 
+std::vector<std::string> GeoCacheOptions::hosted_regions() const {
+  return local_regions.empty() ? regions : local_regions;
+}
+
 std::unique_ptr<InProcessTransport> make_in_process_transport(const GeoCacheOptions& options) {
   auto transport = std::make_unique<InProcessTransport>();
   if (!options.simulate_link_delay) return transport;
-  const auto ids = hosted_regions(options);
-  for (RegionId a : ids) {
-    for (RegionId b : ids) {
+  const RegionRegistry regions(validated(options).regions, options.hosted_regions(), options.latency_ms);
+  for (RegionId a : regions.local()) {
+    for (RegionId b : regions.local()) {
       if (a == b) continue;
       // One way takes half the round trip.
-      if (auto rtt = configured_latency(options, a, b)) transport->set_link_delay(a, b, *rtt / 2);
+      if (auto rtt = regions.latency_ms(a, b)) transport->set_link_delay(a, b, *rtt / 2);
     }
   }
   return transport;
@@ -94,18 +95,15 @@ class GeoCache::ResyncAccess final : public ResyncStore {
   void hlc_observe(uint64_t hlc) override { cache_->hlc_.observe(hlc); }
 
  private:
-  LruCache& store(RegionId region) const { return *cache_->stores_.at(region); }
+  LruCache& store(RegionId region) const { return cache_->store(region); }
   GeoCache* cache_;
 };
 
 void GeoCacheOptions::validate() const {
   if (regions.empty()) throw std::invalid_argument("regions must name at least one region");
   if (regions.size() > kMaxRegions) throw std::invalid_argument("regions: at most 255 regions");
-  std::set<std::string> seen;
-  for (const auto& r : regions) {
-    if (r.empty()) throw std::invalid_argument("regions: a region name is empty");
-    if (!seen.insert(r).second) throw std::invalid_argument("regions: '" + r + "' is listed twice");
-  }
+  check_region_names(regions, "regions");
+  const std::set<std::string> seen(regions.begin(), regions.end());
   for (const auto& r : local_regions) {
     if (!seen.count(r)) throw std::invalid_argument("local_regions: '" + r + "' is not in regions");
   }
@@ -122,38 +120,43 @@ void GeoCacheOptions::validate() const {
   if (expiry_cycle_interval_ms < 1) throw std::invalid_argument("expiry_cycle_interval_ms must be at least 1");
   store.validate();
   replication.validate();
+  membership.validate();
   region_breaker.validate();
 }
 
 GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> transport, const Clock* clock)
-    : options_(options),
+    : options_(validated(options)),
       clock_(clock ? clock : SystemClock::instance()),
       hlc_(clock_),
+      regions_(options_.regions, options_.hosted_regions(), options_.latency_ms),
       transport_(std::move(transport)),
       default_ttl_ms_(options.default_ttl_ms) {
-  options_.validate();
   if (!transport_) throw std::invalid_argument("GeoCache needs a transport");
   options_.store.clock = clock_;
-  replicates_ = options_.regions.size() > 1;
-  local_ids_ = hosted_regions(options_);
-  const size_t slots = options_.regions.size() + 1;
-  stores_.resize(slots);
-  breakers_.resize(slots);
-  by_distance_.resize(slots);
-  for (size_t i = 1; i < slots; ++i) {
-    breakers_[i] = std::make_unique<CircuitBreaker>(options_.region_breaker, clock_);
-    by_distance_[i] = compute_distance_order(static_cast<RegionId>(i));
+  // Between processes there may be other regions, named or not.
+  replicates_ = options_.regions.size() > 1 || transport_->spans_processes();
+  for (RegionId id : regions_.local()) {
+    LocalRegion r;
+    r.id = id;
+    r.store = std::make_unique<LruCache>(options_.store);
+    r.breaker = std::make_unique<CircuitBreaker>(options_.region_breaker, clock_);
+    local_.push_back(std::move(r));
   }
-  for (RegionId id : local_ids_) stores_[id] = std::make_unique<LruCache>(options_.store);
-  home_ = options_.home_region.empty() ? local_ids_.front() : region_id(options_.home_region).value();
+  home_ = options_.home_region.empty() ? regions_.local().front() : region_id(options_.home_region).value();
   if (!is_local(home_)) throw std::invalid_argument("home_region must be a local region");
   ResyncOptions resync_options;
   resync_options.batch_max_events = options_.replication.batch_max_events;
   resync_options.batch_max_bytes = options_.replication.batch_max_bytes;
-  resync_options.region_names = options_.regions;
+  resync_options.region_name = [this](RegionId id) { return regions_.name(id); };
   resync_access_ = std::make_unique<ResyncAccess>(this);
   resync_ = std::make_unique<Resync>(resync_options, resync_access_.get(), clock_,
                                      [this](const EventBatch& batch) { return replicator_->send_control(batch); });
+  membership_ = std::make_unique<Membership>(
+      options_.membership, &regions_, clock_, random_instance_id(),
+      [this](const EventBatch& hello) { return replicator_->send_control(hello); });
+  transport_->set_problem_sink([this](const std::string& key, const std::string& text) {
+    membership_->report_problem(key, text);
+  });
   // A region that keeps missing events from another process serves stale
   // data: after region_breaker.failure_threshold gaps (each one a resync
   // start) with no resync completed in between, its circuit opens and reads
@@ -169,7 +172,7 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
       [this](RegionId region, const Event& e) { apply_remote(region, e); },
       [this](RegionId region, RegionId origin, ResyncReason) { resync(region, origin); },
       [this](RegionId region, const EventBatch& batch) { handle_control(region, batch); });
-  for (RegionId id : local_ids_) replicator_->add_region(id);
+  for (RegionId id : regions_.local()) replicator_->add_region(id);
 }
 
 GeoCache::~GeoCache() { stop(); }
@@ -178,6 +181,8 @@ Status GeoCache::start() {
   resync_->start();
   Status st = replicator_->start();
   if (!st.ok()) return st;
+  // Hellos only mean something between processes.
+  if (transport_->spans_processes()) membership_->start();
   MutexLock lock(loop_mu_);
   if (!running_) {
     running_ = true;
@@ -195,7 +200,8 @@ void GeoCache::stop() {
     }
   }
   if (expiry_thread_.joinable()) expiry_thread_.join();
-  // Resync's threads use the transport: they finish before it stops.
+  // Membership's and resync's threads use the transport: they finish before it stops.
+  membership_->stop();
   resync_->stop();
   replicator_->stop();
 }
@@ -206,7 +212,7 @@ void GeoCache::expiry_loop() {
     lock.wait_for(loop_cv_, std::chrono::milliseconds(options_.expiry_cycle_interval_ms));
     if (!running_) break;
     lock.unlock();
-    for (RegionId id : local_ids_) stores_[id]->active_expire_cycle();
+    for (const LocalRegion& r : local_) r.store->active_expire_cycle();
     lock.lock();
   }
 }
@@ -216,23 +222,25 @@ void GeoCache::expiry_loop() {
 // ---------------------------------------------------------------------------
 
 Result<RegionId> GeoCache::region_id(std::string_view name) const {
-  for (size_t i = 0; i < options_.regions.size(); ++i) {
-    if (options_.regions[i] == name) return static_cast<RegionId>(i + 1);
-  }
+  if (auto id = regions_.find(name)) return *id;
   return Status::InvalidArgument("unknown region '" + std::string(name) + "'");
 }
 
-const std::string& GeoCache::region_name(RegionId id) const {
-  static const std::string kUnknown = "?";
-  if (id == 0 || id > options_.regions.size()) return kUnknown;
-  return options_.regions[id - 1];
+void GeoCache::learn_event_origins() {
+  // Regions whose events arrived are known by id, even before a hello names
+  // them (or when hellos are off).
+  for (const InboundStats& in : replicator_->inbound_stats()) regions_.learn(in.origin, "");
 }
 
-bool GeoCache::is_local(RegionId id) const { return id < stores_.size() && stores_[id] != nullptr; }
+std::vector<PeerStatus> GeoCache::peers() {
+  learn_event_origins();
+  return membership_->peers();
+}
 
 LruCache& GeoCache::store(RegionId region) const {
-  assert(is_local(region));
-  return *stores_.at(region);
+  const LocalRegion* r = find_local(region);
+  if (r == nullptr) throw std::logic_error("region " + std::to_string(region) + " is not hosted here");
+  return *r->store;
 }
 
 RegionReader GeoCache::reader(RegionId preferred) { return RegionReader(store(read_region(preferred))); }
@@ -240,25 +248,13 @@ RegionReader GeoCache::reader(RegionId preferred) { return RegionReader(store(re
 LruCacheStats GeoCache::region_stats(RegionId region) const { return store(region).stats(); }
 
 void GeoCache::set_limits(size_t max_items, size_t max_bytes) {
-  for (RegionId id : local_ids_) stores_[id]->set_limits(max_items, max_bytes);
-}
-
-const std::vector<RegionId>& GeoCache::regions_by_distance(RegionId from) const { return by_distance_.at(from); }
-
-std::vector<RegionId> GeoCache::compute_distance_order(RegionId from) const {
-  auto latency = [&](RegionId to) -> int64_t {
-    if (to == from) return -1;
-    return configured_latency(options_, from, to).value_or(1000);
-  };
-  std::vector<RegionId> ids;
-  for (size_t i = 1; i <= options_.regions.size(); ++i) ids.push_back(static_cast<RegionId>(i));
-  std::stable_sort(ids.begin(), ids.end(), [&](RegionId a, RegionId b) { return latency(a) < latency(b); });
-  return ids;
+  for (const LocalRegion& r : local_) r.store->set_limits(max_items, max_bytes);
 }
 
 RegionId GeoCache::read_region(RegionId preferred) const {
   for (RegionId id : regions_by_distance(preferred)) {
-    if (is_local(id) && breakers_[id]->allow()) return id;
+    const LocalRegion* r = find_local(id);
+    if (r != nullptr && r->breaker->allow()) return id;
   }
   return preferred;  // every circuit open: the preferred region is still the best guess
 }
@@ -278,9 +274,16 @@ Result<RegionReader> GeoCache::resolve_reader(std::string_view region) {
   return RegionReader(store(*id));
 }
 
-void GeoCache::report_region_failure(RegionId region) { breakers_.at(region)->record_failure(); }
-void GeoCache::report_region_success(RegionId region) { breakers_.at(region)->record_success(); }
-CircuitBreaker::State GeoCache::region_state(RegionId region) const { return breakers_.at(region)->state(); }
+void GeoCache::report_region_failure(RegionId region) {
+  if (const LocalRegion* r = find_local(region)) r->breaker->record_failure();
+}
+void GeoCache::report_region_success(RegionId region) {
+  if (const LocalRegion* r = find_local(region)) r->breaker->record_success();
+}
+CircuitBreaker::State GeoCache::region_state(RegionId region) const {
+  const LocalRegion* r = find_local(region);
+  return r == nullptr ? CircuitBreaker::State::kClosed : r->breaker->state();
+}
 
 // ---------------------------------------------------------------------------
 // Writes
@@ -332,7 +335,7 @@ Result<bool> GeoCache::remove(std::string_view key, RegionId region) {
 
 void GeoCache::flush_all(RegionId region) {
   const Version v{hlc_.now(), region};
-  for (RegionId id : local_ids_) stores_[id]->flush_before(v);
+  for (const LocalRegion& r : local_) r.store->flush_before(v);
   Event e;
   e.kind = EventKind::kFlush;
   e.record.version = v;
@@ -357,7 +360,13 @@ void GeoCache::apply_remote(RegionId region, const Event& event) {
 
 void GeoCache::resync(RegionId region, RegionId origin) { resync_->resync(region, origin); }
 
-void GeoCache::handle_control(RegionId region, const EventBatch& batch) { resync_->handle_control(region, batch); }
+void GeoCache::handle_control(RegionId region, const EventBatch& batch) {
+  if (batch.kind == BatchKind::kHello) {
+    membership_->on_hello(region, batch);
+    return;
+  }
+  resync_->handle_control(region, batch);
+}
 
 // ---------------------------------------------------------------------------
 // The seed's API

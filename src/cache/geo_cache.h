@@ -3,9 +3,11 @@
 // Replicator, applies what other regions send, and routes reads to the
 // closest available region.
 //
-// Regions are named; their ids are their 1-based positions in
-// GeoCacheOptions::regions, so every process of a deployment must list the
-// regions in the same order.
+// Regions are named; a region's id is a hash of its name (RegionRegistry),
+// so processes agree on ids whatever regions, in whatever order, they were
+// told of. A process learns the regions it was not told of from what
+// arrives, and, when its transport reaches other processes, tells the others
+// it is alive and hears which of them are (Membership).
 //
 // Thread-safety: all methods are thread-safe.
 #pragma once
@@ -30,13 +32,17 @@
 #include "core/version.h"
 #include "messaging/circuit_breaker.h"
 #include "messaging/in_process_transport.h"
+#include "messaging/membership.h"
+#include "messaging/region_registry.h"
 #include "messaging/replicator.h"
 #include "messaging/resync.h"
 
 namespace geocache {
 
 struct GeoCacheOptions {
-  // Every region of the deployment, in the same order everywhere (ids 1..n).
+  // The regions of the deployment this process is told of, by name, in any
+  // order: at least the local ones. Regions between processes may also be
+  // left out: they are learned from what arrives.
   std::vector<std::string> regions = {"local"};
   // The regions this process hosts; empty means all of them.
   std::vector<std::string> local_regions;
@@ -55,9 +61,13 @@ struct GeoCacheOptions {
   // How often the active expiry cycle runs, in ms.
   int64_t expiry_cycle_interval_ms = 100;
   ReplicatorOptions replication;
+  // Heartbeats between processes (only with a transport that spans them).
+  MembershipOptions membership;
   // Health of each region as seen by reads without a region.
   CircuitBreakerOptions region_breaker;
 
+  // The names of the regions this process hosts.
+  std::vector<std::string> hosted_regions() const;
   // Throws std::invalid_argument naming the bad field.
   void validate() const;
 };
@@ -101,20 +111,33 @@ class GeoCache {
   int64_t ttl(std::string_view key, std::string_view region = {});
 
   // ---- Lower-level API used by the server.
-  // Id of a region by name, or kInvalidArgument.
+  // Id of a known region by name, or kInvalidArgument.
   Result<RegionId> region_id(std::string_view name) const;
-  const std::string& region_name(RegionId id) const;
-  const std::vector<RegionId>& local_regions() const { return local_ids_; }
+  // The region's name ("#" and its id while only its id is known).
+  std::string region_name(RegionId id) const { return regions_.name(id); }
+  const std::vector<RegionId>& local_regions() const { return regions_.local(); }
   RegionId home_region() const { return home_; }
-  bool is_local(RegionId id) const;
+  bool is_local(RegionId id) const { return find_local(id) != nullptr; }
+  // Every region known, configured then learned (from hellos or, by id only,
+  // from events), with what its heartbeats tell (Membership::peers()).
+  std::vector<PeerStatus> peers();
+  // Region `region`'s clock minus this process's, ms, estimated from its
+  // heartbeats; none before its first one (and for a local region).
+  std::optional<int64_t> clock_offset_ms(RegionId region) const { return membership_->clock_offset_ms(region); }
+  // What needs an operator's attention now (two processes serving one
+  // region, a protocol mismatch, a queue with other arguments...).
+  std::vector<std::string> problems() const { return membership_->problems(); }
+  // Drawn at random when this GeoCache is built; hellos carry it.
+  uint64_t instance_id() const { return membership_->instance_id(); }
   // The region a read preferring local region `preferred` goes to:
   // `preferred` if its circuit is closed, else the closest local region whose
   // circuit is closed (preferred again if every circuit is open).
   RegionId read_region(RegionId preferred) const;
   // The same from the home region: where a read without a region goes.
   RegionId read_region() const { return read_region(home_); }
-  // Regions ordered by latency from `from`, closest first (from itself first).
-  const std::vector<RegionId>& regions_by_distance(RegionId from) const;
+  // The configured regions ordered by latency from configured region `from`,
+  // closest first (from itself first).
+  const std::vector<RegionId>& regions_by_distance(RegionId from) const { return regions_.by_distance(from); }
   // A read view of the region read_region(preferred) picks. The server's
   // reads go through it, as the seed API's get() and ttl() do.
   RegionReader reader(RegionId preferred);
@@ -141,19 +164,20 @@ class GeoCache {
 
   // Applies an event from another region (the replicator's apply hook).
   void apply_remote(RegionId region, const Event& event);
+  // Hands a hello to membership, any other control batch to resync: the
+  // replicator's control hook.
+  void handle_control(RegionId region, const EventBatch& batch);
   // Refreshes local region `region` from a snapshot of region `origin`
   // (DESIGN.md; Resync::resync, messaging/resync.h): at once if `origin` is
   // local too, else by asking origin's process for a snapshot (at most one
   // request outstanding per pair, asked again after kResyncTimeoutMs without
   // an answer). Never waits on the network.
   void resync(RegionId region, RegionId origin);
-  // Handles a resync request or snapshot addressed to local region `region`
-  // (the replicator's control hook). Never waits on the network.
-  void handle_control(RegionId region, const EventBatch& batch);
 
-  // Region health as seen by reads: feeds the region's breaker. Resync feeds
-  // it (a failure when a resync of the region starts, a success when one
-  // completes), so a region that keeps missing events loses its reads.
+  // Health of local region `region` as seen by reads: feeds the region's
+  // breaker. Resync feeds it (a failure when a resync of the region starts, a
+  // success when one completes), so a region that keeps missing events loses
+  // its reads. Ignored for a region not hosted here (kClosed).
   void report_region_failure(RegionId region);
   void report_region_success(RegionId region);
   CircuitBreaker::State region_state(RegionId region) const;
@@ -178,9 +202,23 @@ class GeoCache {
   Result<RegionId> resolve_write_region(std::string_view region) const;
   // The reader for a read naming `region` (empty: routed from home).
   Result<RegionReader> resolve_reader(std::string_view region);
+  // A region hosted here.
+  struct LocalRegion {
+    RegionId id = 0;
+    std::unique_ptr<LruCache> store;
+    std::unique_ptr<CircuitBreaker> breaker;  // its read circuit
+  };
+  // The local region `id`, or null. A scan: a process hosts a few regions,
+  // and the first is the one most reads name.
+  const LocalRegion* find_local(RegionId id) const {
+    for (const LocalRegion& r : local_) {
+      if (r.id == id) return &r;
+    }
+    return nullptr;
+  }
   LruCache& store(RegionId region) const;
   void expiry_loop();
-  std::vector<RegionId> compute_distance_order(RegionId from) const;
+  void learn_event_origins();
 
   // The stores and HLC as Resync sees them (ResyncStore).
   class ResyncAccess;
@@ -188,15 +226,13 @@ class GeoCache {
   GeoCacheOptions options_;
   const Clock* clock_;
   Hlc hlc_;
-  std::vector<RegionId> local_ids_;
+  RegionRegistry regions_;
   RegionId home_ = 0;
-  // Indexed by RegionId (0 unused), so a routed read costs no lookup.
-  std::vector<std::unique_ptr<LruCache>> stores_;  // null where not hosted
-  std::vector<std::unique_ptr<CircuitBreaker>> breakers_;
-  std::vector<std::vector<RegionId>> by_distance_;  // every region, closest first
+  std::vector<LocalRegion> local_;  // in RegionRegistry::local() order
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<ResyncAccess> resync_access_;
   std::unique_ptr<Resync> resync_;
+  std::unique_ptr<Membership> membership_;
   std::unique_ptr<Replicator> replicator_;
   bool replicates_ = true;  // false in a one-region deployment
   std::atomic<int64_t> default_ttl_ms_;

@@ -3,12 +3,13 @@
 // Entry layout. Each entry is one block from the shard's SlabArena
 // (detail/slab_arena.h), addressed by a 32-bit handle: a 32-byte header (the
 // two LRU links as handles, the version's hlc, a word packing the absolute
-// expiry in 48 bits with the version's region and the value kind, and the key
-// and value lengths) followed by the key bytes and the value bytes. A 16-byte
+// expiry in 48 bits with the version's region slot and the value kind, and the
+// key and value lengths) followed by the key bytes and the value bytes. A 16-byte
 // key with a 32-byte value is an 80-byte block with no allocator header. The
 // hash table (absl::flat_hash_set) holds only the 4-byte handle and finds
 // entries by key through transparent hashing, so a lookup never builds a
-// std::string.
+// std::string. A region id is 32 bits; the entry keeps the byte the store's
+// RegionSlots (detail/region_slots.h) numbered it with.
 //
 // Shards. A key's hash picks its shard; each shard has its own mutex, arena,
 // table, LRU list, counters and limits (the configured limits divided evenly),
@@ -50,11 +51,13 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "cache/detail/adaptive_mutex.h"
+#include "cache/detail/region_slots.h"
 #include "cache/detail/slab_arena.h"
 
 namespace geocache {
 namespace {
 
+using detail::RegionSlots;
 using detail::SlabArena;
 using Handle = uint32_t;
 constexpr Handle kNil = SlabArena::kNil;
@@ -69,7 +72,7 @@ struct Entry {
   Handle prev;  // toward the most recently used end
   Handle next;  // toward the least recently used end
   uint64_t hlc;
-  uint64_t meta;  // expire_at_ms << 16 | region << 8 | kind
+  uint64_t meta;  // expire_at_ms << 16 | region slot << 8 | kind
   uint32_t key_len;
   uint32_t value_len;
 
@@ -81,15 +84,19 @@ struct Entry {
   int64_t expire_at_ms() const { return static_cast<int64_t>(meta >> 16); }
   ValueKind kind() const { return static_cast<ValueKind>(meta & 0xff); }
   bool is_tombstone() const { return kind() == ValueKind::kTombstone; }
-  Version version() const { return Version{hlc, static_cast<RegionId>((meta >> 8) & 0xff)}; }
+  Version version(const RegionSlots& slots) const {
+    return Version{hlc, slots.id_of(static_cast<uint8_t>((meta >> 8) & 0xff))};
+  }
   bool expired_at(int64_t now) const {
     const int64_t at = expire_at_ms();
     return at != kNoExpiry && at <= now;
   }
-  RecordView view() const { return RecordView{kind(), value(), expire_at_ms(), version()}; }
-  void set_meta(int64_t expire_at, RegionId region, ValueKind kind) {
+  RecordView view(const RegionSlots& slots) const {
+    return RecordView{kind(), value(), expire_at_ms(), version(slots)};
+  }
+  void set_meta(int64_t expire_at, uint8_t region_slot, ValueKind kind) {
     meta = static_cast<uint64_t>(std::clamp<int64_t>(expire_at, 0, kMaxExpiry)) << 16 |
-           static_cast<uint64_t>(region) << 8 | static_cast<uint8_t>(kind);
+           static_cast<uint64_t>(region_slot) << 8 | static_cast<uint8_t>(kind);
   }
 };
 static_assert(sizeof(Entry) == 32);
@@ -150,12 +157,15 @@ struct LruCache::Shard {
   size_t max_items ABSL_GUARDED_BY(mu) = 0;
   size_t byte_share ABSL_GUARDED_BY(mu) = 0;  // this shard's even share of the byte budget
   ByteBudget* budget = nullptr;
+  RegionSlots* slots = nullptr;  // the store's, shared by its shards
   LruCacheStats st ABSL_GUARDED_BY(mu);
   size_t expiring ABSL_GUARDED_BY(mu) = 0;  // entries with an expiry, tombstones included; 0 lets the expiry cycle skip the shard
   Version forgotten[kMarkSlots] ABSL_GUARDED_BY(mu);
   Version flushed ABSL_GUARDED_BY(mu);  // the highest flush_before() version (resync sends it on)
 
   Entry* at(Handle h) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return reinterpret_cast<Entry*>(arena.at(h)); }
+  Version version_of(Handle h) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return at(h)->version(*slots); }
+  RecordView view_of(const Entry* e) const { return e->view(*slots); }
   Version& mark_for(size_t hash) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return forgotten[(hash >> 24) % kMarkSlots]; }
 
   // --- LRU list -----------------------------------------------------------
@@ -218,7 +228,7 @@ struct LruCache::Shard {
     Entry* e = at(h);
     if (why != Removal::kSuperseded) {
       Version& mark = mark_for(hash_key(e->key()));
-      mark = std::max(mark, e->version());
+      mark = std::max(mark, e->version(*slots));
       if (why == Removal::kEvicted) ++st.evictions;
       if (why == Removal::kExpired && !e->is_tombstone()) ++st.expirations;
     }
@@ -248,7 +258,8 @@ struct LruCache::Shard {
   }
 
   // Stores rec for key, replacing `cur` (may be kNil). REQUIRES: rec is newer
-  // than cur and than the key's mark. Returns kTooLarge if it can never fit.
+  // than cur and than the key's mark. Returns kTooLarge if it can never fit,
+  // kTooManyRegions if its region would be the 256th this store holds.
   ApplyResult store_locked(std::string_view key, size_t hash, Handle cur, const Record& rec, bool to_front,
                            int64_t now, int64_t tombstone_retention_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (!rec.is_tombstone() && rec.expired_at(now)) {
@@ -261,6 +272,8 @@ struct LruCache::Shard {
     const size_t max = budget->max.load(std::memory_order_relaxed);
     if (max != 0 && charge_for(key.size(), rec.bytes.size()) > max) return ApplyResult::kTooLarge;
     if (key.size() > UINT32_MAX || rec.bytes.size() > UINT32_MAX) return ApplyResult::kTooLarge;
+    const std::optional<uint8_t> slot = slots->slot_of(rec.version.region);
+    if (!slot) return ApplyResult::kTooManyRegions;
     const int64_t expire_at = rec.is_tombstone() ? now + tombstone_retention_ms : rec.expire_at_ms;
     const size_t block = sizeof(Entry) + key.size() + rec.bytes.size();
     if (cur != kNil && SlabArena::block_size(block) == SlabArena::block_size(at(cur)->block_bytes())) {
@@ -270,7 +283,7 @@ struct LruCache::Shard {
       count_locked(e, -1);
       st.bytes -= charge_for(e->key_len, e->value_len);
       e->hlc = rec.version.hlc;
-      e->set_meta(expire_at, rec.version.region, rec.kind);
+      e->set_meta(expire_at, *slot, rec.kind);
       e->value_len = static_cast<uint32_t>(rec.bytes.size());
       std::memcpy(e->data() + key.size(), rec.bytes.data(), rec.bytes.size());
       count_locked(e, +1);
@@ -282,7 +295,7 @@ struct LruCache::Shard {
     const Handle h = arena.allocate(block);
     Entry* e = at(h);
     e->hlc = rec.version.hlc;
-    e->set_meta(expire_at, rec.version.region, rec.kind);
+    e->set_meta(expire_at, *slot, rec.kind);
     e->key_len = static_cast<uint32_t>(key.size());
     e->value_len = static_cast<uint32_t>(rec.bytes.size());
     std::memcpy(e->data(), key.data(), key.size());
@@ -329,7 +342,11 @@ LruCache::LruCache(const LruCacheOptions& options)
   while ((1 << shard_bits_) < options_.shards) ++shard_bits_;
   shards_ = std::make_unique<Shard[]>(options_.shards);
   budget_ = std::make_unique<ByteBudget>();
-  for (int i = 0; i < options_.shards; ++i) shards_[i].budget = budget_.get();
+  slots_ = std::make_unique<RegionSlots>();
+  for (int i = 0; i < options_.shards; ++i) {
+    shards_[i].budget = budget_.get();
+    shards_[i].slots = slots_.get();
+  }
   set_limits(options_.max_items, options_.max_bytes);
 }
 
@@ -353,7 +370,7 @@ bool LruCache::get(std::string_view key, absl::FunctionRef<void(const RecordView
   }
   ++s.st.hits;
   s.touch_locked(h);
-  fn(s.at(h)->view());
+  fn(s.view_of(s.at(h)));
   return true;
 }
 
@@ -370,7 +387,7 @@ bool LruCache::peek(std::string_view key, absl::FunctionRef<void(const RecordVie
   if (it == s.table.end()) return false;
   const Entry* e = s.at(*it);
   if (e->is_tombstone() || e->expired_at(clock_->now_ms())) return false;
-  fn(e->view());
+  fn(s.view_of(e));
   return true;
 }
 
@@ -385,7 +402,7 @@ std::optional<Record> LruCache::peek_with_tombstone(std::string_view key) const 
   detail::AdaptiveMutexLock lock(s.mu);
   auto it = s.table.find(key);
   if (it == s.table.end() || s.at(*it)->expired_at(clock_->now_ms())) return std::nullopt;
-  return s.at(*it)->view().to_record();
+  return s.view_of(s.at(*it)).to_record();
 }
 
 ApplyResult LruCache::apply(std::string_view key, const Record& record) {
@@ -396,7 +413,7 @@ ApplyResult LruCache::apply(std::string_view key, const Record& record) {
   {
     detail::AdaptiveMutexLock lock(s.mu);
     const Handle cur = s.find_locked(key, now);
-    const Version bar = cur != kNil ? s.at(cur)->version() : s.mark_for(hash);
+    const Version bar = cur != kNil ? s.version_of(cur) : s.mark_for(hash);
     if (!(record.version > bar)) {
       ++s.st.stale_applies;
       return ApplyResult::kStale;
@@ -416,15 +433,16 @@ Status LruCache::update(std::string_view key, Mutator fn, std::optional<Record>*
     const Handle cur = s.find_locked(key, now);
     const bool live = cur != kNil && !s.at(cur)->is_tombstone();
     RecordView view{};
-    if (live) view = s.at(cur)->view();
+    if (live) view = s.view_of(s.at(cur));
     std::optional<Record> next;
     Status st = fn(live ? &view : nullptr, &next);
     if (!st.ok() || !next) return st;
-    assert(cur == kNil || next->version > s.at(cur)->version());
+    assert(cur == kNil || next->version > s.version_of(cur));
     assert(cur != kNil || next->version > s.mark_for(hash));
-    if (s.store_locked(key, hash, cur, *next, /*to_front=*/true, now, options_.tombstone_retention_ms) ==
-        ApplyResult::kTooLarge) {
-      return Status::OutOfMemory("command not allowed when used memory > 'maxmemory'");
+    switch (s.store_locked(key, hash, cur, *next, /*to_front=*/true, now, options_.tombstone_retention_ms)) {
+      case ApplyResult::kTooLarge: return Status::OutOfMemory("command not allowed when used memory > 'maxmemory'");
+      case ApplyResult::kTooManyRegions: return Status::Unavailable("the store holds 255 regions' records already");
+      default: break;
     }
     if (written != nullptr) *written = std::move(next);
   }
@@ -451,7 +469,7 @@ void LruCache::flush_before(Version version) {
     detail::AdaptiveMutexLock lock(s.mu);
     std::vector<Handle> doomed;
     for (Handle h : s.table) {
-      if (s.at(h)->version() < version) doomed.push_back(h);
+      if (s.version_of(h) < version) doomed.push_back(h);
     }
     for (Handle h : doomed) s.remove_locked(h, Removal::kSuperseded);
     for (Version& mark : s.forgotten) mark = std::max(mark, version);
@@ -495,7 +513,7 @@ void LruCache::scan_shard(int shard, bool include_tombstones,
   for (Handle h : s.table) {
     const Entry* e = s.at(h);
     if (e->expired_at(now) || (e->is_tombstone() && !include_tombstones)) continue;
-    fn(e->key(), e->view());
+    fn(e->key(), s.view_of(e));
   }
 }
 
@@ -532,7 +550,7 @@ size_t LruCache::drop_from_origin_before(RegionId origin, uint64_t before_hlc,
     std::vector<Handle> doomed;
     for (Handle h : s.table) {
       const Entry* e = s.at(h);
-      const Version v = e->version();
+      const Version v = e->version(*s.slots);
       if (v.region == origin && v.hlc < before_hlc && !keep(e->key())) doomed.push_back(h);
     }
     for (Handle h : doomed) s.remove_locked(h, Removal::kForgotten);

@@ -34,6 +34,10 @@
 
 namespace geocache {
 
+namespace detail {
+class RegionSlots;
+}  // namespace detail
+
 struct LruCacheOptions {
   // Most entries (live keys and tombstones) the store holds; 0 = no limit.
   size_t max_items = 0;
@@ -82,6 +86,7 @@ enum class ApplyResult {
   kApplied,    // the record is now the key's state (or removed it, if already expired)
   kStale,      // older than (or equal to) the version held or forgotten: ignored
   kTooLarge,   // bigger than a whole shard's byte budget: ignored
+  kTooManyRegions,  // its version's region would be the 256th this store holds: ignored
 };
 
 class LruCache {
@@ -164,6 +169,7 @@ class LruCache {
   void settle_budget();
   std::unique_ptr<Shard[]> shards_;
   std::unique_ptr<ByteBudget> budget_;
+  std::unique_ptr<detail::RegionSlots> slots_;  // region ids of the entries' versions
   const LruCacheOptions options_;
   const Clock* clock_;
   int shard_bits_;

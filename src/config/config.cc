@@ -167,7 +167,9 @@ const std::string& as_is(const std::string& s) { return s; }
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> table = {
       // ---- cache
-      LIST_SETTING("cache", "regions", cache.regions, "every region of the deployment, same order on every node"),
+      LIST_SETTING("cache", "regions", cache.regions,
+                   "regions of the deployment by name, any order (letters, digits, '-', '_'); with amqp-url "
+                   "only this node's is needed: the others are learned"),
       LIST_SETTING("cache", "local-regions", cache.local_regions, "regions hosted by this process; empty = all"),
       STRING_SETTING("cache", "home-region", cache.home_region,
                      "region served on port (the others on region-ports); empty = first local"),
@@ -226,12 +228,19 @@ const std::vector<Setting>& settings() {
                   "how long the circuit stays open before probing, ms"),
       INT_SETTING("replication", "breaker-half-open-probes", cache.replication.breaker.half_open_probes, 1, 1000,
                   "successful probes that close the circuit"),
+      INT_SETTING("replication", "heartbeat-ms", cache.membership.heartbeat_ms, 0, kHourMs,
+                  "interval between two hellos of a region to the others (amqp), ms; 0 = none"),
+      INT_SETTING("replication", "peer-down-ms", cache.membership.down_after_ms, 1, kHourMs,
+                  "a region unheard this long is down (stale after 3 heartbeats), ms"),
       // ---- amqp
       STRING_SETTING("amqp", "amqp-url", amqp.url,
                      "broker URL amqp[s]://user:pass@host:port/vhost; empty = in-process replication"),
       STRING_SETTING("amqp", "amqp-exchange", amqp.exchange, "replication topic exchange"),
       STRING_SETTING("amqp", "amqp-queue-prefix", amqp.queue_prefix, "queue name prefix"),
       SIZE_SETTING("amqp", "amqp-queue-max-bytes", amqp.queue_max_bytes, "bound of each region's queue, bytes"),
+      STRING_SETTING("amqp", "amqp-queue-overflow", amqp.queue_overflow,
+                     "what a full queue does: drop-head (its oldest go; its region resyncs) or reject-publish "
+                     "(refuse new ones: stalls every region's publishing)"),
       BOOL_SETTING("amqp", "amqp-persistent", amqp.persistent,
                    "persistent messages: survive a broker restart, 2-3x slower, yes/no"),
       INT_SETTING("amqp", "amqp-heartbeat", amqp.heartbeat_s, 0, 3600, "heartbeat interval, s; 0 = none"),

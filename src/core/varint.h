@@ -54,6 +54,19 @@ inline bool get_length_prefixed(std::string_view* in, std::string_view* s) {
   return true;
 }
 
+inline void put_fixed32(std::string* out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+inline bool get_fixed32(std::string_view* in, uint32_t* v) {
+  if (in->size() < 4) return false;
+  uint32_t r = 0;
+  for (int i = 3; i >= 0; --i) r = (r << 8) | static_cast<uint8_t>((*in)[i]);
+  in->remove_prefix(4);
+  *v = r;
+  return true;
+}
+
 inline void put_fixed64(std::string* out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }

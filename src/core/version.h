@@ -16,8 +16,11 @@
 
 namespace geocache {
 
-using RegionId = uint8_t;  // up to 255 regions in a deployment
-inline constexpr int kMaxRegions = 255;
+// A region's id: a hash of its name (region_id_for in
+// messaging/region_registry.h), the same in every process whatever else it
+// was told; 0 means none.
+using RegionId = uint32_t;
+inline constexpr int kMaxRegions = 255;  // regions one process knows at most
 
 struct Version {
   uint64_t hlc = 0;     // 48 bits of Unix ms << 16 | 16-bit logical counter

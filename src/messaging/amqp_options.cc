@@ -11,6 +11,9 @@ void AmqpOptions::validate() const {
   if (exchange.empty()) throw std::invalid_argument("amqp.exchange must not be empty");
   if (queue_prefix.empty()) throw std::invalid_argument("amqp.queue_prefix must not be empty");
   if (queue_max_bytes < 1024) throw std::invalid_argument("amqp.queue_max_bytes must be at least 1024");
+  if (queue_overflow != "drop-head" && queue_overflow != "reject-publish") {
+    throw std::invalid_argument("amqp.queue_overflow must be drop-head or reject-publish");
+  }
   if (heartbeat_s < 0) throw std::invalid_argument("amqp.heartbeat_s must not be negative");
   if (prefetch < 1 || prefetch > 65535) throw std::invalid_argument("amqp.prefetch must be in [1, 65535]");
   if (reconnect_min_ms < 1 || reconnect_max_ms < reconnect_min_ms) {

@@ -14,10 +14,15 @@ struct AmqpOptions {
   // Durable topic exchange all regions publish to; routing key = region name.
   std::string exchange = "geocache.replication";
   // Each region consumes from the durable queue "<queue_prefix><region>",
-  // bound to every other region's routing key.
+  // bound to every region's routing key.
   std::string queue_prefix = "geocache.region.";
-  // Queue bound (x-max-length-bytes, overflow reject-publish), bytes. 1 GiB.
+  // Queue bound (x-max-length-bytes), bytes. 1 GiB.
   size_t queue_max_bytes = size_t{1} << 30;
+  // What a full queue does (x-overflow): "drop-head" drops its oldest
+  // messages, so a region gone for good costs only itself (it resyncs on
+  // return: it sees the gap); "reject-publish" refuses new ones, which fails
+  // the publishing region's batches for every region until it drains.
+  std::string queue_overflow = "drop-head";
   // Persistent messages (delivery-mode 2) survive a broker restart but cost
   // 2-3x broker throughput; transient ones are lost if the broker restarts.
   bool persistent = true;

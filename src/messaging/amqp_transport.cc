@@ -6,7 +6,7 @@
 //   publisher  channel 1 in confirm mode. publish() sends one message (one
 //              batch) and waits for its basic.ack / basic.nack up to
 //              publish_timeout_ms. Only a confirmed batch is reported ok; a
-//              nack (queue full: x-overflow=reject-publish), a timeout or a
+//              nack (a queue full under x-overflow=reject-publish), a timeout or a
 //              broken connection is an error and the Replicator keeps the
 //              batch and retries (duplicates are dropped by the receivers'
 //              (epoch, seq) check). Since publish() and send_to() hold the
@@ -34,11 +34,24 @@
 //
 // Topology, declared on every (re)connect by both connections (declares are
 // idempotent): the durable topic exchange, and per attached region a durable
-// queue "<queue_prefix><region>" with x-max-length-bytes and
-// x-overflow=reject-publish, bound to the routing key (= name) of every
-// other region and to its own direct key "<name>.direct" (send_to: resync
-// traffic for that region alone). A topic binding "east" does not match
-// "east.direct", so direct payloads never reach the other queues.
+// queue "<queue_prefix><region>" with x-max-length-bytes and x-overflow
+// (queue_overflow: drop-head by default, so a queue that fills up costs only
+// its own region), bound to "*", "hello.*" and its own "direct.<id>".
+// A region publishes its batches with its name as routing key (a name is
+// one word: letters, digits, '-', '_'), so "*" delivers every region's: a
+// region that joins later is heard at once, without the others knowing of it
+// beforehand. Its own come back too; the consumer acks them unread, so they
+// never reach its receiver. Hellos (broadcast) go with "hello.<name>" to
+// every queue, its own included: a second process serving the same region
+// hears the first. send_to(from, to) publishes with "direct.<to's id>",
+// which neither "*" nor "hello.*" matches: resync traffic reaches its one
+// region only, and needs no name (a region may be known by its id alone).
+//
+// A queue that exists with other arguments (declared by an older version, or
+// by a node with another queue_max_bytes) makes the broker refuse the
+// declare (PRECONDITION_FAILED). The queue is then used as it is, and the
+// problem is logged as an error and reported (set_problem_sink), rather than
+// not replicating at all.
 
 #include "messaging/amqp_transport.h"
 
@@ -53,12 +66,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <map>
+#include <optional>
 #include <random>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 
 #include "core/mutex.h"
+#include "messaging/region_registry.h"
 
 namespace geocache {
 namespace {
@@ -68,6 +83,8 @@ constexpr int kFrameMax = 131072;
 constexpr int64_t kConsumePollMs = 200;     // how often the consumer checks for stop
 constexpr int64_t kSupervisorTickMs = 200;  // how often the supervisor services the publisher
 constexpr char kContentType[] = "application/x-geocache-batch";
+constexpr char kEveryRegion[] = "*";       // binding: every one-word routing key, i.e. every region's name
+constexpr char kEveryHello[] = "hello.*";  // binding: every region's hellos
 
 int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -214,12 +231,17 @@ struct AmqpTransport::Impl {
         cons_backoff(o.reconnect_min_ms, o.reconnect_max_ms) {}
 
   const AmqpOptions options;
-  const std::vector<std::string> regions;
+  const std::vector<std::string> regions;  // names of the regions that may attach
   BrokerUrl url;
   int64_t connect_timeout_ms = 5000;
 
   // Attached local regions, in attach order; consumer channel = 1 + index.
-  std::vector<std::pair<RegionId, Receiver>> local;
+  struct Local {
+    RegionId id;
+    std::string name;  // also the routing key of its batches
+    Receiver receiver;
+  };
+  std::vector<Local> local;
 
   Mutex life_mu;  // serializes start/stop
   std::condition_variable life_cv;
@@ -241,12 +263,47 @@ struct AmqpTransport::Impl {
   std::unique_ptr<Connection> first_consumer;  // handed from start() to the thread
   std::thread consumer;
 
+  ProblemFn problem_sink;  // set before start
+  Mutex problem_mu;
+  std::map<std::string, std::string> problems ABSL_GUARDED_BY(problem_mu);  // key -> text, as last reported
+
   std::atomic<bool> pub_connected{false};
   std::atomic<bool> cons_connected{false};
   std::atomic<uint64_t> connects{0}, connect_failures{0}, published{0}, nacked{0}, consumed{0};
 
-  std::string queue_name(size_t region_index) const { return options.queue_prefix + regions[region_index]; }
-  std::string direct_key(size_t region_index) const { return regions[region_index] + ".direct"; }
+  // The name of attachable region `id` ("" if none: attach() refuses it).
+  const std::string& name_of(RegionId id) const {
+    static const std::string kNone;
+    for (const auto& name : regions) {
+      if (region_id_for(name) == id) return name;
+    }
+    return kNone;
+  }
+  std::string queue_name(RegionId id) const { return options.queue_prefix + name_of(id); }
+  static std::string direct_key(RegionId id) { return "direct." + std::to_string(id); }
+  static std::string hello_key(const std::string& name) { return "hello." + name; }
+
+  // Logs a problem as an error (once per text) and tells the sink; empty
+  // text: the problem is over.
+  void report(const std::string& key, const std::string& text) {
+    {
+      MutexLock lock(problem_mu);
+      auto it = problems.find(key);
+      const std::string before = it == problems.end() ? "" : it->second;
+      if (before == text) return;
+      if (text.empty()) {
+        problems.erase(it);
+      } else {
+        problems[key] = text;
+      }
+    }
+    if (text.empty()) {
+      spdlog::info("amqp: solved: {}", key);
+    } else {
+      spdlog::error("amqp: {}", text);
+    }
+    if (problem_sink) problem_sink(key, text);
+  }
 
   bool wait_stop(int64_t ms) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
@@ -262,34 +319,75 @@ struct AmqpTransport::Impl {
 
   // ---------------------------------------------------------------- topology
 
+  // The broker's refusal of the last RPC on `ch` if it closed the channel
+  // with PRECONDITION_FAILED (an object exists with other properties), after
+  // acknowledging the close and opening `ch` again; nullopt otherwise.
+  static std::optional<std::string> precondition_failed(Connection& c, amqp_channel_t ch) {
+    const amqp_rpc_reply_t r = amqp_get_rpc_reply(c.get());
+    if (r.reply_type != AMQP_RESPONSE_SERVER_EXCEPTION || r.reply.id != AMQP_CHANNEL_CLOSE_METHOD) return std::nullopt;
+    auto* m = static_cast<amqp_channel_close_t*>(r.reply.decoded);
+    if (m->reply_code != AMQP_PRECONDITION_FAILED) return std::nullopt;
+    std::string text = string_of(m->reply_text);
+    amqp_channel_close_ok_t ok{};
+    if (amqp_send_method(c.get(), ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok) != AMQP_STATUS_OK) return std::nullopt;
+    if (!c.open_channel(ch).ok()) return std::nullopt;
+    return text;
+  }
+
+  // Declares `queue` with this node's arguments. If it exists with others,
+  // uses it as it is and reports that.
+  Status declare_queue(Connection& c, amqp_channel_t ch, const std::string& queue) {
+    amqp_table_entry_t args[2];
+    args[0].key = amqp_cstring_bytes("x-max-length-bytes");
+    args[0].value.kind = AMQP_FIELD_KIND_I64;
+    args[0].value.value.i64 = static_cast<int64_t>(options.queue_max_bytes);
+    args[1].key = amqp_cstring_bytes("x-overflow");
+    args[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    args[1].value.value.bytes = amqp_cstring_bytes(options.queue_overflow.c_str());
+    amqp_table_t table{2, args};
+    amqp_queue_declare(c.get(), ch, bytes_of(queue), /*passive=*/0, /*durable=*/1, /*exclusive=*/0,
+                       /*auto_delete=*/0, table);
+    const std::string key = "queue " + queue;
+    if (amqp_get_rpc_reply(c.get()).reply_type == AMQP_RESPONSE_NORMAL) {
+      report(key, "");
+      return Status::Ok();
+    }
+    const std::optional<std::string> refused = precondition_failed(c, ch);
+    if (!refused) return c.check("queue.declare");
+    amqp_queue_declare(c.get(), ch, bytes_of(queue), /*passive=*/1, /*durable=*/1, /*exclusive=*/0,
+                       /*auto_delete=*/0, amqp_empty_table);
+    if (Status st = c.check("queue.declare (passive)"); !st.ok()) return st;
+    report(key, "queue " + queue + " exists with other arguments than this node's (x-max-length-bytes " +
+                    std::to_string(options.queue_max_bytes) + ", x-overflow " + options.queue_overflow +
+                    "), so the broker refused to declare it (" + *refused +
+                    "); it is used as it is. To apply this node's, stop the node, delete the queue "
+                    "(rabbitmqctl delete_queue " + queue + ") and start it again; give every node the same "
+                    "amqp-queue-max-bytes and amqp-queue-overflow");
+    return Status::Ok();
+  }
+
   Status declare_topology(Connection& c, amqp_channel_t ch) {
     amqp_exchange_declare(c.get(), ch, amqp_cstring_bytes(options.exchange.c_str()), amqp_cstring_bytes("topic"),
                           /*passive=*/0, /*durable=*/1, /*auto_delete=*/0, /*internal=*/0, amqp_empty_table);
-    if (Status st = c.check("exchange.declare"); !st.ok()) return st;
-    for (const auto& [region, receiver] : local) {
-      const std::string queue = queue_name(region - 1);
-      amqp_table_entry_t args[2];
-      args[0].key = amqp_cstring_bytes("x-max-length-bytes");
-      args[0].value.kind = AMQP_FIELD_KIND_I64;
-      args[0].value.value.i64 = static_cast<int64_t>(options.queue_max_bytes);
-      args[1].key = amqp_cstring_bytes("x-overflow");
-      args[1].value.kind = AMQP_FIELD_KIND_UTF8;
-      args[1].value.value.bytes = amqp_cstring_bytes("reject-publish");
-      amqp_table_t table{2, args};
-      amqp_queue_declare(c.get(), ch, bytes_of(queue), /*passive=*/0, /*durable=*/1, /*exclusive=*/0,
-                         /*auto_delete=*/0, table);
-      if (Status st = c.check("queue.declare"); !st.ok()) {
-        return Status::Unavailable(st.message() + " (queue " + queue + "; an existing queue with other arguments?)");
+    const std::string exchange_key = "exchange " + options.exchange;
+    if (amqp_get_rpc_reply(c.get()).reply_type != AMQP_RESPONSE_NORMAL) {
+      if (auto refused = precondition_failed(c, ch)) {
+        report(exchange_key, "exchange " + options.exchange + " exists with other properties than a durable topic "
+                             "exchange (" + *refused + "): nothing replicates until it is deleted or another "
+                             "amqp-exchange is given");
+        return c.fail("amqp: exchange.declare refused: " + *refused);
       }
-      for (size_t i = 0; i < regions.size(); ++i) {
-        if (static_cast<RegionId>(i + 1) == region) continue;
-        amqp_queue_bind(c.get(), ch, bytes_of(queue), amqp_cstring_bytes(options.exchange.c_str()),
-                        bytes_of(regions[i]), amqp_empty_table);
+      return c.check("exchange.declare");
+    }
+    report(exchange_key, "");
+    for (const Local& region : local) {
+      const std::string queue = queue_name(region.id);
+      if (Status st = declare_queue(c, ch, queue); !st.ok()) return st;
+      for (const std::string& key : {std::string(kEveryRegion), std::string(kEveryHello), direct_key(region.id)}) {
+        amqp_queue_bind(c.get(), ch, bytes_of(queue), amqp_cstring_bytes(options.exchange.c_str()), bytes_of(key),
+                        amqp_empty_table);
         if (Status st = c.check("queue.bind"); !st.ok()) return st;
       }
-      amqp_queue_bind(c.get(), ch, bytes_of(queue), amqp_cstring_bytes(options.exchange.c_str()),
-                      bytes_of(direct_key(region - 1)), amqp_empty_table);
-      if (Status st = c.check("queue.bind"); !st.ok()) return st;
     }
     return Status::Ok();
   }
@@ -488,7 +586,7 @@ struct AmqpTransport::Impl {
       amqp_basic_qos(c->get(), ch, 0, static_cast<uint16_t>(options.prefetch), 0);
       st = c->check("basic.qos");
       if (!st.ok()) break;
-      const std::string queue = queue_name(local[i].first - 1);
+      const std::string queue = queue_name(local[i].id);
       amqp_basic_consume(c->get(), ch, bytes_of(queue), amqp_empty_bytes, /*no_local=*/0, /*no_ack=*/0,
                          /*exclusive=*/0, amqp_empty_table);
       st = c->check("basic.consume");
@@ -517,14 +615,16 @@ struct AmqpTransport::Impl {
   // connection broke.
   bool deliver(Connection& c, amqp_envelope_t& env) {
     const size_t index = env.channel - 1;
-    if (index < local.size()) {
+    // The region's own batches come back through "*": acked unread.
+    if (index < local.size() && std::string_view(static_cast<const char*>(env.routing_key.bytes),
+                                                 env.routing_key.len) != local[index].name) {
       const std::string_view payload(static_cast<const char*>(env.message.body.bytes), env.message.body.len);
       try {
-        local[index].second(payload);
+        local[index].receiver(payload);
       } catch (const std::exception& e) {
         // A receiver that throws would be redelivered the same batch forever;
         // count it as consumed and go on (the Replicator counts corrupt input).
-        spdlog::error("amqp receiver of region {} threw: {}", local[index].first, e.what());
+        spdlog::error("amqp receiver of region {} threw: {}", local[index].name, e.what());
       }
     }
     if (amqp_basic_ack(c.get(), env.channel, env.delivery_tag, 0) != AMQP_STATUS_OK) return false;
@@ -623,13 +723,18 @@ void AmqpTransport::attach(RegionId region, Receiver receiver) {
     spdlog::error("AmqpTransport::attach after start ignored (region {})", region);
     return;
   }
-  for (auto& [r, recv] : impl_->local) {
-    if (r == region) {
-      recv = std::move(receiver);
+  const std::string& name = impl_->name_of(region);
+  if (name.empty()) {
+    spdlog::error("AmqpTransport::attach of region {}, whose name it was not given, ignored", region);
+    return;
+  }
+  for (auto& r : impl_->local) {
+    if (r.id == region) {
+      r.receiver = std::move(receiver);
       return;
     }
   }
-  impl_->local.emplace_back(region, std::move(receiver));
+  impl_->local.push_back({region, name, std::move(receiver)});
 }
 
 Status AmqpTransport::start() {
@@ -640,9 +745,6 @@ Status AmqpTransport::start() {
   }
   if (d.options.url.empty()) return Status::InvalidArgument("amqp: no broker URL");
   if (d.regions.empty()) return Status::InvalidArgument("amqp: no regions");
-  for (const auto& [r, recv] : d.local) {
-    if (r < 1 || r > d.regions.size()) return Status::InvalidArgument("amqp: attached region id out of range");
-  }
   d.url.buffer.assign(d.options.url.begin(), d.options.url.end());
   d.url.buffer.push_back('\0');
   amqp_default_connection_info(&d.url.info);
@@ -698,14 +800,25 @@ void AmqpTransport::stop() {
 }
 
 Status AmqpTransport::publish(RegionId origin, std::string_view payload) {
-  if (origin < 1 || origin > impl_->regions.size()) return Status::InvalidArgument("amqp: unknown origin region");
-  return impl_->publish(impl_->regions[origin - 1], payload);
+  const std::string& name = impl_->name_of(origin);
+  if (name.empty()) return Status::InvalidArgument("amqp: unknown origin region");
+  return impl_->publish(name, payload);
+}
+
+Status AmqpTransport::broadcast(RegionId origin, std::string_view payload) {
+  const std::string& name = impl_->name_of(origin);
+  if (name.empty()) return Status::InvalidArgument("amqp: unknown origin region");
+  return impl_->publish(Impl::hello_key(name), payload);
 }
 
 Status AmqpTransport::send_to(RegionId from, RegionId to, std::string_view payload) {
-  const size_t n = impl_->regions.size();
-  if (from < 1 || from > n || to < 1 || to > n) return Status::InvalidArgument("amqp: unknown region");
-  return impl_->publish(impl_->direct_key(to - 1), payload);
+  if (impl_->name_of(from).empty() || to == 0) return Status::InvalidArgument("amqp: unknown region");
+  return impl_->publish(Impl::direct_key(to), payload);
+}
+
+void AmqpTransport::set_problem_sink(ProblemFn fn) {
+  MutexLock lock(impl_->life_mu);
+  impl_->problem_sink = std::move(fn);
 }
 
 AmqpStats AmqpTransport::stats() const {

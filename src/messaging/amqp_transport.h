@@ -2,11 +2,12 @@
 // sees rabbitmq-c is amqp_transport.cc.
 //
 // Topology (declared idempotently at start): a durable topic exchange; per
-// local region a durable queue "<queue_prefix><region>" bound to the routing
-// key of every other region, bounded with x-max-length-bytes and
-// x-overflow=reject-publish, and also to "<region>.direct". A batch from
-// region R is published with routing key R and publisher confirms; a payload
-// for one region T (send_to) with routing key "T.direct".
+// local region a durable queue "<queue_prefix><region>" bound to "*" (every
+// region's name), "hello.*" and "direct.<id>", bounded with
+// x-max-length-bytes and x-overflow (drop-head by default). A batch from
+// region R is published with routing key R (its name) and publisher
+// confirms, a hello with "hello.R", a payload for one region T (send_to)
+// with "direct.<T's id>", so it needs only T's id.
 #pragma once
 
 #include <cstdint>
@@ -30,8 +31,9 @@ struct AmqpStats {
 
 class AmqpTransport final : public Transport {
  public:
-  // regions: every region of the deployment; region id i is regions[i - 1],
-  // and a region's name is its routing key.
+  // regions: the names of the regions this process hosts, which may attach
+  // (by id: region_id_for(name)); a region's name is its routing key. The
+  // other regions need not be named: they are reached through the exchange.
   AmqpTransport(const AmqpOptions& options, std::vector<std::string> regions);
   ~AmqpTransport() override;
 
@@ -40,6 +42,9 @@ class AmqpTransport final : public Transport {
   void stop() override;
   Status publish(RegionId origin, std::string_view payload) override;
   Status send_to(RegionId from, RegionId to, std::string_view payload) override;
+  Status broadcast(RegionId origin, std::string_view payload) override;
+  bool spans_processes() const override { return true; }
+  void set_problem_sink(ProblemFn fn) override;
 
   AmqpStats stats() const;
 

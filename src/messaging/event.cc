@@ -1,22 +1,34 @@
-// Batch layout (all integers LEB128 varints unless said otherwise):
+// Batch layout (all integers LEB128 varints unless said otherwise; region
+// ids are fixed32, hashes of the region names):
 //
-//   magic "GC" | format 1 (byte) | origin (byte) | epoch | first_seq | count
+//   magic "GC" | format 3 (byte) | origin (fixed32) | epoch | first_seq | count
 //   count * event:
-//     kind (byte) | key (length-prefixed) | hlc (fixed64) | region (byte)
+//     kind (byte) | key (length-prefixed) | hlc (fixed64) | region (fixed32)
 //     origin_wall_ms | value kind (byte) | value bytes (length-prefixed)
 //     expire_at_ms
 //
-// Control batches (resync) use format 2, so a node that predates them
+// Control batches (resync) use format 4, so a node that predates them
 // refuses them as an unknown format instead of misreading them:
 //
-//   magic "GC" | format 2 (byte) | batch kind (byte) | origin (byte)
-//   target (byte) | request_id | snapshot_hlc (fixed64)
-//   flush_mark hlc (fixed64) | flush_mark region (byte) | count
+//   magic "GC" | format 4 (byte) | batch kind (byte) | origin (fixed32)
+//   target (fixed32) | request_id | seq | snapshot_hlc (fixed64)
+//   flush_mark hlc (fixed64) | flush_mark region (fixed32) | count
 //   count * event, as above (snapshot chunks only; kPut only)
 //
-// The format byte lets a later version change the layout; a decoder refuses
-// formats it does not know rather than misreading them.
+// Hellos use format 5, whose first fields stay put in every later protocol,
+// so that any two versions can tell each other which protocol they speak;
+// bytes after the name are what a later protocol added, and are skipped:
+//
+//   magic "GC" | format 5 (byte) | protocol | origin (fixed32)
+//   instance_id (fixed64) | wall_ms | region name (length-prefixed)
+//
+// Formats 1 and 2 were the same with one-byte region ids (positions in
+// --regions, protocol 1). The format byte lets a later version change the
+// layout; a decoder refuses formats it does not know rather than misreading
+// them.
 #include "messaging/event.h"
+
+#include <algorithm>
 
 #include "core/varint.h"
 
@@ -25,10 +37,14 @@ namespace {
 
 constexpr char kMagic0 = 'G';
 constexpr char kMagic1 = 'C';
-constexpr uint8_t kFormat = 1;
-constexpr uint8_t kControlFormat = 2;
-// An event takes at least 14 bytes; a count beyond what is left is a lie.
-constexpr size_t kMinEventBytes = 14;
+constexpr uint8_t kFormat = 3;
+constexpr uint8_t kControlFormat = 4;
+constexpr uint8_t kHelloFormat = 5;
+constexpr uint8_t kLastPositionalFormat = 2;  // formats 1 and 2: protocol 1
+// An event takes at least 17 bytes; a count beyond what is left is a lie.
+constexpr size_t kMinEventBytes = 17;
+// A hello's region name, bytes at most (config checks names against it too).
+constexpr size_t kMaxHelloName = 255;
 
 bool valid_kind(uint8_t k) { return k <= static_cast<uint8_t>(ValueKind::kTombstone); }
 
@@ -36,7 +52,7 @@ void encode_event(const Event& e, std::string* out) {
   out->push_back(static_cast<char>(e.kind));
   put_length_prefixed(out, e.key);
   put_fixed64(out, e.record.version.hlc);
-  out->push_back(static_cast<char>(e.record.version.region));
+  put_fixed32(out, e.record.version.region);
   put_varint(out, static_cast<uint64_t>(e.origin_wall_ms));
   out->push_back(static_cast<char>(e.record.kind));
   put_length_prefixed(out, e.record.bytes);
@@ -53,12 +69,10 @@ Status decode_event(std::string_view* in, Event* e) {
     return Status::Corruption("unknown event kind");
   }
   e->kind = static_cast<EventKind>(kind);
-  if (!get_length_prefixed(in, &key) || !get_fixed64(in, &e->record.version.hlc) || in->empty()) {
+  if (!get_length_prefixed(in, &key) || !get_fixed64(in, &e->record.version.hlc) ||
+      !get_fixed32(in, &e->record.version.region) || !get_varint(in, &wall) || in->empty()) {
     return Status::Corruption("truncated event");
   }
-  e->record.version.region = static_cast<RegionId>((*in)[0]);
-  in->remove_prefix(1);
-  if (!get_varint(in, &wall) || in->empty()) return Status::Corruption("truncated event");
   const uint8_t vkind = static_cast<uint8_t>((*in)[0]);
   in->remove_prefix(1);
   if (!valid_kind(vkind)) return Status::Corruption("unknown value kind");
@@ -88,21 +102,18 @@ Status decode_events(std::string_view in, std::vector<Event>* events) {
 
 Result<EventBatch> decode_control(std::string_view in) {
   EventBatch batch;
-  if (in.size() < 3) return Status::Corruption("truncated control batch");
+  if (in.empty()) return Status::Corruption("truncated control batch");
   const uint8_t kind = static_cast<uint8_t>(in[0]);
   if (kind < static_cast<uint8_t>(BatchKind::kResyncRequest) || kind > static_cast<uint8_t>(BatchKind::kSnapshotEnd)) {
     return Status::Corruption("unknown control batch kind");
   }
   batch.kind = static_cast<BatchKind>(kind);
-  batch.origin = static_cast<RegionId>(in[1]);
-  batch.target = static_cast<RegionId>(in[2]);
-  in.remove_prefix(3);
-  if (!get_varint(&in, &batch.request_id) || !get_fixed64(&in, &batch.snapshot_hlc) ||
-      !get_fixed64(&in, &batch.flush_mark.hlc) || in.empty()) {
+  in.remove_prefix(1);
+  if (!get_fixed32(&in, &batch.origin) || !get_fixed32(&in, &batch.target) || !get_varint(&in, &batch.request_id) ||
+      !get_varint(&in, &batch.first_seq) || !get_fixed64(&in, &batch.snapshot_hlc) ||
+      !get_fixed64(&in, &batch.flush_mark.hlc) || !get_fixed32(&in, &batch.flush_mark.region)) {
     return Status::Corruption("truncated control batch");
   }
-  batch.flush_mark.region = static_cast<RegionId>(in[0]);
-  in.remove_prefix(1);
   if (Status st = decode_events(in, &batch.events); !st.ok()) return st;
   if (batch.kind != BatchKind::kSnapshotChunk && !batch.events.empty()) {
     return Status::Corruption("control batch carries events");
@@ -113,23 +124,51 @@ Result<EventBatch> decode_control(std::string_view in) {
   return batch;
 }
 
+Result<EventBatch> decode_hello(std::string_view in) {
+  EventBatch batch;
+  batch.kind = BatchKind::kHello;
+  uint64_t protocol, wall;
+  std::string_view name;
+  if (!get_varint(&in, &protocol) || !get_fixed32(&in, &batch.origin) || !get_fixed64(&in, &batch.instance_id) ||
+      !get_varint(&in, &wall) || !get_length_prefixed(&in, &name)) {
+    return Status::Corruption("truncated hello");
+  }
+  if (protocol > UINT32_MAX || wall > INT64_MAX || name.empty() || name.size() > kMaxHelloName) {
+    return Status::Corruption("malformed hello");
+  }
+  batch.protocol = static_cast<uint32_t>(protocol);
+  batch.wall_ms = static_cast<int64_t>(wall);
+  batch.region_name.assign(name);
+  return batch;
+}
+
 }  // namespace
 
 void encode_batch(const EventBatch& batch, std::string* out) {
   out->push_back(kMagic0);
   out->push_back(kMagic1);
+  if (batch.kind == BatchKind::kHello) {
+    out->push_back(static_cast<char>(kHelloFormat));
+    put_varint(out, batch.protocol);
+    put_fixed32(out, batch.origin);
+    put_fixed64(out, batch.instance_id);
+    put_varint(out, static_cast<uint64_t>(std::max<int64_t>(batch.wall_ms, 0)));
+    put_length_prefixed(out, batch.region_name);
+    return;
+  }
   if (batch.is_control()) {
     out->push_back(static_cast<char>(kControlFormat));
     out->push_back(static_cast<char>(batch.kind));
-    out->push_back(static_cast<char>(batch.origin));
-    out->push_back(static_cast<char>(batch.target));
+    put_fixed32(out, batch.origin);
+    put_fixed32(out, batch.target);
     put_varint(out, batch.request_id);
+    put_varint(out, batch.first_seq);
     put_fixed64(out, batch.snapshot_hlc);
     put_fixed64(out, batch.flush_mark.hlc);
-    out->push_back(static_cast<char>(batch.flush_mark.region));
+    put_fixed32(out, batch.flush_mark.region);
   } else {
     out->push_back(static_cast<char>(kFormat));
-    out->push_back(static_cast<char>(batch.origin));
+    put_fixed32(out, batch.origin);
     put_varint(out, batch.epoch);
     put_varint(out, batch.first_seq);
   }
@@ -138,7 +177,7 @@ void encode_batch(const EventBatch& batch, std::string* out) {
 }
 
 size_t encoded_event_size(const Event& e) {
-  return 1 + varint_length(e.key.size()) + e.key.size() + 8 + 1 +
+  return 1 + varint_length(e.key.size()) + e.key.size() + 8 + 4 +
          varint_length(static_cast<uint64_t>(e.origin_wall_ms)) + 1 + varint_length(e.record.bytes.size()) +
          e.record.bytes.size() + varint_length(static_cast<uint64_t>(e.record.expire_at_ms));
 }
@@ -147,11 +186,14 @@ Result<EventBatch> decode_batch(std::string_view in) {
   if (in.size() < 4 || in[0] != kMagic0 || in[1] != kMagic1) return Status::Corruption("not an event batch");
   const uint8_t format = static_cast<uint8_t>(in[2]);
   if (format == kControlFormat) return decode_control(in.substr(3));
+  if (format == kHelloFormat) return decode_hello(in.substr(3));
+  if (format >= 1 && format <= kLastPositionalFormat) {
+    return Status::Corruption("batch from a geocache of protocol 1 (region ids were positions in --regions)");
+  }
   if (format != kFormat) return Status::Corruption("unknown batch format");
   EventBatch batch;
-  batch.origin = static_cast<RegionId>(in[3]);
-  in.remove_prefix(4);
-  if (!get_varint(&in, &batch.epoch) || !get_varint(&in, &batch.first_seq)) {
+  in.remove_prefix(3);
+  if (!get_fixed32(&in, &batch.origin) || !get_varint(&in, &batch.epoch) || !get_varint(&in, &batch.first_seq)) {
     return Status::Corruption("truncated batch header");
   }
   if (Status st = decode_events(in, &batch.events); !st.ok()) return st;

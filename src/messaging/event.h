@@ -6,7 +6,9 @@
 //
 // Control batches carry resync (a request, snapshot chunks, the snapshot's
 // end) from one region to one other; they are not numbered, because a lost
-// one is recovered by asking again, not by the gap check.
+// one is recovered by asking again, not by the gap check. A hello is the
+// control batch every node publishes to all the others about once a second
+// (messaging/membership.h).
 #pragma once
 
 #include <cstdint>
@@ -36,13 +38,21 @@ enum class BatchKind : uint8_t {
   kResyncRequest = 1,   // target, please send origin a snapshot of yourself
   kSnapshotChunk = 2,   // records (kPut events) of the sender's store
   kSnapshotEnd = 3,     // the snapshot is complete: snapshot_hlc, flush_mark
+  kHello = 4,           // to every region: the sender is alive (heartbeat)
 };
+
+// The replication protocol this build speaks. Hellos carry it; a node that
+// hears another number logs it as an error. 1: region ids were positions in
+// --regions; 2: region ids are hashes of the names.
+inline constexpr uint32_t kProtocolVersion = 2;
 
 struct EventBatch {
   BatchKind kind = BatchKind::kEvents;
   RegionId origin = 0;     // the sending region
   uint64_t epoch = 0;      // bumped when the origin lost events it could not send
-  uint64_t first_seq = 0;  // events[i] has sequence first_seq + i
+  uint64_t first_seq = 0;  // events[i] has sequence first_seq + i; snapshot
+                           // chunks: the chunk's number (1, 2, ...); an end:
+                           // how many chunks the snapshot had
   std::vector<Event> events;
 
   // Control batches only.
@@ -50,6 +60,12 @@ struct EventBatch {
   uint64_t request_id = 0;    // chosen by the requester, echoed by the snapshot
   uint64_t snapshot_hlc = 0;  // kSnapshotEnd: the snapshot holds every write before it
   Version flush_mark;         // kSnapshotEnd: the sender's latest FLUSHALL
+
+  // kHello only.
+  std::string region_name;   // the sender's region
+  uint64_t instance_id = 0;  // chosen at random by each process
+  uint32_t protocol = 0;     // the sender's kProtocolVersion
+  int64_t wall_ms = 0;       // the sender's wall clock when it sent the hello
 
   bool is_control() const { return kind != BatchKind::kEvents; }
 };
@@ -61,6 +77,7 @@ inline constexpr size_t kMaxEventsPerBatch = 1 << 20;
 void encode_batch(const EventBatch& batch, std::string* out);
 // kCorruption for truncated, trailing or malformed bytes; never crashes.
 Result<EventBatch> decode_batch(std::string_view bytes);
+
 
 // Bytes one event adds to a batch (for size-based flushing and outbox bounds).
 size_t encoded_event_size(const Event& e);

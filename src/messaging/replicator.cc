@@ -221,6 +221,8 @@ Status Replicator::send_control(const EventBatch& batch) {
   if (!batch.is_control()) return Status::InvalidArgument("not a control batch");
   std::string payload;
   encode_batch(batch, &payload);
+  // A hello goes to every region.
+  if (batch.kind == BatchKind::kHello) return transport_->broadcast(batch.origin, payload);
   return transport_->send_to(batch.origin, batch.target, payload);
 }
 
@@ -282,6 +284,13 @@ void Replicator::receive(RegionId region, std::string_view payload) {
     return;
   }
   EventBatch& batch = decoded.value();
+  if (batch.kind == BatchKind::kHello) {
+    // From any region, ours included: two processes serving one region
+    // hear each other's.
+    lock.unlock();
+    if (control_) control_(region, batch);
+    return;
+  }
   if (batch.origin == region) return;  // our own events echoed back
   if (batch.is_control()) {
     // Not numbered: a lost one is recovered by asking again (GeoCache).

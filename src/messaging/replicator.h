@@ -19,6 +19,8 @@
 // Control. Resync requests and snapshots (control batches, event.h) travel
 // point to point (send_control → Transport::send_to) and skip the (epoch,
 // seq) check: they go to the control hook of the region they address.
+// Hellos (heartbeats) go to every region (send_control → Transport::broadcast)
+// and to the control hook of every receiving region, whatever their origin.
 //
 // Thread-safety: all public methods are thread-safe.
 #pragma once
@@ -93,7 +95,8 @@ class Replicator {
   using ApplyFn = std::function<void(RegionId region, const Event& event)>;
   // Called when `region` has missed events from `origin`; it should resync.
   using ResyncFn = std::function<void(RegionId region, RegionId origin, ResyncReason why)>;
-  // Receives a control batch addressed to local region `region`.
+  // Receives a control batch addressed to local region `region`, or a hello
+  // any region (this one included) sent to all.
   using ControlFn = std::function<void(RegionId region, const EventBatch& batch)>;
 
   Replicator(const ReplicatorOptions& options, Transport* transport, const Clock* clock, ApplyFn apply,
@@ -117,8 +120,8 @@ class Replicator {
   bool wait_drained(int64_t timeout_ms);
 
   // Sends control batch `batch` (batch.origin: a local region) to region
-  // batch.target. Blocks like Transport::send_to: never call it on the
-  // request path nor from a hook.
+  // batch.target, or, a hello, to every region. Blocks like
+  // Transport::send_to: never call it on the request path nor from a hook.
   Status send_control(const EventBatch& batch);
 
   std::vector<OutboxStats> outbox_stats() const;

@@ -45,8 +45,7 @@ Resync::Resync(const ResyncOptions& options, ResyncStore* store, const Clock* cl
 Resync::~Resync() { stop(); }
 
 std::string Resync::name(RegionId id) const {
-  if (id >= 1 && id <= options_.region_names.size()) return options_.region_names[id - 1];
-  return std::to_string(id);
+  return options_.region_name ? options_.region_name(id) : std::to_string(id);
 }
 
 void Resync::start() {
@@ -168,7 +167,8 @@ void Resync::handle_control(RegionId region, const EventBatch& batch) {
     case BatchKind::kResyncRequest: start_snapshot(region, batch.origin, batch.request_id); return;
     case BatchKind::kSnapshotChunk: apply_snapshot_chunk(region, batch); return;
     case BatchKind::kSnapshotEnd: finish_snapshot(region, batch); return;
-    case BatchKind::kEvents: return;
+    case BatchKind::kEvents:
+    case BatchKind::kHello: return;
   }
 }
 
@@ -178,6 +178,7 @@ void Resync::apply_snapshot_chunk(RegionId region, const EventBatch& chunk) {
   // An answer to a request we gave up on (or never made): its end will not
   // be taken either, so applying it would only be work.
   if (it == pending_.end() || it->second.request_id != chunk.request_id) return;
+  it->second.chunks.insert(chunk.first_seq);
   for (const Event& e : chunk.events) {
     store_->hlc_observe(e.record.version.hlc);
     store_->apply(region, e.key, e.record);
@@ -191,6 +192,15 @@ void Resync::finish_snapshot(RegionId region, const EventBatch& end) {
     MutexLock lock(mu_);
     auto it = pending_.find({region, end.origin});
     if (it == pending_.end() || it->second.request_id != end.request_id) return;
+    if (it->second.chunks.size() != end.first_seq) {
+      // A chunk was lost (a queue full of older messages dropped it): the
+      // keys it held would be dropped as forgotten. Ask again instead.
+      spdlog::warn("region {}: snapshot from region {} arrived incomplete ({} of {} chunks); asking again",
+                   name(region), name(end.origin), it->second.chunks.size(), end.first_seq);
+      it->second.request_id = 0;  // not a timeout: ask_locked need not say so
+      ask_locked({region, end.origin}, it->second, clock_->now_ms());
+      return;
+    }
     store_->hlc_observe(end.snapshot_hlc);
     if (end.flush_mark != Version::zero()) store_->flush_before(region, end.flush_mark);
     const auto& seen = it->second.seen;
@@ -257,6 +267,7 @@ void Resync::send_snapshot(RegionId origin, RegionId requester, uint64_t request
   size_t chunk_bytes = 0, records = 0, chunks = 0;
   auto send_chunk = [&] {
     if (chunk.events.empty()) return true;
+    chunk.first_seq = chunks + 1;  // numbered, so the receiver can tell one went missing
     Status st = send_(chunk);
     chunk.events.clear();
     chunk_bytes = 0;
@@ -290,6 +301,7 @@ void Resync::send_snapshot(RegionId origin, RegionId requester, uint64_t request
   end.target = requester;
   end.request_id = request_id;
   end.snapshot_hlc = snapshot_hlc;
+  end.first_seq = chunks;
   // Read after the scan: a flush is a flush, whenever it happened.
   end.flush_mark = store_->flush_mark(origin);
   if (Status st = send_(end); !st.ok()) {

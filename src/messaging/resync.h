@@ -76,8 +76,8 @@ struct ResyncOptions {
   int64_t timeout_ms = kResyncTimeoutMs;
   // How often the worker looks for unanswered requests, in real ms.
   int64_t retry_poll_ms = 100;
-  // Region names for logs: id i is region_names[i - 1]; ids print if absent.
-  std::vector<std::string> region_names;
+  // Region names for logs; ids print if absent (RegionRegistry::name).
+  std::function<std::string(RegionId)> region_name;
 };
 
 class Resync {
@@ -132,6 +132,7 @@ class Resync {
     uint64_t request_id = 0;
     int64_t requested_at_ms = 0;
     std::unordered_set<std::string> seen;  // keys of the snapshot so far
+    std::unordered_set<uint64_t> chunks;   // numbers of the chunks received so far
     bool missed_more = false;  // another gap meanwhile, maybe after the snapshot was taken
   };
   // A thread sending snapshots of a local region to one requester.

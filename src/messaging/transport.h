@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <string_view>
 
 #include "core/status.h"
@@ -47,6 +48,22 @@ class Transport {
   // requests and snapshots); it reaches `to`'s Receiver like a batch. Same
   // contract as publish(), but may be called from any thread.
   virtual Status send_to(RegionId from, RegionId to, std::string_view payload) = 0;
+
+  // Hands a hello (membership.h) from `origin` to every region, including
+  // other processes that claim `origin` too (AMQP), so that they hear each
+  // other. Not ordered with publish(); may be lost. Same blocking as
+  // send_to(); any thread. By default: publish().
+  virtual Status broadcast(RegionId origin, std::string_view payload) { return publish(origin, payload); }
+
+  // True if the transport reaches regions in other processes (AMQP): they
+  // may come and go, and hellos (membership.h) tell which are alive.
+  virtual bool spans_processes() const { return false; }
+
+  // Told about a problem the transport cannot solve by retrying, e.g. a
+  // queue declared elsewhere with other arguments: key names the problem,
+  // text says it (empty text: solved). Call before start().
+  using ProblemFn = std::function<void(const std::string& key, const std::string& text)>;
+  virtual void set_problem_sink(ProblemFn fn) {}
 
   // Blocks until nothing handed to this transport is on its way to a
   // receiver in this process and no receiver runs. A transport that cannot

@@ -108,31 +108,39 @@ void geo_section(CommandContext& ctx, Out out) {
   GeoCache& cache = ctx.cache;
   const Config& c = ctx.server.config();
   auto ports = ctx.server.ports();
-  fmt::format_to(out, "# Geo\r\nregion:{}\r\nregion_id:{}\r\nhome_region:{}\r\ntransport:{}\r\n",
+  fmt::format_to(out,
+                 "# Geo\r\nregion:{}\r\nregion_id:{}\r\nhome_region:{}\r\ntransport:{}\r\n"
+                 "instance_id:{:016x}\r\n",
                  cache.region_name(ctx.region), ctx.region, cache.region_name(cache.home_region()),
-                 c.uses_amqp() ? "amqp" : "in-process");
+                 c.uses_amqp() ? "amqp" : "in-process", cache.instance_id());
+  const std::vector<PeerStatus> peers = cache.peers();
   std::string all, local;
-  for (size_t i = 0; i < c.cache.regions.size(); ++i) {
-    if (i) all += ',';
-    all += c.cache.regions[i];
+  for (const PeerStatus& p : peers) {
+    if (!all.empty()) all += ',';
+    all += cache.region_name(p.region.id);
   }
   for (RegionId r : cache.local_regions()) {
     if (!local.empty()) local += ',';
     local += cache.region_name(r);
   }
-  fmt::format_to(out, "regions:{}\r\nregions_known:{}\r\nlocal_regions:{}\r\n", all, c.cache.regions.size(),
-                 local);
-  for (size_t i = 0; i < c.cache.regions.size(); ++i) {
-    RegionId r = static_cast<RegionId>(i + 1);
-    const std::string& name = c.cache.regions[i];
-    auto port = ports.find(name);
-    fmt::format_to(out, "region_{}:id={},local={},port={},state={}", name, r, cache.is_local(r) ? 1 : 0,
-                   port == ports.end() ? 0 : port->second, breaker_name(cache.region_state(r)));
-    if (cache.is_local(r)) {
-      LruCacheStats s = cache.region_stats(r);
-      fmt::format_to(out, ",keys={},bytes={}", s.items, s.bytes);
+  fmt::format_to(out, "regions:{}\r\nregions_known:{}\r\nlocal_regions:{}\r\n", all, peers.size(), local);
+  // A local region's state is its read circuit; another region's, what its
+  // heartbeats tell (up, stale, down; unknown without heartbeats).
+  for (const PeerStatus& p : peers) {
+    const RegionId r = p.region.id;
+    const std::string name = cache.region_name(r);
+    if (p.region.local) {
+      auto port = ports.find(name);
+      const LruCacheStats s = cache.region_stats(r);
+      fmt::format_to(out, "region_{}:id={},local=1,port={},state={},keys={},bytes={}\r\n", name, r,
+                     port == ports.end() ? 0 : port->second, breaker_name(cache.region_state(r)), s.items, s.bytes);
+      continue;
     }
-    fmt::format_to(out, "\r\n");
+    fmt::format_to(out, "region_{}:id={},local=0,configured={},state={},last_seen_ms={},lag_ms={}", name, r,
+                   p.region.configured ? 1 : 0, peer_state_name(p.state), p.last_seen_ms, p.lag_ms);
+    if (p.clock_offset_ms) fmt::format_to(out, ",clock_offset_ms={}", *p.clock_offset_ms);
+    if (p.instance_id != 0) fmt::format_to(out, ",instance={:016x},protocol={}", p.instance_id, p.protocol);
+    fmt::format_to(out, ",hellos={}\r\n", p.hellos);
   }
   uint64_t depth = 0;
   for (const OutboxStats& o : cache.replicator().outbox_stats()) {
@@ -162,9 +170,14 @@ void geo_section(CommandContext& ctx, Out out) {
   }
   fmt::format_to(out,
                  "outbox_depth_events:{}\r\nreplication_lag_last_ms:{}\r\nreplication_lag_p50_ms:{}\r\n"
-                 "replication_lag_p99_ms:{}\r\ngaps:{}\r\nresyncs:{}\r\nresyncs_completed:{}\r\n\r\n",
+                 "replication_lag_p99_ms:{}\r\ngaps:{}\r\nresyncs:{}\r\nresyncs_completed:{}\r\n",
                  depth, lag_last, lag_p50, lag_p99, gaps, cache.resyncs(),
                  cache.resyncs_completed());
+  // What an operator must look at: logged as errors too.
+  const std::vector<std::string> problems = cache.problems();
+  fmt::format_to(out, "problems:{}\r\n", problems.size());
+  for (size_t i = 0; i < problems.size(); ++i) fmt::format_to(out, "problem_{}:{}\r\n", i + 1, problems[i]);
+  fmt::format_to(out, "\r\n");
 }
 
 struct Section {

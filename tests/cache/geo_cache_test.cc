@@ -17,7 +17,7 @@ void PrintTo(const Value& v, std::ostream* os) { *os << v.to_json(); }
 
 namespace {
 
-constexpr RegionId kEu = 1, kUs = 2, kAp = 3;
+constexpr RegionId kEu = region_id_for("eu"), kUs = region_id_for("us"), kAp = region_id_for("ap");
 
 // r's value; an error fails the test (and reads as false).
 bool value_of(const Result<bool>& r) {
@@ -481,8 +481,9 @@ TEST_F(GeoCacheTest, RandomWritesWithLossAndPartitionsConvergeThroughResync) {
     } else if (op < 993) {
       geo_->flush_all(geo_->region_id(region).value());
     } else {
-      const RegionId from = ids[rng() % 3];
-      const RegionId to = ids[(from + rng() % 2) % 3];  // any other region
+      const size_t f = rng() % 3;
+      const RegionId from = ids[f];
+      const RegionId to = ids[(f + 1 + rng() % 2) % 3];  // any other region
       if (op < 997) link().drop_next(from, to, 1);
       else if (link().is_cut(from, to)) link().heal(from, to);
       else link().cut(from, to);
@@ -506,10 +507,12 @@ TEST_F(GeoCacheTest, RandomWritesWithLossAndPartitionsConvergeThroughResync) {
 // ---- resync between processes ----------------------------------------------------
 
 // Lets two GeoCaches, each hosting one region as if in its own process, share
-// one InProcessTransport owned by the test.
+// one InProcessTransport owned by the test. spans: whether it passes for a
+// transport between processes (AMQP), as GeoCache sees it.
 class SharedTransport final : public Transport {
  public:
-  explicit SharedTransport(InProcessTransport* t) : t_(t) {}
+  explicit SharedTransport(InProcessTransport* t, bool spans = false) : t_(t), spans_(spans) {}
+  bool spans_processes() const override { return spans_; }
   void attach(RegionId region, Receiver receiver) override { t_->attach(region, std::move(receiver)); }
   Status start() override { return t_->start(); }
   void stop() override { t_->stop(); }
@@ -520,6 +523,7 @@ class SharedTransport final : public Transport {
 
  private:
   InProcessTransport* t_;
+  bool spans_;
 };
 
 // Every record of a store, tombstones included.
@@ -546,7 +550,7 @@ bool same_records(const std::map<std::string, Record>& a, const std::map<std::st
 
 class TwoProcessResyncTest : public ::testing::Test {
  protected:
-  static constexpr RegionId kA = 1, kB = 2;
+  static constexpr RegionId kA = region_id_for("a"), kB = region_id_for("b");
   void SetUp() override {
     GeoCacheOptions o;
     o.regions = {"a", "b"};
@@ -700,6 +704,85 @@ TEST_F(TwoProcessResyncTest, GapWhileARequestIsOutstandingEarnsOneMoreRequest) {
   EXPECT_EQ(b_->resyncs_completed(), 2u);
   EXPECT_EQ(b_->TEST_store(kB).peek("k4")->bytes, "4");
   EXPECT_TRUE(same_records(all_records(a_->TEST_store(kA)), all_records(b_->TEST_store(kB))));
+}
+
+// ---- regions are names -----------------------------------------------------------
+
+// Two GeoCaches as two processes on a transport between processes, each
+// configured on its own.
+class SeparateProcessesTest : public ::testing::Test {
+ protected:
+  static constexpr RegionId kA = region_id_for("a"), kB = region_id_for("b");
+  void start(GeoCacheOptions a, GeoCacheOptions b) {
+    for (GeoCacheOptions* o : {&a, &b}) {
+      o->replication.linger_us = 0;
+      o->membership.heartbeat_ms = 5;
+    }
+    a_ = std::make_unique<GeoCache>(a, std::make_unique<SharedTransport>(&transport_, /*spans=*/true), &clock_);
+    b_ = std::make_unique<GeoCache>(b, std::make_unique<SharedTransport>(&transport_, /*spans=*/true), &clock_);
+    ASSERT_TRUE(a_->start().ok());
+    ASSERT_TRUE(b_->start().ok());
+  }
+  void TearDown() override {
+    if (a_) a_->stop();
+    if (b_) b_->stop();
+    transport_.stop();
+  }
+  static GeoCacheOptions hosting(const std::string& region, std::vector<std::string> regions) {
+    GeoCacheOptions o;
+    o.regions = std::move(regions);
+    o.local_regions = {region};
+    return o;
+  }
+  // Polls until `cache` reads `want` at key.
+  static bool reads(GeoCache& cache, const std::string& key, const std::string& want) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (true) {
+      auto v = cache.get(key);
+      if (v.ok() && v->is_string() && v->as_string() == want) return true;
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
+  ManualClock clock_;
+  InProcessTransport transport_;
+  std::unique_ptr<GeoCache> a_, b_;
+};
+
+// Ids used to be positions: "a" was 1 at one process and "b" at the other,
+// so each dropped the other's events as its own.
+TEST_F(SeparateProcessesTest, RegionsListedInDifferentOrdersReplicate) {
+  start(hosting("a", {"a", "b"}), hosting("b", {"b", "a"}));
+  EXPECT_EQ(a_->region_id("b").value(), b_->region_id("b").value());
+  ASSERT_TRUE(a_->put("from-a", Value("1")).ok());
+  ASSERT_TRUE(b_->put("from-b", Value("2")).ok());
+  EXPECT_TRUE(reads(*b_, "from-a", "1"));
+  EXPECT_TRUE(reads(*a_, "from-b", "2"));
+  EXPECT_EQ(b_->TEST_store(kB).peek("from-a")->version.region, kA);
+}
+
+// Told of no other region, a process used to write no events at all.
+TEST_F(SeparateProcessesTest, ProcessToldOfNoOtherRegionReplicatesAndLearnsTheOthers) {
+  start(hosting("a", {"a"}), hosting("b", {"a", "b"}));
+  ASSERT_TRUE(a_->put("from-a", Value("1")).ok());
+  ASSERT_TRUE(b_->put("from-b", Value("2")).ok());
+  EXPECT_TRUE(reads(*b_, "from-a", "1"));
+  EXPECT_TRUE(reads(*a_, "from-b", "2"));
+  // b's hellos name it at a.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!a_->region_id("b").ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(a_->region_id("b").ok());
+  const auto peers = a_->peers();
+  ASSERT_EQ(peers.size(), 2u);
+  EXPECT_EQ(peers[1].region.name, "b");
+  EXPECT_FALSE(peers[1].region.configured);
+  EXPECT_EQ(peers[1].state, PeerState::kUp);
+  EXPECT_EQ(peers[1].instance_id, b_->instance_id());
+  EXPECT_EQ(a_->clock_offset_ms(kB), 0);  // one clock
+  EXPECT_TRUE(a_->problems().empty());
 }
 
 }  // namespace

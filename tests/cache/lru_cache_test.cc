@@ -415,6 +415,32 @@ TEST_F(LruCacheTest, OlderOrEqualVersionIsStale) {
   EXPECT_EQ(peek("k"), "tie-higher-region");
 }
 
+// Region ids are 32-bit hashes of names; an entry keeps a byte standing for
+// one (the store numbers the ids it meets), and gives the whole id back.
+TEST_F(LruCacheTest, VersionsKeepTheirWhole32BitRegionAndTieBreakOnIt) {
+  make();
+  const RegionId low = 0x000000ff, high = 0xfffffff0;
+  put("k", "from high", ver(5, high));
+  EXPECT_EQ(cache_->peek("k")->version, ver(5, high));
+  EXPECT_EQ(put("k", "from low", ver(5, low)), ApplyResult::kStale);  // 0xff would win over a truncated 0xf0
+  EXPECT_EQ(peek("k"), "from high");
+  put("j", "from low", ver(5, low));
+  EXPECT_EQ(cache_->peek("j")->version.region, low);
+  EXPECT_EQ(cache_->drop_from_origin_before(high, 6, [](std::string_view) { return false; }), 1u);
+  EXPECT_EQ(keys(), std::vector<std::string>{"j"});
+}
+
+TEST_F(LruCacheTest, AStoreHoldsRecordsOf255RegionsAtMost) {
+  make();
+  for (RegionId r = 1; r <= 255; ++r) {
+    ASSERT_EQ(put("k" + std::to_string(r), "v", ver(10, r * 1000)), ApplyResult::kApplied) << r;
+  }
+  EXPECT_EQ(put("one more", "v", ver(10, 256 * 1000)), ApplyResult::kTooManyRegions);
+  EXPECT_EQ(peek("one more"), "-");
+  EXPECT_EQ(put("k1", "again", ver(11, 1000)), ApplyResult::kApplied);  // known ones go on
+  cache_->TEST_check_invariants();
+}
+
 TEST_F(LruCacheTest, ApplyingTheSameEventTwiceIsIdempotent) {
   make();
   const Record r = rec("v", ver(7), kStart + 1000);

@@ -70,6 +70,31 @@ TEST(ConfigTest, RegionAndAmqpUrlAreEnoughToJoinADeployment) {
   EXPECT_EQ(c->cache.regions.size(), 3u);
 }
 
+// The other regions need not be listed: a node learns them from what arrives.
+TEST(ConfigTest, RegionsListIsOptionalBetweenProcesses) {
+  auto c = parse({"--region", "eu-west", "--amqp-url", "amqp://guest:guest@127.0.0.1:5672/"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->cache.regions, std::vector<std::string>{"eu-west"});
+  EXPECT_EQ(c->cache.hosted_regions(), std::vector<std::string>{"eu-west"});
+}
+
+TEST(ConfigTest, HeartbeatAndQueueOverflowSettings) {
+  auto c = parse({"--heartbeat-ms", "250", "--peer-down-ms", "5000", "--amqp-queue-overflow", "reject-publish"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->cache.membership.heartbeat_ms, 250);
+  EXPECT_EQ(c->cache.membership.down_after_ms, 5000);
+  EXPECT_EQ(c->amqp.queue_overflow, "reject-publish");
+  EXPECT_EQ(Config{}.amqp.queue_overflow, "drop-head");
+  EXPECT_THAT(error_of({"--amqp-queue-overflow", "reject"}), HasSubstr("drop-head or reject-publish"));
+  EXPECT_THAT(error_of({"--peer-down-ms", "0"}), HasSubstr("replication.peer-down-ms"));
+}
+
+TEST(ConfigTest, RegionNamesAreCheckedAtStart) {
+  EXPECT_THAT(error_of({"--regions", "eu.west,us"}), HasSubstr("only letters, digits, '-' and '_'"));
+  EXPECT_THAT(error_of({"--region", "a b"}), HasSubstr("only letters, digits, '-' and '_'"));
+  EXPECT_THAT(error_of({"--regions", "r66999,r916676"}), HasSubstr("have the same id"));
+}
+
 TEST(ConfigTest, FileIsReadAndFlagsOverrideIt) {
   const auto path = write_temp(R"(
 [cache]

@@ -86,8 +86,8 @@ std::unique_ptr<GeocachedProcess> GeocachedProcess::one_region(const std::string
                                                                const std::vector<std::string>& deployment,
                                                                std::vector<std::string> extra_args, int port) {
   if (port == 0) port = free_port();
-  std::vector<std::string> args = {GEOCACHED_PATH, "--port", std::to_string(port), "--region", region,
-                                   "--regions", join(deployment)};
+  std::vector<std::string> args = {GEOCACHED_PATH, "--port", std::to_string(port), "--region", region};
+  if (!deployment.empty()) args.insert(args.end(), {"--regions", join(deployment)});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   return std::unique_ptr<GeocachedProcess>(new GeocachedProcess(std::move(args), {region}, {{region, port}}));
 }

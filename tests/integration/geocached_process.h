@@ -40,8 +40,9 @@ class GeocachedProcess {
   explicit GeocachedProcess(std::vector<std::string> extra_args = {},
                             std::vector<std::string> regions = {"local"});
   // A process serving one region of a deployment that runs in several
-  // processes: --region region --regions deployment, listening on `port`
-  // (0 = a free one). extra_args are passed through.
+  // processes: --region region --regions deployment (none if empty: the
+  // process learns the others), listening on `port` (0 = a free one).
+  // extra_args are passed through.
   static std::unique_ptr<GeocachedProcess> one_region(const std::string& region,
                                                       const std::vector<std::string>& deployment,
                                                       std::vector<std::string> extra_args = {}, int port = 0);

@@ -114,12 +114,14 @@ class ResyncTest : public ::testing::Test {
     }
     return true;
   }
-  EventBatch chunk(uint64_t request_id, const std::vector<std::string>& keys) {
+  // Chunk number `number` (1, 2, ...) of a snapshot.
+  EventBatch chunk(uint64_t request_id, const std::vector<std::string>& keys, uint64_t number = 1) {
     EventBatch b;
     b.kind = BatchKind::kSnapshotChunk;
     b.origin = kOrigin;
     b.target = kHere;
     b.request_id = request_id;
+    b.first_seq = number;
     for (const auto& key : keys) {
       Event e;
       e.key = key;
@@ -129,12 +131,14 @@ class ResyncTest : public ::testing::Test {
     }
     return b;
   }
-  EventBatch end(uint64_t request_id) {
+  // The end of a snapshot of `chunks` chunks.
+  EventBatch end(uint64_t request_id, uint64_t chunks = 0) {
     EventBatch b;
     b.kind = BatchKind::kSnapshotEnd;
     b.origin = kOrigin;
     b.target = kHere;
     b.request_id = request_id;
+    b.first_seq = chunks;
     b.snapshot_hlc = store_->hlc_now();
     return b;
   }
@@ -199,11 +203,30 @@ TEST_F(ResyncTest, EndDropsTheOriginsRecordsAbsentFromTheSnapshot) {
   ASSERT_TRUE(await_sent(1));
   const uint64_t id = sent()[0].request_id;
   resync_->handle_control(kHere, chunk(id, {"kept", "new"}));
-  resync_->handle_control(kHere, end(id));
+  resync_->handle_control(kHere, end(id, 1));
   EXPECT_EQ(store_->keys(kHere), (std::set<std::string>{"kept", "mine", "new"}));
   EXPECT_EQ(resync_->completed(), 1u);
   std::lock_guard lock(mu_);
   EXPECT_EQ(resynced_, (std::vector<std::pair<RegionId, RegionId>>{{kHere, kOrigin}}));
+}
+
+// A full queue (x-overflow drop-head) can drop a chunk and keep its end: the
+// keys of the lost chunk must not be dropped as forgotten by the origin.
+TEST_F(ResyncTest, SnapshotMissingAChunkIsAskedForAgainNotApplied) {
+  make();
+  store_->write(kHere, "in lost chunk", "held here", kOrigin);
+  resync_->resync(kHere, kOrigin);
+  ASSERT_TRUE(await_sent(1));
+  const uint64_t id = sent()[0].request_id;
+  resync_->handle_control(kHere, chunk(id, {"a"}, 1));
+  resync_->handle_control(kHere, chunk(id, {"a"}, 1));  // a redelivery does not make up for chunk 2
+  resync_->handle_control(kHere, chunk(id, {"b"}, 3));
+  resync_->handle_control(kHere, end(id, 3));
+  EXPECT_EQ(resync_->completed(), 0u);
+  EXPECT_EQ(store_->keys(kHere), (std::set<std::string>{"a", "b", "in lost chunk"}));
+  ASSERT_TRUE(await_sent(2));
+  EXPECT_EQ(sent()[1].kind, BatchKind::kResyncRequest);
+  EXPECT_NE(sent()[1].request_id, id);
 }
 
 TEST_F(ResyncTest, GapWhileARequestIsOutstandingEarnsOneMoreRequest) {
@@ -236,12 +259,14 @@ TEST_F(ResyncTest, RequestIsAnsweredWithBoundedChunksAndAnEnd) {
     EXPECT_EQ(batches[i].target, kHere);
     EXPECT_EQ(batches[i].request_id, 42u);
     EXPECT_LE(batches[i].events.size(), 2u);
+    EXPECT_EQ(batches[i].first_seq, static_cast<uint64_t>(i + 1));  // numbered
     for (const auto& e : batches[i].events) keys.insert(e.key);
   }
   EXPECT_EQ(keys.size(), 5u);
   EXPECT_EQ(batches[3].kind, BatchKind::kSnapshotEnd);
   EXPECT_EQ(batches[3].request_id, 42u);
   EXPECT_GT(batches[3].snapshot_hlc, 0u);
+  EXPECT_EQ(batches[3].first_seq, 3u);  // how many chunks
 }
 
 TEST_F(ResyncTest, LocalOriginIsCopiedAtOnceWithoutAnyMessage) {

@@ -22,6 +22,7 @@
 #include "../replication/test_broker.h"
 #include "messaging/amqp_transport.h"
 #include "messaging/in_process_transport.h"
+#include "messaging/region_registry.h"
 
 namespace geocache {
 namespace {
@@ -31,7 +32,9 @@ using testing::unique_name;
 using testing::wait_until;
 
 const std::vector<std::string> kRegions = {"east", "west", "north"};
-constexpr RegionId kEast = 1, kWest = 2, kNorth = 3;
+constexpr RegionId kEast = region_id_for("east"), kWest = region_id_for("west"), kNorth = region_id_for("north");
+// A region's place in kRegions.
+size_t index_of(RegionId r) { return r == kEast ? 0 : r == kWest ? 1 : 2; }
 
 // ---------------------------------------------------------------------------
 // One "net" per transport: the transports hosting regions 1..3, and how long
@@ -66,7 +69,7 @@ class AmqpNet {
     o.queue_prefix = unique_name("contract") + "q.";
     for (size_t i = 0; i < kRegions.size(); ++i) transports_.push_back(std::make_unique<AmqpTransport>(o, kRegions));
   }
-  Transport& host(RegionId r) { return *transports_[r - 1]; }
+  Transport& host(RegionId r) { return *transports_[index_of(r)]; }
   std::vector<Transport*> all() {
     std::vector<Transport*> out;
     for (auto& t : transports_) out.push_back(t.get());
@@ -89,13 +92,13 @@ class TransportContractTest : public ::testing::Test {
     net_ = std::make_unique<Net>();
     for (RegionId r : {kEast, kWest, kNorth}) {
       net_->host(r).attach(r, [this, r](std::string_view payload) {
-        in_receiver_[r].fetch_add(1);
+        in_receiver_[index_of(r)].fetch_add(1);
         if (receive_delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(receive_delay_ms_));
         {
           std::lock_guard lock(mu_);
           got_[r].emplace_back(payload);
         }
-        in_receiver_[r].fetch_sub(1);
+        in_receiver_[index_of(r)].fetch_sub(1);
       });
     }
   }
@@ -121,7 +124,7 @@ class TransportContractTest : public ::testing::Test {
   std::unique_ptr<Net> net_;
   std::mutex mu_;
   std::map<RegionId, std::vector<std::string>> got_;
-  std::array<std::atomic<int>, 4> in_receiver_{};  // receivers running, by region
+  std::array<std::atomic<int>, 3> in_receiver_{};  // receivers running, by index_of(region)
   std::atomic<int> receive_delay_ms_{0};
 };
 
@@ -150,17 +153,17 @@ TYPED_TEST(TransportContractTest, DeliversToEveryOtherRegionButNotBackToOrigin) 
 
 TYPED_TEST(TransportContractTest, EveryRegionReceivesEveryOtherRegion) {
   this->start();
-  for (RegionId r : {kEast, kWest, kNorth}) this->publish(r, {kRegions[r - 1]});
+  for (RegionId r : {kEast, kWest, kNorth}) this->publish(r, {kRegions[index_of(r)]});
   for (RegionId r : {kEast, kWest, kNorth}) {
     ASSERT_TRUE(this->wait_for(r, 2));
     const auto all = this->got(r);
     const std::set<std::string> from(all.begin(), all.end());
     std::set<std::string> want(kRegions.begin(), kRegions.end());
-    want.erase(kRegions[r - 1]);
-    EXPECT_EQ(from, want) << "region " << kRegions[r - 1];
+    want.erase(kRegions[index_of(r)]);
+    EXPECT_EQ(from, want) << "region " << kRegions[index_of(r)];
   }
   this->net_->settle();
-  for (RegionId r : {kEast, kWest, kNorth}) EXPECT_EQ(this->got(r).size(), 2u) << "region " << kRegions[r - 1];
+  for (RegionId r : {kEast, kWest, kNorth}) EXPECT_EQ(this->got(r).size(), 2u) << "region " << kRegions[index_of(r)];
 }
 
 TYPED_TEST(TransportContractTest, KeepsPublishOrderPerOrigin) {
@@ -217,7 +220,7 @@ TYPED_TEST(TransportContractTest, NoReceiverRunsAfterStopReturns) {
   this->publish(kEast, sent);
   ASSERT_TRUE(this->wait_for(kWest, 1));
   this->net_->host(kWest).stop();
-  EXPECT_EQ(this->in_receiver_[kWest].load(), 0);
+  EXPECT_EQ(this->in_receiver_[index_of(kWest)].load(), 0);
   const size_t at_stop = this->got(kWest).size();
   EXPECT_LT(at_stop, sent.size());  // it did stop in the middle
   this->net_->settle_after_stop();

@@ -30,7 +30,7 @@ using testing::unique_name;
 using testing::wait_until;
 
 const std::vector<std::string> kRegions = {"east", "west", "north"};
-constexpr RegionId kEast = 1, kWest = 2, kNorth = 3;
+constexpr RegionId kEast = region_id_for("east"), kWest = region_id_for("west"), kNorth = region_id_for("north");
 
 // Options with short timeouts, on names of this test's own.
 AmqpOptions test_options(const std::string& url, const std::string& name) {
@@ -93,7 +93,8 @@ TEST(AmqpTransport, RoundTripBetweenTwoRegionsKeepsOrder) {
   for (int i = 0; i < 200; ++i) EXPECT_EQ(got[i], "e" + std::to_string(i));
   EXPECT_EQ(at_east.all(), std::vector<std::string>{"from west"});  // and not its own 200
   EXPECT_EQ(east.stats().messages_published, 200u);
-  EXPECT_TRUE(wait_until(2000, [&] { return west.stats().messages_consumed == 200; }));
+  // And its own one, which came back through "*" and was acked unread.
+  EXPECT_TRUE(wait_until(2000, [&] { return west.stats().messages_consumed == 201; }));
   EXPECT_EQ(east.stats().messages_nacked, 0u);
 }
 
@@ -136,10 +137,11 @@ TEST(AmqpTransport, MalformedUrlFailsStart) {
   EXPECT_EQ(east.start().code(), StatusCode::kInvalidArgument);
 }
 
-TEST(AmqpTransport, FullQueueRejectsPublishUntilDrained) {
+TEST(AmqpTransport, FullQueueRejectsPublishUntilDrainedUnderRejectPublish) {
   GEOCACHE_REQUIRE_BROKER();
   AmqpOptions o = test_options(test_amqp_url(), "full");
   o.queue_max_bytes = 4096;
+  o.queue_overflow = "reject-publish";
   o.prefetch = 1;
   AmqpTransport east(o, kRegions);
   {
@@ -166,6 +168,75 @@ TEST(AmqpTransport, FullQueueRejectsPublishUntilDrained) {
   ASSERT_TRUE(west.start().ok());
   ASSERT_TRUE(got.wait_for(accepted));
   EXPECT_TRUE(wait_until(5000, [&] { return east.publish(kEast, "after").ok(); }));
+}
+
+// The default: a full queue costs only its own region. Publishing goes on;
+// the region that comes back gets the newest messages (and, through the
+// Replicator, sees the gap and resyncs).
+TEST(AmqpTransport, FullQueueDropsItsOldestAndPublishingGoesOnUnderDropHead) {
+  GEOCACHE_REQUIRE_BROKER();
+  AmqpOptions o = test_options(test_amqp_url(), "drophead");
+  o.queue_max_bytes = 4096;
+  ASSERT_EQ(o.queue_overflow, "drop-head");
+  AmqpTransport east(o, kRegions);
+  {
+    AmqpTransport west(o, {kRegions[1]});
+    west.attach(kWest, [](std::string_view) {});
+    ASSERT_TRUE(west.start().ok());
+    west.stop();
+  }
+  ASSERT_TRUE(east.start().ok());
+  const std::string kilobyte(1024, 'x');
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(east.publish(kEast, std::to_string(i) + kilobyte).ok()) << i;
+  EXPECT_EQ(east.stats().messages_nacked, 0u);
+
+  AmqpTransport west(o, kRegions);
+  Collector got;
+  west.attach(kWest, got.receiver());
+  ASSERT_TRUE(west.start().ok());
+  ASSERT_TRUE(got.wait_for(1));
+  ASSERT_TRUE(east.publish(kEast, "after").ok());
+  ASSERT_TRUE(wait_until(5000, [&] { return !got.all().empty() && got.all().back() == "after"; }));
+  const auto all = got.all();
+  EXPECT_LE(all.size(), 6u);                           // what fits in 4 KiB, and "after"
+  EXPECT_EQ(all[all.size() - 2], "19" + kilobyte);     // the newest were kept
+}
+
+// A queue declared earlier with other arguments (an older version used
+// reject-publish; a node had another bound) makes the broker refuse the
+// declare. The node uses the queue as it is, replicates, and says so.
+TEST(AmqpTransport, QueueWithOtherArgumentsIsUsedAsItIsAndReported) {
+  GEOCACHE_REQUIRE_BROKER();
+  AmqpOptions old = test_options(test_amqp_url(), "otherargs");
+  old.queue_overflow = "reject-publish";
+  old.queue_max_bytes = 1 << 20;
+  {
+    AmqpTransport west(old, {kRegions[1]});
+    west.attach(kWest, [](std::string_view) {});
+    ASSERT_TRUE(west.start().ok());
+    west.stop();
+  }
+  AmqpOptions o = old;
+  o.queue_overflow = "drop-head";
+  std::mutex mu;
+  std::map<std::string, std::string> problems;
+  AmqpTransport west(o, kRegions), east(o, kRegions);
+  west.set_problem_sink([&](const std::string& key, const std::string& text) {
+    std::lock_guard lock(mu);
+    problems[key] = text;
+  });
+  Collector got;
+  west.attach(kWest, got.receiver());
+  ASSERT_TRUE(west.start().ok());
+  ASSERT_TRUE(east.start().ok());
+  ASSERT_TRUE(east.publish(kEast, "still replicates").ok());
+  ASSERT_TRUE(got.wait_for(1));
+  EXPECT_EQ(got.all(), std::vector<std::string>{"still replicates"});
+  std::lock_guard lock(mu);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems.begin()->second.find("exists with other arguments"), std::string::npos)
+      << problems.begin()->second;
+  EXPECT_NE(problems.begin()->second.find("PRECONDITION_FAILED"), std::string::npos) << problems.begin()->second;
 }
 
 // ============================================================ with a Replicator

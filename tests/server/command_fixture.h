@@ -5,7 +5,7 @@
 //
 //   EXPECT_EQ(run({"SET", "k", "v"}), "+OK\r\n");
 //
-// It builds a GeoCache hosting two regions ("r1" = 1, "r2" = 2) linked by the
+// It builds a GeoCache hosting two regions ("r1" = kR1, "r2" = kR2) linked by the
 // in-process transport, and a ServerState, both on one ManualClock (TTL,
 // uptime and client-age tests move time, never sleep). The session is
 // registered like a connection's, and each command counts as an interaction
@@ -34,8 +34,8 @@ namespace geocache::testing {
 
 class CommandFixture : public ::testing::Test {
  protected:
-  static constexpr RegionId kR1 = 1;
-  static constexpr RegionId kR2 = 2;
+  static constexpr RegionId kR1 = region_id_for("r1");
+  static constexpr RegionId kR2 = region_id_for("r2");
 
   // config: the server's settings (e.g. requirepass for AUTH tests).
   explicit CommandFixture(const Config& config = Config{}) : server_(config, &clock_) {
