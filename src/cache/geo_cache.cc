@@ -20,9 +20,6 @@
 namespace geocache {
 namespace {
 
-// Stores keep expiries in 48 bits of Unix ms; nothing later can be represented.
-constexpr int64_t kMaxExpireAtMs = (int64_t{1} << 48) - 1;
-
 // now + ttl_ms without signed overflow, capped at the latest storable expiry.
 int64_t expire_at_after(int64_t now, int64_t ttl_ms) {
   int64_t at;

@@ -63,7 +63,6 @@ constexpr int kMarkSlots = 64;
 // Table cost per entry beyond the entry block: one 4-byte slot and one control
 // byte, at absl's load factor between 7/16 and 7/8.
 constexpr size_t kTableBytesPerEntry = 8;
-constexpr int64_t kMaxExpiry = (int64_t{1} << 48) - 1;
 
 struct Entry {
   Handle prev;  // toward the most recently used end
@@ -88,7 +87,7 @@ struct Entry {
   }
   RecordView view() const { return RecordView{kind(), value(), expire_at_ms(), version()}; }
   void set_meta(int64_t expire_at, RegionId region, ValueKind kind) {
-    meta = static_cast<uint64_t>(std::clamp<int64_t>(expire_at, 0, kMaxExpiry)) << 16 |
+    meta = static_cast<uint64_t>(std::clamp<int64_t>(expire_at, 0, kMaxExpireAtMs)) << 16 |
            static_cast<uint64_t>(region) << 8 | static_cast<uint8_t>(kind);
   }
 };
