@@ -7,9 +7,15 @@
 // Control batches carry resync (a request, snapshot chunks, the snapshot's
 // end) from one region to one other; they are not numbered, because a lost
 // one is recovered by asking again, not by the gap check.
+//
+// Sealing. With a replication secret every batch travels sealed: an
+// HMAC-SHA256 of the encoded batch under the secret goes before it, so only
+// nodes holding the secret can write into one that has it, whatever the
+// transport (docs/replication.md, "Validation").
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,10 +62,20 @@ struct EventBatch {
 
 // Hard bounds a decoder enforces whatever the configuration says.
 inline constexpr size_t kMaxEventsPerBatch = 1 << 20;
+// Sequences an origin can reach (it counts from 1, one per event); a batch
+// claiming more is refused by receivers.
+inline constexpr uint64_t kMaxSequence = uint64_t{1} << 62;
 
-// Appends the binary form of a batch to *out.
-void encode_batch(const EventBatch& batch, std::string* out);
-// kCorruption for truncated, trailing or malformed bytes; never crashes.
+// Appends the binary form of a batch to *out, sealed with `secret` unless it
+// is empty.
+void encode_batch(const EventBatch& batch, std::string* out, std::string_view secret = {});
+// The unsealed batch inside `bytes`, or nullopt if its seal is missing or
+// does not match `secret`. With an empty secret nothing is checked: an
+// unsealed batch passes as it is and a sealed one without its seal, so a
+// node without a secret reads what nodes with one send. Never crashes.
+std::optional<std::string_view> unseal_batch(std::string_view bytes, std::string_view secret);
+// Decodes an unsealed batch (see unseal_batch). kCorruption for truncated,
+// trailing or malformed bytes, and for a sealed batch; never crashes.
 Result<EventBatch> decode_batch(std::string_view bytes);
 
 // Bytes one event adds to a batch (for size-based flushing and outbox bounds).
