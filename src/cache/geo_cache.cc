@@ -166,6 +166,7 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
       [this](RegionId region, const Event& e) { apply_remote(region, e); },
       [this](RegionId region, RegionId origin, ResyncReason) { resync(region, origin); },
       [this](RegionId region, const EventBatch& batch) { handle_control(region, batch); });
+  replicator_->set_known_regions([this](RegionId id) { return is_known_region(id); });
   for (RegionId id : local_ids_) replicator_->add_region(id);
 }
 
@@ -224,6 +225,8 @@ const std::string& GeoCache::region_name(RegionId id) const {
   if (id == 0 || id > options_.regions.size()) return kUnknown;
   return options_.regions[id - 1];
 }
+
+bool GeoCache::is_known_region(RegionId id) const { return id >= 1 && id <= options_.regions.size(); }
 
 bool GeoCache::is_local(RegionId id) const { return id < stores_.size() && stores_[id] != nullptr; }
 

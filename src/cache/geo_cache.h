@@ -104,6 +104,10 @@ class GeoCache {
   // Id of a region by name, or kInvalidArgument.
   Result<RegionId> region_id(std::string_view name) const;
   const std::string& region_name(RegionId id) const;
+  // Whether `id` names a region of the deployment. The one test of it:
+  // events from, and versions of, any other id are refused on receipt
+  // (Replicator::set_known_regions).
+  bool is_known_region(RegionId id) const;
   const std::vector<RegionId>& local_regions() const { return local_ids_; }
   RegionId home_region() const { return home_; }
   bool is_local(RegionId id) const;
