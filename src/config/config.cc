@@ -226,6 +226,16 @@ const std::vector<Setting>& settings() {
                   "how long the circuit stays open before probing, ms"),
       INT_SETTING("replication", "breaker-half-open-probes", cache.replication.breaker.half_open_probes, 1, 1000,
                   "successful probes that close the circuit"),
+      // Validation of what other regions send (docs/replication.md, "Validation").
+      INT_SETTING("replication", "max-clock-offset", cache.replication.max_clock_offset_ms, 0, kHourMs,
+                  "a remote version further ahead of this node's clock is refused, ms"),
+      INT_SETTING("replication", "sequence-window", cache.replication.sequence_window, 1,
+                  static_cast<int64_t>(kMaxSequence),
+                  "events a batch may jump ahead of or lag behind its origin's expected sequence; beyond, "
+                  "it is refused unless the next batch continues it"),
+      STRING_SETTING("replication", "replication-secret", cache.replication.secret,
+                     "shared secret: batches carry an HMAC-SHA256 with it and those without a valid one are "
+                     "refused; empty = none"),
       // ---- amqp
       STRING_SETTING("amqp", "amqp-url", amqp.url,
                      "broker URL amqp[s]://user:pass@host:port/vhost; empty = in-process replication"),
