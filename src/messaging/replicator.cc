@@ -434,7 +434,8 @@ void Replicator::receive(RegionId region, std::string_view payload) {
   const uint64_t first = batch.first_seq;
   if (first == 0 || first > kMaxSequence || count > kMaxSequence - first) {
     auto line = refuse_locked(region, batch.origin, Refusal::kSequence, 1,
-                              fmt::format("a batch claiming sequence {}, beyond any an origin reaches", first), now);
+                              fmt::format("a batch claiming sequence {} (an origin counts from 1 to at most 2^62)", first),
+                              now);
     lock.unlock();
     if (line) log_refusal(Refusal::kSequence, *line);
     return;
