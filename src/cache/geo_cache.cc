@@ -167,6 +167,7 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
       [this](RegionId region, RegionId origin, ResyncReason) { resync(region, origin); },
       [this](RegionId region, const EventBatch& batch) { handle_control(region, batch); });
   replicator_->set_known_regions([this](RegionId id) { return is_known_region(id); });
+  replicator_->set_clock_guard(&hlc_);
   for (RegionId id : local_ids_) replicator_->add_region(id);
 }
 

@@ -324,8 +324,12 @@ Replicator::Inbound& Replicator::inbound_locked(RegionId region, RegionId origin
 
 bool Replicator::too_far_ahead(int64_t wall_ms, int64_t now) const {
   // Unsigned: the difference of any two int64 values fits.
-  return wall_ms > now && static_cast<uint64_t>(wall_ms) - static_cast<uint64_t>(now) >
-                              static_cast<uint64_t>(options_.max_clock_offset_ms);
+  const bool ahead = wall_ms > now && static_cast<uint64_t>(wall_ms) - static_cast<uint64_t>(now) >
+                                          static_cast<uint64_t>(options_.max_clock_offset_ms);
+  // Within the millisecond the HLC has reached, observing moves no clock:
+  // the guard is about jumps, and creeping is impossible since the HLC only
+  // ever took what passed the wall-clock bound (or its own stamps).
+  return ahead && (hlc_ == nullptr || wall_ms > Version{hlc_->last(), 0}.wall_ms());
 }
 
 std::optional<Refusal> Replicator::check_event(const Event& e, RegionId origin, int64_t now) const {

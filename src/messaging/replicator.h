@@ -48,6 +48,7 @@
 
 #include "core/clock.h"
 #include "core/mutex.h"
+#include "core/version.h"
 #include "messaging/circuit_breaker.h"
 #include "messaging/event.h"
 #include "messaging/transport.h"
@@ -153,6 +154,12 @@ class Replicator {
   // refused. Default: every id but 0. REQUIRES: before start(); thread-safe fn.
   using KnownRegionFn = std::function<bool(RegionId)>;
   void set_known_regions(KnownRegionFn fn) { known_region_ = std::move(fn); }
+  // The HLC the clock guard protects (not owned; outlives this). A version
+  // no later than what it has already reached moves it nowhere and passes
+  // the guard whatever the wall clock says (the clock stepped back, regions
+  // of one process sharing it). Default: none, the guard is the wall clock
+  // alone. REQUIRES: before start().
+  void set_clock_guard(const Hlc* hlc) { hlc_ = hlc; }
   Status start();
   // Stops the replication thread after one last attempt to send what is queued.
   void stop();
@@ -188,6 +195,8 @@ class Replicator {
   // version must name (an event batch's origin), or 0 for any known region
   // (a snapshot holds the origin's whole store).
   std::optional<Refusal> check_event(const Event& e, RegionId origin, int64_t now) const;
+  // The clock guard: wall_ms (a version's, an origin's wall time) lies more
+  // than max_clock_offset_ms ahead of now and beyond what the HLC reached.
   bool too_far_ahead(int64_t wall_ms, int64_t now) const;
   // Counts n refusals of `why` on link (region, origin) and, if one is due,
   // returns the line to log (after in_mu_ is released).
@@ -205,6 +214,7 @@ class Replicator {
   ResyncFn resync_;
   ControlFn control_;
   KnownRegionFn known_region_;
+  const Hlc* hlc_ = nullptr;
 
   mutable Mutex mu_;  // also guards each Outbox's queue and counters
   std::condition_variable work_cv_;

@@ -771,6 +771,20 @@ TEST_F(SkewedClocksTest, LaterWriteOnACorrectClockWinsOverOneFromAClockFarAhead)
   EXPECT_EQ(refused_at_b(Refusal::kClock), 1u);
 }
 
+TEST_F(GeoCacheTest, WallClockSteppingBackDoesNotStopReplicationBetweenRegionsOfOneProcess) {
+  start();
+  ASSERT_TRUE(geo_->put("before", Value("1"), "eu").ok());
+  quiesce();
+  clock_.advance_ms(-5'000);  // NTP steps the clock back: the HLC keeps its lead
+  ASSERT_TRUE(geo_->put("after", Value("2"), "eu").ok());
+  quiesce();
+  // The version is 5 s ahead of the wall clock, but no further than the
+  // HLC the regions share: observing it moves no clock, so it is taken.
+  EXPECT_EQ(read("after", "us"), "2");
+  EXPECT_EQ(read("after", "ap"), "2");
+  for (const auto& s : geo_->replicator().inbound_stats()) EXPECT_EQ(s.refused_of(Refusal::kClock), 0u);
+}
+
 TEST_F(SkewedClocksTest, TtlFromAClockAheadWithinTheBoundIsStretchedByNoMoreThanTheBound) {
   start(400);
   ASSERT_TRUE(a_->put("k", Value("v"), "a", 60'000).ok());

@@ -625,6 +625,25 @@ TEST_F(ReplicatorValidationTest, TheClockGuardFollowsTheLocalClock) {
   EXPECT_EQ(applied(), Keys{"2:later"});
 }
 
+TEST_F(ReplicatorValidationTest, VersionTheLocalHlcAlreadyReachedPassesTheGuardWhateverTheWallClock) {
+  make();
+  // The HLC ran to now + 2 s (the wall clock stepped back since).
+  Hlc hlc(&clock_);
+  clock_.advance_ms(2'000);
+  const uint64_t reached = hlc.now();
+  clock_.advance_ms(-2'000);
+  rep_->set_clock_guard(&hlc);
+  Event behind_hlc = event("behind-hlc");
+  behind_hlc.record.version.hlc = reached - 1;
+  Event same_ms = event("same-ms");
+  same_ms.record.version.hlc = reached + 5;  // jumps logical ticks, not milliseconds
+  Event beyond = event("beyond");
+  beyond.record.version.hlc = Hlc::pack(Version{reached, 0}.wall_ms() + 1, 0);
+  receive(encode(1, 7, 1, {behind_hlc, same_ms, beyond}));
+  EXPECT_EQ(applied(), (Keys{"2:behind-hlc", "2:same-ms"}));
+  EXPECT_EQ(refused(Refusal::kClock), 1u);
+}
+
 TEST_F(ReplicatorValidationTest, OriginWallTimeAheadOrNegativeIsRefused) {
   make();
   Event ahead = event("ahead");
