@@ -42,7 +42,7 @@ constexpr char kMagic1 = 'C';
 constexpr uint8_t kFormat = 1;
 constexpr uint8_t kControlFormat = 2;
 constexpr uint8_t kSealedFormat = 3;
-constexpr size_t kMacBytes = 32;                 // SHA-256
+constexpr size_t kMacBytes = 32;                    // SHA-256
 constexpr size_t kSealHeaderBytes = 3 + kMacBytes;  // magic, format, MAC
 // An event takes at least 14 bytes; a count beyond what is left is a lie.
 constexpr size_t kMinEventBytes = 14;
@@ -133,8 +133,8 @@ Result<EventBatch> decode_control(std::string_view in) {
 // HMAC-SHA256 of `data` under `secret` into mac (kMacBytes).
 void compute_mac(std::string_view secret, std::string_view data, unsigned char* mac) {
   unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), mac, &len);
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
 }
 
 bool is_sealed(std::string_view bytes) {

@@ -349,9 +349,10 @@ std::optional<std::string> Replicator::refuse_locked(RegionId region, RegionId o
   RefusalLog& log = refusal_log_[i];
   log.since += n;
   if (log.logged && now - log.last_ms < kRefusalLogIntervalMs) return std::nullopt;
-  std::string line = fmt::format("region {} refused replication input from region {} ({}): {}; {} refused for '{}' "
-                                 "since the last report (INFO geo)",
-                                 region, origin, refusal_name(why), detail, log.since, refusal_name(why));
+  std::string line = fmt::format(
+      "region {} refused replication input from region {} ({}): {}; {} refused for '{}' since the last report "
+      "(INFO geo)",
+      region, origin, refusal_name(why), detail, log.since, refusal_name(why));
   log.logged = true;
   log.last_ms = now;
   log.since = 0;
@@ -376,14 +377,16 @@ std::string describe_refused_event(const Event& e, Refusal why, RegionId origin,
   const Version& v = e.record.version;
   switch (why) {
     case Refusal::kRegion:
-      if (origin == 0) return fmt::format("key '{}' carries version {} of an unknown region", printable(e.key),
-                                          v.to_string());
+      if (origin == 0) {
+        return fmt::format("key '{}' carries version {} of an unknown region", printable(e.key), v.to_string());
+      }
       return fmt::format("key '{}' carries version {}, not a version of region {}", printable(e.key), v.to_string(),
                          origin);
     case Refusal::kClock:
-      return fmt::format("key '{}' carries version {}, {} ms ahead of this node's clock (max-clock-offset {} ms; "
-                         "origin wall time {}): check the clocks (NTP)",
-                         printable(e.key), v.to_string(), v.wall_ms() - now, max_clock_offset_ms, e.origin_wall_ms);
+      return fmt::format(
+          "key '{}' carries version {}, {} ms ahead of this node's clock (max-clock-offset {} ms; origin wall time "
+          "{}): check the clocks (NTP)",
+          printable(e.key), v.to_string(), v.wall_ms() - now, max_clock_offset_ms, e.origin_wall_ms);
     case Refusal::kValue:
       return fmt::format("key '{}' (kind {}): {}", printable(e.key), static_cast<int>(e.record.kind),
                          e.origin_wall_ms < 0 ? "negative origin wall time" : e.record.well_formed().message());
@@ -399,10 +402,10 @@ void Replicator::receive(RegionId region, std::string_view payload) {
   const int64_t now = clock_->now_ms();
   const std::optional<std::string_view> unsealed = unseal_batch(payload, options_.secret);
   if (!unsealed) {
-    refuse(region, 0, Refusal::kMac,
-           fmt::format("a batch of {} bytes whose seal is missing or does not match replication-secret",
-                       payload.size()),
-           now);
+    refuse(
+        region, 0, Refusal::kMac,
+        fmt::format("a batch of {} bytes whose seal is missing or does not match replication-secret", payload.size()),
+        now);
     return;
   }
   auto decoded = decode_batch(*unsealed);
@@ -418,8 +421,8 @@ void Replicator::receive(RegionId region, std::string_view payload) {
   EventBatch& batch = decoded.value();
   if (batch.origin == region) return;  // our own events echoed back
   if (!known_region(batch.origin)) {
-    refuse(region, 0, Refusal::kRegion, fmt::format("a batch from region id {}, which is not a region of this "
-                                                    "deployment", batch.origin), now);
+    refuse(region, 0, Refusal::kRegion,
+           fmt::format("a batch from region id {}, which is not a region of this deployment", batch.origin), now);
     return;
   }
   if (batch.is_control()) {
@@ -437,9 +440,9 @@ void Replicator::receive(RegionId region, std::string_view payload) {
   ++in.st.batches_in;
   const uint64_t first = batch.first_seq;
   if (first == 0 || first > kMaxSequence || count > kMaxSequence - first) {
-    auto line = refuse_locked(region, batch.origin, Refusal::kSequence, 1,
-                              fmt::format("a batch claiming sequence {} (an origin counts from 1 to at most 2^62)", first),
-                              now);
+    auto line = refuse_locked(
+        region, batch.origin, Refusal::kSequence, 1,
+        fmt::format("a batch claiming sequence {} (an origin counts from 1 to at most 2^62)", first), now);
     lock.unlock();
     if (line) log_refusal(Refusal::kSequence, *line);
     return;
@@ -512,10 +515,9 @@ void Replicator::receive(RegionId region, std::string_view payload) {
   for (size_t r = 0; r < kRefusalReasons; ++r) {
     if (refused[r] == 0) continue;
     const Refusal why = static_cast<Refusal>(r);
-    const std::string detail =
-        fmt::format("{} of {} events of a batch; first: {}", refused[r], count,
-                    describe_refused_event(batch.events[first_refused[r]], why, batch.origin, now,
-                                           options_.max_clock_offset_ms));
+    const std::string detail = fmt::format(
+        "{} of {} events of a batch; first: {}", refused[r], count,
+        describe_refused_event(batch.events[first_refused[r]], why, batch.origin, now, options_.max_clock_offset_ms));
     if (auto line = refuse_locked(region, batch.origin, why, refused[r], detail, now)) lines.emplace_back(why, *line);
   }
   // Apply outside the stats lock: applying takes store locks and may be slow.
@@ -572,9 +574,9 @@ void Replicator::receive_control(RegionId region, EventBatch& batch, int64_t now
       for (size_t r = 0; r < kRefusalReasons; ++r) {
         if (refused[r] == 0) continue;
         const Refusal why = static_cast<Refusal>(r);
-        if (auto line = refuse_locked(region, batch.origin, why, refused[r],
-                                      fmt::format("{} records of a snapshot chunk; first: {}", refused[r], first[r]),
-                                      now)) {
+        if (auto line =
+                refuse_locked(region, batch.origin, why, refused[r],
+                              fmt::format("{} records of a snapshot chunk; first: {}", refused[r], first[r]), now)) {
           lines.emplace_back(why, *line);
         }
       }
