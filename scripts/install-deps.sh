@@ -14,6 +14,8 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev
   redis-server redis-tools memcached python3-redis rabbitmq-server
+  # a node with a shifted wall clock (tests/replication/forged_events_test)
+  faketime
 )
 
 missing=()

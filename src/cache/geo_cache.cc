@@ -22,9 +22,6 @@
 namespace geocache {
 namespace {
 
-// Stores keep expiries in 48 bits of Unix ms; nothing later can be represented.
-constexpr int64_t kMaxExpireAtMs = (int64_t{1} << 48) - 1;
-
 // now + ttl_ms without signed overflow, capped at the latest storable expiry.
 int64_t expire_at_after(int64_t now, int64_t ttl_ms) {
   int64_t at;
@@ -172,6 +169,8 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
       [this](RegionId region, const Event& e) { apply_remote(region, e); },
       [this](RegionId region, RegionId origin, ResyncReason) { resync(region, origin); },
       [this](RegionId region, const EventBatch& batch) { handle_control(region, batch); });
+  replicator_->set_known_regions([this](RegionId id) { return admit_region(id); });
+  replicator_->set_clock_guard(&hlc_);
   for (RegionId id : regions_.local()) replicator_->add_region(id);
 }
 
@@ -235,6 +234,10 @@ void GeoCache::learn_event_origins() {
 std::vector<PeerStatus> GeoCache::peers() {
   learn_event_origins();
   return membership_->peers();
+}
+
+bool GeoCache::admit_region(RegionId id) {
+  return id != 0 && regions_.learn(id, "") != RegionRegistry::Learned::kFull;
 }
 
 LruCache& GeoCache::store(RegionId region) const {

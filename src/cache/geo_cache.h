@@ -115,6 +115,12 @@ class GeoCache {
   Result<RegionId> region_id(std::string_view name) const;
   // The region's name ("#" and its id while only its id is known).
   std::string region_name(RegionId id) const { return regions_.name(id); }
+  // Whether events from, and versions of, region `id` are taken: a region
+  // configured or learned already, or a new one, learned now while the
+  // registry has room. The one test of a region id on receipt
+  // (Replicator::set_known_regions); ids are hashes of names, so any other
+  // id may be a region that joined later.
+  bool admit_region(RegionId id);
   const std::vector<RegionId>& local_regions() const { return regions_.local(); }
   RegionId home_region() const { return home_; }
   bool is_local(RegionId id) const { return find_local(id) != nullptr; }

@@ -66,7 +66,6 @@ constexpr int kMarkSlots = 64;
 // Table cost per entry beyond the entry block: one 4-byte slot and one control
 // byte, at absl's load factor between 7/16 and 7/8.
 constexpr size_t kTableBytesPerEntry = 8;
-constexpr int64_t kMaxExpiry = (int64_t{1} << 48) - 1;
 
 struct Entry {
   Handle prev;  // toward the most recently used end
@@ -95,7 +94,7 @@ struct Entry {
     return RecordView{kind(), value(), expire_at_ms(), version(slots)};
   }
   void set_meta(int64_t expire_at, uint8_t region_slot, ValueKind kind) {
-    meta = static_cast<uint64_t>(std::clamp<int64_t>(expire_at, 0, kMaxExpiry)) << 16 |
+    meta = static_cast<uint64_t>(std::clamp<int64_t>(expire_at, 0, kMaxExpireAtMs)) << 16 |
            static_cast<uint64_t>(region_slot) << 8 | static_cast<uint8_t>(kind);
   }
 };

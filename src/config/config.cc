@@ -232,6 +232,16 @@ const std::vector<Setting>& settings() {
                   "interval between two hellos of a region to the others (amqp), ms; 0 = none"),
       INT_SETTING("replication", "peer-down-ms", cache.membership.down_after_ms, 1, kHourMs,
                   "a region unheard this long is down (stale after 3 heartbeats), ms"),
+      // Validation of what other regions send (docs/replication.md, "Validation").
+      INT_SETTING("replication", "max-clock-offset", cache.replication.max_clock_offset_ms, 0, kHourMs,
+                  "a remote version further ahead of this node's clock is refused, ms"),
+      INT_SETTING("replication", "sequence-window", cache.replication.sequence_window, 1,
+                  static_cast<int64_t>(kMaxSequence),
+                  "events a batch may jump ahead of or lag behind its origin's expected sequence; beyond, "
+                  "it is refused unless the next batch continues it"),
+      STRING_SETTING("replication", "replication-secret", cache.replication.secret,
+                     "shared secret: batches carry an HMAC-SHA256 with it and those without a valid one are "
+                     "refused; empty = none"),
       // ---- amqp
       STRING_SETTING("amqp", "amqp-url", amqp.url,
                      "broker URL amqp[s]://user:pass@host:port/vhost; empty = in-process replication"),
@@ -267,6 +277,7 @@ struct EnvSetting {
 constexpr EnvSetting kEnvSettings[] = {
     {"requirepass", "GEOCACHE_REQUIREPASS"},
     {"amqp-url", "GEOCACHE_AMQP_URL"},
+    {"replication-secret", "GEOCACHE_REPLICATION_SECRET"},
 };
 
 // The variable that may give the setting `key`, or nullptr.

@@ -24,6 +24,8 @@ enum class ValueKind : uint8_t {
 };
 
 inline constexpr int64_t kNoExpiry = 0;
+// Stores keep expiries in 48 bits of Unix ms; nothing later can be represented.
+inline constexpr int64_t kMaxExpireAtMs = (int64_t{1} << 48) - 1;
 
 struct Record {
   ValueKind kind = ValueKind::kString;
@@ -36,6 +38,12 @@ struct Record {
 
   // The record's content as a Value (strings as strings, encoded kinds decoded).
   Result<Value> to_value() const;
+  // Ok if the bytes are what the kind promises (a hash: an encoded map of
+  // strings; JSON and API values: an encoded Value; a tombstone: nothing;
+  // a string: anything) and the expiry is storable (0..kMaxExpireAtMs);
+  // kCorruption saying what is not. For records from elsewhere (replication):
+  // the store and the commands trust what they hold. Decodes the bytes: O(size).
+  Status well_formed() const;
   // A record holding v: strings stay raw bytes, anything else is encoded.
   static Record from_value(const Value& v);
 };

@@ -23,12 +23,26 @@
 //   instance_id (fixed64) | wall_ms | region name (length-prefixed)
 //
 // Formats 1 and 2 were the same with one-byte region ids (positions in
-// --regions, protocol 1). The format byte lets a later version change the
-// layout; a decoder refuses formats it does not know rather than misreading
-// them.
+// --regions, protocol 1).
+//
+// A sealed batch (a replication secret is set) wraps any of these:
+//
+//   magic "GC" | format 6 (byte) | HMAC-SHA256(secret, batch) (32 bytes) | batch
+//
+// The MAC covers the whole inner batch, its header included, so no field can
+// be changed without the secret. It does not stop a replay of a captured
+// batch: receivers drop those by (epoch, sequence) and last-writer-wins.
+//
+// The format byte lets a later version change the layout; a decoder refuses
+// formats it does not know rather than misreading them.
 #include "messaging/event.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <algorithm>
+#include <cstring>
 
 #include "core/varint.h"
 
@@ -40,7 +54,10 @@ constexpr char kMagic1 = 'C';
 constexpr uint8_t kFormat = 3;
 constexpr uint8_t kControlFormat = 4;
 constexpr uint8_t kHelloFormat = 5;
+constexpr uint8_t kSealedFormat = 6;
 constexpr uint8_t kLastPositionalFormat = 2;  // formats 1 and 2: protocol 1
+constexpr size_t kMacBytes = 32;                    // SHA-256
+constexpr size_t kSealHeaderBytes = 3 + kMacBytes;  // magic, format, MAC
 // An event takes at least 17 bytes; a count beyond what is left is a lie.
 constexpr size_t kMinEventBytes = 17;
 // A hello's region name, bytes at most (config checks names against it too).
@@ -142,9 +159,31 @@ Result<EventBatch> decode_hello(std::string_view in) {
   return batch;
 }
 
+// HMAC-SHA256 of `data` under `secret` into mac (kMacBytes).
+void compute_mac(std::string_view secret, std::string_view data, unsigned char* mac) {
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+}
+
+bool is_sealed(std::string_view bytes) {
+  return bytes.size() >= 3 && bytes[0] == kMagic0 && bytes[1] == kMagic1 &&
+         static_cast<uint8_t>(bytes[2]) == kSealedFormat;
+}
+
 }  // namespace
 
-void encode_batch(const EventBatch& batch, std::string* out) {
+void encode_batch(const EventBatch& batch, std::string* out, std::string_view secret) {
+  // The seal's header goes first with room for the MAC, computed once the
+  // batch behind it is written: no second copy of the batch.
+  const size_t seal_at = out->size();
+  if (!secret.empty()) {
+    out->push_back(kMagic0);
+    out->push_back(kMagic1);
+    out->push_back(static_cast<char>(kSealedFormat));
+    out->append(kMacBytes, '\0');
+  }
+  const size_t batch_at = out->size();
   out->push_back(kMagic0);
   out->push_back(kMagic1);
   if (batch.kind == BatchKind::kHello) {
@@ -154,9 +193,7 @@ void encode_batch(const EventBatch& batch, std::string* out) {
     put_fixed64(out, batch.instance_id);
     put_varint(out, static_cast<uint64_t>(std::max<int64_t>(batch.wall_ms, 0)));
     put_length_prefixed(out, batch.region_name);
-    return;
-  }
-  if (batch.is_control()) {
+  } else if (batch.is_control()) {
     out->push_back(static_cast<char>(kControlFormat));
     out->push_back(static_cast<char>(batch.kind));
     put_fixed32(out, batch.origin);
@@ -172,8 +209,31 @@ void encode_batch(const EventBatch& batch, std::string* out) {
     put_varint(out, batch.epoch);
     put_varint(out, batch.first_seq);
   }
-  put_varint(out, batch.events.size());
-  for (const Event& e : batch.events) encode_event(e, out);
+  if (batch.kind != BatchKind::kHello) {
+    put_varint(out, batch.events.size());
+    for (const Event& e : batch.events) encode_event(e, out);
+  }
+  if (!secret.empty()) {
+    unsigned char mac[kMacBytes];
+    compute_mac(secret, std::string_view(*out).substr(batch_at), mac);
+    std::memcpy(out->data() + seal_at + 3, mac, kMacBytes);
+  }
+}
+
+std::optional<std::string_view> unseal_batch(std::string_view bytes, std::string_view secret) {
+  if (!is_sealed(bytes)) {
+    if (!secret.empty()) return std::nullopt;
+    return bytes;
+  }
+  // A seal too short to hold its MAC is left for decode_batch to refuse.
+  if (bytes.size() < kSealHeaderBytes) return secret.empty() ? std::optional(bytes) : std::nullopt;
+  const std::string_view inner = bytes.substr(kSealHeaderBytes);
+  if (secret.empty()) return inner;
+  unsigned char mac[kMacBytes];
+  compute_mac(secret, inner, mac);
+  // Constant time: a forger learns nothing from how long a refusal takes.
+  if (CRYPTO_memcmp(mac, bytes.data() + 3, kMacBytes) != 0) return std::nullopt;
+  return inner;
 }
 
 size_t encoded_event_size(const Event& e) {
@@ -190,6 +250,7 @@ Result<EventBatch> decode_batch(std::string_view in) {
   if (format >= 1 && format <= kLastPositionalFormat) {
     return Status::Corruption("batch from a geocache of protocol 1 (region ids were positions in --regions)");
   }
+  if (format == kSealedFormat) return Status::Corruption("sealed batch: unseal it first");
   if (format != kFormat) return Status::Corruption("unknown batch format");
   EventBatch batch;
   in.remove_prefix(3);

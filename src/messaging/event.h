@@ -9,9 +9,15 @@
 // one is recovered by asking again, not by the gap check. A hello is the
 // control batch every node publishes to all the others about once a second
 // (messaging/membership.h).
+//
+// Sealing. With a replication secret every batch travels sealed: an
+// HMAC-SHA256 of the encoded batch under the secret goes before it, so only
+// nodes holding the secret can write into one that has it, whatever the
+// transport (docs/replication.md, "Validation").
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,10 +78,20 @@ struct EventBatch {
 
 // Hard bounds a decoder enforces whatever the configuration says.
 inline constexpr size_t kMaxEventsPerBatch = 1 << 20;
+// Sequences an origin can reach (it counts from 1, one per event); a batch
+// claiming more is refused by receivers.
+inline constexpr uint64_t kMaxSequence = uint64_t{1} << 62;
 
-// Appends the binary form of a batch to *out.
-void encode_batch(const EventBatch& batch, std::string* out);
-// kCorruption for truncated, trailing or malformed bytes; never crashes.
+// Appends the binary form of a batch to *out, sealed with `secret` unless it
+// is empty.
+void encode_batch(const EventBatch& batch, std::string* out, std::string_view secret = {});
+// The unsealed batch inside `bytes`, or nullopt if its seal is missing or
+// does not match `secret`. With an empty secret nothing is checked: an
+// unsealed batch passes as it is and a sealed one without its seal, so a
+// node without a secret reads what nodes with one send. Never crashes.
+std::optional<std::string_view> unseal_batch(std::string_view bytes, std::string_view secret);
+// Decodes an unsealed batch (see unseal_batch). kCorruption for truncated,
+// trailing or malformed bytes, and for a sealed batch; never crashes.
 Result<EventBatch> decode_batch(std::string_view bytes);
 
 

@@ -5,9 +5,29 @@
 #include <optional>
 #include <stdexcept>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace geocache {
+namespace {
+
+// A key as a log line may show it: printable bytes only, and not too many.
+std::string printable(std::string_view key) {
+  constexpr size_t kMax = 40;
+  std::string out;
+  for (char c : key.substr(0, kMax)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  if (key.size() > kMax) out += "...";
+  return out;
+}
+
+// A sequence refusal can be a legitimate loss (see receive()); the others
+// mean a forger, a bug or a clock to fix: loud.
+void log_refusal(Refusal why, const std::string& line) {
+  if (why == Refusal::kSequence) spdlog::warn("{}", line);
+  else spdlog::error("{}", line);
+}
+
+}  // namespace
 
 void ReplicatorOptions::validate() const {
   if (batch_max_events < 1) throw std::invalid_argument("replication batch_max_events must be at least 1");
@@ -15,7 +35,22 @@ void ReplicatorOptions::validate() const {
   if (linger_us < 0) throw std::invalid_argument("replication linger_us must not be negative");
   if (outbox_max_bytes < 1024) throw std::invalid_argument("replication outbox_max_bytes must be at least 1024");
   if (retry_backoff_ms < 0) throw std::invalid_argument("replication retry_backoff_ms must not be negative");
+  if (max_clock_offset_ms < 0) throw std::invalid_argument("replication max_clock_offset_ms must not be negative");
+  if (sequence_window < 1 || sequence_window > kMaxSequence) {
+    throw std::invalid_argument("replication sequence_window must be between 1 and 2^62");
+  }
   breaker.validate();
+}
+
+const char* refusal_name(Refusal r) {
+  switch (r) {
+    case Refusal::kMac: return "mac";
+    case Refusal::kSequence: return "sequence";
+    case Refusal::kRegion: return "region";
+    case Refusal::kClock: return "clock";
+    case Refusal::kValue: return "value";
+  }
+  return "unknown";
 }
 
 const char* resync_reason_name(ResyncReason r) {
@@ -54,6 +89,11 @@ struct Replicator::Inbound {
   bool known = false;
   std::vector<int64_t> lag;  // ring
   size_t lag_next = 0;
+  // The last batch refused for lying beyond the sequence window; the next
+  // batch continuing it (same epoch, first sequence jump_next) confirms it.
+  bool jump_pending = false;
+  uint64_t jump_epoch = 0;
+  uint64_t jump_next = 0;
   void record_lag(int64_t ms) {
     st.lag_last_ms = ms;
     if (lag.size() < kSamples) lag.push_back(ms);
@@ -220,7 +260,7 @@ void Replicator::run() {
 Status Replicator::send_control(const EventBatch& batch) {
   if (!batch.is_control()) return Status::InvalidArgument("not a control batch");
   std::string payload;
-  encode_batch(batch, &payload);
+  encode_batch(batch, &payload, options_.secret);
   // A hello goes to every region.
   if (batch.kind == BatchKind::kHello) return transport_->broadcast(batch.origin, payload);
   return transport_->send_to(batch.origin, batch.target, payload);
@@ -249,7 +289,7 @@ bool Replicator::publish_one(Outbox& box) {
   }
   if (batch.events.empty()) return true;
   std::string payload;
-  encode_batch(batch, &payload);
+  encode_batch(batch, &payload, options_.secret);
   Status st = transport_->publish(box.origin, payload);
   MutexLock lock(mu_);
   if (!st.ok()) {
@@ -270,15 +310,112 @@ bool Replicator::publish_one(Outbox& box) {
   return true;
 }
 
+// ---------------------------------------------------------------------------
+// Receiving
+// ---------------------------------------------------------------------------
+
+Replicator::Inbound& Replicator::inbound_locked(RegionId region, RegionId origin) {
+  auto& slot = inbound_[{region, origin}];
+  if (!slot) {
+    slot = std::make_unique<Inbound>();
+    slot->st.region = region;
+    slot->st.origin = origin;
+  }
+  return *slot;
+}
+
+bool Replicator::too_far_ahead(int64_t wall_ms, int64_t now) const {
+  // Unsigned: the difference of any two int64 values fits.
+  const bool ahead = wall_ms > now && static_cast<uint64_t>(wall_ms) - static_cast<uint64_t>(now) >
+                                          static_cast<uint64_t>(options_.max_clock_offset_ms);
+  // Within the millisecond the HLC has reached, observing moves no clock:
+  // the guard is about jumps, and creeping is impossible since the HLC only
+  // ever took what passed the wall-clock bound (or its own stamps).
+  return ahead && (hlc_ == nullptr || wall_ms > Version{hlc_->last(), 0}.wall_ms());
+}
+
+std::optional<Refusal> Replicator::check_event(const Event& e, RegionId origin, int64_t now) const {
+  const Version& v = e.record.version;
+  if (origin != 0 ? v.region != origin : !known_region(v.region)) return Refusal::kRegion;
+  // The clock guard: observing this version would pull the HLC, and with it
+  // every later local write, further ahead of the wall clock than allowed.
+  if (too_far_ahead(v.wall_ms(), now) || too_far_ahead(e.origin_wall_ms, now)) return Refusal::kClock;
+  if (e.origin_wall_ms < 0 || !e.record.well_formed().ok()) return Refusal::kValue;
+  return std::nullopt;
+}
+
+std::optional<std::string> Replicator::refuse_locked(RegionId region, RegionId origin, Refusal why, uint64_t n,
+                                                     const std::string& detail, int64_t now) {
+  const size_t i = static_cast<size_t>(why);
+  inbound_locked(region, origin).st.refused[i] += n;
+  RefusalLog& log = refusal_log_[i];
+  log.since += n;
+  if (log.logged && now - log.last_ms < kRefusalLogIntervalMs) return std::nullopt;
+  std::string line = fmt::format(
+      "region {} refused replication input from region {} ({}): {}; {} refused for '{}' since the last report "
+      "(INFO geo)",
+      region, origin, refusal_name(why), detail, log.since, refusal_name(why));
+  log.logged = true;
+  log.last_ms = now;
+  log.since = 0;
+  return line;
+}
+
+void Replicator::refuse(RegionId region, RegionId origin, Refusal why, const std::string& detail, int64_t now) {
+  std::optional<std::string> line;
+  {
+    MutexLock lock(in_mu_);
+    line = refuse_locked(region, origin, why, 1, detail, now);
+  }
+  if (line) log_refusal(why, *line);
+}
+
+namespace {
+
+// What a log line says about an event refused for `why`; origin as for
+// check_event().
+std::string describe_refused_event(const Event& e, Refusal why, RegionId origin, int64_t now,
+                                   int64_t max_clock_offset_ms) {
+  const Version& v = e.record.version;
+  switch (why) {
+    case Refusal::kRegion:
+      if (origin == 0) {
+        return fmt::format("key '{}' carries version {} of an unknown region", printable(e.key), v.to_string());
+      }
+      return fmt::format("key '{}' carries version {}, not a version of region {}", printable(e.key), v.to_string(),
+                         origin);
+    case Refusal::kClock:
+      return fmt::format(
+          "key '{}' carries version {}, {} ms ahead of this node's clock (max-clock-offset {} ms; origin wall time "
+          "{}): check the clocks (NTP)",
+          printable(e.key), v.to_string(), v.wall_ms() - now, max_clock_offset_ms, e.origin_wall_ms);
+    case Refusal::kValue:
+      return fmt::format("key '{}' (kind {}): {}", printable(e.key), static_cast<int>(e.record.kind),
+                         e.origin_wall_ms < 0 ? "negative origin wall time" : e.record.well_formed().message());
+    case Refusal::kMac:
+    case Refusal::kSequence: break;
+  }
+  return {};
+}
+
+}  // namespace
+
 void Replicator::receive(RegionId region, std::string_view payload) {
-  auto decoded = decode_batch(payload);
-  MutexLock lock(in_mu_);
+  const int64_t now = clock_->now_ms();
+  const std::optional<std::string_view> unsealed = unseal_batch(payload, options_.secret);
+  if (!unsealed) {
+    refuse(
+        region, 0, Refusal::kMac,
+        fmt::format("a batch of {} bytes whose seal is missing or does not match replication-secret", payload.size()),
+        now);
+    return;
+  }
+  auto decoded = decode_batch(*unsealed);
   if (!decoded.ok()) {
-    auto& in = inbound_[{region, 0}];
-    if (!in) in = std::make_unique<Inbound>();
-    in->st.region = region;
-    ++in->st.corrupt_batches;
-    lock.unlock();
+    {
+      MutexLock lock(in_mu_);
+      ++inbound_locked(region, 0).st.corrupt_batches;
+    }
     spdlog::error("region {} received a corrupt replication batch ({} bytes): {}", region, payload.size(),
                   decoded.status().message());
     return;
@@ -287,59 +424,174 @@ void Replicator::receive(RegionId region, std::string_view payload) {
   if (batch.kind == BatchKind::kHello) {
     // From any region, ours included: two processes serving one region
     // hear each other's.
-    lock.unlock();
     if (control_) control_(region, batch);
     return;
   }
   if (batch.origin == region) return;  // our own events echoed back
-  if (batch.is_control()) {
-    // Not numbered: a lost one is recovered by asking again (GeoCache).
-    lock.unlock();
-    if (batch.target != region) {
-      spdlog::warn("region {} received a control batch for region {}; ignored", region, batch.target);
-      return;
-    }
-    if (control_) control_(region, batch);
+  if (!known_region(batch.origin)) {
+    refuse(region, 0, Refusal::kRegion,
+           fmt::format("a batch from region id {}, which is not a region of this deployment", batch.origin), now);
     return;
   }
-  auto& slot = inbound_[{region, batch.origin}];
-  if (!slot) slot = std::make_unique<Inbound>();
-  Inbound& in = *slot;
-  in.st.region = region;
-  in.st.origin = batch.origin;
-  ++in.st.batches_in;
+  if (batch.is_control()) {
+    receive_control(region, batch, now);
+    return;
+  }
+  const uint64_t count = batch.events.size();
+  if (count == 0) return;  // never sent: nothing to apply, nothing to number
+  // Checked before taking the lock: decoding values is the costly part.
+  std::vector<std::optional<Refusal>> verdicts(count);
+  for (size_t i = 0; i < count; ++i) verdicts[i] = check_event(batch.events[i], batch.origin, now);
 
-  const uint64_t end_seq = batch.first_seq + batch.events.size();
+  MutexLock lock(in_mu_);
+  Inbound& in = inbound_locked(region, batch.origin);
+  ++in.st.batches_in;
+  const uint64_t first = batch.first_seq;
+  if (first == 0 || first > kMaxSequence || count > kMaxSequence - first) {
+    auto line = refuse_locked(
+        region, batch.origin, Refusal::kSequence, 1,
+        fmt::format("a batch claiming sequence {} (an origin counts from 1 to at most 2^62)", first), now);
+    lock.unlock();
+    if (line) log_refusal(Refusal::kSequence, *line);
+    return;
+  }
+  const uint64_t end_seq = first + count;
   std::optional<ResyncReason> resync;
   size_t skip = 0;
   if (!in.known) {
     in.known = true;
-    if (batch.first_seq != 1) resync = ResyncReason::kFirstContact;
+    if (first != 1) resync = ResyncReason::kFirstContact;
   } else if (batch.epoch != in.st.epoch) {
+    // A restarted origin, or one whose outbox overflowed: anywhere goes.
     ++in.st.epoch_changes;
     resync = ResyncReason::kNewEpoch;
-  } else if (batch.first_seq > in.st.next_seq) {
+  } else if (const uint64_t expected = in.st.next_seq;
+             (first > expected && first - expected > options_.sequence_window) ||
+             (end_seq < expected && expected - end_seq > options_.sequence_window)) {
+    if (in.jump_pending && in.jump_epoch == batch.epoch && in.jump_next == first) {
+      // Two batches in a row agree: the origin really is there (our queue
+      // lost more than the window, or a forged sequence moved us). Follow
+      // it, and resync what lies between.
+      ++in.st.gaps;
+      resync = ResyncReason::kGap;
+    } else {
+      in.jump_pending = true;
+      in.jump_epoch = batch.epoch;
+      in.jump_next = end_seq;
+      auto line = refuse_locked(
+          region, batch.origin, Refusal::kSequence, 1,
+          fmt::format("a batch at sequence {} while {} was expected (sequence-window {}); followed only if the next "
+                      "batch continues it",
+                      first, expected, options_.sequence_window),
+          now);
+      lock.unlock();
+      if (line) log_refusal(Refusal::kSequence, *line);
+      // If the origin really is that far ahead, what this batch carried
+      // would be lost to us until the next one confirms the jump: a resync
+      // brings it now. (Far behind: old news, nothing to fetch.)
+      if (first > expected && resync_) resync_(region, batch.origin, ResyncReason::kGap);
+      return;
+    }
+  } else if (first > expected) {
     ++in.st.gaps;
     resync = ResyncReason::kGap;
-  } else if (end_seq <= in.st.next_seq) {
-    in.st.duplicates += batch.events.size();
+  } else if (end_seq <= expected) {
+    in.jump_pending = false;
+    in.st.duplicates += count;
     return;
   } else {
-    skip = in.st.next_seq - batch.first_seq;  // overlap with what we applied
+    skip = expected - first;  // overlap with what we applied
     in.st.duplicates += skip;
   }
+  in.jump_pending = false;
   in.st.epoch = batch.epoch;
   in.st.next_seq = end_seq;
-  const int64_t now = clock_->now_ms();
-  for (size_t i = skip; i < batch.events.size(); ++i) in.record_lag(std::max<int64_t>(0, now - batch.events[i].origin_wall_ms));
-  in.st.events_in += batch.events.size() - skip;
+  // Refused events keep their sequence (the stream stays in step); the
+  // others are applied and timed.
+  std::array<uint64_t, kRefusalReasons> refused{};
+  std::array<size_t, kRefusalReasons> first_refused{};
+  for (size_t i = skip; i < count; ++i) {
+    if (verdicts[i]) {
+      const size_t r = static_cast<size_t>(*verdicts[i]);
+      if (refused[r]++ == 0) first_refused[r] = i;
+      continue;
+    }
+    in.record_lag(std::max<int64_t>(0, now - batch.events[i].origin_wall_ms));
+  }
+  in.st.events_in += count - skip;
+  std::vector<std::pair<Refusal, std::string>> lines;
+  for (size_t r = 0; r < kRefusalReasons; ++r) {
+    if (refused[r] == 0) continue;
+    const Refusal why = static_cast<Refusal>(r);
+    const std::string detail = fmt::format(
+        "{} of {} events of a batch; first: {}", refused[r], count,
+        describe_refused_event(batch.events[first_refused[r]], why, batch.origin, now, options_.max_clock_offset_ms));
+    if (auto line = refuse_locked(region, batch.origin, why, refused[r], detail, now)) lines.emplace_back(why, *line);
+  }
   // Apply outside the stats lock: applying takes store locks and may be slow.
   lock.unlock();
+  for (const auto& [why, line] : lines) log_refusal(why, line);
   if (resync) {
     spdlog::debug("region {} resyncs from region {} ({})", region, batch.origin, resync_reason_name(*resync));
     if (resync_) resync_(region, batch.origin, *resync);
   }
-  for (size_t i = skip; i < batch.events.size(); ++i) apply_(region, batch.events[i]);
+  for (size_t i = skip; i < count; ++i) {
+    if (!verdicts[i]) apply_(region, batch.events[i]);
+  }
+}
+
+// Control batches are not numbered (a lost one is recovered by asking
+// again), but what they carry is bounded like events: a snapshot's records
+// one by one, its end's timestamps by the clock guard (they reach the HLC
+// and decide what the receiver drops).
+void Replicator::receive_control(RegionId region, EventBatch& batch, int64_t now) {
+  if (batch.target != region) {
+    spdlog::warn("region {} received a control batch for region {}; ignored", region, batch.target);
+    return;
+  }
+  if (batch.kind == BatchKind::kSnapshotEnd) {
+    const Version mark = batch.flush_mark;
+    if (too_far_ahead(Version{batch.snapshot_hlc, 0}.wall_ms(), now) || too_far_ahead(mark.wall_ms(), now)) {
+      refuse(region, batch.origin, Refusal::kClock,
+             fmt::format("a snapshot end at {} with flush mark {}, ahead of this node's clock by more than "
+                         "max-clock-offset ({} ms): check the clocks (NTP)",
+                         Version{batch.snapshot_hlc, batch.origin}.to_string(), mark.to_string(),
+                         options_.max_clock_offset_ms),
+             now);
+      return;
+    }
+    if (mark != Version::zero() && !known_region(mark.region)) {
+      refuse(region, batch.origin, Refusal::kRegion,
+             fmt::format("a snapshot end whose flush mark {} names an unknown region", mark.to_string()), now);
+      return;
+    }
+  }
+  if (batch.kind == BatchKind::kSnapshotChunk) {
+    std::array<uint64_t, kRefusalReasons> refused{};
+    std::array<std::string, kRefusalReasons> first;
+    std::erase_if(batch.events, [&](const Event& e) {
+      const auto why = check_event(e, 0, now);
+      if (!why) return false;
+      const size_t r = static_cast<size_t>(*why);
+      if (refused[r]++ == 0) first[r] = describe_refused_event(e, *why, 0, now, options_.max_clock_offset_ms);
+      return true;
+    });
+    std::vector<std::pair<Refusal, std::string>> lines;
+    {
+      MutexLock lock(in_mu_);
+      for (size_t r = 0; r < kRefusalReasons; ++r) {
+        if (refused[r] == 0) continue;
+        const Refusal why = static_cast<Refusal>(r);
+        if (auto line =
+                refuse_locked(region, batch.origin, why, refused[r],
+                              fmt::format("{} records of a snapshot chunk; first: {}", refused[r], first[r]), now)) {
+          lines.emplace_back(why, *line);
+        }
+      }
+    }
+    for (const auto& [why, line] : lines) log_refusal(why, line);
+  }
+  if (control_) control_(region, batch);
 }
 
 std::vector<OutboxStats> Replicator::outbox_stats() const {

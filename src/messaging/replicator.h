@@ -10,11 +10,22 @@
 // the oldest events are dropped, counted, and the origin's epoch is bumped, so
 // receivers know they missed something and resync.
 //
-// Receiving. Each batch is decoded and checked against the (epoch, sequence)
-// last seen from its origin: duplicates are skipped, gaps and new epochs are
-// counted and reported to the resync hook, and events are applied through
-// the apply hook. Replication lag (now minus the event's origin wall time) is
-// recorded per origin.
+// Receiving. Each batch is unsealed (with a secret), decoded, validated and
+// checked against the (epoch, sequence) last seen from its origin:
+// duplicates are skipped, gaps and new epochs are counted and reported to the
+// resync hook, and events are applied through the apply hook. Replication lag
+// (now minus the event's origin wall time) is recorded per origin.
+//
+// Validation. Nothing received is trusted: a batch whose seal is missing or
+// wrong, from an unknown region, or whose sequence lies beyond
+// sequence_window of the expected one is refused whole; an event whose
+// version names another region, lies more than max_clock_offset_ms ahead of
+// the local clock, or whose value does not decode for its kind is refused
+// alone (its sequence still counts, so the stream stays in step). Refusals
+// are counted per reason (InboundStats::refused) and logged at most once per
+// reason every kRefusalLogIntervalMs; the batch is consumed either way, so
+// nothing received can stop replication. The rules and why:
+// docs/replication.md, "Validation".
 //
 // Control. Resync requests and snapshots (control batches, event.h) travel
 // point to point (send_control → Transport::send_to) and skip the (epoch,
@@ -25,18 +36,21 @@
 // Thread-safety: all public methods are thread-safe.
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/clock.h"
 #include "core/mutex.h"
+#include "core/version.h"
 #include "messaging/circuit_breaker.h"
 #include "messaging/event.h"
 #include "messaging/transport.h"
@@ -50,6 +64,17 @@ struct ReplicatorOptions {
   size_t outbox_max_bytes = 64 << 20;  // outbox bound per origin region (64 MiB)
   int64_t retry_backoff_ms = 100;      // pause after a failed publish
   CircuitBreakerOptions breaker;       // around Transport::publish
+  // Receiving (docs/replication.md, "Validation").
+  // A remote version (or origin wall time) further ahead of the local clock
+  // than this is refused, so the HLC never jumps further ahead, ms.
+  int64_t max_clock_offset_ms = 500;
+  // Events a batch may start ahead of (or end behind) the expected sequence
+  // of its origin's epoch; beyond it the batch is refused, unless the next
+  // batch continues it (then the receiver follows and resyncs).
+  uint64_t sequence_window = uint64_t{1} << 20;
+  // Shared secret sealing every batch sent (HMAC-SHA256); batches received
+  // without a valid seal are refused. Empty: nothing sealed, seals not checked.
+  std::string secret;
   void validate() const;               // throws std::invalid_argument naming the field
 };
 
@@ -69,6 +94,21 @@ struct OutboxStats {
   CircuitBreaker::State breaker = CircuitBreaker::State::kClosed;
 };
 
+// Why a received batch or event was refused (docs/replication.md).
+enum class Refusal : uint8_t {
+  kMac,       // batch: seal missing or wrong (a secret is set)
+  kSequence,  // batch: sequence beyond sequence_window of the expected one, or past kMaxSequence
+  kRegion,    // batch from an unknown region; event whose version names another region
+  kClock,     // version or origin wall time more than max_clock_offset_ms ahead of the local clock
+  kValue,     // value that does not decode for its kind, or an expiry out of range
+};
+inline constexpr size_t kRefusalReasons = 5;
+const char* refusal_name(Refusal r);  // "mac", "sequence", "region", "clock", "value"
+
+// At most one log line per refusal reason per this interval (of the injected
+// clock); the line counts what was refused since the previous one.
+inline constexpr int64_t kRefusalLogIntervalMs = 10'000;
+
 struct InboundStats {
   RegionId region = 0;  // the receiving region
   RegionId origin = 0;
@@ -80,6 +120,11 @@ struct InboundStats {
   uint64_t gaps = 0;
   uint64_t epoch_changes = 0;
   uint64_t corrupt_batches = 0;
+  // Refused, indexed by Refusal: a batch refused whole counts once, an event
+  // refused alone once. Refusals whose origin cannot be trusted (seal,
+  // unknown region) are counted with origin 0, like corrupt batches.
+  std::array<uint64_t, kRefusalReasons> refused{};
+  uint64_t refused_of(Refusal r) const { return refused[static_cast<size_t>(r)]; }
   int64_t lag_last_ms = 0;
   int64_t lag_p50_ms = 0;
   int64_t lag_p99_ms = 0;
@@ -108,6 +153,16 @@ class Replicator {
   // Registers a local region: its outbox, and its receiver on the transport.
   // REQUIRES: before start().
   void add_region(RegionId region);
+  // Which region ids exist: batches from, and versions of, any other id are
+  // refused. Default: every id but 0. REQUIRES: before start(); thread-safe fn.
+  using KnownRegionFn = std::function<bool(RegionId)>;
+  void set_known_regions(KnownRegionFn fn) { known_region_ = std::move(fn); }
+  // The HLC the clock guard protects (not owned; outlives this). A version
+  // no later than what it has already reached moves it nowhere and passes
+  // the guard whatever the wall clock says (the clock stepped back, regions
+  // of one process sharing it). Default: none, the guard is the wall clock
+  // alone. REQUIRES: before start().
+  void set_clock_guard(const Hlc* hlc) { hlc_ = hlc; }
   Status start();
   // Stops the replication thread after one last attempt to send what is queued.
   void stop();
@@ -137,6 +192,23 @@ class Replicator {
   void run();
   bool publish_one(Outbox& box);  // false when it failed
   void receive(RegionId region, std::string_view payload);
+  void receive_control(RegionId region, EventBatch& batch, int64_t now);
+  bool known_region(RegionId id) const { return id != 0 && (!known_region_ || known_region_(id)); }
+  // Why `e` must not be applied, if it must not. origin: the region every
+  // version must name (an event batch's origin), or 0 for any known region
+  // (a snapshot holds the origin's whole store).
+  std::optional<Refusal> check_event(const Event& e, RegionId origin, int64_t now) const;
+  // The clock guard: wall_ms (a version's, an origin's wall time) lies more
+  // than max_clock_offset_ms ahead of now and beyond what the HLC reached.
+  bool too_far_ahead(int64_t wall_ms, int64_t now) const;
+  // Counts n refusals of `why` on link (region, origin) and, if one is due,
+  // returns the line to log (after in_mu_ is released).
+  std::optional<std::string> refuse_locked(RegionId region, RegionId origin, Refusal why, uint64_t n,
+                                           const std::string& detail, int64_t now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(in_mu_);
+  // Refuses something whole: counts it and logs the line if one is due.
+  void refuse(RegionId region, RegionId origin, Refusal why, const std::string& detail, int64_t now);
+  Inbound& inbound_locked(RegionId region, RegionId origin) ABSL_EXCLUSIVE_LOCKS_REQUIRED(in_mu_);
 
   const ReplicatorOptions options_;
   Transport* transport_;
@@ -144,6 +216,8 @@ class Replicator {
   ApplyFn apply_;
   ResyncFn resync_;
   ControlFn control_;
+  KnownRegionFn known_region_;
+  const Hlc* hlc_ = nullptr;
 
   mutable Mutex mu_;  // also guards each Outbox's queue and counters
   std::condition_variable work_cv_;
@@ -154,6 +228,14 @@ class Replicator {
 
   mutable Mutex in_mu_;
   std::map<std::pair<RegionId, RegionId>, std::unique_ptr<Inbound>> inbound_ ABSL_GUARDED_BY(in_mu_);
+  // Per refusal reason: when its last log line went out, and what was
+  // refused since.
+  struct RefusalLog {
+    int64_t last_ms = 0;
+    bool logged = false;
+    uint64_t since = 0;
+  };
+  std::array<RefusalLog, kRefusalReasons> refusal_log_ ABSL_GUARDED_BY(in_mu_);
 };
 
 }  // namespace geocache

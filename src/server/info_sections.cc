@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <fstream>
 
@@ -153,13 +154,20 @@ void geo_section(CommandContext& ctx, Out out) {
   }
   int64_t lag_last = 0, lag_p50 = 0, lag_p99 = 0;
   uint64_t gaps = 0;
+  std::array<uint64_t, kRefusalReasons> refused{};
   for (const InboundStats& in : cache.replicator().inbound_stats()) {
     fmt::format_to(out,
                    "inbound_{}_from_{}:epoch={},next_seq={},events={},batches={},duplicates={},gaps={},"
-                   "epoch_changes={},corrupt={},lag_last_ms={},lag_p50_ms={},lag_p99_ms={}\r\n",
+                   "epoch_changes={},corrupt={},lag_last_ms={},lag_p50_ms={},lag_p99_ms={}",
                    cache.region_name(in.region), cache.region_name(in.origin), in.epoch, in.next_seq, in.events_in,
                    in.batches_in, in.duplicates, in.gaps, in.epoch_changes, in.corrupt_batches, in.lag_last_ms,
                    in.lag_p50_ms, in.lag_p99_ms);
+    // Refused input, per reason (docs/replication.md, "Validation").
+    for (size_t r = 0; r < kRefusalReasons; ++r) {
+      fmt::format_to(out, ",refused_{}={}", refusal_name(static_cast<Refusal>(r)), in.refused[r]);
+      refused[r] += in.refused[r];
+    }
+    fmt::format_to(out, "\r\n");
     gaps += in.gaps;
     if (in.region == ctx.region) {
       // This port's region: the worst link is what its readers see.
@@ -173,6 +181,15 @@ void geo_section(CommandContext& ctx, Out out) {
                  "replication_lag_p99_ms:{}\r\ngaps:{}\r\nresyncs:{}\r\nresyncs_completed:{}\r\n",
                  depth, lag_last, lag_p50, lag_p99, gaps, cache.resyncs(),
                  cache.resyncs_completed());
+  // Validation: totals of refused input over every link, and whether
+  // batches are sealed (the secret itself is never shown).
+  const ReplicatorOptions& validation = c.cache.replication;
+  for (size_t r = 0; r < kRefusalReasons; ++r) {
+    fmt::format_to(out, "refused_{}:{}\r\n", refusal_name(static_cast<Refusal>(r)), refused[r]);
+  }
+  fmt::format_to(out, "replication_auth:{}\r\nmax_clock_offset_ms:{}\r\nsequence_window:{}\r\n",
+                 validation.secret.empty() ? "none" : "hmac-sha256", validation.max_clock_offset_ms,
+                 validation.sequence_window);
   // What an operator must look at: logged as errors too.
   const std::vector<std::string> problems = cache.problems();
   fmt::format_to(out, "problems:{}\r\n", problems.size());

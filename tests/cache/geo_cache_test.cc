@@ -785,5 +785,103 @@ TEST_F(SeparateProcessesTest, ProcessToldOfNoOtherRegionReplicatesAndLearnsTheOt
   EXPECT_TRUE(a_->problems().empty());
 }
 
+ 
+// ---- clock skew between processes ------------------------------------------------
+
+// Two one-region "processes" whose clocks disagree: a's runs skew_ms ahead
+// of b's. Both keep the default max-clock-offset (500 ms).
+class SkewedClocksTest : public ::testing::Test {
+ protected:
+  static constexpr RegionId kA = region_id_for("a"), kB = region_id_for("b");
+  void start(int64_t skew_ms) {
+    clock_a_.set_ms(clock_b_.now_ms() + skew_ms);
+    GeoCacheOptions o;
+    o.regions = {"a", "b"};
+    o.replication.linger_us = 0;
+    o.local_regions = {"a"};
+    a_ = std::make_unique<GeoCache>(o, std::make_unique<SharedTransport>(&transport_), &clock_a_);
+    o.local_regions = {"b"};
+    b_ = std::make_unique<GeoCache>(o, std::make_unique<SharedTransport>(&transport_), &clock_b_);
+    ASSERT_TRUE(a_->start().ok());
+    ASSERT_TRUE(b_->start().ok());
+  }
+  void TearDown() override {
+    transport_.stop();
+    a_.reset();
+    b_.reset();
+  }
+  void quiesce() {
+    ASSERT_TRUE(a_->wait_replicated());
+    ASSERT_TRUE(b_->wait_replicated());
+    transport_.wait_idle();
+  }
+  uint64_t refused_at_b(Refusal why) {
+    uint64_t n = 0;
+    for (const auto& s : b_->replicator().inbound_stats()) n += s.refused_of(why);
+    return n;
+  }
+
+  ManualClock clock_a_, clock_b_;
+  InProcessTransport transport_;
+  std::unique_ptr<GeoCache> a_, b_;
+};
+
+TEST_F(SkewedClocksTest, WriteFromAClockTenMinutesAheadIsRefusedAndNeitherStretchesTtlsNorPullsTheClock) {
+  start(10 * 60'000);
+  ASSERT_TRUE(a_->put("k", Value("v"), "a", 60'000).ok());  // SET k v EX 60
+  quiesce();
+  // Taken, it would live 660 s at b, and drag b's HLC 10 minutes ahead.
+  EXPECT_FALSE(b_->TEST_store(kB).peek_with_tombstone("k"));
+  EXPECT_EQ(b_->ttl("k", "b"), -2);
+  EXPECT_EQ(refused_at_b(Refusal::kClock), 1u);
+  ASSERT_TRUE(b_->put("mine", Value("x"), "b").ok());
+  EXPECT_LE(b_->TEST_store(kB).peek("mine")->version.wall_ms(), clock_b_.now_ms());
+}
+
+TEST_F(SkewedClocksTest, LaterWriteOnACorrectClockWinsOverOneFromAClockFarAhead) {
+  start(10 * 60'000);
+  // The partition: both write k; b's write comes a second later in
+  // real time, but a's clock is ten minutes ahead.
+  transport_.cut(kA, kB);
+  transport_.cut(kB, kA);
+  ASSERT_TRUE(a_->put("k", Value("from a"), "a").ok());
+  clock_a_.advance_ms(1000);
+  clock_b_.advance_ms(1000);
+  ASSERT_TRUE(b_->put("k", Value("from b, later"), "b").ok());
+  transport_.heal(kA, kB);
+  transport_.heal(kB, kA);
+  quiesce();
+  EXPECT_EQ(b_->get("k", "b").value(), Value("from b, later"));
+  EXPECT_EQ(refused_at_b(Refusal::kClock), 1u);
+}
+
+TEST_F(GeoCacheTest, WallClockSteppingBackDoesNotStopReplicationBetweenRegionsOfOneProcess) {
+  start();
+  ASSERT_TRUE(geo_->put("before", Value("1"), "eu").ok());
+  quiesce();
+  clock_.advance_ms(-5'000);  // NTP steps the clock back: the HLC keeps its lead
+  ASSERT_TRUE(geo_->put("after", Value("2"), "eu").ok());
+  quiesce();
+  // The version is 5 s ahead of the wall clock, but no further than the
+  // HLC the regions share: observing it moves no clock, so it is taken.
+  EXPECT_EQ(read("after", "us"), "2");
+  EXPECT_EQ(read("after", "ap"), "2");
+  for (const auto& s : geo_->replicator().inbound_stats()) EXPECT_EQ(s.refused_of(Refusal::kClock), 0u);
+}
+
+TEST_F(SkewedClocksTest, TtlFromAClockAheadWithinTheBoundIsStretchedByNoMoreThanTheBound) {
+  start(400);
+  ASSERT_TRUE(a_->put("k", Value("v"), "a", 60'000).ok());
+  ASSERT_TRUE(a_->expire("k", 30'000, "a").ok());
+  quiesce();
+  ASSERT_TRUE(b_->TEST_store(kB).peek("k"));
+  // The expiry is absolute, made by a's clock, which is 400 ms ahead; the
+  // version is no older than the expiry's clock reading and was accepted by
+  // the guard, so the TTL as b counts it is at most 500 ms longer.
+  EXPECT_LE(b_->ttl("k", "b"), 30'000 + 500);
+  EXPECT_GE(b_->ttl("k", "b"), 30'000);
+  EXPECT_EQ(refused_at_b(Refusal::kClock), 0u);
+}
+
 }  // namespace
 }  // namespace geocache

@@ -121,6 +121,27 @@ batch-max-events = 64
   std::remove(path.c_str());
 }
 
+TEST(ConfigTest, ValidationSettingsComeFromFileAndFlags) {
+  const auto path = write_temp(R"(
+[replication]
+max-clock-offset = 250
+sequence-window = 4096
+replication-secret = "from the file"
+)");
+  auto c = parse({path, "--replication-secret", "from the flag"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->cache.replication.max_clock_offset_ms, 250);
+  EXPECT_EQ(c->cache.replication.sequence_window, 4096u);
+  EXPECT_EQ(c->cache.replication.secret, "from the flag");
+  std::remove(path.c_str());
+  auto d = parse({});
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->cache.replication.max_clock_offset_ms, 500);  // CockroachDB's default
+  EXPECT_EQ(d->cache.replication.secret, "");
+  EXPECT_THAT(error_of({"--max-clock-offset", "-1"}), HasSubstr("replication.max-clock-offset"));
+  EXPECT_THAT(error_of({"--sequence-window", "0"}), HasSubstr("replication.sequence-window"));
+}
+
 TEST(ConfigTest, UnknownKeyInFileIsRejectedByName) {
   const auto path = write_temp("[server]\nprot = 1\n");
   EXPECT_THAT(error_of({path}), HasSubstr("server.prot: unknown setting"));

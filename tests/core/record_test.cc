@@ -62,5 +62,53 @@ TEST(RecordTest, ExpiresAtItsDeadlineAndNeverWithoutOne) {
   EXPECT_TRUE(r.expired_at(1001));
 }
 
+// ---- well_formed: what a record from another region must look like ---------------
+
+TEST(RecordTest, WhatTheWritersProduceIsWellFormed) {
+  const Value hash(Value::Map{{"f", Value("v")}, {"g", Value("")}});
+  const Record records[] = {
+      {ValueKind::kString, "any\0\xff bytes"s, kNoExpiry, {}},
+      {ValueKind::kString, "", kMaxExpireAtMs, {}},
+      Record::from_value(Value(Value::List{Value(1), Value(nullptr)})),
+      {ValueKind::kHash, hash.encode(), 1'700'000'000'000, {}},
+      {ValueKind::kHash, Value(Value::Map{}).encode(), kNoExpiry, {}},
+      {ValueKind::kJson, Value(Value::Map{{"a", Value(Value::List{Value(true)})}}).encode(), kNoExpiry, {}},
+      {ValueKind::kJson, Value(3.5).encode(), kNoExpiry, {}},
+      {ValueKind::kTombstone, "", kNoExpiry, {}},
+  };
+  for (const Record& r : records) EXPECT_TRUE(r.well_formed().ok()) << static_cast<int>(r.kind);
+}
+
+TEST(RecordTest, HashThatIsNoMapOfStringsIsNotWellFormed) {
+  for (const Value& v : {Value("text"), Value(Value::List{Value("a")}), Value(Value::Map{{"f", Value(1)}}),
+                         Value(Value::Map{{"f", Value(Value::Map{})}})}) {
+    const Record r{ValueKind::kHash, v.encode(), kNoExpiry, {}};
+    EXPECT_EQ(r.well_formed().code(), StatusCode::kCorruption) << v.to_json();
+  }
+  EXPECT_EQ((Record{ValueKind::kHash, "\x06\x05", kNoExpiry, {}}).well_formed().code(), StatusCode::kCorruption);
+}
+
+TEST(RecordTest, EncodedKindsThatDoNotDecodeAreNotWellFormed) {
+  for (ValueKind kind : {ValueKind::kJson, ValueKind::kApiValue, ValueKind::kHash}) {
+    for (std::string bytes : {""s, "\x06\x05"s, Value(1).encode() + "x", "\xff"s}) {
+      const Record r{kind, bytes, kNoExpiry, {}};
+      EXPECT_EQ(r.well_formed().code(), StatusCode::kCorruption) << static_cast<int>(kind) << " " << bytes.size();
+    }
+  }
+}
+
+TEST(RecordTest, TombstoneWithBytesOrAnUnknownKindIsNotWellFormed) {
+  EXPECT_EQ((Record{ValueKind::kTombstone, "x", kNoExpiry, {}}).well_formed().code(), StatusCode::kCorruption);
+  EXPECT_EQ((Record{static_cast<ValueKind>(9), "", kNoExpiry, {}}).well_formed().code(), StatusCode::kCorruption);
+}
+
+TEST(RecordTest, ExpiryTheStoreCannotHoldIsNotWellFormed) {
+  // A negative expiry would read as "none" in the store, making the key immortal.
+  for (int64_t at : {int64_t{-1}, INT64_MIN, kMaxExpireAtMs + 1, INT64_MAX}) {
+    const Record r{ValueKind::kString, "v", at, {}};
+    EXPECT_EQ(r.well_formed().code(), StatusCode::kCorruption) << at;
+  }
+}
+
 }  // namespace
 }  // namespace geocache

@@ -102,7 +102,8 @@ TEST_F(GeocachedTest, InfoHasEverySection) {
   command(c.get(), {"SET", "a", "1"});
   std::string all = str(command(c.get(), {"INFO"}));
   for (const char* s : {"# Server", "# Clients", "# Memory", "# Stats", "# Replication", "# Keyspace", "# Geo",
-                        "db0:keys=1", "region:local", "outbox_depth_events:", "replication_lag_p99_ms:"}) {
+                        "db0:keys=1", "region:local", "outbox_depth_events:", "replication_lag_p99_ms:",
+                        "refused_mac:0", "refused_clock:0", "replication_auth:none", "max_clock_offset_ms:500"}) {
     EXPECT_NE(all.find(s), std::string::npos) << s;
   }
   std::string geo = str(command(c.get(), {"INFO", "geo"}));

@@ -318,5 +318,66 @@ TEST(EventTest, BatchOfProtocolOneIsRefusedAsSuch) {
   EXPECT_NE(r.status().message().find("protocol 1"), std::string::npos) << r.status().message();
 }
 
+// ---- sealing (replication secret) -------------------------------------------------
+
+std::string sealed(const EventBatch& b, std::string_view secret) {
+  std::string out;
+  encode_batch(b, &out, secret);
+  return out;
+}
+
+TEST(EventTest, SealedBatchOpensWithItsSecretToTheSameBatch) {
+  for (const EventBatch& b :
+       {sample_batch(), control(BatchKind::kSnapshotChunk), control(BatchKind::kSnapshotEnd), hello()}) {
+    const std::string bytes = sealed(b, "s3cret");
+    EXPECT_NE(bytes, encode(b));
+    auto inner = unseal_batch(bytes, "s3cret");
+    ASSERT_TRUE(inner.has_value());
+    EXPECT_EQ(*inner, encode(b));  // the seal wraps the ordinary form
+    auto back = decode_batch(*inner);
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    expect_same(*back, b);
+  }
+}
+
+TEST(EventTest, SealDoesNotOpenWithAnotherSecretOrAfterAnyChange) {
+  const std::string bytes = sealed(sample_batch(), "s3cret");
+  EXPECT_FALSE(unseal_batch(bytes, "s3cre").has_value());
+  EXPECT_FALSE(unseal_batch(bytes, "s3cret!").has_value());
+  EXPECT_FALSE(unseal_batch(bytes, "other").has_value());
+  // Any flipped bit, in the MAC or in the batch it covers, breaks the seal.
+  for (size_t pos = 3; pos < bytes.size(); ++pos) {
+    std::string bad = bytes;
+    bad[pos] ^= 0x01;
+    EXPECT_FALSE(unseal_batch(bad, "s3cret").has_value()) << pos;
+  }
+  // So does anything cut off or added.
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
+    EXPECT_FALSE(unseal_batch(std::string_view(bytes).substr(0, cut), "s3cret").has_value()) << cut;
+  }
+  EXPECT_FALSE(unseal_batch(bytes + "x", "s3cret").has_value());
+}
+
+TEST(EventTest, UnsealedBatchIsRefusedWhenASecretIsSet) {
+  EXPECT_FALSE(unseal_batch(encode(sample_batch()), "s3cret").has_value());
+  EXPECT_FALSE(unseal_batch(encode(control(BatchKind::kResyncRequest)), "s3cret").has_value());
+  EXPECT_FALSE(unseal_batch("", "s3cret").has_value());
+  EXPECT_FALSE(unseal_batch("garbage", "s3cret").has_value());
+}
+
+TEST(EventTest, WithoutASecretBatchesPassSealedOrNot) {
+  const std::string plain = encode(sample_batch());
+  EXPECT_EQ(unseal_batch(plain, ""), std::optional<std::string_view>(plain));
+  EXPECT_EQ(unseal_batch(sealed(sample_batch(), "s3cret"), ""), std::optional<std::string_view>(plain));
+  // Garbage passes too; decoding refuses it.
+  EXPECT_EQ(unseal_batch("GC\x03xx", ""), std::optional<std::string_view>("GC\x03xx"));
+  EXPECT_EQ(decode_batch("GC\x03xx").status().code(), StatusCode::kCorruption);
+}
+
+TEST(EventTest, SealedBatchIsCorruptionToTheDecoderUntilUnsealed) {
+  EXPECT_EQ(decode_batch(sealed(sample_batch(), "s3cret")).status().code(), StatusCode::kCorruption);
+}
+
+
 }  // namespace
 }  // namespace geocache

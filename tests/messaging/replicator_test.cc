@@ -12,6 +12,9 @@
 #include <tuple>
 #include <vector>
 
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
+
 #include "core/clock.h"
 
 namespace geocache {
@@ -85,6 +88,11 @@ class FakeTransport final : public Transport {
       if (b.ok()) out.push_back(std::move(b).value());
     }
     return out;
+  }
+  // What was published, as sent (sealed or not).
+  std::vector<std::string> payloads() const {
+    std::lock_guard lock(mu_);
+    return payloads_;
   }
   bool has_receiver(RegionId r) const {
     std::lock_guard lock(mu_);
@@ -309,7 +317,10 @@ class ReplicatorReceiveTest : public ::testing::Test {
     b.origin = origin;
     b.epoch = epoch;
     b.first_seq = first_seq;
-    for (int i = 0; i < count; ++i) b.events.push_back(put_event("key" + std::to_string(first_seq + i), 8, wall_ms));
+    for (int i = 0; i < count; ++i) {
+      b.events.push_back(put_event("key" + std::to_string(first_seq + i), 8, wall_ms));
+      b.events.back().record.version.region = origin;  // an origin stamps its own writes
+    }
     std::string out;
     encode_batch(b, &out);
     return out;
@@ -491,6 +502,445 @@ TEST_F(ReplicatorReceiveTest, RecordsReplicationLagFromOriginWallClock) {
   EXPECT_EQ(inbound(1).lag_last_ms, 40);
   EXPECT_EQ(inbound(1).lag_p50_ms, 40);
   EXPECT_EQ(inbound(1).lag_p99_ms, 40);
+}
+
+
+// ---- validation: every field of what arrives is bounded ----------------------------
+
+// A receiver at region 2 of a deployment of regions 1..3, with the options a
+// test gives; records what is applied (region:key) and the resyncs asked.
+class ReplicatorValidationTest : public ::testing::Test {
+ protected:
+  void make(ReplicatorOptions o = {}) {
+    rep_ = std::make_unique<Replicator>(
+        o, &transport_, &clock_,
+        [this](RegionId region, const Event& e) {
+          std::lock_guard lock(mu_);
+          applied_.push_back(std::to_string(region) + ":" + e.key);
+        },
+        [this](RegionId, RegionId origin, ResyncReason why) {
+          std::lock_guard lock(mu_);
+          resyncs_.emplace_back(origin, why);
+        },
+        [this](RegionId, const EventBatch& b) {
+          std::lock_guard lock(mu_);
+          for (const Event& e : b.events) control_keys_.push_back(e.key);
+          ++control_batches_;
+        });
+    rep_->set_known_regions([](RegionId r) { return r >= 1 && r <= 3; });
+    rep_->add_region(2);
+  }
+
+  // An event of origin `origin` written now (by the test's clock).
+  Event event(const std::string& key, RegionId origin = 1) {
+    Event e = put_event(key, 8, clock_.now_ms());
+    e.record.version = Version{Hlc::pack(clock_.now_ms(), 0), origin};
+    return e;
+  }
+  static std::string encode(RegionId origin, uint64_t epoch, uint64_t first_seq, std::vector<Event> events,
+                            std::string_view secret = {}) {
+    EventBatch b;
+    b.origin = origin;
+    b.epoch = epoch;
+    b.first_seq = first_seq;
+    b.events = std::move(events);
+    std::string out;
+    encode_batch(b, &out, secret);
+    return out;
+  }
+  // A batch of `count` good events key<seq> from region 1, epoch 7.
+  std::string good(uint64_t first_seq, int count = 1) {
+    std::vector<Event> events;
+    for (int i = 0; i < count; ++i) events.push_back(event("key" + std::to_string(first_seq + i)));
+    return encode(1, 7, first_seq, std::move(events));
+  }
+  void receive(const std::string& payload) { rep_->TEST_receive(2, payload); }
+  Keys applied() {
+    std::lock_guard lock(mu_);
+    return std::exchange(applied_, {});
+  }
+  size_t resyncs() {
+    std::lock_guard lock(mu_);
+    return resyncs_.size();
+  }
+  // Refusals of `why` on every link into region 2.
+  uint64_t refused(Refusal why) {
+    uint64_t n = 0;
+    for (const auto& s : rep_->inbound_stats()) n += s.refused_of(why);
+    return n;
+  }
+  InboundStats from(RegionId origin) {
+    for (const auto& s : rep_->inbound_stats()) {
+      if (s.region == 2 && s.origin == origin) return s;
+    }
+    return {};
+  }
+
+  ManualClock clock_;
+  FakeTransport transport_;
+  std::unique_ptr<Replicator> rep_;
+  std::mutex mu_;
+  Keys applied_;
+  std::vector<std::pair<RegionId, ResyncReason>> resyncs_;
+  Keys control_keys_;
+  int control_batches_ = 0;
+};
+
+TEST_F(ReplicatorValidationTest, VersionFurtherAheadThanTheClockGuardIsRefusedAndTheRestOfTheBatchApplied) {
+  ReplicatorOptions o;
+  o.max_clock_offset_ms = 500;
+  make(o);
+  Event ahead = event("ahead");
+  ahead.record.version.hlc = Hlc::pack(clock_.now_ms() + 501, 0);
+  Event edge = event("edge");  // exactly at the bound: taken
+  edge.record.version.hlc = Hlc::pack(clock_.now_ms() + 500, 0xffff);
+  receive(encode(1, 7, 1, {event("a"), ahead, edge, event("b")}));
+  EXPECT_EQ(applied(), (Keys{"2:a", "2:edge", "2:b"}));
+  EXPECT_EQ(refused(Refusal::kClock), 1u);
+  EXPECT_EQ(from(1).refused_of(Refusal::kClock), 1u);
+  // The refused event kept its sequence: the next batch is in step.
+  EXPECT_EQ(from(1).next_seq, 5u);
+  receive(good(5));
+  EXPECT_EQ(applied(), Keys{"2:key5"});
+  EXPECT_EQ(resyncs(), 0u);
+}
+
+TEST_F(ReplicatorValidationTest, LargestHlcIsRefusedNotObserved) {
+  make();
+  Event forged = event("forged");
+  forged.record.version.hlc = UINT64_MAX;  // would wrap the HLC of whoever observed it
+  receive(encode(1, 7, 1, {forged}));
+  EXPECT_EQ(applied(), Keys{});
+  EXPECT_EQ(refused(Refusal::kClock), 1u);
+}
+
+TEST_F(ReplicatorValidationTest, TheClockGuardFollowsTheLocalClock) {
+  make();
+  Event later = event("later");
+  later.record.version.hlc = Hlc::pack(clock_.now_ms() + 60'000, 0);
+  receive(encode(1, 7, 1, {later}));
+  EXPECT_EQ(applied(), Keys{});
+  clock_.advance_ms(60'000);  // now it is the present: the same version is taken
+  receive(encode(1, 7, 2, {later}));
+  EXPECT_EQ(applied(), Keys{"2:later"});
+}
+
+TEST_F(ReplicatorValidationTest, VersionTheLocalHlcAlreadyReachedPassesTheGuardWhateverTheWallClock) {
+  make();
+  // The HLC ran to now + 2 s (the wall clock stepped back since).
+  Hlc hlc(&clock_);
+  clock_.advance_ms(2'000);
+  const uint64_t reached = hlc.now();
+  clock_.advance_ms(-2'000);
+  rep_->set_clock_guard(&hlc);
+  Event behind_hlc = event("behind-hlc");
+  behind_hlc.record.version.hlc = reached - 1;
+  Event same_ms = event("same-ms");
+  same_ms.record.version.hlc = reached + 5;  // jumps logical ticks, not milliseconds
+  Event beyond = event("beyond");
+  beyond.record.version.hlc = Hlc::pack(Version{reached, 0}.wall_ms() + 1, 0);
+  receive(encode(1, 7, 1, {behind_hlc, same_ms, beyond}));
+  EXPECT_EQ(applied(), (Keys{"2:behind-hlc", "2:same-ms"}));
+  EXPECT_EQ(refused(Refusal::kClock), 1u);
+}
+
+TEST_F(ReplicatorValidationTest, OriginWallTimeAheadOrNegativeIsRefused) {
+  make();
+  Event ahead = event("ahead");
+  ahead.origin_wall_ms = clock_.now_ms() + 10 * 60'000;
+  Event negative = event("negative");
+  negative.origin_wall_ms = -5;
+  receive(encode(1, 7, 1, {ahead, negative, event("ok")}));
+  EXPECT_EQ(applied(), Keys{"2:ok"});
+  EXPECT_EQ(refused(Refusal::kClock), 1u);
+  EXPECT_EQ(refused(Refusal::kValue), 1u);
+}
+
+TEST_F(ReplicatorValidationTest, BatchFromAnUnknownRegionIsRefusedWhole) {
+  make();
+  for (RegionId origin : {RegionId{0}, RegionId{4}, RegionId{255}}) {
+    receive(encode(origin, 7, 1, {event("k", origin)}));
+  }
+  EXPECT_EQ(applied(), Keys{});
+  EXPECT_EQ(refused(Refusal::kRegion), 3u);
+  EXPECT_EQ(from(0).refused_of(Refusal::kRegion), 3u);  // counted with no origin: it cannot be trusted
+  EXPECT_EQ(resyncs(), 0u);
+}
+
+TEST_F(ReplicatorValidationTest, EventCarryingAnotherRegionsVersionIsRefused) {
+  make();
+  // Region 1 writing with region 3's id (or an unknown one) would pass for
+  // their writes in every conflict and every resync.
+  receive(encode(1, 7, 1, {event("k1", 3), event("k2", 9), event("k3", 1)}));
+  EXPECT_EQ(applied(), Keys{"2:k3"});
+  EXPECT_EQ(from(1).refused_of(Refusal::kRegion), 2u);
+}
+
+TEST_F(ReplicatorValidationTest, ValueThatDoesNotDecodeForItsKindIsRefused) {
+  make();
+  Event hash = event("hash");
+  hash.record.kind = ValueKind::kHash;
+  hash.record.bytes = "\x06\x05";  // a list of five, cut short
+  Event hash_of_ints = event("hash-of-ints");
+  hash_of_ints.record.kind = ValueKind::kHash;
+  hash_of_ints.record.bytes = Value(Value::Map{{"f", Value(1)}}).encode();
+  Event json = event("json");
+  json.record.kind = ValueKind::kJson;
+  json.record.bytes = "not an encoded value";
+  Event tomb = event("tomb");
+  tomb.record.kind = ValueKind::kTombstone;
+  tomb.record.bytes = "x";
+  Event expiry = event("expiry");
+  expiry.record.expire_at_ms = int64_t{1} << 50;  // beyond what a store holds
+  Event fine = event("fine");
+  fine.record.kind = ValueKind::kHash;
+  fine.record.bytes = Value(Value::Map{{"f", Value("v")}}).encode();
+  receive(encode(1, 7, 1, {hash, hash_of_ints, json, tomb, expiry, fine}));
+  EXPECT_EQ(applied(), Keys{"2:fine"});
+  EXPECT_EQ(refused(Refusal::kValue), 5u);
+}
+
+TEST_F(ReplicatorValidationTest, SequenceBeyondAnyAnOriginReachesIsRefusedAndReplicationGoesOn) {
+  make();
+  receive(good(1, 2));
+  applied();
+  receive(good(uint64_t{1} << 62));  // the forged batch
+  receive(good(UINT64_MAX));         // would wrap first + count
+  EXPECT_EQ(applied(), Keys{});
+  EXPECT_EQ(refused(Refusal::kSequence), 2u);
+  receive(good(3, 2));  // the real stream goes on
+  EXPECT_EQ(applied(), (Keys{"2:key3", "2:key4"}));
+  EXPECT_EQ(from(1).next_seq, 5u);
+}
+
+TEST_F(ReplicatorValidationTest, BatchFarAheadIsRefusedAndResyncedAndTheRealStreamGoesOn) {
+  ReplicatorOptions o;
+  o.sequence_window = 100;
+  make(o);
+  receive(good(1, 2));
+  applied();
+  receive(good(1000));  // 997 ahead of the expected 3
+  EXPECT_EQ(applied(), Keys{});
+  EXPECT_EQ(refused(Refusal::kSequence), 1u);
+  EXPECT_EQ(from(1).next_seq, 3u);  // expectations unmoved
+  EXPECT_EQ(resyncs(), 1u);         // had it been real, a snapshot brings what it carried
+  receive(good(3, 2));
+  EXPECT_EQ(applied(), (Keys{"2:key3", "2:key4"}));
+  EXPECT_EQ(from(1).gaps, 0u);
+  // Within the window a jump is an ordinary gap.
+  receive(good(105));
+  EXPECT_EQ(applied(), Keys{"2:key105"});
+  EXPECT_EQ(from(1).gaps, 1u);
+}
+
+TEST_F(ReplicatorValidationTest, JumpBeyondTheWindowIsFollowedOnceTheNextBatchContinuesIt) {
+  ReplicatorOptions o;
+  o.sequence_window = 100;
+  make(o);
+  receive(good(1));
+  applied();
+  // The receiver's queue lost a thousand events (say): the origin really is
+  // there, and its next batch says so.
+  receive(good(1000, 3));
+  EXPECT_EQ(applied(), Keys{});
+  receive(good(1003, 2));
+  EXPECT_EQ(applied(), (Keys{"2:key1003", "2:key1004"}));
+  EXPECT_EQ(from(1).next_seq, 1005u);
+  EXPECT_EQ(from(1).gaps, 1u);
+  EXPECT_EQ(resyncs(), 2u);  // one for the refused batch, one for the jump
+  EXPECT_EQ(refused(Refusal::kSequence), 1u);
+  receive(good(1005));
+  EXPECT_EQ(applied(), Keys{"2:key1005"});
+}
+
+TEST_F(ReplicatorValidationTest, BatchInTheWindowBetweenTwoFarOnesCancelsTheJump) {
+  ReplicatorOptions o;
+  o.sequence_window = 100;
+  make(o);
+  receive(good(1));
+  receive(good(1000));
+  receive(good(2));     // the real stream
+  receive(good(1001));  // continues the far one, but not right after it
+  EXPECT_EQ(applied(), (Keys{"2:key1", "2:key2"}));
+  EXPECT_EQ(refused(Refusal::kSequence), 2u);
+  EXPECT_EQ(from(1).next_seq, 3u);
+}
+
+TEST_F(ReplicatorValidationTest, BatchFarBehindIsRefusedAndTwoInARowAreFollowed) {
+  ReplicatorOptions o;
+  o.sequence_window = 100;
+  make(o);
+  receive(good(1000));  // first contact
+  applied();
+  receive(good(5));
+  EXPECT_EQ(applied(), Keys{});
+  EXPECT_EQ(refused(Refusal::kSequence), 1u);
+  EXPECT_EQ(from(1).next_seq, 1001u);
+  const size_t before = resyncs();
+  // Two in a row: the origin is back there (the first contact was the
+  // forgery). Follow it; applying old writes again is harmless (LWW).
+  receive(good(6));
+  EXPECT_EQ(applied(), Keys{"2:key6"});
+  EXPECT_EQ(from(1).next_seq, 7u);
+  EXPECT_EQ(resyncs(), before + 1);
+}
+
+TEST_F(ReplicatorValidationTest, NewEpochIsFollowedWhateverItsSequence) {
+  ReplicatorOptions o;
+  o.sequence_window = 100;
+  make(o);
+  receive(good(1));
+  // A restarted origin (new epoch) starts wherever it starts.
+  receive(encode(1, 8, 123'456, {event("restarted")}));
+  EXPECT_EQ(applied(), (Keys{"2:key1", "2:restarted"}));
+  EXPECT_EQ(refused(Refusal::kSequence), 0u);
+  EXPECT_EQ(from(1).epoch_changes, 1u);
+}
+
+TEST_F(ReplicatorValidationTest, WithASecretOnlyBatchesSealedWithItAreApplied) {
+  ReplicatorOptions o;
+  o.secret = "s3cret";
+  make(o);
+  receive(encode(1, 7, 1, {event("unsealed")}));
+  receive(encode(1, 7, 1, {event("wrong")}, "other"));
+  std::string tampered = encode(1, 7, 1, {event("tampered")}, "s3cret");
+  tampered.back() ^= 1;
+  receive(tampered);
+  EXPECT_EQ(applied(), Keys{});
+  EXPECT_EQ(refused(Refusal::kMac), 3u);
+  EXPECT_EQ(from(0).refused_of(Refusal::kMac), 3u);
+  EXPECT_EQ(from(1).batches_in, 0u);  // nothing refused took a sequence
+  receive(encode(1, 7, 1, {event("sealed")}, "s3cret"));
+  EXPECT_EQ(applied(), Keys{"2:sealed"});
+  EXPECT_EQ(resyncs(), 0u);
+}
+
+TEST_F(ReplicatorValidationTest, ControlBatchesNeedTheSealToo) {
+  ReplicatorOptions o;
+  o.secret = "s3cret";
+  make(o);
+  EventBatch req;
+  req.kind = BatchKind::kResyncRequest;
+  req.origin = 1;
+  req.target = 2;
+  std::string plain, sealed;
+  encode_batch(req, &plain);
+  encode_batch(req, &sealed, "s3cret");
+  receive(plain);
+  EXPECT_EQ(control_batches_, 0);
+  receive(sealed);
+  EXPECT_EQ(control_batches_, 1);
+  EXPECT_EQ(refused(Refusal::kMac), 1u);
+}
+
+TEST_F(ReplicatorValidationTest, WithoutASecretSealedBatchesAreReadToo) {
+  make();
+  receive(encode(1, 7, 1, {event("sealed")}, "s3cret"));
+  EXPECT_EQ(applied(), Keys{"2:sealed"});
+}
+
+TEST_F(ReplicatorValidationTest, BatchesSentCarryTheSeal) {
+  ReplicatorOptions o;
+  o.secret = "s3cret";
+  o.linger_us = 0;
+  make(o);
+  rep_->append(2, event("mine", 2));
+  ASSERT_TRUE(rep_->start().ok());
+  ASSERT_TRUE(rep_->wait_drained(20'000));
+  EventBatch req;
+  req.kind = BatchKind::kResyncRequest;
+  req.origin = 2;
+  req.target = 1;
+  ASSERT_TRUE(rep_->send_control(req).ok());
+  rep_->stop();
+  ASSERT_EQ(transport_.payloads().size(), 1u);
+  ASSERT_EQ(transport_.direct().size(), 1u);
+  for (const std::string& payload : {transport_.payloads()[0], transport_.direct()[0].payload}) {
+    EXPECT_EQ(decode_batch(payload).status().code(), StatusCode::kCorruption);  // not plain
+    auto inner = unseal_batch(payload, "s3cret");
+    ASSERT_TRUE(inner.has_value());
+    EXPECT_TRUE(decode_batch(*inner).ok());
+  }
+}
+
+EventBatch chunk(std::vector<Event> records) {
+  EventBatch b;
+  b.kind = BatchKind::kSnapshotChunk;
+  b.origin = 1;
+  b.target = 2;
+  b.events = std::move(records);
+  return b;
+}
+
+TEST_F(ReplicatorValidationTest, SnapshotRecordsAreCheckedOneByOne) {
+  make();
+  Event ahead = event("ahead");
+  ahead.record.version.hlc = UINT64_MAX;
+  Event bad_json = event("bad-json");
+  bad_json.record.kind = ValueKind::kJson;
+  bad_json.record.bytes = "\xff";
+  // A snapshot holds the origin's whole store: other known regions' writes
+  // are fine, unknown ones are not.
+  std::string bytes;
+  encode_batch(chunk({event("mine"), event("from-3", 3), event("from-7", 7), ahead, bad_json}), &bytes);
+  receive(bytes);
+  EXPECT_EQ(control_keys_, (Keys{"mine", "from-3"}));
+  EXPECT_EQ(from(1).refused_of(Refusal::kRegion), 1u);
+  EXPECT_EQ(from(1).refused_of(Refusal::kClock), 1u);
+  EXPECT_EQ(from(1).refused_of(Refusal::kValue), 1u);
+}
+
+TEST_F(ReplicatorValidationTest, SnapshotEndAheadOfTheClockIsRefused) {
+  make();
+  EventBatch end;
+  end.kind = BatchKind::kSnapshotEnd;
+  end.origin = 1;
+  end.target = 2;
+  // Taken, its snapshot time would drop every key of region 1, its flush
+  // mark refuse every later write.
+  for (auto [hlc, mark] : {std::pair{UINT64_MAX, Version{}}, std::pair{uint64_t{1}, Version{UINT64_MAX, 1}}}) {
+    end.snapshot_hlc = hlc;
+    end.flush_mark = mark;
+    std::string bytes;
+    encode_batch(end, &bytes);
+    receive(bytes);
+  }
+  end.snapshot_hlc = Hlc::pack(clock_.now_ms(), 0);
+  end.flush_mark = Version{Hlc::pack(clock_.now_ms(), 0), 9};  // an unknown region's flush
+  std::string bytes;
+  encode_batch(end, &bytes);
+  receive(bytes);
+  EXPECT_EQ(control_batches_, 0);
+  EXPECT_EQ(from(1).refused_of(Refusal::kClock), 2u);
+  EXPECT_EQ(from(1).refused_of(Refusal::kRegion), 1u);
+  end.flush_mark = Version{Hlc::pack(clock_.now_ms(), 0), 3};
+  bytes.clear();
+  encode_batch(end, &bytes);
+  receive(bytes);
+  EXPECT_EQ(control_batches_, 1);
+}
+
+TEST_F(ReplicatorValidationTest, RefusalsAreLoggedAtMostOncePerReasonPerInterval) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100);
+  auto logger = std::make_shared<spdlog::logger>("refusals", sink);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(logger);
+  make();
+  Event ahead = event("ahead");
+  ahead.record.version.hlc = UINT64_MAX;
+  for (int i = 0; i < 50; ++i) receive(encode(1, 7, 1 + i, {ahead}));
+  for (int i = 0; i < 50; ++i) receive(encode(9, 7, 1 + i, {event("k", 9)}));
+  EXPECT_EQ(sink->last_formatted().size(), 2u);  // one line per reason
+  clock_.advance_ms(kRefusalLogIntervalMs);
+  receive(encode(1, 7, 51, {ahead}));
+  const auto lines = sink->last_raw();
+  spdlog::set_default_logger(previous);
+  ASSERT_EQ(lines.size(), 3u);
+  const std::string last(lines.back().payload.data(), lines.back().payload.size());
+  EXPECT_NE(last.find("(clock)"), std::string::npos) << last;
+  EXPECT_NE(last.find("50 refused for 'clock' since the last report"), std::string::npos) << last;
+  EXPECT_EQ(refused(Refusal::kClock), 51u);
+  EXPECT_EQ(refused(Refusal::kRegion), 50u);
 }
 
 }  // namespace

@@ -254,11 +254,14 @@ struct CountingApply {
   }
 };
 
+// A write of east's, stamped as east would (receivers refuse versions of
+// another region than the batch's origin).
 Event put_event(const std::string& key) {
   Event e;
   e.kind = EventKind::kPut;
   e.key = key;
   e.origin_wall_ms = SystemClock::instance()->now_ms();
+  e.record.version = Version{Hlc::pack(e.origin_wall_ms, 0), kEast};
   return e;
 }
 
