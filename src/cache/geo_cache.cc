@@ -302,7 +302,10 @@ Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
           rec.bytes.clear();
           rec.expire_at_ms = kNoExpiry;
         }
-        if (rec.is_tombstone() && cur == nullptr) next->reset();  // deleting nothing writes nothing
+        // Deleting a key absent here still writes its tombstone when other
+        // regions exist: a write elsewhere that has not reached us yet is
+        // older than this delete and must lose to it. Alone, nothing can.
+        if (rec.is_tombstone() && cur == nullptr && !replicates_) next->reset();
         return inner;
       },
       // With a single region there is nobody to replicate to: no event.
@@ -320,8 +323,7 @@ Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
 Result<bool> GeoCache::remove(std::string_view key, RegionId region) {
   bool removed = false;
   Status st = mutate(key, region, [&](const RecordView* cur, std::optional<Record>* next) {
-    if (cur == nullptr) return Status::Ok();
-    removed = true;
+    removed = cur != nullptr;  // an absent key still gets its tombstone (mutate)
     next->emplace();
     (*next)->kind = ValueKind::kTombstone;
     return Status::Ok();

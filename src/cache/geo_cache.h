@@ -90,8 +90,9 @@ class GeoCache {
              std::optional<int64_t> ttl_ms = std::nullopt);
   // The value, or kNotFound. Touches LRU in the region read.
   Result<Value> get(std::string_view key, std::string_view region = {});
-  // Removes key; true if it was there. Fails for a region not hosted here,
-  // or if the store refuses the write.
+  // Removes key; true if it was there. An absent key is deleted too (its
+  // tombstone beats older writes not received yet). Fails for a region not
+  // hosted here, or if the store refuses the write.
   Result<bool> remove(std::string_view key, std::string_view region = {});
   // Sets a TTL (ms from now) on an existing key; false if absent.
   Result<bool> expire(std::string_view key, int64_t ttl_ms, std::string_view region = {});
@@ -130,11 +131,13 @@ class GeoCache {
   // Read-modify-write of key in local region `region`: fn sees the live record
   // (nullptr if none) and may fill *next with the key's new state (kind, bytes,
   // expiry; the version is assigned here). A write whose expiry has passed
-  // becomes a delete. The write is replicated. Returns fn's status (a non-ok
+  // becomes a delete; a delete of an absent key is written too, unless this
+  // is the only region. The write is replicated. Returns fn's status (a non-ok
   // one writes nothing), or kOutOfMemory if the value can never fit.
   using Mutator = LruCache::Mutator;
   Status mutate(std::string_view key, RegionId region, Mutator fn);
-  // Deletes key in local region `region`; true if it was live.
+  // Deletes key in local region `region`; true if it was live. Writes the
+  // tombstone either way (see mutate).
   Result<bool> remove(std::string_view key, RegionId region);
   // FLUSHALL: removes everything written before now, in every region.
   void flush_all(RegionId region);

@@ -126,12 +126,31 @@ TEST_F(GeoCacheTest, RemoveReplicates) {
   EXPECT_TRUE(t->is_tombstone());
 }
 
-TEST_F(GeoCacheTest, RemoveOfAbsentKeyWritesNothing) {
+// A region that has not received a key yet still deletes it: the write it
+// has not seen is older than the delete, so the delete wins everywhere.
+TEST_F(GeoCacheTest, RemoveOfAKeyNotYetReceivedWinsOverTheOlderWriteEverywhere) {
   start();
-  EXPECT_FALSE(value_of(geo_->remove("never", "eu")));
+  link().cut(kEu, kUs);
+  ASSERT_TRUE(geo_->put("k", Value("old"), "eu").ok());
   quiesce();
-  EXPECT_EQ(geo_->replicator().outbox_stats().at(0).appended, 0u);
-  EXPECT_FALSE(geo_->TEST_store(kUs).peek_with_tombstone("never").has_value());
+  ASSERT_EQ(read("k", "us"), "-");
+  EXPECT_FALSE(value_of(geo_->remove("k", "us")));  // absent here: replies false, as DEL replies 0
+  link().heal(kEu, kUs);
+  quiesce();
+  for (const char* r : {"eu", "us", "ap"}) EXPECT_EQ(read("k", r), "-") << r;
+  expect_converged();
+  auto t = geo_->TEST_store(kEu).peek_with_tombstone("k");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_TRUE(t->is_tombstone());
+}
+
+// With one region there is no older write elsewhere to beat: no tombstone.
+TEST_F(GeoCacheTest, RemoveOfAbsentKeyInAOneRegionDeploymentWritesNothing) {
+  GeoCacheOptions o;
+  o.regions = {"solo"};
+  start(o);
+  EXPECT_FALSE(value_of(geo_->remove("never", "solo")));
+  EXPECT_FALSE(geo_->TEST_store(1).peek_with_tombstone("never").has_value());
 }
 
 TEST_F(GeoCacheTest, PutWithTtlReplicatesItsAbsoluteExpiry) {
