@@ -175,9 +175,25 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
 GeoCache::~GeoCache() { stop(); }
 
 Status GeoCache::start() {
-  resync_->start();
+  {
+    MutexLock lock(loop_mu_);
+    if (!warm_up_asked_) {
+      warm_up_asked_ = true;
+      // The stores start empty: each local region warms up from every region
+      // of another process, and is no snapshot source for it until then
+      // (messaging/resync.h, "Warm-up"). Before the transport delivers
+      // anything: a request queued for us while we were down must wait too.
+      for (RegionId region : local_ids_) {
+        for (size_t origin = 1; origin <= options_.regions.size(); ++origin) {
+          if (!is_local(static_cast<RegionId>(origin))) resync_->warm_up(region, static_cast<RegionId>(origin));
+        }
+      }
+    }
+  }
   Status st = replicator_->start();
   if (!st.ok()) return st;
+  // After the transport: its worker sends the requests asked so far at once.
+  resync_->start();
   MutexLock lock(loop_mu_);
   if (!running_) {
     running_ = true;

@@ -78,8 +78,9 @@ class GeoCache {
   GeoCache(const GeoCache&) = delete;
   GeoCache& operator=(const GeoCache&) = delete;
 
-  // Starts replication and the expiry cycle. The constructor does not, so a
-  // caller can wire things first.
+  // Starts replication and the expiry cycle, and (the first time) the
+  // warm-up of every local region from each region of another process
+  // (warming()). The constructor does not, so a caller can wire things first.
   Status start();
   void stop();
 
@@ -165,6 +166,10 @@ class GeoCache {
   // Resyncs started (gap, new epoch, first contact) and completed.
   uint64_t resyncs() const { return resync_->started(); }
   uint64_t resyncs_completed() const { return resync_->completed(); }
+  // (local, remote) region pairs whose warm-up has not ended: until it has, a
+  // local region answers that remote region's snapshot requests only once
+  // warm (Resync::warm_up). 0 once warm.
+  size_t warming() const { return resync_->warming(); }
 
   // Waits until every local write so far has been handed to the transport
   // (the outboxes drained), as has every resync request asked so far, and,
@@ -207,6 +212,7 @@ class GeoCache {
   Mutex loop_mu_;
   std::condition_variable loop_cv_;
   bool running_ ABSL_GUARDED_BY(loop_mu_) = false;
+  bool warm_up_asked_ ABSL_GUARDED_BY(loop_mu_) = false;  // once per process: the stores persist over stop()
   std::thread expiry_thread_;
 };
 

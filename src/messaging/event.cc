@@ -6,11 +6,11 @@
 //     origin_wall_ms | value kind (byte) | value bytes (length-prefixed)
 //     expire_at_ms
 //
-// Control batches (resync) use format 2, so a node that predates them
-// refuses them as an unknown format instead of misreading them:
+// Control batches (resync) use format 3 (2 lacked the flags), so a node that
+// predates them refuses them as an unknown format instead of misreading them:
 //
-//   magic "GC" | format 2 (byte) | batch kind (byte) | origin (byte)
-//   target (byte) | request_id | snapshot_hlc (fixed64)
+//   magic "GC" | format 3 (byte) | batch kind (byte) | flags (byte: bit 0
+//   warming) | origin (byte) | target (byte) | request_id | snapshot_hlc (fixed64)
 //   flush_mark hlc (fixed64) | flush_mark region (byte) | count
 //   count * event, as above (snapshot chunks only; kPut only)
 //
@@ -26,7 +26,8 @@ namespace {
 constexpr char kMagic0 = 'G';
 constexpr char kMagic1 = 'C';
 constexpr uint8_t kFormat = 1;
-constexpr uint8_t kControlFormat = 2;
+constexpr uint8_t kControlFormat = 3;
+constexpr uint8_t kFlagWarming = 1;
 // An event takes at least 14 bytes; a count beyond what is left is a lie.
 constexpr size_t kMinEventBytes = 14;
 
@@ -88,15 +89,18 @@ Status decode_events(std::string_view in, std::vector<Event>* events) {
 
 Result<EventBatch> decode_control(std::string_view in) {
   EventBatch batch;
-  if (in.size() < 3) return Status::Corruption("truncated control batch");
+  if (in.size() < 4) return Status::Corruption("truncated control batch");
   const uint8_t kind = static_cast<uint8_t>(in[0]);
   if (kind < static_cast<uint8_t>(BatchKind::kResyncRequest) || kind > static_cast<uint8_t>(BatchKind::kSnapshotEnd)) {
     return Status::Corruption("unknown control batch kind");
   }
   batch.kind = static_cast<BatchKind>(kind);
-  batch.origin = static_cast<RegionId>(in[1]);
-  batch.target = static_cast<RegionId>(in[2]);
-  in.remove_prefix(3);
+  const uint8_t flags = static_cast<uint8_t>(in[1]);
+  if ((flags & ~kFlagWarming) != 0) return Status::Corruption("unknown control batch flags");
+  batch.warming = (flags & kFlagWarming) != 0;
+  batch.origin = static_cast<RegionId>(in[2]);
+  batch.target = static_cast<RegionId>(in[3]);
+  in.remove_prefix(4);
   if (!get_varint(&in, &batch.request_id) || !get_fixed64(&in, &batch.snapshot_hlc) ||
       !get_fixed64(&in, &batch.flush_mark.hlc) || in.empty()) {
     return Status::Corruption("truncated control batch");
@@ -121,6 +125,7 @@ void encode_batch(const EventBatch& batch, std::string* out) {
   if (batch.is_control()) {
     out->push_back(static_cast<char>(kControlFormat));
     out->push_back(static_cast<char>(batch.kind));
+    out->push_back(static_cast<char>(batch.warming ? kFlagWarming : 0));
     out->push_back(static_cast<char>(batch.origin));
     out->push_back(static_cast<char>(batch.target));
     put_varint(out, batch.request_id);

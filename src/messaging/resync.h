@@ -6,6 +6,14 @@
 // depend on cache/. Control batches leave through a SendFn (the replicator's
 // send_control).
 //
+// Warm-up. A process starts with empty stores. Until a local region has a
+// snapshot from a remote region (its warm-up from it, asked at start), it may
+// lack writes that region holds, its own from before a restart above all; a
+// snapshot of it would make that region drop them. So a region still warming
+// up from the requester answers a request only once that warm-up has ended,
+// unless the requester is warming up from it too (both just started: neither
+// can wait for the other); such a snapshot is flagged and drops nothing.
+//
 // Threading: resync() and handle_control() are the replicator's hooks; they
 // run on transport threads and never wait on the network. Requests and their
 // retries are sent by the unit's worker thread, snapshots by one sender thread
@@ -21,6 +29,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -100,7 +109,9 @@ class Resync {
   void set_on_started(Notify fn) { on_started_ = std::move(fn); }
   void set_on_resynced(Notify fn) { on_resynced_ = std::move(fn); }
 
-  // Starts the worker thread. Idempotent; may follow stop().
+  // Starts the worker thread, which sends the requests asked so far, and
+  // answers the snapshot requests received so far (but those that wait for a
+  // warm-up). Idempotent; may follow stop().
   void start();
   // Stops the worker and waits for snapshot senders: none runs afterwards,
   // and none starts until start(). Requests made meanwhile wait for start().
@@ -113,7 +124,15 @@ class Resync {
   // while one is outstanding earns one more request once it ends). Never
   // waits on the network.
   void resync(RegionId region, RegionId origin);
+  // Starts local region `region`'s warm-up from remote region `origin`: asks
+  // it for a snapshot (as resync() would, flagged as warming), and until one
+  // has ended, origin's own requests wait for it unless flagged too (see the
+  // top of this file). GeoCache::start calls it once per (local, remote)
+  // pair. Not counted in started() or completed(). No-op for a local origin.
+  // Never waits on the network.
+  void warm_up(RegionId region, RegionId origin);
   // Handles a request or snapshot batch addressed to local region `region`.
+  // A request received before start() is answered by start().
   // Never waits on the network.
   void handle_control(RegionId region, const EventBatch& batch);
 
@@ -122,9 +141,11 @@ class Resync {
   // is stopped with requests queued. For wait_replicated(): demos and tests.
   bool wait_requests_sent(int64_t timeout_ms);
 
-  // Resyncs started (every resync() call) and completed.
+  // Resyncs started (every resync() call) and completed (warm-ups apart).
   uint64_t started() const { return started_.load(); }
   uint64_t completed() const { return completed_.load(); }
+  // (local region, remote origin) pairs whose warm-up has not ended yet.
+  size_t warming() const;
 
  private:
   // A snapshot asked of a remote origin, being received.
@@ -133,12 +154,18 @@ class Resync {
     int64_t requested_at_ms = 0;
     std::unordered_set<std::string> seen;  // keys of the snapshot so far
     bool missed_more = false;  // another gap meanwhile, maybe after the snapshot was taken
+    bool warm_up = false;      // asked by warm_up() alone: its end is not counted
   };
   // A thread sending snapshots of a local region to one requester.
   struct SnapshotSender {
     std::thread thread;
     bool running = false;         // guarded by mu_
     uint64_t queued_request = 0;  // asked for while running: answered next
+  };
+  // A request answered later: at start(), or once warm.
+  struct Deferred {
+    uint64_t request_id = 0;
+    bool requester_warming = false;
   };
   using Pair = std::pair<RegionId, RegionId>;
 
@@ -147,11 +174,14 @@ class Resync {
   // Gives `p` a new request id and queues the request for the worker.
   void ask_locked(const Pair& pair, Pending& p, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void run_worker();
-  void start_snapshot(RegionId origin, RegionId requester, uint64_t request_id);
+  void start_snapshot(RegionId origin, RegionId requester, uint64_t request_id, bool requester_warming);
+  // Answers a request now: starts the pair's sender, or queues the request
+  // for the one running.
+  void answer_locked(RegionId origin, RegionId requester, uint64_t request_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void send_snapshot(RegionId origin, RegionId requester, uint64_t request_id);
   void apply_snapshot_chunk(RegionId region, const EventBatch& chunk);
   void finish_snapshot(RegionId region, const EventBatch& end);
-  void report_completed(RegionId region, RegionId origin, size_t in_snapshot, size_t dropped);
+  void report_completed(RegionId region, RegionId origin);
 
   const ResyncOptions options_;
   ResyncStore* store_;
@@ -162,13 +192,15 @@ class Resync {
   std::atomic<uint64_t> started_{0};
   std::atomic<uint64_t> completed_{0};
 
-  Mutex mu_;  // also guards each SnapshotSender's running and queued_request
+  mutable Mutex mu_;  // also guards each SnapshotSender's running and queued_request
   std::condition_variable worker_cv_;
   std::condition_variable sent_cv_;  // requests_ emptied and nothing in flight
   std::map<Pair, Pending> pending_ ABSL_GUARDED_BY(mu_);  // (region, remote origin)
   std::deque<EventBatch> requests_ ABSL_GUARDED_BY(mu_);  // for the worker to send
   bool sending_request_ ABSL_GUARDED_BY(mu_) = false;     // the worker is in SendFn
   std::map<Pair, std::unique_ptr<SnapshotSender>> senders_ ABSL_GUARDED_BY(mu_);  // (origin, requester)
+  std::set<Pair> warming_ ABSL_GUARDED_BY(mu_);  // (local region, remote origin) still warming up
+  std::map<Pair, Deferred> deferred_ ABSL_GUARDED_BY(mu_);  // (local origin, requester)
   uint64_t next_request_id_ ABSL_GUARDED_BY(mu_);
   bool running_ ABSL_GUARDED_BY(mu_) = false;  // the worker runs; snapshot senders may start
   std::thread worker_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -566,19 +567,39 @@ bool same_records(const std::map<std::string, Record>& a, const std::map<std::st
 class TwoProcessResyncTest : public ::testing::Test {
  protected:
   static constexpr RegionId kA = 1, kB = 2;
-  void SetUp() override {
+  static GeoCacheOptions options(const std::string& local) {
     GeoCacheOptions o;
     o.regions = {"a", "b"};
     o.replication.linger_us = 0;
-    o.local_regions = {"a"};
-    // A small store at a, so it evicts (locally, without telling b).
-    o.store.shards = 1;
-    o.store.max_items = 6;
-    a_ = std::make_unique<GeoCache>(o, std::make_unique<SharedTransport>(&transport_), &clock_);
-    o.local_regions = {"b"};
-    o.store = {};
-    b_ = std::make_unique<GeoCache>(o, std::make_unique<SharedTransport>(&transport_), &clock_);
+    o.local_regions = {local};
+    if (local == "a") {
+      // A small store at a, so it evicts (locally, without telling b).
+      o.store.shards = 1;
+      o.store.max_items = 6;
+    }
+    return o;
+  }
+  void SetUp() override {
+    a_ = std::make_unique<GeoCache>(options("a"), std::make_unique<SharedTransport>(&transport_), &clock_);
+    b_ = std::make_unique<GeoCache>(options("b"), std::make_unique<SharedTransport>(&transport_), &clock_);
     ASSERT_TRUE(a_->start().ok());
+    ASSERT_TRUE(b_->start().ok());
+    // Both start empty and warm up from each other at once (each flagged,
+    // so neither waits for the other), before the tests count anything.
+    ASSERT_TRUE(await([&] { return a_->warming() == 0 && b_->warming() == 0; }));
+    quiesce();
+    ASSERT_EQ(a_->resyncs_completed() + b_->resyncs_completed(), 0u);  // warm-ups are counted apart
+  }
+  // b's process dies and starts again: an empty store and a new epoch, a
+  // second later (by the test's clock).
+  void restart_b() {
+    transport_.stop();
+    const uint64_t old_epoch = b_->replicator().outbox_stats().at(0).epoch;
+    b_.reset();
+    // Epochs come from the wall clock: the new one must differ.
+    ASSERT_TRUE(await([&] { return static_cast<uint64_t>(SystemClock::instance()->now_ms()) > old_epoch; }));
+    clock_.advance_ms(1000);
+    b_ = std::make_unique<GeoCache>(options("b"), std::make_unique<SharedTransport>(&transport_), &clock_);
     ASSERT_TRUE(b_->start().ok());
   }
   void TearDown() override {
@@ -595,8 +616,12 @@ class TwoProcessResyncTest : public ::testing::Test {
   // Polls until b has completed n resyncs; the snapshot is sent by a thread
   // of a's, which wait_idle() does not see.
   bool await_resyncs(uint64_t n) {
+    return await([&] { return b_->resyncs_completed() >= n; });
+  }
+  // Polls until pred holds, for at most 20 s.
+  static bool await(const std::function<bool()>& pred) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (b_->resyncs_completed() < n) {
+    while (!pred()) {
       if (std::chrono::steady_clock::now() > deadline) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
@@ -718,6 +743,28 @@ TEST_F(TwoProcessResyncTest, GapWhileARequestIsOutstandingEarnsOneMoreRequest) {
   quiesce();
   EXPECT_EQ(b_->resyncs_completed(), 2u);
   EXPECT_EQ(b_->TEST_store(kB).peek("k4")->bytes, "4");
+  EXPECT_TRUE(same_records(all_records(a_->TEST_store(kA)), all_records(b_->TEST_store(kB))));
+}
+
+// The bug of a killed and restarted node: its peer asked it for a snapshot
+// (its new epoch) before it had warmed, and dropped every key the restarted
+// node had written before it died, since its store did not hold them yet.
+TEST_F(TwoProcessResyncTest, RestartedProcessIsNoSnapshotSourceUntilItHasWarmed) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(b_->put("b" + std::to_string(i), Value("from b"), "b").ok());
+  quiesce();
+  ASSERT_TRUE(a_->TEST_store(kA).peek("b2"));
+  const uint64_t a_resyncs = a_->resyncs_completed();
+  restart_b();
+  // b's first write shows a its new epoch: a asks b for a snapshot.
+  ASSERT_TRUE(b_->put("after", Value("x"), "b").ok());
+  quiesce();
+  ASSERT_TRUE(await([&] { return a_->resyncs_completed() > a_resyncs; }));
+  quiesce();
+  for (int i = 0; i < 3; ++i) {
+    const std::string key = "b" + std::to_string(i);
+    ASSERT_TRUE(a_->TEST_store(kA).peek(key)) << key << " dropped at a";
+    ASSERT_TRUE(b_->TEST_store(kB).peek(key)) << key << " not warmed at b";
+  }
   EXPECT_TRUE(same_records(all_records(a_->TEST_store(kA)), all_records(b_->TEST_store(kB))));
 }
 

@@ -85,7 +85,7 @@ class FakeStore final : public ResyncStore {
 class ResyncTest : public ::testing::Test {
  protected:
   // Hosts only kHere (kOrigin is in "another process") unless told otherwise.
-  void make(std::set<RegionId> local = {kHere}, size_t batch_max_events = 1024) {
+  void make(std::set<RegionId> local = {kHere}, size_t batch_max_events = 1024, bool start = true) {
     store_ = std::make_unique<FakeStore>(std::move(local), &clock_);
     ResyncOptions o;
     o.batch_max_events = batch_max_events;
@@ -99,7 +99,7 @@ class ResyncTest : public ::testing::Test {
       std::lock_guard lock(mu_);
       resynced_.emplace_back(region, origin);
     });
-    resync_->start();
+    if (start) resync_->start();
   }
   std::vector<EventBatch> sent() {
     std::lock_guard lock(mu_);
@@ -128,6 +128,25 @@ class ResyncTest : public ::testing::Test {
       b.events.push_back(std::move(e));
     }
     return b;
+  }
+  // A request from kOrigin for a snapshot of kHere.
+  EventBatch request_from_origin(uint64_t request_id, bool warming) {
+    EventBatch b;
+    b.kind = BatchKind::kResyncRequest;
+    b.origin = kOrigin;
+    b.target = kHere;
+    b.request_id = request_id;
+    b.warming = warming;
+    return b;
+  }
+  // Keys of the snapshot chunks among `batches`.
+  static std::set<std::string> snapshot_keys(const std::vector<EventBatch>& batches) {
+    std::set<std::string> keys;
+    for (const auto& b : batches) {
+      if (b.kind != BatchKind::kSnapshotChunk) continue;
+      for (const auto& e : b.events) keys.insert(e.key);
+    }
+    return keys;
   }
   EventBatch end(uint64_t request_id) {
     EventBatch b;
@@ -252,6 +271,83 @@ TEST_F(ResyncTest, LocalOriginIsCopiedAtOnceWithoutAnyMessage) {
   EXPECT_EQ(resync_->completed(), 1u);
   EXPECT_EQ(store_->keys(kHere), std::set<std::string>{"a"});
   EXPECT_TRUE(sent().empty());
+}
+
+// ---- warm-up ----------------------------------------------------------------------
+
+// Restarted kHere must not answer kOrigin with a store that lacks what kOrigin
+// holds (kOrigin would drop it): its answer waits for its own warm-up from
+// kOrigin, and then holds what that brought.
+TEST_F(ResyncTest, RegionWarmingUpAnswersARequesterThatIsNotOnlyOnceWarm) {
+  make();
+  store_->write(kHere, "mine", "written since the restart", kHere);
+  resync_->warm_up(kHere, kOrigin);
+  EXPECT_EQ(resync_->warming(), 1u);
+  ASSERT_TRUE(await_sent(1));
+  const EventBatch ask = sent()[0];
+  EXPECT_EQ(ask.kind, BatchKind::kResyncRequest);
+  EXPECT_EQ(ask.target, kOrigin);
+  EXPECT_TRUE(ask.warming);
+
+  resync_->handle_control(kHere, request_from_origin(42, /*warming=*/false));
+  // kOrigin's snapshot for us, with a key of ours from before the restart.
+  EventBatch theirs = chunk(ask.request_id, {"ours before the restart"});
+  theirs.events[0].record.version.region = kHere;
+  resync_->handle_control(kHere, theirs);
+  resync_->handle_control(kHere, end(ask.request_id));
+  EXPECT_EQ(resync_->warming(), 0u);
+
+  // Only now the answer: after the warm-up, with what it brought.
+  ASSERT_TRUE(await_sent(3));
+  const auto batches = sent();
+  const std::vector<EventBatch> answer(batches.begin() + 1, batches.end());
+  EXPECT_EQ(snapshot_keys(answer), (std::set<std::string>{"mine", "ours before the restart"}));
+  ASSERT_EQ(answer.back().kind, BatchKind::kSnapshotEnd);
+  EXPECT_EQ(answer.back().request_id, 42u);
+  EXPECT_FALSE(answer.back().warming);
+  EXPECT_EQ(resync_->completed(), 0u);  // a warm-up is not a resync of a reported gap
+}
+
+// Two regions that both just started cannot wait for each other: each answers
+// at once, flagged, and neither drops anything on the other's word.
+TEST_F(ResyncTest, RegionsWarmingUpFromEachOtherAnswerAtOnceFlagged) {
+  make();
+  store_->write(kHere, "mine", "v", kHere);
+  resync_->warm_up(kHere, kOrigin);
+  ASSERT_TRUE(await_sent(1));
+  resync_->handle_control(kHere, request_from_origin(42, /*warming=*/true));
+  ASSERT_TRUE(await_sent(3));
+  const auto batches = sent();
+  EXPECT_EQ(snapshot_keys(batches), std::set<std::string>{"mine"});
+  ASSERT_EQ(batches[2].kind, BatchKind::kSnapshotEnd);
+  EXPECT_EQ(batches[2].request_id, 42u);
+  EXPECT_TRUE(batches[2].warming);
+  EXPECT_EQ(resync_->warming(), 1u);  // our own warm-up goes on
+}
+
+TEST_F(ResyncTest, EndFromASenderStillWarmingUpDropsNothing) {
+  make();
+  store_->write(kHere, "held", "the sender lacks it", kOrigin);
+  resync_->resync(kHere, kOrigin);
+  ASSERT_TRUE(await_sent(1));
+  const uint64_t id = sent()[0].request_id;
+  resync_->handle_control(kHere, chunk(id, {"new"}));
+  EventBatch e = end(id);
+  e.warming = true;
+  resync_->handle_control(kHere, e);
+  EXPECT_EQ(store_->keys(kHere), (std::set<std::string>{"held", "new"}));  // applied, nothing dropped
+  EXPECT_EQ(resync_->completed(), 1u);
+}
+
+TEST_F(ResyncTest, RequestReceivedBeforeStartIsAnsweredByStart) {
+  make({kHere}, 1024, /*start=*/false);
+  store_->write(kHere, "mine", "v", kHere);
+  resync_->handle_control(kHere, request_from_origin(42, /*warming=*/false));
+  EXPECT_TRUE(sent().empty());
+  resync_->start();
+  ASSERT_TRUE(await_sent(2));
+  EXPECT_EQ(sent()[1].kind, BatchKind::kSnapshotEnd);
+  EXPECT_EQ(sent()[1].request_id, 42u);
 }
 
 }  // namespace
