@@ -116,7 +116,8 @@ void Resync::warm_up(RegionId region, RegionId origin) {
   if (!store_->is_local(region) || store_->is_local(origin)) return;
   MutexLock lock(mu_);
   const Pair pair{region, origin};
-  warming_.insert(pair);
+  warming_.try_emplace(pair);
+  spdlog::info("region {} warms up from region {}", name(region), name(origin));
   Pending& p = pending_[pair];
   if (p.request_id != 0) return;  // a request is out already: its end ends the warm-up
   ask_locked(pair, p, clock_->now_ms());
@@ -146,9 +147,12 @@ void Resync::resync_locally(RegionId region, RegionId origin) {
 
 void Resync::ask_locked(const Pair& pair, Pending& p, int64_t now) {
   const RegionId region = pair.first, origin = pair.second;
-  if (p.request_id != 0) {
-    spdlog::warn("region {}: no snapshot from region {} within {} ms; asking again", name(region), name(origin),
-                 options_.timeout_ms);
+  if (p.request_id != 0 && now - p.requested_at_ms >= options_.timeout_ms) {
+    // A warm-up from a region that is down (or never started) goes on until
+    // it answers; INFO geo's warming shows it without a line every timeout.
+    spdlog::log(p.warm_up ? spdlog::level::debug : spdlog::level::warn,
+                "region {}: no snapshot from region {} within {} ms; asking again", name(region), name(origin),
+                options_.timeout_ms);
   }
   const bool warm_up = p.warm_up;
   p = Pending{};
@@ -180,7 +184,10 @@ void Resync::run_worker() {
       sending_request_ = true;
       lock.unlock();
       if (Status st = send_(request); st.ok()) {
-        spdlog::info("region {} asked region {} for a snapshot", name(request.origin), name(request.target));
+        // Warm-up requests are logged when the warm-up starts and ends: one
+        // to a region that is down is asked again every timeout.
+        spdlog::log(request.warming ? spdlog::level::debug : spdlog::level::info, "region {} asked region {} for a snapshot",
+                    name(request.origin), name(request.target));
       } else {
         spdlog::warn("region {} cannot ask region {} for a snapshot ({}); retrying in {} ms", name(request.origin),
                      name(request.target), st.message(), options_.timeout_ms);
@@ -279,6 +286,14 @@ void Resync::report_completed(RegionId region, RegionId origin) {
 void Resync::start_snapshot(RegionId origin, RegionId requester, uint64_t request_id, bool requester_warming) {
   MutexLock lock(mu_);
   const Pair pair{origin, requester};
+  if (auto w = warming_.find(pair); requester_warming && w != warming_.end() && !w->second.asked_again) {
+    // The requester has just started, so our warm-up request may have gone
+    // before its queue existed (and been lost): ask again now rather than
+    // after the timeout. Once: the request asked now reaches it.
+    w->second.asked_again = true;
+    spdlog::info("region {} is warming up too: region {} asks it again", name(requester), name(origin));
+    ask_locked(pair, pending_[pair], clock_->now_ms());
+  }
   const bool wait_for_warm_up = warming_.count(pair) && !requester_warming;
   if (!running_ || wait_for_warm_up) {
     // Before start(), the answer waits for it. While warming up from the

@@ -29,7 +29,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -162,6 +161,10 @@ class Resync {
     bool running = false;         // guarded by mu_
     uint64_t queued_request = 0;  // asked for while running: answered next
   };
+  // A warm-up not yet ended.
+  struct WarmUp {
+    bool asked_again = false;  // once, when the origin showed it had just started
+  };
   // A request answered later: at start(), or once warm.
   struct Deferred {
     uint64_t request_id = 0;
@@ -199,7 +202,7 @@ class Resync {
   std::deque<EventBatch> requests_ ABSL_GUARDED_BY(mu_);  // for the worker to send
   bool sending_request_ ABSL_GUARDED_BY(mu_) = false;     // the worker is in SendFn
   std::map<Pair, std::unique_ptr<SnapshotSender>> senders_ ABSL_GUARDED_BY(mu_);  // (origin, requester)
-  std::set<Pair> warming_ ABSL_GUARDED_BY(mu_);  // (local region, remote origin) still warming up
+  std::map<Pair, WarmUp> warming_ ABSL_GUARDED_BY(mu_);  // (local region, remote origin) still warming up
   std::map<Pair, Deferred> deferred_ ABSL_GUARDED_BY(mu_);  // (local origin, requester)
   uint64_t next_request_id_ ABSL_GUARDED_BY(mu_);
   bool running_ ABSL_GUARDED_BY(mu_) = false;  // the worker runs; snapshot senders may start
