@@ -115,9 +115,12 @@ void Resync::resync(RegionId region, RegionId origin) {
 void Resync::warm_up(RegionId region, RegionId origin) {
   if (!store_->is_local(region) || store_->is_local(origin)) return;
   MutexLock lock(mu_);
-  const Pair pair{region, origin};
-  warming_.try_emplace(pair);
-  spdlog::info("region {} warms up from region {}", name(region), name(origin));
+  warm_up_locked({region, origin});
+}
+
+void Resync::warm_up_locked(const Pair& pair) {
+  if (warmed_.count(pair) || !warming_.try_emplace(pair).second) return;  // once per run
+  spdlog::info("region {} warms up from region {}", name(pair.first), name(pair.second));
   Pending& p = pending_[pair];
   if (p.request_id != 0) return;  // a request is out already: its end ends the warm-up
   ask_locked(pair, p, clock_->now_ms());
@@ -258,6 +261,7 @@ void Resync::finish_snapshot(RegionId region, const EventBatch& end) {
     pending_.erase(it);
     warmed = warming_.erase(pair) != 0;
     if (warmed) {
+      warmed_.insert(pair);
       // Warm now: a request of the origin's that waited for this is answered.
       if (auto d = deferred_.find(pair); d != deferred_.end() && running_) {
         const uint64_t request_id = d->second.request_id;
@@ -286,6 +290,9 @@ void Resync::report_completed(RegionId region, RegionId origin) {
 void Resync::start_snapshot(RegionId origin, RegionId requester, uint64_t request_id, bool requester_warming) {
   MutexLock lock(mu_);
   const Pair pair{origin, requester};
+  // A region not warmed up from in this run (one unknown at start): we may
+  // lack what it holds of ours just the same, so warm up from it first.
+  if (!store_->is_local(requester)) warm_up_locked(pair);
   if (auto w = warming_.find(pair); requester_warming && w != warming_.end() && !w->second.asked_again) {
     // The requester has just started, so our warm-up request may have gone
     // before its queue existed (and been lost): ask again now rather than

@@ -7,9 +7,10 @@
 // send_control).
 //
 // Warm-up. A process starts with empty stores. Until a local region has a
-// snapshot from a remote region (its warm-up from it, asked at start), it may
-// lack writes that region holds, its own from before a restart above all; a
-// snapshot of it would make that region drop them. So a region still warming
+// snapshot from a remote region (its warm-up from it, asked at start, or at
+// that region's first request), it may lack writes that region holds, its own
+// from before a restart above all; a snapshot of it would make that region
+// drop them. So a region still warming
 // up from the requester answers a request only once that warm-up has ended,
 // unless the requester is warming up from it too (both just started: neither
 // can wait for the other); such a snapshot is flagged and drops nothing.
@@ -29,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -126,9 +128,10 @@ class Resync {
   // Starts local region `region`'s warm-up from remote region `origin`: asks
   // it for a snapshot (as resync() would, flagged as warming), and until one
   // has ended, origin's own requests wait for it unless flagged too (see the
-  // top of this file). GeoCache::start calls it once per (local, remote)
-  // pair. Not counted in started() or completed(). No-op for a local origin.
-  // Never waits on the network.
+  // top of this file). Once per pair and run: GeoCache::start calls it for
+  // every remote region it knows, and a request from a region not warmed up
+  // from yet starts it too. Not counted in started() or completed(). No-op
+  // for a local origin. Never waits on the network.
   void warm_up(RegionId region, RegionId origin);
   // Handles a request or snapshot batch addressed to local region `region`.
   // A request received before start() is answered by start().
@@ -176,6 +179,8 @@ class Resync {
   void resync_locally(RegionId region, RegionId origin);
   // Gives `p` a new request id and queues the request for the worker.
   void ask_locked(const Pair& pair, Pending& p, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts the pair's warm-up unless it has started (or ended) in this run.
+  void warm_up_locked(const Pair& pair) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void run_worker();
   void start_snapshot(RegionId origin, RegionId requester, uint64_t request_id, bool requester_warming);
   // Answers a request now: starts the pair's sender, or queues the request
@@ -203,6 +208,7 @@ class Resync {
   bool sending_request_ ABSL_GUARDED_BY(mu_) = false;     // the worker is in SendFn
   std::map<Pair, std::unique_ptr<SnapshotSender>> senders_ ABSL_GUARDED_BY(mu_);  // (origin, requester)
   std::map<Pair, WarmUp> warming_ ABSL_GUARDED_BY(mu_);  // (local region, remote origin) still warming up
+  std::set<Pair> warmed_ ABSL_GUARDED_BY(mu_);           // ... whose warm-up has ended
   std::map<Pair, Deferred> deferred_ ABSL_GUARDED_BY(mu_);  // (local origin, requester)
   uint64_t next_request_id_ ABSL_GUARDED_BY(mu_);
   bool running_ ABSL_GUARDED_BY(mu_) = false;  // the worker runs; snapshot senders may start

@@ -129,6 +129,21 @@ class ResyncTest : public ::testing::Test {
     }
     return b;
   }
+  // Ends the warm-up of `local` from `remote` with an empty snapshot, so
+  // that `local` answers remote's requests at once.
+  void warmed_up(RegionId local, RegionId remote) {
+    const size_t before = sent().size();
+    resync_->warm_up(local, remote);
+    ASSERT_TRUE(await_sent(before + 1));
+    EventBatch e;
+    e.kind = BatchKind::kSnapshotEnd;
+    e.origin = remote;
+    e.target = local;
+    e.request_id = sent().back().request_id;
+    e.snapshot_hlc = store_->hlc_now();
+    resync_->handle_control(local, e);
+    ASSERT_EQ(resync_->warming(), 0u);
+  }
   // A request from kOrigin for a snapshot of kHere.
   EventBatch request_from_origin(uint64_t request_id, bool warming) {
     EventBatch b;
@@ -240,6 +255,7 @@ TEST_F(ResyncTest, GapWhileARequestIsOutstandingEarnsOneMoreRequest) {
 
 TEST_F(ResyncTest, RequestIsAnsweredWithBoundedChunksAndAnEnd) {
   make({kOrigin}, /*batch_max_events=*/2);
+  warmed_up(kOrigin, kHere);
   for (int i = 0; i < 5; ++i) store_->write(kOrigin, "k" + std::to_string(i), "v", kOrigin);
   EventBatch request;
   request.kind = BatchKind::kResyncRequest;
@@ -247,8 +263,9 @@ TEST_F(ResyncTest, RequestIsAnsweredWithBoundedChunksAndAnEnd) {
   request.target = kOrigin;
   request.request_id = 42;
   resync_->handle_control(kOrigin, request);
-  ASSERT_TRUE(await_sent(4));
-  const auto batches = sent();
+  ASSERT_TRUE(await_sent(5));
+  const std::vector<EventBatch> all = sent();
+  const std::vector<EventBatch> batches(all.begin() + 1, all.end());  // past the warm-up request
   std::set<std::string> keys;
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(batches[i].kind, BatchKind::kSnapshotChunk);
@@ -346,15 +363,44 @@ TEST_F(ResyncTest, EndFromASenderStillWarmingUpDropsNothing) {
   EXPECT_EQ(resync_->completed(), 1u);
 }
 
+// A region we did not know at start (GeoCache::start warms up from the
+// regions it knows) is warmed up from at its first request all the same.
+TEST_F(ResyncTest, RequestFromARegionNotWarmedUpFromYetWaitsForThatWarmUp) {
+  make();
+  store_->write(kHere, "mine", "v", kHere);
+  resync_->handle_control(kHere, request_from_origin(42, /*warming=*/false));
+  ASSERT_TRUE(await_sent(1));
+  const EventBatch ask = sent()[0];
+  EXPECT_EQ(ask.kind, BatchKind::kResyncRequest);
+  EXPECT_TRUE(ask.warming);
+  EXPECT_EQ(resync_->warming(), 1u);
+  resync_->handle_control(kHere, end(ask.request_id));
+  ASSERT_TRUE(await_sent(3));  // the answer: a chunk and the end
+  EXPECT_EQ(sent()[2].kind, BatchKind::kSnapshotEnd);
+  EXPECT_EQ(sent()[2].request_id, 42u);
+  EXPECT_FALSE(sent()[2].warming);
+  // Once per run: the next request is answered at once.
+  resync_->handle_control(kHere, request_from_origin(43, /*warming=*/false));
+  ASSERT_TRUE(await_sent(5));
+  EXPECT_EQ(sent()[4].request_id, 43u);
+}
+
+// A request queued for a node while it was down arrives before Resync::start:
+// start answers it (here at once: the requester is warming up too).
 TEST_F(ResyncTest, RequestReceivedBeforeStartIsAnsweredByStart) {
   make({kHere}, 1024, /*start=*/false);
   store_->write(kHere, "mine", "v", kHere);
-  resync_->handle_control(kHere, request_from_origin(42, /*warming=*/false));
+  resync_->handle_control(kHere, request_from_origin(42, /*warming=*/true));
   EXPECT_TRUE(sent().empty());
   resync_->start();
-  ASSERT_TRUE(await_sent(2));
-  EXPECT_EQ(sent()[1].kind, BatchKind::kSnapshotEnd);
-  EXPECT_EQ(sent()[1].request_id, 42u);
+  ASSERT_TRUE(await_sent(3));  // the answer (a chunk, the end) and our own warm-up request
+  std::vector<EventBatch> ends;
+  for (const EventBatch& b : sent()) {
+    if (b.kind == BatchKind::kSnapshotEnd) ends.push_back(b);
+  }
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].request_id, 42u);
+  EXPECT_TRUE(ends[0].warming);
 }
 
 }  // namespace
