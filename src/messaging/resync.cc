@@ -189,8 +189,8 @@ void Resync::run_worker() {
       if (Status st = send_(request); st.ok()) {
         // Warm-up requests are logged when the warm-up starts and ends: one
         // to a region that is down is asked again every timeout.
-        spdlog::log(request.warming ? spdlog::level::debug : spdlog::level::info, "region {} asked region {} for a snapshot",
-                    name(request.origin), name(request.target));
+        spdlog::log(request.warming ? spdlog::level::debug : spdlog::level::info,
+                    "region {} asked region {} for a snapshot", name(request.origin), name(request.target));
       } else {
         spdlog::warn("region {} cannot ask region {} for a snapshot ({}); retrying in {} ms", name(request.origin),
                      name(request.target), st.message(), options_.timeout_ms);
@@ -404,8 +404,8 @@ void Resync::send_snapshot(RegionId origin, RegionId requester, uint64_t request
                  name(requester), st.message());
     return;
   }
-  spdlog::info("region {} sent region {} a snapshot: {} records in {} chunks{}", name(origin), name(requester),
-               records, chunks, warming ? " (flagged: still warming up from it)" : "");
+  spdlog::info("region {} sent region {} a snapshot: {} records in {} chunks{}", name(origin), name(requester), records,
+               chunks, warming ? " (flagged: still warming up from it)" : "");
 }
 
 }  // namespace geocache

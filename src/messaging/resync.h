@@ -207,8 +207,8 @@ class Resync {
   std::deque<EventBatch> requests_ ABSL_GUARDED_BY(mu_);  // for the worker to send
   bool sending_request_ ABSL_GUARDED_BY(mu_) = false;     // the worker is in SendFn
   std::map<Pair, std::unique_ptr<SnapshotSender>> senders_ ABSL_GUARDED_BY(mu_);  // (origin, requester)
-  std::map<Pair, WarmUp> warming_ ABSL_GUARDED_BY(mu_);  // (local region, remote origin) still warming up
-  std::set<Pair> warmed_ ABSL_GUARDED_BY(mu_);           // ... whose warm-up has ended
+  std::map<Pair, WarmUp> warming_ ABSL_GUARDED_BY(mu_);     // (local region, remote origin) still warming up
+  std::set<Pair> warmed_ ABSL_GUARDED_BY(mu_);              // ... whose warm-up has ended
   std::map<Pair, Deferred> deferred_ ABSL_GUARDED_BY(mu_);  // (local origin, requester)
   uint64_t next_request_id_ ABSL_GUARDED_BY(mu_);
   bool running_ ABSL_GUARDED_BY(mu_) = false;  // the worker runs; snapshot senders may start

@@ -30,9 +30,9 @@ using testing::GeocachedProcess;
 using testing::port_accepts;
 using testing::PrivateBroker;
 using testing::RedisConnection;
+using testing::steady_now_ms;
 using testing::test_amqp_url;
 using testing::unique_name;
-using testing::steady_now_ms;
 using testing::wait_until;
 
 const std::vector<std::string> kRegions = {"east", "west", "north"};
@@ -97,8 +97,8 @@ class GeocachedReplication : public ::testing::Test {
   }
   // Polls region until GET answers each key's value (nullopt: no such key),
   // for at most timeout_ms; returns the first key that does not, or "".
-  std::string first_disagreement(const std::string& region, const std::map<std::string, std::optional<std::string>>& want,
-                                 int64_t timeout_ms) {
+  std::string first_disagreement(const std::string& region,
+                                 const std::map<std::string, std::optional<std::string>>& want, int64_t timeout_ms) {
     std::map<std::string, std::optional<std::string>> left = want;
     auto c = client(region);
     wait_until(timeout_ms, [&] {
@@ -309,9 +309,8 @@ TEST_F(GeocachedReplication, PeersKeepTheWritesOfANodeKilledAndRestarted) {
   // Its first write shows the peers west's new epoch: each asks west for a snapshot.
   ASSERT_EQ(cmd("west", {"SET", "after", "1"}), "OK");
   want["after"] = "1";
-  ASSERT_TRUE(wait_until(30'000, [&] {
-    return resyncs_completed("east") > east_resyncs && resyncs_completed("north") > north_resyncs;
-  }));
+  ASSERT_TRUE(wait_until(
+      30'000, [&] { return resyncs_completed("east") > east_resyncs && resyncs_completed("north") > north_resyncs; }));
   for (const auto& r : kRegions) EXPECT_EQ(first_disagreement(r, want, 20'000), "") << r;
   EXPECT_TRUE(await_warm());
 }
@@ -335,7 +334,8 @@ TEST_F(GeocachedReplication, NodeKilledUnderWritesAndRestartedLosesNothingAndIts
   Writer east_writer("east", nodes_["east"]->port()), north_writer("north", nodes_["north"]->port());
   auto write_more = [&](size_t n) {
     const size_t east_n = east_writer.acked_count() + n, north_n = north_writer.acked_count() + n;
-    return wait_until(30'000, [&] { return east_writer.acked_count() >= east_n && north_writer.acked_count() >= north_n; });
+    return wait_until(30'000,
+                      [&] { return east_writer.acked_count() >= east_n && north_writer.acked_count() >= north_n; });
   };
   auto all_agree = [&](const char* what) {
     const int64_t last_write_ms = steady_now_ms();
