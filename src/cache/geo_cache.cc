@@ -177,9 +177,27 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
 GeoCache::~GeoCache() { stop(); }
 
 Status GeoCache::start() {
-  resync_->start();
+  {
+    MutexLock lock(loop_mu_);
+    if (!warm_up_asked_) {
+      warm_up_asked_ = true;
+      // The stores start empty: each local region warms up from every region
+      // of another process, and is no snapshot source for it until then
+      // (messaging/resync.h, "Warm-up"). Before the transport delivers
+      // anything: a request queued for us while we were down must wait too.
+      // Regions not configured here are warmed up from at their first
+      // request (Resync::handle_control).
+      for (RegionId region : regions_.local()) {
+        for (RegionId origin : regions_.configured()) {
+          if (!is_local(origin)) resync_->warm_up(region, origin);
+        }
+      }
+    }
+  }
   Status st = replicator_->start();
   if (!st.ok()) return st;
+  // After the transport: its worker sends the requests asked so far at once.
+  resync_->start();
   // Hellos only mean something between processes.
   if (transport_->spans_processes()) membership_->start();
   MutexLock lock(loop_mu_);
@@ -308,7 +326,10 @@ Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
           rec.bytes.clear();
           rec.expire_at_ms = kNoExpiry;
         }
-        if (rec.is_tombstone() && cur == nullptr) next->reset();  // deleting nothing writes nothing
+        // Deleting a key absent here still writes its tombstone when other
+        // regions exist: a write elsewhere that has not reached us yet is
+        // older than this delete and must lose to it. Alone, nothing can.
+        if (rec.is_tombstone() && cur == nullptr && !replicates_) next->reset();
         return inner;
       },
       // With a single region there is nobody to replicate to: no event.
@@ -326,8 +347,7 @@ Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
 Result<bool> GeoCache::remove(std::string_view key, RegionId region) {
   bool removed = false;
   Status st = mutate(key, region, [&](const RecordView* cur, std::optional<Record>* next) {
-    if (cur == nullptr) return Status::Ok();
-    removed = true;
+    removed = cur != nullptr;  // an absent key still gets its tombstone (mutate)
     next->emplace();
     (*next)->kind = ValueKind::kTombstone;
     return Status::Ok();

@@ -88,8 +88,9 @@ class GeoCache {
   GeoCache(const GeoCache&) = delete;
   GeoCache& operator=(const GeoCache&) = delete;
 
-  // Starts replication and the expiry cycle. The constructor does not, so a
-  // caller can wire things first.
+  // Starts replication and the expiry cycle, and (the first time) the
+  // warm-up of every local region from each region of another process
+  // (warming()). The constructor does not, so a caller can wire things first.
   Status start();
   void stop();
 
@@ -100,8 +101,9 @@ class GeoCache {
              std::optional<int64_t> ttl_ms = std::nullopt);
   // The value, or kNotFound. Touches LRU in the region read.
   Result<Value> get(std::string_view key, std::string_view region = {});
-  // Removes key; true if it was there. Fails for a region not hosted here,
-  // or if the store refuses the write.
+  // Removes key; true if it was there. An absent key is deleted too (its
+  // tombstone beats older writes not received yet). Fails for a region not
+  // hosted here, or if the store refuses the write.
   Result<bool> remove(std::string_view key, std::string_view region = {});
   // Sets a TTL (ms from now) on an existing key; false if absent.
   Result<bool> expire(std::string_view key, int64_t ttl_ms, std::string_view region = {});
@@ -159,11 +161,13 @@ class GeoCache {
   // Read-modify-write of key in local region `region`: fn sees the live record
   // (nullptr if none) and may fill *next with the key's new state (kind, bytes,
   // expiry; the version is assigned here). A write whose expiry has passed
-  // becomes a delete. The write is replicated. Returns fn's status (a non-ok
+  // becomes a delete; a delete of an absent key is written too, unless this
+  // is the only region. The write is replicated. Returns fn's status (a non-ok
   // one writes nothing), or kOutOfMemory if the value can never fit.
   using Mutator = LruCache::Mutator;
   Status mutate(std::string_view key, RegionId region, Mutator fn);
-  // Deletes key in local region `region`; true if it was live.
+  // Deletes key in local region `region`; true if it was live. Writes the
+  // tombstone either way (see mutate).
   Result<bool> remove(std::string_view key, RegionId region);
   // FLUSHALL: removes everything written before now, in every region.
   void flush_all(RegionId region);
@@ -192,6 +196,10 @@ class GeoCache {
   // Resyncs started (gap, new epoch, first contact) and completed.
   uint64_t resyncs() const { return resync_->started(); }
   uint64_t resyncs_completed() const { return resync_->completed(); }
+  // (local, remote) region pairs whose warm-up has not ended: until it has, a
+  // local region answers that remote region's snapshot requests only once
+  // warm (Resync::warm_up). 0 once warm.
+  size_t warming() const { return resync_->warming(); }
 
   // Waits until every local write so far has been handed to the transport
   // (the outboxes drained), as has every resync request asked so far, and,
@@ -246,6 +254,7 @@ class GeoCache {
   Mutex loop_mu_;
   std::condition_variable loop_cv_;
   bool running_ ABSL_GUARDED_BY(loop_mu_) = false;
+  bool warm_up_asked_ ABSL_GUARDED_BY(loop_mu_) = false;  // once per process: the stores persist over stop()
   std::thread expiry_thread_;
 };
 

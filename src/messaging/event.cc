@@ -10,9 +10,10 @@
 // Control batches (resync) use format 4, so a node that predates them
 // refuses them as an unknown format instead of misreading them:
 //
-//   magic "GC" | format 4 (byte) | batch kind (byte) | origin (fixed32)
-//   target (fixed32) | request_id | seq | snapshot_hlc (fixed64)
-//   flush_mark hlc (fixed64) | flush_mark region (fixed32) | count
+//   magic "GC" | format 4 (byte) | batch kind (byte) | flags (byte: bit 0
+//   warming) | origin (fixed32) | target (fixed32) | request_id | seq
+//   snapshot_hlc (fixed64) | flush_mark hlc (fixed64)
+//   flush_mark region (fixed32) | count
 //   count * event, as above (snapshot chunks only; kPut only)
 //
 // Hellos use format 5, whose first fields stay put in every later protocol,
@@ -56,6 +57,7 @@ constexpr uint8_t kControlFormat = 4;
 constexpr uint8_t kHelloFormat = 5;
 constexpr uint8_t kSealedFormat = 6;
 constexpr uint8_t kLastPositionalFormat = 2;  // formats 1 and 2: protocol 1
+constexpr uint8_t kFlagWarming = 1;           // control batches' flags
 constexpr size_t kMacBytes = 32;                    // SHA-256
 constexpr size_t kSealHeaderBytes = 3 + kMacBytes;  // magic, format, MAC
 // An event takes at least 17 bytes; a count beyond what is left is a lie.
@@ -119,13 +121,16 @@ Status decode_events(std::string_view in, std::vector<Event>* events) {
 
 Result<EventBatch> decode_control(std::string_view in) {
   EventBatch batch;
-  if (in.empty()) return Status::Corruption("truncated control batch");
+  if (in.size() < 2) return Status::Corruption("truncated control batch");
   const uint8_t kind = static_cast<uint8_t>(in[0]);
   if (kind < static_cast<uint8_t>(BatchKind::kResyncRequest) || kind > static_cast<uint8_t>(BatchKind::kSnapshotEnd)) {
     return Status::Corruption("unknown control batch kind");
   }
   batch.kind = static_cast<BatchKind>(kind);
-  in.remove_prefix(1);
+  const uint8_t flags = static_cast<uint8_t>(in[1]);
+  if ((flags & ~kFlagWarming) != 0) return Status::Corruption("unknown control batch flags");
+  batch.warming = (flags & kFlagWarming) != 0;
+  in.remove_prefix(2);
   if (!get_fixed32(&in, &batch.origin) || !get_fixed32(&in, &batch.target) || !get_varint(&in, &batch.request_id) ||
       !get_varint(&in, &batch.first_seq) || !get_fixed64(&in, &batch.snapshot_hlc) ||
       !get_fixed64(&in, &batch.flush_mark.hlc) || !get_fixed32(&in, &batch.flush_mark.region)) {
@@ -196,6 +201,7 @@ void encode_batch(const EventBatch& batch, std::string* out, std::string_view se
   } else if (batch.is_control()) {
     out->push_back(static_cast<char>(kControlFormat));
     out->push_back(static_cast<char>(batch.kind));
+    out->push_back(static_cast<char>(batch.warming ? kFlagWarming : 0));
     put_fixed32(out, batch.origin);
     put_fixed32(out, batch.target);
     put_varint(out, batch.request_id);

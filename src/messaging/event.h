@@ -66,6 +66,11 @@ struct EventBatch {
   uint64_t request_id = 0;    // chosen by the requester, echoed by the snapshot
   uint64_t snapshot_hlc = 0;  // kSnapshotEnd: the snapshot holds every write before it
   Version flush_mark;         // kSnapshotEnd: the sender's latest FLUSHALL
+  // The sender has not finished warming up from the target (resync.h): on a
+  // kResyncRequest, answer at once even if you are warming too; on a
+  // kSnapshotEnd, the snapshot may lack what the target holds, so it is no
+  // ground for dropping anything.
+  bool warming = false;
 
   // kHello only.
   std::string region_name;   // the sender's region

@@ -24,6 +24,14 @@
 // on is ignored. What is missed while a request is outstanding may postdate
 // the snapshot being sent, so it earns exactly one more request once this one
 // ends.
+//
+// Warm-up (resync.h). Why waiting for the warm-up from the requester itself
+// is enough: the requester drops only what came from us, and everything of
+// ours it will ever receive from our previous run was queued for it before
+// our warm-up request (we were dead in between), so its snapshot for us
+// already held it. Two regions warming up from each other answer each other at
+// once, flagged: each then holds what the other had, and neither drops
+// anything on the other's word.
 #include "messaging/resync.h"
 
 #include <spdlog/spdlog.h>
@@ -53,6 +61,16 @@ void Resync::start() {
   if (running_) return;
   running_ = true;
   worker_ = std::thread([this] { run_worker(); });
+  // Requests that arrived before: those not waiting for a warm-up go now.
+  for (auto it = deferred_.begin(); it != deferred_.end();) {
+    const auto& [pair, d] = *it;
+    if (warming_.count(pair) && !d.requester_warming) {
+      ++it;
+      continue;
+    }
+    answer_locked(pair.first, pair.second, d.request_id);
+    it = deferred_.erase(it);
+  }
 }
 
 void Resync::stop() {
@@ -61,6 +79,7 @@ void Resync::stop() {
     MutexLock lock(mu_);
     running_ = false;
     senders.swap(senders_);
+    deferred_.clear();  // their requesters ask again after the timeout
   }
   worker_cv_.notify_all();
   sent_cv_.notify_all();
@@ -83,12 +102,33 @@ void Resync::resync(RegionId region, RegionId origin) {
   MutexLock lock(mu_);
   const Pair pair{region, origin};
   Pending& p = pending_[pair];
+  p.warm_up = false;  // a warm-up request outstanding serves this report too
   const int64_t now = clock_->now_ms();
   if (p.request_id != 0 && now - p.requested_at_ms < options_.timeout_ms) {
     p.missed_more = true;
     return;
   }
   ask_locked(pair, p, now);
+}
+
+void Resync::warm_up(RegionId region, RegionId origin) {
+  if (!store_->is_local(region) || store_->is_local(origin)) return;
+  MutexLock lock(mu_);
+  warm_up_locked({region, origin});
+}
+
+void Resync::warm_up_locked(const Pair& pair) {
+  if (warmed_.count(pair) || !warming_.try_emplace(pair).second) return;  // once per run
+  spdlog::info("region {} warms up from region {}", name(pair.first), name(pair.second));
+  Pending& p = pending_[pair];
+  if (p.request_id != 0) return;  // a request is out already: its end ends the warm-up
+  ask_locked(pair, p, clock_->now_ms());
+  p.warm_up = true;
+}
+
+size_t Resync::warming() const {
+  MutexLock lock(mu_);
+  return warming_.size();
 }
 
 void Resync::resync_locally(RegionId region, RegionId origin) {
@@ -102,16 +142,23 @@ void Resync::resync_locally(RegionId region, RegionId origin) {
   }
   const size_t dropped = store_->drop_from_origin_before(
       region, origin, snapshot_hlc, [&](std::string_view key) { return present.count(std::string(key)) != 0; });
-  report_completed(region, origin, present.size(), dropped);
+  spdlog::info("region {} resynced from region {}: {} keys in snapshot, {} dropped", name(region), name(origin),
+               present.size(), dropped);
+  report_completed(region, origin);
 }
 
 void Resync::ask_locked(const Pair& pair, Pending& p, int64_t now) {
   const RegionId region = pair.first, origin = pair.second;
-  if (p.request_id != 0) {
-    spdlog::warn("region {}: no snapshot from region {} within {} ms; asking again", name(region), name(origin),
-                 options_.timeout_ms);
+  if (p.request_id != 0 && now - p.requested_at_ms >= options_.timeout_ms) {
+    // A warm-up from a region that is down (or never started) goes on until
+    // it answers; INFO geo's warming shows it without a line every timeout.
+    spdlog::log(p.warm_up ? spdlog::level::debug : spdlog::level::warn,
+                "region {}: no snapshot from region {} within {} ms; asking again", name(region), name(origin),
+                options_.timeout_ms);
   }
+  const bool warm_up = p.warm_up;
   p = Pending{};
+  p.warm_up = warm_up;
   p.request_id = next_request_id_++;
   p.requested_at_ms = now;
   // A request for this pair not yet sent is superseded.
@@ -121,6 +168,7 @@ void Resync::ask_locked(const Pair& pair, Pending& p, int64_t now) {
   request.origin = region;
   request.target = origin;
   request.request_id = p.request_id;
+  request.warming = warming_.count(pair) != 0;
   requests_.push_back(std::move(request));
   worker_cv_.notify_one();
 }
@@ -138,7 +186,10 @@ void Resync::run_worker() {
       sending_request_ = true;
       lock.unlock();
       if (Status st = send_(request); st.ok()) {
-        spdlog::info("region {} asked region {} for a snapshot", name(request.origin), name(request.target));
+        // Warm-up requests are logged when the warm-up starts and ends: one
+        // to a region that is down is asked again every timeout.
+        spdlog::log(request.warming ? spdlog::level::debug : spdlog::level::info,
+                    "region {} asked region {} for a snapshot", name(request.origin), name(request.target));
       } else {
         spdlog::warn("region {} cannot ask region {} for a snapshot ({}); retrying in {} ms", name(request.origin),
                      name(request.target), st.message(), options_.timeout_ms);
@@ -164,7 +215,7 @@ bool Resync::wait_requests_sent(int64_t timeout_ms) {
 void Resync::handle_control(RegionId region, const EventBatch& batch) {
   if (!store_->is_local(region)) return;
   switch (batch.kind) {
-    case BatchKind::kResyncRequest: start_snapshot(region, batch.origin, batch.request_id); return;
+    case BatchKind::kResyncRequest: start_snapshot(region, batch.origin, batch.request_id, batch.warming); return;
     case BatchKind::kSnapshotChunk: apply_snapshot_chunk(region, batch); return;
     case BatchKind::kSnapshotEnd: finish_snapshot(region, batch); return;
     case BatchKind::kEvents:
@@ -187,10 +238,12 @@ void Resync::apply_snapshot_chunk(RegionId region, const EventBatch& chunk) {
 }
 
 void Resync::finish_snapshot(RegionId region, const EventBatch& end) {
-  size_t in_snapshot, dropped;
+  const Pair pair{region, end.origin};
+  size_t in_snapshot, dropped = 0;
+  bool warm_up, warmed;
   {
     MutexLock lock(mu_);
-    auto it = pending_.find({region, end.origin});
+    auto it = pending_.find(pair);
     if (it == pending_.end() || it->second.request_id != end.request_id) return;
     if (it->second.chunks.size() != end.first_seq) {
       // A chunk was lost (a queue full of older messages dropped it): the
@@ -204,19 +257,38 @@ void Resync::finish_snapshot(RegionId region, const EventBatch& end) {
     store_->hlc_observe(end.snapshot_hlc);
     if (end.flush_mark != Version::zero()) store_->flush_before(region, end.flush_mark);
     const auto& seen = it->second.seen;
-    dropped = store_->drop_from_origin_before(region, end.origin, end.snapshot_hlc,
-                                              [&](std::string_view key) { return seen.count(std::string(key)) != 0; });
+    // A sender still warming up from us may lack what we hold: its snapshot
+    // is no evidence that it forgot anything. Its records were applied all
+    // the same (by LWW, always safe).
+    if (!end.warming) {
+      dropped = store_->drop_from_origin_before(region, end.origin, end.snapshot_hlc, [&](std::string_view key) {
+        return seen.count(std::string(key)) != 0;
+      });
+    }
     in_snapshot = seen.size();
+    warm_up = it->second.warm_up;
     const bool again = it->second.missed_more;
     pending_.erase(it);
-    if (again) ask_locked({region, end.origin}, pending_[{region, end.origin}], clock_->now_ms());
+    warmed = warming_.erase(pair) != 0;
+    if (warmed) {
+      warmed_.insert(pair);
+      // Warm now: a request of the origin's that waited for this is answered.
+      if (auto d = deferred_.find(pair); d != deferred_.end() && running_) {
+        const uint64_t request_id = d->second.request_id;
+        deferred_.erase(d);
+        answer_locked(region, end.origin, request_id);
+      }
+    }
+    if (again) ask_locked(pair, pending_[pair], clock_->now_ms());
   }
-  report_completed(region, end.origin, in_snapshot, dropped);
+  spdlog::info("region {} {} region {}: {} keys in snapshot, {}", name(region),
+               warmed ? "warmed up from" : "resynced from", name(end.origin), in_snapshot,
+               end.warming ? std::string("none dropped (the sender was still warming up)")
+                           : std::to_string(dropped) + " dropped");
+  if (!warm_up) report_completed(region, end.origin);
 }
 
-void Resync::report_completed(RegionId region, RegionId origin, size_t in_snapshot, size_t dropped) {
-  spdlog::info("region {} resynced from region {}: {} keys in snapshot, {} dropped", name(region), name(origin),
-               in_snapshot, dropped);
+void Resync::report_completed(RegionId region, RegionId origin) {
   completed_.fetch_add(1);
   if (on_resynced_) on_resynced_(region, origin);
 }
@@ -225,9 +297,38 @@ void Resync::report_completed(RegionId region, RegionId origin, size_t in_snapsh
 // Sending side: answering a request with a snapshot
 // ---------------------------------------------------------------------------
 
-void Resync::start_snapshot(RegionId origin, RegionId requester, uint64_t request_id) {
+void Resync::start_snapshot(RegionId origin, RegionId requester, uint64_t request_id, bool requester_warming) {
   MutexLock lock(mu_);
-  if (!running_) return;
+  const Pair pair{origin, requester};
+  // A region not warmed up from in this run (one unknown at start): we may
+  // lack what it holds of ours just the same, so warm up from it first.
+  if (!store_->is_local(requester)) warm_up_locked(pair);
+  if (auto w = warming_.find(pair); requester_warming && w != warming_.end() && !w->second.asked_again) {
+    // The requester has just started, so our warm-up request may have gone
+    // before its queue existed (and been lost): ask again now rather than
+    // after the timeout. Once: the request asked now reaches it.
+    w->second.asked_again = true;
+    spdlog::info("region {} is warming up too: region {} asks it again", name(requester), name(origin));
+    ask_locked(pair, pending_[pair], clock_->now_ms());
+  }
+  const bool wait_for_warm_up = warming_.count(pair) && !requester_warming;
+  if (!running_ || wait_for_warm_up) {
+    // Before start(), the answer waits for it. While warming up from the
+    // requester, we may lack what it holds of ours, and it would drop that
+    // (the top of this file): the answer waits for that warm-up. A later
+    // request replaces this one; the requester's retry covers a stop.
+    deferred_[pair] = Deferred{request_id, requester_warming};
+    if (wait_for_warm_up) {
+      spdlog::info("region {} asked region {} for a snapshot while it warms up from it: answered once warm",
+                   name(requester), name(origin));
+    }
+    return;
+  }
+  deferred_.erase(pair);  // superseded by this request
+  answer_locked(origin, requester, request_id);
+}
+
+void Resync::answer_locked(RegionId origin, RegionId requester, uint64_t request_id) {
   auto& slot = senders_[{origin, requester}];
   if (slot && slot->running) {
     // One snapshot at a time per requester; the latest request waits for
@@ -256,6 +357,11 @@ void Resync::start_snapshot(RegionId origin, RegionId requester, uint64_t reques
 }
 
 void Resync::send_snapshot(RegionId origin, RegionId requester, uint64_t request_id) {
+  bool warming;  // decided before the scan: a warm-up ending during it does not make it whole
+  {
+    MutexLock lock(mu_);
+    warming = warming_.count({origin, requester}) != 0;
+  }
   // Taken before scanning: every write with an older version is in the store
   // when its shard is scanned (a version is assigned under the shard lock).
   const uint64_t snapshot_hlc = store_->hlc_now();
@@ -304,13 +410,14 @@ void Resync::send_snapshot(RegionId origin, RegionId requester, uint64_t request
   end.first_seq = chunks;
   // Read after the scan: a flush is a flush, whenever it happened.
   end.flush_mark = store_->flush_mark(origin);
+  end.warming = warming;
   if (Status st = send_(end); !st.ok()) {
     spdlog::warn("region {}: sending a snapshot end to region {} failed ({}); it will ask again", name(origin),
                  name(requester), st.message());
     return;
   }
-  spdlog::info("region {} sent region {} a snapshot: {} records in {} chunks", name(origin), name(requester),
-               records, chunks);
+  spdlog::info("region {} sent region {} a snapshot: {} records in {} chunks{}", name(origin), name(requester), records,
+               chunks, warming ? " (flagged: still warming up from it)" : "");
 }
 
 }  // namespace geocache

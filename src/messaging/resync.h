@@ -6,6 +6,15 @@
 // depend on cache/. Control batches leave through a SendFn (the replicator's
 // send_control).
 //
+// Warm-up. A process starts with empty stores. Until a local region has a
+// snapshot from a remote region (its warm-up from it, asked at start, or at
+// that region's first request), it may lack writes that region holds, its own
+// from before a restart above all; a snapshot of it would make that region
+// drop them. So a region still warming
+// up from the requester answers a request only once that warm-up has ended,
+// unless the requester is warming up from it too (both just started: neither
+// can wait for the other); such a snapshot is flagged and drops nothing.
+//
 // Threading: resync() and handle_control() are the replicator's hooks; they
 // run on transport threads and never wait on the network. Requests and their
 // retries are sent by the unit's worker thread, snapshots by one sender thread
@@ -21,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -100,7 +110,9 @@ class Resync {
   void set_on_started(Notify fn) { on_started_ = std::move(fn); }
   void set_on_resynced(Notify fn) { on_resynced_ = std::move(fn); }
 
-  // Starts the worker thread. Idempotent; may follow stop().
+  // Starts the worker thread, which sends the requests asked so far, and
+  // answers the snapshot requests received so far (but those that wait for a
+  // warm-up). Idempotent; may follow stop().
   void start();
   // Stops the worker and waits for snapshot senders: none runs afterwards,
   // and none starts until start(). Requests made meanwhile wait for start().
@@ -113,7 +125,16 @@ class Resync {
   // while one is outstanding earns one more request once it ends). Never
   // waits on the network.
   void resync(RegionId region, RegionId origin);
+  // Starts local region `region`'s warm-up from remote region `origin`: asks
+  // it for a snapshot (as resync() would, flagged as warming), and until one
+  // has ended, origin's own requests wait for it unless flagged too (see the
+  // top of this file). Once per pair and run: GeoCache::start calls it for
+  // every remote region it knows, and a request from a region not warmed up
+  // from yet starts it too. Not counted in started() or completed(). No-op
+  // for a local origin. Never waits on the network.
+  void warm_up(RegionId region, RegionId origin);
   // Handles a request or snapshot batch addressed to local region `region`.
+  // A request received before start() is answered by start().
   // Never waits on the network.
   void handle_control(RegionId region, const EventBatch& batch);
 
@@ -122,9 +143,11 @@ class Resync {
   // is stopped with requests queued. For wait_replicated(): demos and tests.
   bool wait_requests_sent(int64_t timeout_ms);
 
-  // Resyncs started (every resync() call) and completed.
+  // Resyncs started (every resync() call) and completed (warm-ups apart).
   uint64_t started() const { return started_.load(); }
   uint64_t completed() const { return completed_.load(); }
+  // (local region, remote origin) pairs whose warm-up has not ended yet.
+  size_t warming() const;
 
  private:
   // A snapshot asked of a remote origin, being received.
@@ -134,6 +157,7 @@ class Resync {
     std::unordered_set<std::string> seen;  // keys of the snapshot so far
     std::unordered_set<uint64_t> chunks;   // numbers of the chunks received so far
     bool missed_more = false;  // another gap meanwhile, maybe after the snapshot was taken
+    bool warm_up = false;      // asked by warm_up() alone: its end is not counted
   };
   // A thread sending snapshots of a local region to one requester.
   struct SnapshotSender {
@@ -141,18 +165,32 @@ class Resync {
     bool running = false;         // guarded by mu_
     uint64_t queued_request = 0;  // asked for while running: answered next
   };
+  // A warm-up not yet ended.
+  struct WarmUp {
+    bool asked_again = false;  // once, when the origin showed it had just started
+  };
+  // A request answered later: at start(), or once warm.
+  struct Deferred {
+    uint64_t request_id = 0;
+    bool requester_warming = false;
+  };
   using Pair = std::pair<RegionId, RegionId>;
 
   std::string name(RegionId id) const;
   void resync_locally(RegionId region, RegionId origin);
   // Gives `p` a new request id and queues the request for the worker.
   void ask_locked(const Pair& pair, Pending& p, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts the pair's warm-up unless it has started (or ended) in this run.
+  void warm_up_locked(const Pair& pair) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void run_worker();
-  void start_snapshot(RegionId origin, RegionId requester, uint64_t request_id);
+  void start_snapshot(RegionId origin, RegionId requester, uint64_t request_id, bool requester_warming);
+  // Answers a request now: starts the pair's sender, or queues the request
+  // for the one running.
+  void answer_locked(RegionId origin, RegionId requester, uint64_t request_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void send_snapshot(RegionId origin, RegionId requester, uint64_t request_id);
   void apply_snapshot_chunk(RegionId region, const EventBatch& chunk);
   void finish_snapshot(RegionId region, const EventBatch& end);
-  void report_completed(RegionId region, RegionId origin, size_t in_snapshot, size_t dropped);
+  void report_completed(RegionId region, RegionId origin);
 
   const ResyncOptions options_;
   ResyncStore* store_;
@@ -163,13 +201,16 @@ class Resync {
   std::atomic<uint64_t> started_{0};
   std::atomic<uint64_t> completed_{0};
 
-  Mutex mu_;  // also guards each SnapshotSender's running and queued_request
+  mutable Mutex mu_;  // also guards each SnapshotSender's running and queued_request
   std::condition_variable worker_cv_;
   std::condition_variable sent_cv_;  // requests_ emptied and nothing in flight
   std::map<Pair, Pending> pending_ ABSL_GUARDED_BY(mu_);  // (region, remote origin)
   std::deque<EventBatch> requests_ ABSL_GUARDED_BY(mu_);  // for the worker to send
   bool sending_request_ ABSL_GUARDED_BY(mu_) = false;     // the worker is in SendFn
   std::map<Pair, std::unique_ptr<SnapshotSender>> senders_ ABSL_GUARDED_BY(mu_);  // (origin, requester)
+  std::map<Pair, WarmUp> warming_ ABSL_GUARDED_BY(mu_);     // (local region, remote origin) still warming up
+  std::set<Pair> warmed_ ABSL_GUARDED_BY(mu_);              // ... whose warm-up has ended
+  std::map<Pair, Deferred> deferred_ ABSL_GUARDED_BY(mu_);  // (local origin, requester)
   uint64_t next_request_id_ ABSL_GUARDED_BY(mu_);
   bool running_ ABSL_GUARDED_BY(mu_) = false;  // the worker runs; snapshot senders may start
   std::thread worker_;

@@ -179,8 +179,9 @@ void geo_section(CommandContext& ctx, Out out) {
   fmt::format_to(out,
                  "outbox_depth_events:{}\r\nreplication_lag_last_ms:{}\r\nreplication_lag_p50_ms:{}\r\n"
                  "replication_lag_p99_ms:{}\r\ngaps:{}\r\nresyncs:{}\r\nresyncs_completed:{}\r\n",
-                 depth, lag_last, lag_p50, lag_p99, gaps, cache.resyncs(),
-                 cache.resyncs_completed());
+                 depth, lag_last, lag_p50, lag_p99, gaps, cache.resyncs(), cache.resyncs_completed());
+  // Pairs (local region, remote region) still warming up after a start.
+  fmt::format_to(out, "warming:{}\r\n", cache.warming());
   // Validation: totals of refused input over every link, and whether
   // batches are sealed (the secret itself is never shown).
   const ReplicatorOptions& validation = c.cache.replication;

@@ -181,9 +181,9 @@ void json_del_command(CommandContext& ctx, Args args) {
   }
   bool deleted = false;
   const bool ok = mutate_or_reply(ctx, args[1], [&](const RecordView* cur, std::optional<Record>* next) {
-    if (cur == nullptr) return Status::Ok();
-    if (!is_document(cur->kind)) return Status::WrongType();
-    deleted = true;
+    if (cur != nullptr && !is_document(cur->kind)) return Status::WrongType();
+    // Absent here, deleted anyway: a write elsewhere not received yet is older.
+    deleted = cur != nullptr;
     *next = tombstone_record();
     return Status::Ok();
   });

@@ -260,11 +260,13 @@ void getset_command(CommandContext& ctx, Args args) {
 void getdel_command(CommandContext& ctx, Args args) {
   std::optional<std::string> old;
   const bool ok = mutate_or_reply(ctx, args[1], [&](const RecordView* cur, std::optional<Record>* next) {
-    if (cur == nullptr) return Status::Ok();
-    std::string scratch;
-    std::string_view text;
-    if (Status st = read_string(*cur, &scratch, &text); !st.ok()) return st;
-    old.emplace(text);
+    if (cur != nullptr) {
+      std::string scratch;
+      std::string_view text;
+      if (Status st = read_string(*cur, &scratch, &text); !st.ok()) return st;
+      old.emplace(text);
+    }
+    // Absent here, deleted anyway: a write elsewhere not received yet is older.
     *next = tombstone_record();
     return Status::Ok();
   });

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -126,12 +127,31 @@ TEST_F(GeoCacheTest, RemoveReplicates) {
   EXPECT_TRUE(t->is_tombstone());
 }
 
-TEST_F(GeoCacheTest, RemoveOfAbsentKeyWritesNothing) {
+// A region that has not received a key yet still deletes it: the write it
+// has not seen is older than the delete, so the delete wins everywhere.
+TEST_F(GeoCacheTest, RemoveOfAKeyNotYetReceivedWinsOverTheOlderWriteEverywhere) {
   start();
-  EXPECT_FALSE(value_of(geo_->remove("never", "eu")));
+  link().cut(kEu, kUs);
+  ASSERT_TRUE(geo_->put("k", Value("old"), "eu").ok());
   quiesce();
-  EXPECT_EQ(geo_->replicator().outbox_stats().at(0).appended, 0u);
-  EXPECT_FALSE(geo_->TEST_store(kUs).peek_with_tombstone("never").has_value());
+  ASSERT_EQ(read("k", "us"), "-");
+  EXPECT_FALSE(value_of(geo_->remove("k", "us")));  // absent here: replies false, as DEL replies 0
+  link().heal(kEu, kUs);
+  quiesce();
+  for (const char* r : {"eu", "us", "ap"}) EXPECT_EQ(read("k", r), "-") << r;
+  expect_converged();
+  auto t = geo_->TEST_store(kEu).peek_with_tombstone("k");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_TRUE(t->is_tombstone());
+}
+
+// With one region there is no older write elsewhere to beat: no tombstone.
+TEST_F(GeoCacheTest, RemoveOfAbsentKeyInAOneRegionDeploymentWritesNothing) {
+  GeoCacheOptions o;
+  o.regions = {"solo"};
+  start(o);
+  EXPECT_FALSE(value_of(geo_->remove("never", "solo")));
+  EXPECT_FALSE(geo_->TEST_store(region_id_for("solo")).peek_with_tombstone("never").has_value());
 }
 
 TEST_F(GeoCacheTest, PutWithTtlReplicatesItsAbsoluteExpiry) {
@@ -551,19 +571,39 @@ bool same_records(const std::map<std::string, Record>& a, const std::map<std::st
 class TwoProcessResyncTest : public ::testing::Test {
  protected:
   static constexpr RegionId kA = region_id_for("a"), kB = region_id_for("b");
-  void SetUp() override {
+  static GeoCacheOptions options(const std::string& local) {
     GeoCacheOptions o;
     o.regions = {"a", "b"};
     o.replication.linger_us = 0;
-    o.local_regions = {"a"};
-    // A small store at a, so it evicts (locally, without telling b).
-    o.store.shards = 1;
-    o.store.max_items = 6;
-    a_ = std::make_unique<GeoCache>(o, std::make_unique<SharedTransport>(&transport_), &clock_);
-    o.local_regions = {"b"};
-    o.store = {};
-    b_ = std::make_unique<GeoCache>(o, std::make_unique<SharedTransport>(&transport_), &clock_);
+    o.local_regions = {local};
+    if (local == "a") {
+      // A small store at a, so it evicts (locally, without telling b).
+      o.store.shards = 1;
+      o.store.max_items = 6;
+    }
+    return o;
+  }
+  void SetUp() override {
+    a_ = std::make_unique<GeoCache>(options("a"), std::make_unique<SharedTransport>(&transport_), &clock_);
+    b_ = std::make_unique<GeoCache>(options("b"), std::make_unique<SharedTransport>(&transport_), &clock_);
     ASSERT_TRUE(a_->start().ok());
+    ASSERT_TRUE(b_->start().ok());
+    // Both start empty and warm up from each other at once (each flagged,
+    // so neither waits for the other), before the tests count anything.
+    ASSERT_TRUE(await([&] { return a_->warming() == 0 && b_->warming() == 0; }));
+    quiesce();
+    ASSERT_EQ(a_->resyncs_completed() + b_->resyncs_completed(), 0u);  // warm-ups are counted apart
+  }
+  // b's process dies and starts again: an empty store and a new epoch, a
+  // second later (by the test's clock).
+  void restart_b() {
+    transport_.stop();
+    const uint64_t old_epoch = b_->replicator().outbox_stats().at(0).epoch;
+    b_.reset();
+    // Epochs come from the wall clock: the new one must differ.
+    ASSERT_TRUE(await([&] { return static_cast<uint64_t>(SystemClock::instance()->now_ms()) > old_epoch; }));
+    clock_.advance_ms(1000);
+    b_ = std::make_unique<GeoCache>(options("b"), std::make_unique<SharedTransport>(&transport_), &clock_);
     ASSERT_TRUE(b_->start().ok());
   }
   void TearDown() override {
@@ -580,8 +620,12 @@ class TwoProcessResyncTest : public ::testing::Test {
   // Polls until b has completed n resyncs; the snapshot is sent by a thread
   // of a's, which wait_idle() does not see.
   bool await_resyncs(uint64_t n) {
+    return await([&] { return b_->resyncs_completed() >= n; });
+  }
+  // Polls until pred holds, for at most 20 s.
+  static bool await(const std::function<bool()>& pred) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (b_->resyncs_completed() < n) {
+    while (!pred()) {
       if (std::chrono::steady_clock::now() > deadline) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
@@ -881,6 +925,28 @@ TEST_F(SkewedClocksTest, TtlFromAClockAheadWithinTheBoundIsStretchedByNoMoreThan
   EXPECT_LE(b_->ttl("k", "b"), 30'000 + 500);
   EXPECT_GE(b_->ttl("k", "b"), 30'000);
   EXPECT_EQ(refused_at_b(Refusal::kClock), 0u);
+}
+
+// The bug of a killed and restarted node: its peer asked it for a snapshot
+// (its new epoch) before it had warmed, and dropped every key the restarted
+// node had written before it died, since its store did not hold them yet.
+TEST_F(TwoProcessResyncTest, RestartedProcessIsNoSnapshotSourceUntilItHasWarmed) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(b_->put("b" + std::to_string(i), Value("from b"), "b").ok());
+  quiesce();
+  ASSERT_TRUE(a_->TEST_store(kA).peek("b2"));
+  const uint64_t a_resyncs = a_->resyncs_completed();
+  restart_b();
+  // b's first write shows a its new epoch: a asks b for a snapshot.
+  ASSERT_TRUE(b_->put("after", Value("x"), "b").ok());
+  quiesce();
+  ASSERT_TRUE(await([&] { return a_->resyncs_completed() > a_resyncs; }));
+  quiesce();
+  for (int i = 0; i < 3; ++i) {
+    const std::string key = "b" + std::to_string(i);
+    ASSERT_TRUE(a_->TEST_store(kA).peek(key)) << key << " dropped at a";
+    ASSERT_TRUE(b_->TEST_store(kB).peek(key)) << key << " not warmed at b";
+  }
+  EXPECT_TRUE(same_records(all_records(a_->TEST_store(kA)), all_records(b_->TEST_store(kB))));
 }
 
 }  // namespace

@@ -179,7 +179,16 @@ int GeocachedProcess::wait_exit(int timeout_ms) {
 int GeocachedProcess::terminate(int timeout_ms) {
   if (!running()) return exit_status_;
   kill(pid_, SIGTERM);
+  kill(pid_, SIGCONT);  // a paused process acts on SIGTERM only once thawed
   return wait_exit(timeout_ms);
+}
+
+void GeocachedProcess::pause() {
+  if (running()) kill(pid_, SIGSTOP);
+}
+
+void GeocachedProcess::resume() {
+  if (running()) kill(pid_, SIGCONT);
 }
 
 void GeocachedProcess::kill_now() {

@@ -63,6 +63,10 @@ class GeocachedProcess {
   int wait_exit(int timeout_ms = 10'000);
   // SIGKILL: no chance to flush or say goodbye, like a crash.
   void kill_now();
+  // SIGSTOP / SIGCONT: the process freezes (its sockets stay open, nothing is
+  // read or sent) and thaws. terminate() and the destructor thaw it first.
+  void pause();
+  void resume();
   // Starts the binary again, same arguments and ports, once it has stopped;
   // whether it became ready. The log goes on in the same file.
   bool restart();

@@ -54,6 +54,7 @@ void expect_same(const EventBatch& a, const EventBatch& b) {
   EXPECT_EQ(a.request_id, b.request_id);
   EXPECT_EQ(a.snapshot_hlc, b.snapshot_hlc);
   EXPECT_EQ(a.flush_mark, b.flush_mark);
+  EXPECT_EQ(a.warming, b.warming);
   EXPECT_EQ(a.epoch, b.epoch);
   EXPECT_EQ(a.first_seq, b.first_seq);
   EXPECT_EQ(a.region_name, b.region_name);
@@ -210,12 +211,15 @@ EventBatch control(BatchKind kind) {
 
 TEST(EventTest, ControlBatchesRoundTripEveryField) {
   for (BatchKind kind : {BatchKind::kResyncRequest, BatchKind::kSnapshotChunk, BatchKind::kSnapshotEnd}) {
-    const EventBatch b = control(kind);
-    ASSERT_TRUE(b.is_control());
-    auto back = decode_batch(encode(b));
-    ASSERT_TRUE(back.ok()) << back.status().message();
-    EXPECT_TRUE(back->is_control());
-    expect_same(*back, b);
+    for (bool warming : {false, true}) {
+      EventBatch b = control(kind);
+      b.warming = warming;
+      ASSERT_TRUE(b.is_control());
+      auto back = decode_batch(encode(b));
+      ASSERT_TRUE(back.ok()) << back.status().message();
+      EXPECT_TRUE(back->is_control());
+      expect_same(*back, b);
+    }
   }
 }
 
@@ -245,6 +249,16 @@ TEST(EventTest, UnknownControlKindIsCorruption) {
   for (char kind : {0, 4, 9, -1}) {
     bytes[3] = kind;
     EXPECT_EQ(decode_batch(bytes).status().code(), StatusCode::kCorruption) << int(kind);
+  }
+}
+
+TEST(EventTest, UnknownControlFlagsAreCorruption) {
+  std::string bytes = encode(control(BatchKind::kResyncRequest));
+  // "GC", format, kind, then the flags: only bit 0 (warming) is known.
+  ASSERT_EQ(bytes[4], 0);
+  for (char flags : {2, 3, -128}) {
+    bytes[4] = flags;
+    EXPECT_EQ(decode_batch(bytes).status().code(), StatusCode::kCorruption) << int(flags);
   }
 }
 

@@ -85,7 +85,7 @@ class FakeStore final : public ResyncStore {
 class ResyncTest : public ::testing::Test {
  protected:
   // Hosts only kHere (kOrigin is in "another process") unless told otherwise.
-  void make(std::set<RegionId> local = {kHere}, size_t batch_max_events = 1024) {
+  void make(std::set<RegionId> local = {kHere}, size_t batch_max_events = 1024, bool start = true) {
     store_ = std::make_unique<FakeStore>(std::move(local), &clock_);
     ResyncOptions o;
     o.batch_max_events = batch_max_events;
@@ -99,7 +99,7 @@ class ResyncTest : public ::testing::Test {
       std::lock_guard lock(mu_);
       resynced_.emplace_back(region, origin);
     });
-    resync_->start();
+    if (start) resync_->start();
   }
   std::vector<EventBatch> sent() {
     std::lock_guard lock(mu_);
@@ -130,6 +130,40 @@ class ResyncTest : public ::testing::Test {
       b.events.push_back(std::move(e));
     }
     return b;
+  }
+  // Ends the warm-up of `local` from `remote` with an empty snapshot, so
+  // that `local` answers remote's requests at once.
+  void warmed_up(RegionId local, RegionId remote) {
+    const size_t before = sent().size();
+    resync_->warm_up(local, remote);
+    ASSERT_TRUE(await_sent(before + 1));
+    EventBatch e;
+    e.kind = BatchKind::kSnapshotEnd;
+    e.origin = remote;
+    e.target = local;
+    e.request_id = sent().back().request_id;
+    e.snapshot_hlc = store_->hlc_now();
+    resync_->handle_control(local, e);
+    ASSERT_EQ(resync_->warming(), 0u);
+  }
+  // A request from kOrigin for a snapshot of kHere.
+  EventBatch request_from_origin(uint64_t request_id, bool warming) {
+    EventBatch b;
+    b.kind = BatchKind::kResyncRequest;
+    b.origin = kOrigin;
+    b.target = kHere;
+    b.request_id = request_id;
+    b.warming = warming;
+    return b;
+  }
+  // Keys of the snapshot chunks among `batches`.
+  static std::set<std::string> snapshot_keys(const std::vector<EventBatch>& batches) {
+    std::set<std::string> keys;
+    for (const auto& b : batches) {
+      if (b.kind != BatchKind::kSnapshotChunk) continue;
+      for (const auto& e : b.events) keys.insert(e.key);
+    }
+    return keys;
   }
   // The end of a snapshot of `chunks` chunks.
   EventBatch end(uint64_t request_id, uint64_t chunks = 0) {
@@ -244,6 +278,7 @@ TEST_F(ResyncTest, GapWhileARequestIsOutstandingEarnsOneMoreRequest) {
 
 TEST_F(ResyncTest, RequestIsAnsweredWithBoundedChunksAndAnEnd) {
   make({kOrigin}, /*batch_max_events=*/2);
+  warmed_up(kOrigin, kHere);
   for (int i = 0; i < 5; ++i) store_->write(kOrigin, "k" + std::to_string(i), "v", kOrigin);
   EventBatch request;
   request.kind = BatchKind::kResyncRequest;
@@ -251,8 +286,9 @@ TEST_F(ResyncTest, RequestIsAnsweredWithBoundedChunksAndAnEnd) {
   request.target = kOrigin;
   request.request_id = 42;
   resync_->handle_control(kOrigin, request);
-  ASSERT_TRUE(await_sent(4));
-  const auto batches = sent();
+  ASSERT_TRUE(await_sent(5));
+  const std::vector<EventBatch> all = sent();
+  const std::vector<EventBatch> batches(all.begin() + 1, all.end());  // past the warm-up request
   std::set<std::string> keys;
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(batches[i].kind, BatchKind::kSnapshotChunk);
@@ -277,6 +313,119 @@ TEST_F(ResyncTest, LocalOriginIsCopiedAtOnceWithoutAnyMessage) {
   EXPECT_EQ(resync_->completed(), 1u);
   EXPECT_EQ(store_->keys(kHere), std::set<std::string>{"a"});
   EXPECT_TRUE(sent().empty());
+}
+
+// ---- warm-up ----------------------------------------------------------------------
+
+// Restarted kHere must not answer kOrigin with a store that lacks what kOrigin
+// holds (kOrigin would drop it): its answer waits for its own warm-up from
+// kOrigin, and then holds what that brought.
+TEST_F(ResyncTest, RegionWarmingUpAnswersARequesterThatIsNotOnlyOnceWarm) {
+  make();
+  store_->write(kHere, "mine", "written since the restart", kHere);
+  resync_->warm_up(kHere, kOrigin);
+  EXPECT_EQ(resync_->warming(), 1u);
+  ASSERT_TRUE(await_sent(1));
+  const EventBatch ask = sent()[0];
+  EXPECT_EQ(ask.kind, BatchKind::kResyncRequest);
+  EXPECT_EQ(ask.target, kOrigin);
+  EXPECT_TRUE(ask.warming);
+
+  resync_->handle_control(kHere, request_from_origin(42, /*warming=*/false));
+  // kOrigin's snapshot for us, with a key of ours from before the restart.
+  EventBatch theirs = chunk(ask.request_id, {"ours before the restart"});
+  theirs.events[0].record.version.region = kHere;
+  resync_->handle_control(kHere, theirs);
+  resync_->handle_control(kHere, end(ask.request_id));
+  EXPECT_EQ(resync_->warming(), 0u);
+
+  // Only now the answer: after the warm-up, with what it brought.
+  ASSERT_TRUE(await_sent(3));
+  const auto batches = sent();
+  const std::vector<EventBatch> answer(batches.begin() + 1, batches.end());
+  EXPECT_EQ(snapshot_keys(answer), (std::set<std::string>{"mine", "ours before the restart"}));
+  ASSERT_EQ(answer.back().kind, BatchKind::kSnapshotEnd);
+  EXPECT_EQ(answer.back().request_id, 42u);
+  EXPECT_FALSE(answer.back().warming);
+  EXPECT_EQ(resync_->completed(), 0u);  // a warm-up is not a resync of a reported gap
+}
+
+// Two regions that both just started cannot wait for each other: each answers
+// at once, flagged, and neither drops anything on the other's word. The
+// requester has just started, so our own request may have been lost before
+// its queue existed: it is asked again at once.
+TEST_F(ResyncTest, RegionsWarmingUpFromEachOtherAnswerAtOnceFlagged) {
+  make();
+  store_->write(kHere, "mine", "v", kHere);
+  resync_->warm_up(kHere, kOrigin);
+  ASSERT_TRUE(await_sent(1));
+  const uint64_t first_ask = sent()[0].request_id;
+  resync_->handle_control(kHere, request_from_origin(42, /*warming=*/true));
+  ASSERT_TRUE(await_sent(4));  // the answer (a chunk, the end) and our request again
+  std::vector<EventBatch> asks, answer;
+  for (const EventBatch& b : sent()) (b.kind == BatchKind::kResyncRequest ? asks : answer).push_back(b);
+  EXPECT_EQ(snapshot_keys(answer), std::set<std::string>{"mine"});
+  ASSERT_EQ(answer.back().kind, BatchKind::kSnapshotEnd);
+  EXPECT_EQ(answer.back().request_id, 42u);
+  EXPECT_TRUE(answer.back().warming);
+  ASSERT_EQ(asks.size(), 2u);
+  EXPECT_NE(asks[1].request_id, first_ask);
+  EXPECT_TRUE(asks[1].warming);
+  EXPECT_EQ(resync_->warming(), 1u);  // our own warm-up goes on
+}
+
+TEST_F(ResyncTest, EndFromASenderStillWarmingUpDropsNothing) {
+  make();
+  store_->write(kHere, "held", "the sender lacks it", kOrigin);
+  resync_->resync(kHere, kOrigin);
+  ASSERT_TRUE(await_sent(1));
+  const uint64_t id = sent()[0].request_id;
+  resync_->handle_control(kHere, chunk(id, {"new"}));
+  EventBatch e = end(id);
+  e.warming = true;
+  resync_->handle_control(kHere, e);
+  EXPECT_EQ(store_->keys(kHere), (std::set<std::string>{"held", "new"}));  // applied, nothing dropped
+  EXPECT_EQ(resync_->completed(), 1u);
+}
+
+// A region we did not know at start (GeoCache::start warms up from the
+// regions it knows) is warmed up from at its first request all the same.
+TEST_F(ResyncTest, RequestFromARegionNotWarmedUpFromYetWaitsForThatWarmUp) {
+  make();
+  store_->write(kHere, "mine", "v", kHere);
+  resync_->handle_control(kHere, request_from_origin(42, /*warming=*/false));
+  ASSERT_TRUE(await_sent(1));
+  const EventBatch ask = sent()[0];
+  EXPECT_EQ(ask.kind, BatchKind::kResyncRequest);
+  EXPECT_TRUE(ask.warming);
+  EXPECT_EQ(resync_->warming(), 1u);
+  resync_->handle_control(kHere, end(ask.request_id));
+  ASSERT_TRUE(await_sent(3));  // the answer: a chunk and the end
+  EXPECT_EQ(sent()[2].kind, BatchKind::kSnapshotEnd);
+  EXPECT_EQ(sent()[2].request_id, 42u);
+  EXPECT_FALSE(sent()[2].warming);
+  // Once per run: the next request is answered at once.
+  resync_->handle_control(kHere, request_from_origin(43, /*warming=*/false));
+  ASSERT_TRUE(await_sent(5));
+  EXPECT_EQ(sent()[4].request_id, 43u);
+}
+
+// A request queued for a node while it was down arrives before Resync::start:
+// start answers it (here at once: the requester is warming up too).
+TEST_F(ResyncTest, RequestReceivedBeforeStartIsAnsweredByStart) {
+  make({kHere}, 1024, /*start=*/false);
+  store_->write(kHere, "mine", "v", kHere);
+  resync_->handle_control(kHere, request_from_origin(42, /*warming=*/true));
+  EXPECT_TRUE(sent().empty());
+  resync_->start();
+  ASSERT_TRUE(await_sent(3));  // the answer (a chunk, the end) and our own warm-up request
+  std::vector<EventBatch> ends;
+  for (const EventBatch& b : sent()) {
+    if (b.kind == BatchKind::kSnapshotEnd) ends.push_back(b);
+  }
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].request_id, 42u);
+  EXPECT_TRUE(ends[0].warming);
 }
 
 }  // namespace

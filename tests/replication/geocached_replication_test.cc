@@ -5,8 +5,12 @@
 // and queue names of its own; the broker-outage test starts a private broker.
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -26,6 +30,7 @@ using testing::GeocachedProcess;
 using testing::port_accepts;
 using testing::PrivateBroker;
 using testing::RedisConnection;
+using testing::steady_now_ms;
 using testing::test_amqp_url;
 using testing::unique_name;
 using testing::wait_until;
@@ -69,8 +74,99 @@ class GeocachedReplication : public ::testing::Test {
     });
   }
 
+  // A field of region's INFO geo, or "" if absent.
+  std::string info_geo(const std::string& region, const std::string& field) {
+    const std::string info = cmd(region, {"INFO", "geo"}).value_or("");
+    const size_t at = info.find("\n" + field + ":");
+    if (at == std::string::npos) return "";
+    const size_t from = at + field.size() + 2;
+    return info.substr(from, info.find_first_of("\r\n", from) - from);
+  }
+  uint64_t resyncs_completed(const std::string& region) {
+    const std::string n = info_geo(region, "resyncs_completed");
+    return n.empty() ? 0 : std::stoull(n);
+  }
+  // Every node has ended its warm-up from the others.
+  bool await_warm() {
+    return wait_until(30'000, [&] {
+      for (const auto& r : kRegions) {
+        if (info_geo(r, "warming") != "0") return false;
+      }
+      return true;
+    });
+  }
+  // Polls region until GET answers each key's value (nullopt: no such key),
+  // for at most timeout_ms; returns the first key that does not, or "".
+  std::string first_disagreement(const std::string& region,
+                                 const std::map<std::string, std::optional<std::string>>& want, int64_t timeout_ms) {
+    std::map<std::string, std::optional<std::string>> left = want;
+    auto c = client(region);
+    wait_until(timeout_ms, [&] {
+      for (auto it = left.begin(); it != left.end();) {
+        if (!c || c->err) c = client(region);
+        if (command_text(c.get(), {"GET", it->first}) == it->second) {
+          it = left.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      return left.empty();
+    });
+    return left.empty() ? "" : left.begin()->first;
+  }
+
   std::vector<std::string> common_;
   std::map<std::string, std::unique_ptr<GeocachedProcess>> nodes_;
+};
+
+// Writes "<region>:<n>" = n on one node from a thread of its own, at most
+// per_second writes a second, until stopped; remembers the writes it
+// acknowledged.
+class Writer {
+ public:
+  Writer(const std::string& region, int port, int per_second = 500)
+      : region_(region), port_(port), interval_(std::chrono::microseconds(1'000'000 / per_second)) {}
+  ~Writer() { stop(); }
+  void start() {
+    stop_ = false;
+    thread_ = std::thread([this] {
+      auto c = connect_port(port_, 2'000, 5'000);
+      auto next = std::chrono::steady_clock::now();
+      while (!stop_) {
+        std::this_thread::sleep_until(next);  // pacing: the offered load, not a wait for anything
+        next += interval_;
+        const std::string n = std::to_string(next_++);
+        if (!c || c->err) c = connect_port(port_, 2'000, 5'000);
+        if (command_text(c.get(), {"SET", region_ + ":" + n, n}) == "OK") {
+          std::lock_guard lock(mu_);
+          acked_.push_back(n);
+        }
+      }
+    });
+  }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  size_t acked_count() {
+    std::lock_guard lock(mu_);
+    return acked_.size();
+  }
+  // Every acknowledged write as the value GET must answer.
+  void expect_all(std::map<std::string, std::optional<std::string>>* want) {
+    std::lock_guard lock(mu_);
+    for (const auto& n : acked_) (*want)[region_ + ":" + n] = n;
+  }
+
+ private:
+  const std::string region_;
+  const int port_;
+  const std::chrono::microseconds interval_;
+  std::atomic<bool> stop_{false};
+  int next_ = 0;
+  std::mutex mu_;
+  std::vector<std::string> acked_;
+  std::thread thread_;
 };
 
 TEST_F(GeocachedReplication, WritesInOneRegionBecomeVisibleInTheOthers) {
@@ -190,6 +286,119 @@ TEST_F(GeocachedReplication, BrokerRestartMidStreamLosesNoAcknowledgedWrite) {
   }
   EXPECT_TRUE(eventually("north", {"GET", "local-w"}, "1", 30'000));
   for (auto& [r, n] : nodes_) n->terminate();
+}
+
+// A killed and restarted node warms up from its peers; meanwhile they ask it
+// for a snapshot (its new epoch). Answered from its half-warm store, that
+// snapshot made them drop every key it wrote before it died.
+TEST_F(GeocachedReplication, PeersKeepTheWritesOfANodeKilledAndRestarted) {
+  start_nodes(test_amqp_url(), "proc-warm");
+  ASSERT_TRUE(await_warm());
+  std::map<std::string, std::optional<std::string>> want;
+  auto west = client("west");
+  for (int i = 0; i < 200; ++i) {
+    const std::string key = "west:" + std::to_string(i);
+    ASSERT_EQ(command_text(west.get(), {"SET", key, std::to_string(i)}), "OK");
+    want[key] = std::to_string(i);
+  }
+  for (const char* r : {"east", "north"}) ASSERT_EQ(first_disagreement(r, want, 10'000), "") << r;
+  const uint64_t east_resyncs = resyncs_completed("east"), north_resyncs = resyncs_completed("north");
+
+  nodes_["west"]->kill_now();
+  restart("west");
+  // Its first write shows the peers west's new epoch: each asks west for a snapshot.
+  ASSERT_EQ(cmd("west", {"SET", "after", "1"}), "OK");
+  want["after"] = "1";
+  ASSERT_TRUE(wait_until(
+      30'000, [&] { return resyncs_completed("east") > east_resyncs && resyncs_completed("north") > north_resyncs; }));
+  for (const auto& r : kRegions) EXPECT_EQ(first_disagreement(r, want, 20'000), "") << r;
+  EXPECT_TRUE(await_warm());
+}
+
+// Kill -9 of one node of three while the others take writes, restart under
+// the same writes: every acknowledged write ends in every region. Then again
+// with its peers frozen while it comes back, so that it holds nothing yet:
+// deletes issued on it reply as for absent keys, and win everywhere.
+TEST_F(GeocachedReplication, NodeKilledUnderWritesAndRestartedLosesNothingAndItsDeletesWin) {
+  start_nodes(test_amqp_url(), "proc-kill-load");
+  ASSERT_TRUE(await_warm());
+  std::map<std::string, std::optional<std::string>> want;
+  auto west = client("west");
+  for (int i = 0; i < 100; ++i) {
+    const std::string key = "west-before:" + std::to_string(i);
+    ASSERT_EQ(command_text(west.get(), {"SET", key, std::to_string(i)}), "OK");
+    want[key] = std::to_string(i);
+  }
+  for (const char* r : {"east", "north"}) ASSERT_EQ(first_disagreement(r, want, 10'000), "") << r;
+
+  Writer east_writer("east", nodes_["east"]->port()), north_writer("north", nodes_["north"]->port());
+  auto write_more = [&](size_t n) {
+    const size_t east_n = east_writer.acked_count() + n, north_n = north_writer.acked_count() + n;
+    return wait_until(30'000,
+                      [&] { return east_writer.acked_count() >= east_n && north_writer.acked_count() >= north_n; });
+  };
+  auto all_agree = [&](const char* what) {
+    const int64_t last_write_ms = steady_now_ms();
+    east_writer.expect_all(&want);
+    north_writer.expect_all(&want);
+    for (const auto& r : kRegions) EXPECT_EQ(first_disagreement(r, want, 30'000), "") << r << " " << what;
+    std::cout << "[ figures  ] " << what << ": " << want.size() << " keys agree in all regions "
+              << steady_now_ms() - last_write_ms << " ms after the last write\n";
+  };
+
+  // 1. Killed and restarted under writes.
+  east_writer.start();
+  north_writer.start();
+  ASSERT_TRUE(write_more(300));
+  nodes_["west"]->kill_now();
+  ASSERT_TRUE(write_more(300));
+  const int64_t restart_ms = steady_now_ms();
+  restart("west");
+  std::cout << "[ figures  ] west answered PING " << steady_now_ms() - restart_ms << " ms after its restart\n";
+  west = client("west");
+  for (int i = 0; i < 50; ++i) {
+    const std::string key = "west-after:" + std::to_string(i);
+    ASSERT_EQ(command_text(west.get(), {"SET", key, std::to_string(i)}), "OK");
+    want[key] = std::to_string(i);
+  }
+  ASSERT_TRUE(write_more(300));
+  east_writer.stop();
+  north_writer.stop();
+  all_agree("kill -9 and restart under writes");
+  ASSERT_TRUE(await_warm());
+
+  // 2. Keys west holds; then west dies and comes back while its peers are frozen.
+  std::map<std::string, std::optional<std::string>> doomed;
+  auto east = client("east");
+  for (const char* key : {"doomed-del", "doomed-unlink", "doomed-getdel"}) {
+    ASSERT_EQ(command_text(east.get(), {"SET", key, "old"}), "OK");
+    doomed[key] = "old";
+  }
+  ASSERT_EQ(command_text(east.get(), {"JSON.SET", "doomed-json", "$", "{}"}), "OK");
+  ASSERT_EQ(first_disagreement("west", doomed, 10'000), "");
+  ASSERT_TRUE(eventually("west", {"EXISTS", "doomed-json"}, "1"));
+  nodes_["west"]->kill_now();
+  nodes_["east"]->pause();
+  nodes_["north"]->pause();
+  restart("west");
+  west = client("west");
+  EXPECT_EQ(command_text(west.get(), {"DEL", "doomed-del"}), "0");
+  EXPECT_EQ(command_text(west.get(), {"UNLINK", "doomed-unlink"}), "0");
+  EXPECT_EQ(command_text(west.get(), {"GETDEL", "doomed-getdel"}), std::nullopt);  // nil
+  EXPECT_EQ(command_text(west.get(), {"JSON.DEL", "doomed-json"}), "0");
+  for (auto& [key, value] : doomed) value = std::nullopt;
+  doomed["doomed-json"] = std::nullopt;
+  nodes_["east"]->resume();
+  nodes_["north"]->resume();
+  // Writes go on while west warms up.
+  east_writer.start();
+  north_writer.start();
+  ASSERT_TRUE(write_more(300));
+  east_writer.stop();
+  north_writer.stop();
+  want.insert(doomed.begin(), doomed.end());
+  all_agree("deletes on a node restarted with its peers frozen");
+  EXPECT_TRUE(await_warm());
 }
 
 }  // namespace

@@ -271,6 +271,52 @@ TEST_F(KeyCommandsTest, DelReplicates) {
   EXPECT_EQ(run_in(kR2, {"GET", "k"}), nil());
 }
 
+// r1 deletes keys whose writes in r2 have not reached it yet: those writes
+// are older than the deletes, so the deletes win in both regions. The replies
+// are Redis' for an absent key.
+TEST_F(KeyCommandsTest, DeletesOfKeysNotReceivedYetWinEverywhere) {
+  struct Case {
+    std::vector<std::string> command;
+    std::string reply;
+    ValueKind kind_elsewhere;
+  };
+  const Case cases[] = {
+      {{"DEL", "k1"}, integer(0), ValueKind::kString},
+      {{"UNLINK", "k2"}, integer(0), ValueKind::kString},
+      {{"GETDEL", "k3"}, nil(), ValueKind::kString},
+      {{"JSON.DEL", "k4"}, integer(0), ValueKind::kJson},
+      {{"JSON.FORGET", "k5", "$"}, integer(0), ValueKind::kJson},
+  };
+  for (const Case& c : cases) {
+    const std::string& key = c.command[1];
+    // The write r1 has not received: stored in r2 beneath replication.
+    Record older{c.kind_elsewhere, c.kind_elsewhere == ValueKind::kJson ? Value(Value::Map{}).encode() : "old",
+                 kNoExpiry, Version{1, kR2}};
+    ASSERT_EQ(cache_->TEST_store(kR2).apply(key, older), ApplyResult::kApplied) << key;
+    EXPECT_EQ(run(c.command), c.reply) << key;
+  }
+  quiesce();
+  for (const Case& c : cases) {
+    const std::string& key = c.command[1];
+    EXPECT_EQ(run_in(kR2, {"EXISTS", key}), integer(0)) << key;
+    const auto t = cache_->TEST_store(kR1).peek_with_tombstone(key);
+    ASSERT_TRUE(t.has_value()) << key;
+    EXPECT_TRUE(t->is_tombstone()) << key;
+  }
+}
+
+// What acts on the key's content (a field, a TTL) has nothing to act on.
+TEST_F(KeyCommandsTest, CommandsOnAnAbsentKeysContentWriteNothing) {
+  EXPECT_EQ(run({"HDEL", "h", "f"}), integer(0));
+  EXPECT_EQ(run({"EXPIRE", "e", "-1"}), integer(0));
+  EXPECT_EQ(run({"PERSIST", "p"}), integer(0));
+  quiesce();
+  for (const char* key : {"h", "e", "p"}) {
+    EXPECT_FALSE(cache_->TEST_store(kR1).peek_with_tombstone(key).has_value()) << key;
+    EXPECT_FALSE(cache_->TEST_store(kR2).peek_with_tombstone(key).has_value()) << key;
+  }
+}
+
 TEST_F(KeyCommandsTest, ExpireAndPersistReplicate) {
   run({"SET", "k", "v"});
   run({"EXPIRE", "k", "100"});
