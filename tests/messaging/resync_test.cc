@@ -336,7 +336,7 @@ TEST_F(ResyncTest, RegionWarmingUpAnswersARequesterThatIsNotOnlyOnceWarm) {
   EventBatch theirs = chunk(ask.request_id, {"ours before the restart"});
   theirs.events[0].record.version.region = kHere;
   resync_->handle_control(kHere, theirs);
-  resync_->handle_control(kHere, end(ask.request_id));
+  resync_->handle_control(kHere, end(ask.request_id, 1));
   EXPECT_EQ(resync_->warming(), 0u);
 
   // Only now the answer: after the warm-up, with what it brought.
@@ -381,7 +381,7 @@ TEST_F(ResyncTest, EndFromASenderStillWarmingUpDropsNothing) {
   ASSERT_TRUE(await_sent(1));
   const uint64_t id = sent()[0].request_id;
   resync_->handle_control(kHere, chunk(id, {"new"}));
-  EventBatch e = end(id);
+  EventBatch e = end(id, 1);
   e.warming = true;
   resync_->handle_control(kHere, e);
   EXPECT_EQ(store_->keys(kHere), (std::set<std::string>{"held", "new"}));  // applied, nothing dropped

@@ -307,7 +307,8 @@ TEST_F(ForgedEvents, NodeWithAClockTenMinutesAheadWinsNoConflictAndStretchesNoTt
     })) << r << "\n" << info(r);
     EXPECT_EQ(cmd(r, {"PTTL", "ttl"}), "-2") << r;
     EXPECT_TRUE(eventually(r, {"GET", "conflict"}, "from west, later")) << r;
-    EXPECT_EQ(refused(r, "clock"), 2u) << r << "\n" << info(r);
+    // Both writes, and whatever of east's warm-up snapshots came with them.
+    EXPECT_GE(refused(r, "clock"), 2u) << r << "\n" << info(r);
   }
   // Loudly: the log names the offset and what to fix.
   EXPECT_NE(nodes_["west"]->log().find("ahead of this node's clock"), std::string::npos) << nodes_["west"]->log();
