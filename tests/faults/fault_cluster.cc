@@ -113,6 +113,13 @@ bool FaultCluster::restart_broker() {
   return broker_script({"start", broker_dir_, std::to_string(kBrokerPort), "--address", "0.0.0.0", "--timeout", "90"});
 }
 
+bool FaultCluster::broker_ctl(const std::vector<std::string>& args, std::string* out) {
+  std::vector<std::string> argv = {"bash", std::string(GEOCACHE_SOURCE_DIR) + "/scripts/rabbitmq.sh", "ctl",
+                                   broker_dir_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return network_->run_in(network_->hub(), argv, out) == 0;
+}
+
 bool FaultCluster::broker_script(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"bash", std::string(GEOCACHE_SOURCE_DIR) + "/scripts/rabbitmq.sh"};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -23,6 +23,35 @@ std::string describe(const Write& w) {
   return out;
 }
 
+std::vector<Write> bulk_set(redisContext* c, const std::string& region, const std::string& prefix, int count) {
+  constexpr int kPipeline = 500;
+  std::vector<Write> out;
+  for (int begin = 0; begin < count; begin += kPipeline) {
+    const int end = std::min(count, begin + kPipeline);
+    const int64_t sent = wall_now_us();
+    for (int n = begin; n < end; ++n) {
+      Write w;
+      w.op = Write::Op::kSet;
+      w.region = region;
+      w.key = prefix + std::to_string(n);
+      w.value = region + "#" + w.key;
+      w.sent_us = sent;
+      const char* argv[] = {"SET", w.key.c_str(), w.value.c_str()};
+      const size_t lens[] = {3, w.key.size(), w.value.size()};
+      redisAppendCommandArgv(c, 3, argv, lens);
+      out.push_back(std::move(w));
+    }
+    for (int n = begin; n < end; ++n) {
+      void* raw = nullptr;
+      const bool replied = c->err == 0 && redisGetReply(c, &raw) == REDIS_OK;
+      Reply reply(static_cast<redisReply*>(raw));
+      out[n].done_us = wall_now_us();
+      out[n].acked = replied && reply && reply->type == REDIS_REPLY_STATUS;
+    }
+  }
+  return out;
+}
+
 WriteLoad::WriteLoad(std::vector<std::string> regions, Connector connect, LoadOptions options)
     : regions_(std::move(regions)), connect_(std::move(connect)), options_(options) {}
 

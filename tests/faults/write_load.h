@@ -59,6 +59,11 @@ struct LoadOptions {
   uint64_t seed = 1;
 };
 
+// Writes `count` string keys "<prefix><n>" to a region as fast as one
+// pipelined connection goes (values "<region>#<prefix><n>"), and returns them
+// as history. Writes without a reply come back unanswered.
+std::vector<Write> bulk_set(redisContext* c, const std::string& region, const std::string& prefix, int count);
+
 class WriteLoad {
  public:
   // A client connected to a region (inside its namespace), or nullptr / err set.
