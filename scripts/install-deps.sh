@@ -14,6 +14,8 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev
   redis-server redis-tools memcached python3-redis rabbitmq-server
+  # the fault harness (tests/faults): network namespaces, a shifted clock
+  iproute2 faketime
 )
 
 missing=()
