@@ -88,8 +88,8 @@ void report_convergence(FaultCluster& cluster, const std::vector<Write>& history
   if (!agreement.reached) {
     std::printf("  NO AGREEMENT within 120 s of the load's end: %s\n", agreement.summary().c_str());
   } else {
-    std::printf("  agreement: %.0f ms after the %s (%lld ms after the load stopped, %d polls)\n", since_ms,
-                since_what, static_cast<long long>(agreement.elapsed_ms), agreement.polls);
+    std::printf("  agreement: %.0f ms after the %s (%lld ms after the load stopped, %d polls)\n", since_ms, since_what,
+                static_cast<long long>(agreement.elapsed_ms), agreement.polls);
   }
   CheckOptions strict;
   strict.crashes = crashes;
@@ -97,18 +97,18 @@ void report_convergence(FaultCluster& cluster, const std::vector<Write>& history
   CheckOptions lenient = strict;
   lenient.deletes_of_absent_keys_win = false;
   const Verdict before_fix = check_history(history, agreement.last.at(cluster.regions().front()), lenient);
-  std::printf("  keys with a lost acknowledged write: %zu (%zu of them only DELs that found the key absent where "
-              "they ran); lost with a killed node's unpublished outbox: %zu\n",
-              verdict.lost.size(), verdict.lost.size() - before_fix.lost.size(), verdict.lost_in_crash.size());
+  std::printf(
+      "  keys with a lost acknowledged write: %zu (%zu of them only DELs that found the key absent where "
+      "they ran); lost with a killed node's unpublished outbox: %zu\n",
+      verdict.lost.size(), verdict.lost.size() - before_fix.lost.size(), verdict.lost_in_crash.size());
   std::printf("  %s", verdict.summary(5).c_str());
 }
 
 void print_load(const WriteLoad& load, const std::vector<std::string>& regions) {
   for (const auto& r : regions) {
     const auto c = load.counts(r);
-    std::printf("  %s: %lld acknowledged, %lld unanswered, %lld refused\n", r.c_str(),
-                static_cast<long long>(c.acked), static_cast<long long>(c.unanswered),
-                static_cast<long long>(c.refused));
+    std::printf("  %s: %lld acknowledged, %lld unanswered, %lld refused\n", r.c_str(), static_cast<long long>(c.acked),
+                static_cast<long long>(c.unanswered), static_cast<long long>(c.refused));
   }
 }
 
@@ -122,7 +122,8 @@ std::vector<Write> preload(FaultCluster& cluster, int per_region) {
     out.insert(out.end(), writes.begin(), writes.end());
   }
   const Agreement a = await_agreement(cluster.regions(), cluster.connector(2'000, 30'000), keys_of(out), 120'000);
-  std::printf("  preloaded %d keys per region; %s\n", per_region, a.reached ? "replicated everywhere" : "NOT replicated");
+  std::printf("  preloaded %d keys per region; %s\n", per_region,
+              a.reached ? "replicated everywhere" : "NOT replicated");
   return out;
 }
 
@@ -202,7 +203,8 @@ LagResult measure_lag(FaultCluster& cluster, const std::string& from, const std:
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
     if (seen) {
-      out.lags_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - acked).count());
+      out.lags_ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - acked).count());
     } else {
       ++out.timeouts;
     }
@@ -262,24 +264,36 @@ int main_impl(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--scenario") config.scenario = next();
-    else if (a == "--rate") config.rate = std::stod(next());
-    else if (a == "--partition-s") config.partition_s = std::stod(next());
-    else if (a == "--down-s") config.down_s = std::stod(next());
-    else if (a == "--after-s") config.after_s = std::stod(next());
-    else if (a == "--preload") config.preload = std::stoi(next());
-    else if (a == "--queue-bytes") config.queue_bytes = std::stoll(next());
-    else if (a == "--lag-s") config.lag_s = std::stod(next());
-    else if (a == "--fast-reconnect") config.fast_reconnect = true;
-    else if (a == "--seed") config.seed = std::stoull(next());
-    else throw std::invalid_argument("unknown argument " + a);
+    if (a == "--scenario")
+      config.scenario = next();
+    else if (a == "--rate")
+      config.rate = std::stod(next());
+    else if (a == "--partition-s")
+      config.partition_s = std::stod(next());
+    else if (a == "--down-s")
+      config.down_s = std::stod(next());
+    else if (a == "--after-s")
+      config.after_s = std::stod(next());
+    else if (a == "--preload")
+      config.preload = std::stoi(next());
+    else if (a == "--queue-bytes")
+      config.queue_bytes = std::stoll(next());
+    else if (a == "--lag-s")
+      config.lag_s = std::stod(next());
+    else if (a == "--fast-reconnect")
+      config.fast_reconnect = true;
+    else if (a == "--seed")
+      config.seed = std::stoull(next());
+    else
+      throw std::invalid_argument("unknown argument " + a);
   }
   const std::string why = FaultCluster::unavailable_reason();
   if (!why.empty()) throw std::runtime_error(why);
-  std::printf("faults_bench: %u cores; regions east, west, north in network namespaces; a private RabbitMQ in the "
-              "hub namespace; nodes with %s\n",
-              std::thread::hardware_concurrency(),
-              config.fast_reconnect ? "the harness's fast reconnect settings" : "geocached's defaults");
+  std::printf(
+      "faults_bench: %u cores; regions east, west, north in network namespaces; a private RabbitMQ in the "
+      "hub namespace; nodes with %s\n",
+      std::thread::hardware_concurrency(),
+      config.fast_reconnect ? "the harness's fast reconnect settings" : "geocached's defaults");
   std::fflush(stdout);
   const bool all = config.scenario == "all";
   if (all || config.scenario == "partition") partition(config);

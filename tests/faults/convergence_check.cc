@@ -36,8 +36,17 @@ class KeyChecker {
     return string_allows(found, exposed_as_maybe);
   }
 
+  // The writes the key's final state should come from: the candidates of a
+  // string key; a hash's last writes (its state is their fold).
   std::vector<Write> candidates(bool exposed_as_maybe) const {
     std::vector<Write> out;
+    if (!writes_.empty() && is_hash_key(writes_.front()->key)) {
+      constexpr size_t kLast = 6;
+      for (size_t i = writes_.size() > kLast ? writes_.size() - kLast : 0; i < writes_.size(); ++i) {
+        out.push_back(*writes_[i]);
+      }
+      return out;
+    }
     const int64_t last_sent = last_acked_sent(exposed_as_maybe);
     for (const Write* w : writes_) {
       if (w->done_us + options_.order_margin_us >= last_sent) out.push_back(*w);
@@ -122,7 +131,9 @@ class KeyChecker {
 std::string list_lost(const std::vector<LostWrite>& lost, size_t max_listed) {
   std::ostringstream out;
   for (size_t i = 0; i < lost.size() && i < max_listed; ++i) {
-    out << "  " << lost[i].key << ": found " << describe(lost[i].found) << "; should be one of:\n";
+    const bool hash = is_hash_key(lost[i].key);
+    out << "  " << lost[i].key << ": found " << describe(lost[i].found)
+        << (hash ? "; its last writes:\n" : "; should be one of:\n");
     for (const Write& w : lost[i].candidates) out << "    " << describe(w) << "\n";
   }
   if (lost.size() > max_listed) out << "  ... and " << lost.size() - max_listed << " more\n";

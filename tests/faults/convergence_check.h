@@ -59,17 +59,17 @@ struct Agreement {
   bool reached = false;
   int64_t elapsed_ms = 0;  // from the call until the regions agreed (or the deadline)
   int polls = 0;
-  Snapshot last;                        // the last snapshot read
-  std::vector<std::string> disagreeing; // in it
-  std::string summary() const;          // first disagreements, region by region
+  Snapshot last;                         // the last snapshot read
+  std::vector<std::string> disagreeing;  // in it
+  std::string summary() const;           // first disagreements, region by region
 };
 
 // Polls every region every poll_ms until they all agree on every key, or
 // until timeout_ms has passed.
 Agreement await_agreement(const std::vector<std::string>& regions,
                           const std::function<RedisConnection(const std::string&)>& connect,
-                          const std::vector<std::string>& keys, int64_t timeout_ms, int64_t ttl_tolerance_us = 1'000'000,
-                          int64_t poll_ms = 50);
+                          const std::vector<std::string>& keys, int64_t timeout_ms,
+                          int64_t ttl_tolerance_us = 1'000'000, int64_t poll_ms = 50);
 
 // The keys a history wrote, each once, sorted.
 std::vector<std::string> keys_of(const std::vector<Write>& history);
@@ -98,7 +98,8 @@ struct CheckOptions {
 struct LostWrite {
   std::string key;
   KeyView found;
-  std::vector<Write> candidates;  // what the key should have held
+  // What the key should have held: a string key's candidates, a hash's last writes.
+  std::vector<Write> candidates;
 };
 
 struct Verdict {

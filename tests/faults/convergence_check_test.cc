@@ -19,8 +19,8 @@ Write set(const std::string& region, const std::string& key, const std::string& 
   w.acked = true;
   return w;
 }
-Write set_ex(const std::string& region, const std::string& key, const std::string& value, int64_t ttl_ms,
-             int64_t sent, int64_t done) {
+Write set_ex(const std::string& region, const std::string& key, const std::string& value, int64_t ttl_ms, int64_t sent,
+             int64_t done) {
   Write w = set(region, key, value, sent, done);
   w.op = Write::Op::kSetEx;
   w.ttl_ms = ttl_ms;
@@ -154,8 +154,7 @@ TEST(ConvergenceCheck, AHashHoldsTheFoldOfItsWrites) {
 }
 
 TEST(ConvergenceCheck, WritesAKilledNodeHadNotPublishedAreReportedApart) {
-  const std::vector<Write> h = {set("west", "s:1", "old", 1'000, 2'000),
-                                set("east", "s:1", "last", 10'000, 11'000)};
+  const std::vector<Write> h = {set("west", "s:1", "old", 1'000, 2'000), set("east", "s:1", "last", 10'000, 11'000)};
   CheckOptions options;
   options.crashes = {{"east", 50'000}};  // east killed 39 ms after acknowledging "last"
   const Verdict v = check(h, value("old"), options);

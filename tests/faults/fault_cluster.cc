@@ -140,7 +140,8 @@ FaultCluster::Connector FaultCluster::connector(int connect_ms, int reply_ms) co
 std::string FaultCluster::logs(size_t lines_per_node) const {
   std::ostringstream out;
   for (const auto& [region, node] : nodes_) {
-    out << "---- geocached " << region << " (" << node->log_path() << ")\n" << tail(node->log(), lines_per_node) << "\n";
+    out << "---- geocached " << region << " (" << node->log_path() << ")\n"
+        << tail(node->log(), lines_per_node) << "\n";
   }
   if (!broker_dir_.empty()) {
     std::ifstream f(broker_dir_ + "/log/console.log");

@@ -28,9 +28,9 @@ struct FaultClusterOptions {
   // default makes a node notice a dead or healed link within a few seconds
   // (the replication tests' settings); clear it to run with geocached's own
   // defaults (bench/faults does both).
-  std::vector<std::string> node_args = {
-      "--amqp-reconnect-max-ms", "1000", "--amqp-publish-timeout-ms", "2000", "--amqp-heartbeat", "3",
-      "--retry-backoff-ms",      "50",   "--breaker-open-ms",         "200",  "--breaker-failure-threshold", "3"};
+  std::vector<std::string> node_args = {"--amqp-reconnect-max-ms", "1000", "--amqp-publish-timeout-ms",   "2000",
+                                        "--amqp-heartbeat",        "3",    "--retry-backoff-ms",          "50",
+                                        "--breaker-open-ms",       "200",  "--breaker-failure-threshold", "3"};
   // Flags for one region's node only, after node_args.
   std::map<std::string, std::vector<std::string>> region_args;
   // Regions whose node runs under libfaketime, with its FAKETIME offset (e.g.

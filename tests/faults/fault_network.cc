@@ -142,8 +142,8 @@ void FaultNetwork::start_watchdog() {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return;
   const int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-  const std::vector<std::string> args = {"setsid", "-f", "/bin/sh", "-c", kWatchdogScript, "gcf-watchdog", prefix_,
-                                         temp_dir_};
+  const std::vector<std::string> args = {"setsid",        "-f",           "/bin/sh", "-c",
+                                         kWatchdogScript, "gcf-watchdog", prefix_,   temp_dir_};
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);

@@ -32,9 +32,9 @@ struct Write {
   Op op = Op::kSet;
   std::string region;  // where it was sent
   std::string key;
-  std::string field;  // kHset
-  std::string value;  // kSet, kSetEx, kHset
-  int64_t ttl_ms = 0;  // kSetEx
+  std::string field;    // kHset
+  std::string value;    // kSet, kSetEx, kHset
+  int64_t ttl_ms = 0;   // kSetEx
   int64_t sent_us = 0;  // just before it was sent
   int64_t done_us = 0;  // when its reply (or the connection's failure) came
   // A success reply. False: sent, but the connection failed before a reply,
