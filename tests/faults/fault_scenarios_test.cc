@@ -72,6 +72,15 @@ class Faults : public ::testing::Test {
     }
     return true;
   }
+  // Polls GET key on c until it answers value (10 s at most).
+  static bool await_value(redisContext* c, const std::string& key, const std::string& value) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (command_text(c, {"GET", key}) != value) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
   int64_t seconds_of_writes(double seconds) const { return static_cast<int64_t>(seconds * kWritesPerSecond); }
 
   // Stops the load, waits for the regions to agree and holds what they agree
@@ -99,6 +108,13 @@ class Faults : public ::testing::Test {
     start_load();
     ASSERT_TRUE(await_writes("east", seconds_of_writes(1)));
     ASSERT_TRUE(cluster_->cut("east"));
+    // The cut is real: a write made in east after it does not reach west,
+    // while one made in north later does.
+    ASSERT_EQ(command_text(cluster_->connect("east").get(), {"SET", "marker:east", "1"}), "OK");
+    ASSERT_EQ(command_text(cluster_->connect("north").get(), {"SET", "marker:north", "1"}), "OK");
+    auto west = cluster_->connect("west");
+    ASSERT_TRUE(await_value(west.get(), "marker:north", "1"));
+    EXPECT_EQ(command_text(west.get(), {"GET", "marker:east"}), std::nullopt);
     ASSERT_TRUE(await_writes("east", seconds_of_writes(5)));  // the cut region takes writes all along
     ASSERT_TRUE(cluster_->heal("east"));
     const int64_t healed_us = wall_now_us();
