@@ -1,7 +1,5 @@
 #include "fault_cluster.h"
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

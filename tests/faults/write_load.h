@@ -76,7 +76,7 @@ class WriteLoad {
 
   // Starts one writer thread per region; each keeps to its rate (it does not
   // burst to catch up after a stall: a region that was unreachable simply
-  // got fewer writes).
+  // got fewer writes). REQUIRES: called once.
   void start();
   // Stops the writers and waits for them; the history is then complete.
   void stop();
@@ -92,8 +92,6 @@ class WriteLoad {
   };
   Counts counts(const std::string& region) const;
   Counts total() const;
-  // The acked writes so far, all regions: waits can poll for progress.
-  int64_t acked() const { return total().acked; }
 
  private:
   struct Writer {
