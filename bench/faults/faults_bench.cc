@@ -287,6 +287,7 @@ int main_impl(int argc, char** argv) {
     else
       throw std::invalid_argument("unknown argument " + a);
   }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines show as they come, also into a file
   const std::string why = FaultCluster::unavailable_reason();
   if (!why.empty()) throw std::runtime_error(why);
   std::printf(
