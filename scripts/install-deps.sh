@@ -14,8 +14,9 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev
   redis-server redis-tools memcached python3-redis rabbitmq-server
-  # a node with a shifted wall clock (tests/replication/forged_events_test)
-  faketime
+  # the fault harness (tests/faults): network namespaces; a shifted clock
+  # (tests/faults, tests/replication/forged_events_test)
+  iproute2 faketime
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -16,6 +17,10 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "netns.h"
+
+extern char** environ;
 
 namespace geocache::testing {
 namespace {
@@ -77,19 +82,21 @@ GeocachedProcess::GeocachedProcess(std::vector<std::string> extra_args, std::vec
 }
 
 GeocachedProcess::GeocachedProcess(std::vector<std::string> args, std::vector<std::string> regions,
-                                   std::map<std::string, int> ports)
-    : args_(std::move(args)), regions_(std::move(regions)), ports_(std::move(ports)) {
+                                   std::map<std::string, int> ports, Placement placement)
+    : args_(std::move(args)), regions_(std::move(regions)), ports_(std::move(ports)), placement_(std::move(placement)) {
   start();
 }
 
 std::unique_ptr<GeocachedProcess> GeocachedProcess::one_region(const std::string& region,
                                                                const std::vector<std::string>& deployment,
-                                                               std::vector<std::string> extra_args, int port) {
+                                                               std::vector<std::string> extra_args, int port,
+                                                               Placement placement) {
   if (port == 0) port = free_port();
   std::vector<std::string> args = {GEOCACHED_PATH, "--port", std::to_string(port), "--region", region};
   if (!deployment.empty()) args.insert(args.end(), {"--regions", join(deployment)});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  return std::unique_ptr<GeocachedProcess>(new GeocachedProcess(std::move(args), {region}, {{region, port}}));
+  return std::unique_ptr<GeocachedProcess>(
+      new GeocachedProcess(std::move(args), {region}, {{region, port}}, std::move(placement)));
 }
 
 bool GeocachedProcess::start() {
@@ -101,21 +108,45 @@ bool GeocachedProcess::start() {
   const int log_fd = open(log_path_.c_str(), O_WRONLY | O_APPEND);
   exit_status_ = -1;
   started_ = false;
+  // Everything the child needs is built before fork: between fork and exec
+  // it may only make system calls.
+  std::vector<char*> argv;
+  for (auto& a : args_) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  auto overridden = [&](const char* entry) {
+    for (const auto& e : placement_.env) {
+      const size_t name_end = e.find('=');
+      if (std::strncmp(entry, e.data(), name_end + 1) == 0) return true;
+    }
+    return false;
+  };
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!overridden(*e)) envp.push_back(*e);
+  }
+  for (auto& e : placement_.env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const int netns_fd = placement_.netns.empty() ? -1 : open_netns(placement_.netns);
+  if (!placement_.netns.empty() && netns_fd < 0) {
+    ::close(log_fd);
+    return false;
+  }
   pid_ = fork();
   if (pid_ == 0) {
     dup2(log_fd, 1);
     dup2(log_fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args_) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
+    if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) != 0) _exit(126);
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   ::close(log_fd);
+  if (netns_fd >= 0) ::close(netns_fd);
   const auto deadline = Clock::now() + std::chrono::seconds(20);
   while (Clock::now() < deadline) {
     bool all = true;
-    for (auto& [r, p] : ports_) all = all && command_text(connect_port(p).get(), {"PING"}).has_value();
+    for (auto& [r, p] : ports_) {
+      all = all && command_text(connect_port(p, 10'000, 10'000, placement_.netns).get(), {"PING"}).has_value();
+    }
     if (all) return started_ = true;
     if (!running()) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -147,14 +178,18 @@ std::string GeocachedProcess::log() const {
   return ss.str();
 }
 
-RedisConnection connect_port(int port, int connect_ms, int reply_ms) {
+RedisConnection connect_port(int port, int connect_ms, int reply_ms, const std::string& netns) {
   auto tv = [](int ms) { return timeval{ms / 1000, (ms % 1000) * 1000}; };
+  NetnsScope in(netns);  // the socket is created in the namespace and stays there
+  if (!in.ok()) return nullptr;
   redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv(connect_ms));
   if (c != nullptr && c->err == 0) redisSetTimeout(c, tv(reply_ms));
   return RedisConnection(c);
 }
 
-RedisConnection GeocachedProcess::connect(const std::string& region) const { return connect_port(port(region)); }
+RedisConnection GeocachedProcess::connect(const std::string& region) const {
+  return connect_port(port(region), 10'000, 10'000, placement_.netns);
+}
 
 bool GeocachedProcess::running() const {
   if (pid_ <= 0 || exit_status_ >= 0) return false;

@@ -2,7 +2,8 @@
 // waits (polling, with a deadline) until every port answers, and stops it at
 // the end. Tests then drive it with hiredis or raw sockets. It serves the
 // one-process tests (every region in one process) and the replication tests
-// (one process per region, killed and restarted).
+// (one process per region, killed and restarted), and the fault harness
+// (tests/faults: each process in a network namespace of its own).
 //
 //   GeocachedProcess server({"--requirepass", "pw"});
 //   auto c = server.connect();
@@ -33,6 +34,15 @@ int free_port();
 // Whether something accepts connections on 127.0.0.1:port.
 bool port_accepts(int port);
 
+// Where and how a process runs, beyond its arguments.
+struct Placement {
+  // Network namespace (an `ip netns` name) the process runs in, and where
+  // its clients connect to 127.0.0.1:port; empty = this process's own.
+  std::string netns;
+  // NAME=value entries added to the inherited environment (libfaketime's).
+  std::vector<std::string> env;
+};
+
 class GeocachedProcess {
  public:
   // regions: every region, all hosted by this process; the first is home.
@@ -45,7 +55,8 @@ class GeocachedProcess {
   // extra_args are passed through.
   static std::unique_ptr<GeocachedProcess> one_region(const std::string& region,
                                                       const std::vector<std::string>& deployment,
-                                                      std::vector<std::string> extra_args = {}, int port = 0);
+                                                      std::vector<std::string> extra_args = {}, int port = 0,
+                                                      Placement placement = {});
   ~GeocachedProcess();
   GeocachedProcess(const GeocachedProcess&) = delete;
   GeocachedProcess& operator=(const GeocachedProcess&) = delete;
@@ -73,7 +84,8 @@ class GeocachedProcess {
   bool running() const;
 
  private:
-  GeocachedProcess(std::vector<std::string> args, std::vector<std::string> regions, std::map<std::string, int> ports);
+  GeocachedProcess(std::vector<std::string> args, std::vector<std::string> regions, std::map<std::string, int> ports,
+                   Placement placement);
   // Forks and execs, then waits until every port answers a PING (any reply:
   // with requirepass it is an error) or the process exits.
   bool start();
@@ -81,6 +93,7 @@ class GeocachedProcess {
   std::vector<std::string> args_;     // the whole command line
   std::vector<std::string> regions_;  // hosted here; the first is home
   std::map<std::string, int> ports_;
+  Placement placement_;
   std::string log_path_;
   pid_t pid_ = -1;
   bool started_ = false;
@@ -89,7 +102,9 @@ class GeocachedProcess {
 
 // A hiredis connection to 127.0.0.1:port that gives up connecting after
 // connect_ms and waiting for a reply after reply_ms (it then has err set).
-RedisConnection connect_port(int port, int connect_ms = 10'000, int reply_ms = 10'000);
+// With netns, 127.0.0.1 of that network namespace (nullptr if it cannot be
+// entered).
+RedisConnection connect_port(int port, int connect_ms = 10'000, int reply_ms = 10'000, const std::string& netns = "");
 
 // Runs one command through hiredis (argv form, binary safe).
 Reply command(redisContext* c, const std::vector<std::string>& args);

@@ -1,0 +1,316 @@
+// faults_bench: the long fault scenarios of issue 8, with the figures of its
+// bars, on the fault harness of tests/faults (regions as network namespaces,
+// a private broker, kill -9, link cuts). Needs root.
+//
+//   faults_bench [--scenario partition|kill|queue-full|all] [--rate N]
+//                [--partition-s S] [--down-s S] [--after-s S] [--preload N]
+//                [--queue-bytes B] [--lag-s S] [--fast-reconnect] [--seed N]
+//
+// partition:  3 regions under --rate writes/s each (default 500); east's link
+//             cut for --partition-s (30); at the heal the load stops; prints
+//             the time from the heal to agreement and the acknowledged writes
+//             lost (deletes included).
+// kill:       the same load; west killed with SIGKILL, started again after
+//             --down-s (5), the load goes on --after-s (5) more; prints the
+//             time from the restart to agreement and the lost writes.
+//             --preload N first writes N keys to every region (a store large
+//             enough that the restarted node's warm-up takes a while).
+// queue-full: every queue bounded at --queue-bytes (1 MiB); the lag of
+//             east's writes seen in west (a probe every 20 ms) for --lag-s
+//             (10) with all regions up, then again once north is down and its
+//             queue is full.
+//
+// Nodes run with geocached's own defaults; --fast-reconnect gives them the
+// harness's short reconnect and heartbeat settings (FaultClusterOptions).
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "convergence_check.h"
+#include "fault_cluster.h"
+#include "write_load.h"
+
+namespace geocache::bench {
+namespace {
+
+using namespace geocache::testing;
+
+struct Config {
+  std::string scenario = "all";
+  double rate = 500;
+  double partition_s = 30;
+  double down_s = 5;
+  double after_s = 5;
+  int preload = 0;
+  int64_t queue_bytes = 1 << 20;
+  double lag_s = 10;
+  bool fast_reconnect = false;
+  uint64_t seed = 1;
+};
+
+double ms_since(int64_t since_us) { return static_cast<double>(wall_now_us() - since_us) / 1000.0; }
+
+void sleep_s(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
+
+FaultClusterOptions cluster_options(const Config& config) {
+  FaultClusterOptions options;
+  if (!config.fast_reconnect) options.node_args.clear();
+  return options;
+}
+
+LoadOptions load_options(const Config& config) {
+  LoadOptions options;
+  options.writes_per_second = config.rate;
+  options.string_keys = 5000;
+  options.hashes_per_region = 200;
+  options.seed = config.seed;
+  return options;
+}
+
+void start_or_throw(FaultCluster& cluster) {
+  if (!cluster.start()) throw std::runtime_error("cluster did not start: " + cluster.error());
+}
+
+// Waits for agreement on the history's keys and prints what the check finds,
+// both by the issue's rule and by geocached's behaviour before the fix of
+// deletes of absent keys, so the two kinds of loss can be told apart.
+void report_convergence(FaultCluster& cluster, const std::vector<Write>& history, int64_t since_us,
+                        const char* since_what, const std::vector<Crash>& crashes) {
+  const Agreement agreement =
+      await_agreement(cluster.regions(), cluster.connector(2'000, 30'000), keys_of(history), 120'000);
+  const double since_ms = ms_since(since_us);
+  if (!agreement.reached) {
+    std::printf("  NO AGREEMENT within 120 s of the load's end: %s\n", agreement.summary().c_str());
+  } else {
+    std::printf("  agreement: %.0f ms after the %s (%lld ms after the load stopped, %d polls)\n", since_ms, since_what,
+                static_cast<long long>(agreement.elapsed_ms), agreement.polls);
+  }
+  CheckOptions strict;
+  strict.crashes = crashes;
+  const Verdict verdict = check_history(history, agreement.last.at(cluster.regions().front()), strict);
+  CheckOptions lenient = strict;
+  lenient.deletes_of_absent_keys_win = false;
+  const Verdict before_fix = check_history(history, agreement.last.at(cluster.regions().front()), lenient);
+  std::printf(
+      "  keys with a lost acknowledged write: %zu (%zu of them only DELs that found the key absent where "
+      "they ran); lost with a killed node's unpublished outbox: %zu\n",
+      verdict.lost.size(), verdict.lost.size() - before_fix.lost.size(), verdict.lost_in_crash.size());
+  std::printf("  %s", verdict.summary(5).c_str());
+}
+
+void print_load(const WriteLoad& load, const std::vector<std::string>& regions) {
+  for (const auto& r : regions) {
+    const auto c = load.counts(r);
+    std::printf("  %s: %lld acknowledged, %lld unanswered, %lld refused\n", r.c_str(), static_cast<long long>(c.acked),
+                static_cast<long long>(c.unanswered), static_cast<long long>(c.refused));
+  }
+}
+
+std::vector<Write> preload(FaultCluster& cluster, int per_region) {
+  std::vector<Write> out;
+  if (per_region <= 0) return out;
+  for (const auto& region : cluster.regions()) {
+    auto c = cluster.connect(region, 2'000, 30'000);
+    if (!c || c->err) throw std::runtime_error("cannot connect to " + region);
+    auto writes = bulk_set(c.get(), region, "p:" + region + ":", per_region);
+    out.insert(out.end(), writes.begin(), writes.end());
+  }
+  const Agreement a = await_agreement(cluster.regions(), cluster.connector(2'000, 30'000), keys_of(out), 120'000);
+  std::printf("  preloaded %d keys per region; %s\n", per_region,
+              a.reached ? "replicated everywhere" : "NOT replicated");
+  return out;
+}
+
+void partition(const Config& config) {
+  std::printf("== partition: east cut for %.0f s under %zu x %.0f writes/s\n", config.partition_s, size_t{3},
+              config.rate);
+  FaultCluster cluster(cluster_options(config));
+  start_or_throw(cluster);
+  WriteLoad load(cluster.regions(), cluster.connector(), load_options(config));
+  load.start();
+  sleep_s(2);  // warm: every region writing, replicating
+  cluster.cut("east");
+  const int64_t east_before = load.counts("east").acked;
+  sleep_s(config.partition_s);
+  cluster.heal("east");
+  const int64_t healed_us = wall_now_us();
+  load.stop();
+  std::printf("  east acknowledged %lld writes while cut off\n",
+              static_cast<long long>(load.counts("east").acked - east_before));
+  print_load(load, cluster.regions());
+  report_convergence(cluster, load.history(), healed_us, "heal", {});
+}
+
+void kill_restart(const Config& config) {
+  std::printf("== kill -9 of west, down %.0f s, under %zu x %.0f writes/s, %.0f s more after its restart\n",
+              config.down_s, size_t{3}, config.rate, config.after_s);
+  FaultCluster cluster(cluster_options(config));
+  start_or_throw(cluster);
+  std::vector<Write> history = preload(cluster, config.preload);
+  WriteLoad load(cluster.regions(), cluster.connector(), load_options(config));
+  load.start();
+  sleep_s(2);
+  cluster.kill_node("west");
+  const std::vector<Crash> crashes = {{"west", wall_now_us()}};
+  sleep_s(config.down_s);
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!cluster.restart_node("west")) throw std::runtime_error(cluster.error());
+  const int64_t restarted_us = wall_now_us();
+  std::printf("  west answered PING %.0f ms after its start\n",
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  sleep_s(config.after_s);
+  load.stop();
+  print_load(load, cluster.regions());
+  history.insert(history.end(), load.history().begin(), load.history().end());
+  report_convergence(cluster, history, restarted_us, "restart", crashes);
+}
+
+// Lag of writes at `from` seen at `to`: every 20 ms a SET, then GETs on the
+// other side until it shows (or 5 s pass: counted as a timeout).
+struct LagResult {
+  std::vector<double> lags_ms;
+  int timeouts = 0;
+  double quantile(double q) const {
+    if (lags_ms.empty()) return 0;
+    std::vector<double> v = lags_ms;
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
+  }
+};
+
+LagResult measure_lag(FaultCluster& cluster, const std::string& from, const std::string& to, double seconds,
+                      int* probe_id) {
+  LagResult out;
+  auto writer = cluster.connect(from);
+  auto reader = cluster.connect(to);
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    const std::string key = "lag:" + std::to_string(++*probe_id);
+    if (command_text(writer.get(), {"SET", key, "1"}) != "OK") throw std::runtime_error("probe SET failed");
+    const auto acked = std::chrono::steady_clock::now();
+    bool seen = false;
+    while (std::chrono::steady_clock::now() - acked < std::chrono::seconds(5)) {
+      if (command_text(reader.get(), {"GET", key}) == "1") {
+        seen = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    if (seen) {
+      out.lags_ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - acked).count());
+    } else {
+      ++out.timeouts;
+    }
+    std::this_thread::sleep_until(acked + std::chrono::milliseconds(20));
+  }
+  return out;
+}
+
+void print_lag(const char* label, const LagResult& r) {
+  std::printf("  %-34s probes %4zu  p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  not seen within 5 s: %d\n", label,
+              r.lags_ms.size(), r.quantile(0.5), r.quantile(0.99), r.quantile(1.0), r.timeouts);
+}
+
+int64_t queue_bytes(FaultCluster& cluster, const std::string& region) {
+  std::string out;
+  if (!cluster.broker_ctl({"list_queues", "-q", "name", "message_bytes"}, &out)) return -1;
+  const std::string name = "geocache.region." + region;
+  size_t at = out.find(name + "\t");
+  if (at == std::string::npos) return -1;
+  return std::stoll(out.substr(at + name.size() + 1));
+}
+
+void queue_full(const Config& config) {
+  std::printf("== queue full: queues bounded at %lld bytes, north down; east->west lag under %zu x %.0f writes/s\n",
+              static_cast<long long>(config.queue_bytes), size_t{3}, config.rate);
+  FaultClusterOptions options = cluster_options(config);
+  options.node_args.insert(options.node_args.end(), {"--amqp-queue-max-bytes", std::to_string(config.queue_bytes)});
+  FaultCluster cluster(options);
+  start_or_throw(cluster);
+  WriteLoad load(cluster.regions(), cluster.connector(), load_options(config));
+  load.start();
+  sleep_s(2);
+  int probe = 0;
+  print_lag("all regions up:", measure_lag(cluster, "east", "west", config.lag_s, &probe));
+  cluster.kill_node("north");
+  const auto t0 = std::chrono::steady_clock::now();
+  int64_t bytes = 0;
+  while ((bytes = queue_bytes(cluster, "north")) < config.queue_bytes * 9 / 10) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(300)) {
+      std::printf("  north's queue did not fill in 300 s (%lld bytes)\n", static_cast<long long>(bytes));
+      break;
+    }
+  }
+  std::printf("  north's queue at %lld bytes %.1f s after north went down\n", static_cast<long long>(bytes),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  print_lag("north down, its queue full:", measure_lag(cluster, "east", "west", config.lag_s, &probe));
+  load.stop();
+  print_load(load, cluster.regions());
+}
+
+int main_impl(int argc, char** argv) {
+  Config config;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--scenario")
+      config.scenario = next();
+    else if (a == "--rate")
+      config.rate = std::stod(next());
+    else if (a == "--partition-s")
+      config.partition_s = std::stod(next());
+    else if (a == "--down-s")
+      config.down_s = std::stod(next());
+    else if (a == "--after-s")
+      config.after_s = std::stod(next());
+    else if (a == "--preload")
+      config.preload = std::stoi(next());
+    else if (a == "--queue-bytes")
+      config.queue_bytes = std::stoll(next());
+    else if (a == "--lag-s")
+      config.lag_s = std::stod(next());
+    else if (a == "--fast-reconnect")
+      config.fast_reconnect = true;
+    else if (a == "--seed")
+      config.seed = std::stoull(next());
+    else
+      throw std::invalid_argument("unknown argument " + a);
+  }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines show as they come, also into a file
+  const std::string why = FaultCluster::unavailable_reason();
+  if (!why.empty()) throw std::runtime_error(why);
+  std::printf(
+      "faults_bench: %u cores; regions east, west, north in network namespaces; a private RabbitMQ in the "
+      "hub namespace; nodes with %s\n",
+      std::thread::hardware_concurrency(),
+      config.fast_reconnect ? "the harness's fast reconnect settings" : "geocached's defaults");
+  std::fflush(stdout);
+  const bool all = config.scenario == "all";
+  if (all || config.scenario == "partition") partition(config);
+  if (all || config.scenario == "kill") kill_restart(config);
+  if (all || config.scenario == "queue-full") queue_full(config);
+  return 0;
+}
+
+}  // namespace
+}  // namespace geocache::bench
+
+int main(int argc, char** argv) {
+  try {
+    return geocache::bench::main_impl(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "faults_bench: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,153 @@
+#include "fault_cluster.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace geocache::testing {
+namespace {
+
+// scripts/rabbitmq.sh runs the broker from here (RABBITMQ_SBIN overrides).
+std::string rabbitmq_sbin() {
+  const char* sbin = std::getenv("RABBITMQ_SBIN");
+  return sbin && *sbin ? sbin : "/usr/lib/rabbitmq/lib/rabbitmq_server-3.10.8/sbin";
+}
+
+std::string join(const std::vector<std::string>& items, const char* sep) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : sep) + item;
+  return out;
+}
+
+std::string tail(const std::string& text, size_t lines) {
+  size_t at = text.size();
+  for (size_t n = 0; n <= lines && at > 0; ++n) {
+    const size_t nl = text.rfind('\n', at - 1);
+    if (nl == std::string::npos) return text;
+    at = nl;
+  }
+  return text.substr(at + 1);
+}
+
+}  // namespace
+
+std::string FaultCluster::unavailable_reason(const FaultClusterOptions& options) {
+  std::string why = FaultNetwork::unavailable_reason();
+  if (!why.empty()) return why;
+  if (!std::filesystem::exists(rabbitmq_sbin() + "/rabbitmq-server")) {
+    return "RabbitMQ not installed (" + rabbitmq_sbin() + "; scripts/install-deps.sh installs it)";
+  }
+  if (!options.clock_offsets.empty() && !std::filesystem::exists(GEOCACHE_LIBFAKETIME)) {
+    return std::string("libfaketime not found at ") + GEOCACHE_LIBFAKETIME +
+           " (Debian package faketime; scripts/install-deps.sh installs it)";
+  }
+  return "";
+}
+
+FaultCluster::FaultCluster(FaultClusterOptions options) : options_(std::move(options)) {}
+
+FaultCluster::~FaultCluster() {
+  // The test is over: no need for a graceful stop. The network's teardown
+  // kills whatever is left in the namespaces and deletes the broker's data.
+  for (auto& [region, node] : nodes_) node->kill_now();
+  if (broker_started_) broker_script({"kill", broker_dir_});
+}
+
+bool FaultCluster::start() {
+  network_ = std::make_unique<FaultNetwork>(options_.regions);
+  if (!network_->ok()) {
+    error_ = "network: " + network_->error();
+    return false;
+  }
+  broker_dir_ = network_->temp_dir() + "/broker";
+  broker_started_ = true;
+  if (!broker_script({"start", broker_dir_, std::to_string(kBrokerPort), "--address", "0.0.0.0", "--timeout", "90"})) {
+    return false;
+  }
+  for (const auto& region : options_.regions) {
+    if (!start_node(region)) return false;
+  }
+  return true;
+}
+
+std::string FaultCluster::broker_url() const {
+  return std::string("amqp://guest:guest@") + FaultNetwork::kHubAddress + ":" + std::to_string(kBrokerPort) + "/";
+}
+
+bool FaultCluster::start_node(const std::string& region) {
+  std::vector<std::string> args = {"--amqp-url", broker_url()};
+  args.insert(args.end(), options_.node_args.begin(), options_.node_args.end());
+  if (auto it = options_.region_args.find(region); it != options_.region_args.end()) {
+    args.insert(args.end(), it->second.begin(), it->second.end());
+  }
+  Placement placement{network_->netns(region), {}};
+  if (auto it = options_.clock_offsets.find(region); it != options_.clock_offsets.end()) {
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    placement.env = {std::string("LD_PRELOAD=") + GEOCACHE_LIBFAKETIME, "FAKETIME=" + it->second,
+                     "FAKETIME_DONT_FAKE_MONOTONIC=1",
+                     // An ASan build wants its runtime first; libfaketime only
+                     // wraps the clock functions, so the order is harmless.
+                     std::string("ASAN_OPTIONS=") + (asan ? std::string(asan) + ":" : "") + "verify_asan_link_order=0"};
+  }
+  auto node = GeocachedProcess::one_region(region, options_.regions, args, kNodePort, std::move(placement));
+  const bool started = node->started();
+  if (!started) error_ = "geocached for " + region + " did not answer PING:\n" + tail(node->log(), 40);
+  nodes_[region] = std::move(node);
+  return started;
+}
+
+void FaultCluster::kill_node(const std::string& region) { nodes_.at(region)->kill_now(); }
+
+bool FaultCluster::restart_node(const std::string& region) {
+  if (nodes_.at(region)->restart()) return true;
+  error_ = "geocached for " + region + " did not come back:\n" + tail(nodes_.at(region)->log(), 40);
+  return false;
+}
+
+bool FaultCluster::kill_broker() { return broker_script({"kill", broker_dir_}); }
+
+bool FaultCluster::restart_broker() {
+  return broker_script({"start", broker_dir_, std::to_string(kBrokerPort), "--address", "0.0.0.0", "--timeout", "90"});
+}
+
+bool FaultCluster::broker_ctl(const std::vector<std::string>& args, std::string* out) {
+  std::vector<std::string> argv = {"bash", std::string(GEOCACHE_SOURCE_DIR) + "/scripts/rabbitmq.sh", "ctl",
+                                   broker_dir_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return network_->run_in(network_->hub(), argv, out) == 0;
+}
+
+bool FaultCluster::broker_script(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"bash", std::string(GEOCACHE_SOURCE_DIR) + "/scripts/rabbitmq.sh"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string out;
+  if (network_->run_in(network_->hub(), argv, &out) == 0) return true;
+  error_ = "rabbitmq.sh " + join(args, " ") + " failed: " + out;
+  return false;
+}
+
+RedisConnection FaultCluster::connect(const std::string& region, int connect_ms, int reply_ms) const {
+  return connect_port(kNodePort, connect_ms, reply_ms, network_->netns(region));
+}
+
+FaultCluster::Connector FaultCluster::connector(int connect_ms, int reply_ms) const {
+  return [this, connect_ms, reply_ms](const std::string& region) { return connect(region, connect_ms, reply_ms); };
+}
+
+std::string FaultCluster::logs(size_t lines_per_node) const {
+  std::ostringstream out;
+  for (const auto& [region, node] : nodes_) {
+    out << "---- geocached " << region << " (" << node->log_path() << ")\n"
+        << tail(node->log(), lines_per_node) << "\n";
+  }
+  if (!broker_dir_.empty()) {
+    std::ifstream f(broker_dir_ + "/log/console.log");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    out << "---- broker console\n" << tail(ss.str(), 10) << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace geocache::testing

@@ -1,0 +1,261 @@
+// The fault harness's scenarios, bounded to run with every test run: three
+// regions in network namespaces under a moderate write load from every
+// region, one fault each; after it, the regions must agree on every key's
+// value and TTL, and no acknowledged write that was not later overwritten or
+// deleted may be lost (convergence_check.h). bench/faults runs longer ones
+// and prints the figures of issue 8's bars.
+//
+// Each test starts a broker and three nodes of its own (about 10 s). They
+// need root (network namespaces) and skip unless GEOCACHE_TEST_AMQP_URL is
+// set, like the other tests that need RabbitMQ (scripts/test.sh sets it).
+//
+// Scenarios whose defect is still open are DISABLED_ (run them with
+// --gtest_also_run_disabled_tests); each names the defect.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "convergence_check.h"
+#include "fault_cluster.h"
+#include "write_load.h"
+
+namespace geocache::testing {
+namespace {
+
+constexpr double kWritesPerSecond = 150;  // per region: moderate, also under ASan
+
+// Issue 8, "Restart" (open): a DEL of a key absent where it runs writes
+// nothing today, so another region's older write that had not arrived yet
+// comes back after it (seen in every scenario with a partition or a broker
+// outage). The always-run scenarios hold such DELs to today's behaviour;
+// their DISABLED_ twins hold them to the fix.
+CheckOptions before_absent_delete_fix() {
+  CheckOptions options;
+  options.deletes_of_absent_keys_win = false;
+  return options;
+}
+
+class Faults : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::getenv("GEOCACHE_TEST_AMQP_URL") == nullptr) {
+      GTEST_SKIP() << "GEOCACHE_TEST_AMQP_URL not set: the fault scenarios run with the other RabbitMQ tests "
+                      "(scripts/test.sh); they start brokers of their own";
+    }
+    const std::string why = FaultCluster::unavailable_reason();
+    if (!why.empty()) GTEST_SKIP() << "fault harness: " << why;
+  }
+  void TearDown() override {
+    if (HasFailure() && cluster_) std::cerr << cluster_->logs();
+  }
+
+  void start(FaultClusterOptions options = {}) {
+    cluster_ = std::make_unique<FaultCluster>(std::move(options));
+    ASSERT_TRUE(cluster_->start()) << cluster_->error();
+  }
+  void start_load(LoadOptions options = {}) {
+    options.writes_per_second = kWritesPerSecond;
+    load_ = std::make_unique<WriteLoad>(cluster_->regions(), cluster_->connector(), options);
+    load_->start();
+  }
+  // Waits until `region` has had n more writes acknowledged: the load's
+  // progress, not the clock, says how long a fault lasts.
+  bool await_writes(const std::string& region, int64_t n, int64_t timeout_ms = 60'000) {
+    const int64_t target = load_->counts(region).acked + n;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (load_->counts(region).acked < target) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+  }
+  // Polls GET key on c until it answers value (10 s at most).
+  static bool await_value(redisContext* c, const std::string& key, const std::string& value) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (command_text(c, {"GET", key}) != value) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  }
+  int64_t seconds_of_writes(double seconds) const { return static_cast<int64_t>(seconds * kWritesPerSecond); }
+
+  // Stops the load, waits for the regions to agree and holds what they agree
+  // on to the history. since_us: when the fault ended (for the figure).
+  void expect_converged(const std::string& scenario, int64_t since_us, CheckOptions options = {}) {
+    load_->stop();
+    const int64_t stopped_us = wall_now_us();
+    const std::vector<Write>& history = load_->history();
+    const Agreement agreement =
+        await_agreement(cluster_->regions(), cluster_->connector(), keys_of(history), 60'000, options.ttl_tolerance_us);
+    ASSERT_TRUE(agreement.reached) << agreement.summary();
+    const Verdict verdict = check_history(history, agreement.last.at(cluster_->regions().front()), options);
+    EXPECT_TRUE(verdict.lost.empty()) << verdict.summary();
+    const auto total = load_->total();
+    std::cout << "[faults] " << scenario << ": " << total.acked << " writes acknowledged, " << total.unanswered
+              << " unanswered, " << total.refused << " refused; agreement "
+              << (stopped_us - since_us) / 1000 + agreement.elapsed_ms << " ms after the fault ended ("
+              << agreement.elapsed_ms << " ms after the load stopped); " << verdict.summary(3);
+  }
+
+  // One region cut off from the broker for about 5 s while every region,
+  // itself included, goes on taking writes to the same keys.
+  void partition_scenario(const CheckOptions& options) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    start_load();
+    ASSERT_TRUE(await_writes("east", seconds_of_writes(1)));
+    ASSERT_TRUE(cluster_->cut("east"));
+    // The cut is real: a write made in east after it does not reach west,
+    // while one made in north later does.
+    ASSERT_EQ(command_text(cluster_->connect("east").get(), {"SET", "marker:east", "1"}), "OK");
+    ASSERT_EQ(command_text(cluster_->connect("north").get(), {"SET", "marker:north", "1"}), "OK");
+    auto west = cluster_->connect("west");
+    ASSERT_TRUE(await_value(west.get(), "marker:north", "1"));
+    EXPECT_EQ(command_text(west.get(), {"GET", "marker:east"}), std::nullopt);
+    ASSERT_TRUE(await_writes("east", seconds_of_writes(5)));  // the cut region takes writes all along
+    ASSERT_TRUE(cluster_->heal("east"));
+    const int64_t healed_us = wall_now_us();
+    ASSERT_TRUE(await_writes("east", seconds_of_writes(1)));
+    expect_converged("partition of east for 5 s", healed_us, options);
+  }
+
+  // The broker killed with SIGKILL under load and started again: what it had
+  // confirmed was on disk, what it had not stays in the nodes' outboxes.
+  void broker_kill_scenario(const CheckOptions& options) {
+    ASSERT_NO_FATAL_FAILURE(start());
+    start_load();
+    ASSERT_TRUE(await_writes("east", seconds_of_writes(1)));
+    ASSERT_TRUE(cluster_->kill_broker()) << cluster_->error();
+    ASSERT_TRUE(await_writes("east", seconds_of_writes(2)));  // local writes go on without a broker
+    ASSERT_TRUE(cluster_->restart_broker()) << cluster_->error();
+    const int64_t restarted_us = wall_now_us();
+    ASSERT_TRUE(await_writes("east", seconds_of_writes(1)));
+    expect_converged("kill -9 and restart of the broker", restarted_us, options);
+  }
+
+  // North's clock 10 minutes ahead (libfaketime), north cut off for 3 s.
+  void skew_scenario(const CheckOptions& check) {
+    FaultClusterOptions options;
+    options.clock_offsets = {{"north", "+600"}};
+    const std::string why = FaultCluster::unavailable_reason(options);
+    if (!why.empty()) GTEST_SKIP() << "fault harness: " << why;
+    ASSERT_NO_FATAL_FAILURE(start(options));
+    start_load();
+    ASSERT_TRUE(await_writes("north", seconds_of_writes(1)));
+    ASSERT_TRUE(cluster_->cut("north"));
+    ASSERT_TRUE(await_writes("north", seconds_of_writes(3)));
+    ASSERT_TRUE(cluster_->heal("north"));
+    const int64_t healed_us = wall_now_us();
+    ASSERT_TRUE(await_writes("north", seconds_of_writes(1)));
+    expect_converged("north 10 minutes ahead, partitioned for 3 s", healed_us, check);
+  }
+
+  std::unique_ptr<FaultCluster> cluster_;
+  std::unique_ptr<WriteLoad> load_;
+};
+
+TEST_F(Faults, PartitionedRegionConvergesAfterHeal) { partition_scenario(before_absent_delete_fix()); }
+TEST_F(Faults, DISABLED_PartitionedRegionConvergesAfterHealWithEveryDelete) { partition_scenario({}); }
+
+TEST_F(Faults, BrokerKilledAndRestartedLosesNothing) { broker_kill_scenario(before_absent_delete_fix()); }
+TEST_F(Faults, DISABLED_BrokerKilledAndRestartedLosesNoDelete) { broker_kill_scenario({}); }
+
+// A node killed with SIGKILL while every region takes writes, and started
+// again once the load has stopped: it warms up from its peers, and every
+// region ends with every write, those made while it was down included.
+TEST_F(Faults, KilledNodeRestartsAndConverges) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  start_load();
+  ASSERT_TRUE(await_writes("west", seconds_of_writes(1)));
+  cluster_->kill_node("west");
+  CheckOptions options = before_absent_delete_fix();
+  options.crashes = {{"west", wall_now_us()}};
+  ASSERT_TRUE(await_writes("east", seconds_of_writes(2)));  // the others go on while it is down
+  load_->stop();
+  ASSERT_TRUE(cluster_->restart_node("west")) << cluster_->error();
+  expect_converged("kill -9 of west, restart after the load", wall_now_us(), options);
+}
+
+// Issue 8, "Restart" (open): a restarted node takes writes before its
+// warm-up has ended. An HSET there builds on a hash it has not received yet
+// and replaces the one written before the kill (its other fields are lost);
+// a DEL there of a key not received yet answers 0 and writes nothing. Seen
+// with an ASan build, whose warm-up is slower (3 hashes of west lost).
+TEST_F(Faults, DISABLED_KilledNodeTakesWritesWhileItWarmsUpAndLosesNone) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  start_load();
+  ASSERT_TRUE(await_writes("west", seconds_of_writes(1)));
+  cluster_->kill_node("west");
+  CheckOptions options;
+  options.crashes = {{"west", wall_now_us()}};
+  ASSERT_TRUE(await_writes("east", seconds_of_writes(2)));
+  ASSERT_TRUE(cluster_->restart_node("west")) << cluster_->error();
+  const int64_t restarted_us = wall_now_us();
+  ASSERT_TRUE(await_writes("west", seconds_of_writes(2)));  // west takes writes from its first moment
+  expect_converged("kill -9 and restart of west under load", restarted_us, options);
+}
+
+// Issue 8, "Restart" (open): a restarted node answers its peers' resync
+// requests before its own warm-up has finished, and they drop the keys it has
+// not received yet. A store of 60k keys makes the warm-up long enough to see.
+TEST_F(Faults, DISABLED_RestartedNodeWithALargeStoreLosesNoKey) {
+  ASSERT_NO_FATAL_FAILURE(start());
+  std::vector<Write> bulk;
+  for (const auto& region : cluster_->regions()) {
+    auto c = cluster_->connect(region, 2'000, 30'000);
+    ASSERT_TRUE(c && !c->err);
+    auto writes = bulk_set(c.get(), region, "p:" + region + ":", 20'000);
+    bulk.insert(bulk.end(), writes.begin(), writes.end());
+  }
+  const Agreement before =
+      await_agreement(cluster_->regions(), cluster_->connector(2'000, 30'000), keys_of(bulk), 60'000);
+  ASSERT_TRUE(before.reached) << before.summary();
+  cluster_->kill_node("west");
+  CheckOptions options;
+  options.crashes = {{"west", wall_now_us()}};
+  ASSERT_TRUE(cluster_->restart_node("west")) << cluster_->error();
+  const int64_t restarted_us = wall_now_us();
+  start_load();
+  ASSERT_TRUE(await_writes("west", seconds_of_writes(2)));
+  load_->stop();
+  std::vector<Write> history = bulk;
+  history.insert(history.end(), load_->history().begin(), load_->history().end());
+  const Agreement after =
+      await_agreement(cluster_->regions(), cluster_->connector(2'000, 30'000), keys_of(history), 60'000);
+  ASSERT_TRUE(after.reached) << after.summary();
+  const Verdict verdict = check_history(history, after.last.at("east"), options);
+  EXPECT_TRUE(verdict.lost.empty()) << verdict.summary();
+  std::cout << "[faults] restart of west with 60k keys: agreement " << (wall_now_us() - restarted_us) / 1000
+            << " ms after the restart; " << verdict.summary(3);
+}
+
+// Issue 8, "Clock skew" (open): north's clock runs 10 minutes ahead while it
+// is partitioned and every region writes. Today its SET EX TTLs live 10
+// minutes longer in the other regions, the other regions' TTLs show 10
+// minutes shorter on north, and its writes win over writes made later
+// elsewhere. The two tests hold the fix to the issue's rules one at a time:
+// TTLs stretch by at most max-clock-offset (500 ms; which of two writes
+// made within the skew wins is left open there), and writes further apart
+// than max-clock-offset keep their order (any TTL accepted there).
+constexpr int64_t kSkewUs = 600'000'000;
+constexpr int64_t kMaxClockOffsetUs = 500'000;
+
+TEST_F(Faults, DISABLED_NodeWithClockTenMinutesAheadDoesNotStretchTtls) {
+  CheckOptions check;
+  check.order_margin_us = kSkewUs + 2'000;
+  check.ttl_tolerance_us = kMaxClockOffsetUs + 500'000;  // and the reads' spread
+  skew_scenario(check);
+}
+
+TEST_F(Faults, DISABLED_NodeWithClockTenMinutesAheadDoesNotWinLaterWrites) {
+  CheckOptions check = before_absent_delete_fix();    // that defect is another test's
+  check.order_margin_us = kMaxClockOffsetUs + 2'000;  // and millisecond grain
+  check.ttl_tolerance_us = 2 * kSkewUs;
+  skew_scenario(check);
+}
+
+}  // namespace
+}  // namespace geocache::testing
