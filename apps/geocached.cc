@@ -95,12 +95,15 @@ int run(const geocache::Config& config) {
   }
   ServerState state(config);
   Server server(cache, state);
+  // Before the server answers anything: a SIGTERM from then on must drain
+  // and say bye, not _Exit (Server::start takes a request made meanwhile).
+  g_state.store(&state);
   if (Status st = server.start(); !st.ok()) {
+    g_state.store(nullptr);
     spdlog::error("{}", st.message());
     cache.stop();
     return 1;
   }
-  g_state.store(&state);
   if (!config.server.pidfile.empty()) std::ofstream(config.server.pidfile) << getpid() << "\n";
 
   std::string ports;

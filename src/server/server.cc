@@ -116,6 +116,8 @@ Status Server::start() {
   for (auto& l : loops_) threads_.emplace_back([loop = l.get()] { loop->run(); });
   MutexLock lock(mu_);
   running_ = true;
+  // Asked before the hook was set (a signal while starting): wait() returns.
+  if (state_.shutdown_requested()) stop_requested_ = true;
   return Status::Ok();
 }
 
