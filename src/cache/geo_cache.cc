@@ -433,8 +433,7 @@ Result<bool> GeoCache::expire(std::string_view key, int64_t ttl_ms, std::string_
   Status st = mutate(key, *id, [&](const RecordView* cur, std::optional<Record>* next) {
     if (cur == nullptr) return Status::Ok();
     found = true;
-    *next = cur->to_record();
-    (*next)->expire_at_ms = expire_at_after(clock_->now_ms(), ttl_ms);
+    *next = cur->with_expiry(expire_at_after(clock_->now_ms(), ttl_ms));
     return Status::Ok();
   });
   if (!st.ok()) return st;
@@ -448,8 +447,7 @@ Result<bool> GeoCache::persist(std::string_view key, std::string_view region) {
   Status st = mutate(key, *id, [&](const RecordView* cur, std::optional<Record>* next) {
     if (cur == nullptr || cur->expire_at_ms == kNoExpiry) return Status::Ok();
     changed = true;
-    *next = cur->to_record();
-    (*next)->expire_at_ms = kNoExpiry;
+    *next = cur->with_expiry(kNoExpiry);
     return Status::Ok();
   });
   if (!st.ok()) return st;

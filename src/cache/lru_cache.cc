@@ -31,6 +31,11 @@
 // memory held by expired keys that are never read again comes back within one
 // sweep. The cursor is fixed up whenever the entry it points at moves or goes.
 //
+// Hashes. A kHash entry's value is the address of its VersionedHash, which
+// the entry owns; the entry's version is the hash's newest one, and its
+// charge adds the hash's. A hash whose fields are all deleted counts as a
+// tombstone and, like one, retires after the retention window.
+//
 // Forgetting. When an entry leaves without being superseded (eviction, expiry,
 // tombstone retirement, flush, resync) its version is folded into a
 // "forgotten" high-water mark. Marks are kept per shard in kMarkSlots slots
@@ -82,7 +87,15 @@ struct Entry {
   size_t block_bytes() const { return sizeof(Entry) + key_len + value_len; }
   int64_t expire_at_ms() const { return static_cast<int64_t>(meta >> 16); }
   ValueKind kind() const { return static_cast<ValueKind>(meta & 0xff); }
-  bool is_tombstone() const { return kind() == ValueKind::kTombstone; }
+  // The hash a kHash entry owns.
+  VersionedHash* hash() const {
+    VersionedHash* h;
+    std::memcpy(&h, data() + key_len, sizeof h);
+    return h;
+  }
+  bool is_hash() const { return kind() == ValueKind::kHash; }
+  // Holds no live value: a tombstone, or a hash whose fields are all deleted.
+  bool is_tombstone() const { return kind() == ValueKind::kTombstone || (is_hash() && hash()->empty()); }
   Version version(const RegionSlots& slots) const {
     return Version{hlc, slots.id_of(static_cast<uint8_t>((meta >> 8) & 0xff))};
   }
@@ -91,6 +104,7 @@ struct Entry {
     return at != kNoExpiry && at <= now;
   }
   RecordView view(const RegionSlots& slots) const {
+    if (is_hash()) return RecordView{kind(), {}, expire_at_ms(), version(slots), hash()};
     return RecordView{kind(), value(), expire_at_ms(), version(slots)};
   }
   void set_meta(int64_t expire_at, uint8_t region_slot, ValueKind kind) {
@@ -104,6 +118,16 @@ size_t hash_key(std::string_view key) { return absl::Hash<std::string_view>{}(ke
 
 size_t charge_for(size_t key_len, size_t value_len) {
   return SlabArena::block_size(sizeof(Entry) + key_len + value_len) + kTableBytesPerEntry;
+}
+
+size_t charge_of(const Entry* e) {
+  return charge_for(e->key_len, e->value_len) + (e->is_hash() ? e->hash()->charge() : 0);
+}
+
+// Where a hash entry's expiry stands: the hash's own, or the tombstone
+// retention once its fields are all deleted.
+int64_t hash_entry_expiry(const VersionedHash& h, int64_t now, int64_t tombstone_retention_ms) {
+  return h.empty() ? now + tombstone_retention_ms : h.expire_at_ms();
 }
 
 // The table stores handles; hashing and comparing them needs the arena.
@@ -162,6 +186,13 @@ struct LruCache::Shard {
   Version forgotten[kMarkSlots] ABSL_GUARDED_BY(mu);
   Version flushed ABSL_GUARDED_BY(mu);  // the highest flush_before() version (resync sends it on)
 
+  ~Shard() {
+    for (Handle h : table) {
+      const Entry* e = reinterpret_cast<const Entry*>(arena.at(h));
+      if (e->is_hash()) delete e->hash();
+    }
+  }
+
   Entry* at(Handle h) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return reinterpret_cast<Entry*>(arena.at(h)); }
   Version version_of(Handle h) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return at(h)->version(*slots); }
   RecordView view_of(const Entry* e) const { return e->view(*slots); }
@@ -211,13 +242,13 @@ struct LruCache::Shard {
   }
   void account_add_locked(const Entry* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     count_locked(e, +1);
-    const size_t charge = charge_for(e->key_len, e->value_len);
+    const size_t charge = charge_of(e);
     st.bytes += charge;
     budget->used.fetch_add(charge, std::memory_order_relaxed);
   }
   void account_remove_locked(const Entry* e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     count_locked(e, -1);
-    const size_t charge = charge_for(e->key_len, e->value_len);
+    const size_t charge = charge_of(e);
     st.bytes -= charge;
     budget->used.fetch_sub(charge, std::memory_order_relaxed);
   }
@@ -234,7 +265,34 @@ struct LruCache::Shard {
     table.erase(h);
     unlink_locked(h);
     account_remove_locked(e);
+    if (e->is_hash()) delete e->hash();
     arena.release(h, e->block_bytes());
+  }
+
+  // Changes a hash entry in place: fn changes its hash; counts, charge and
+  // the entry's version and expiry follow. new_max: the hash's newest version
+  // once fn is done.
+  // Returns false if the hash's newest version would be the store's 256th
+  // region (nothing changed then: fn is not called).
+  template <typename Fn>
+  bool change_hash_locked(Handle h, Version new_max, int64_t now, int64_t tombstone_retention_ms, Fn&& fn)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const std::optional<uint8_t> slot = slots->slot_of(new_max.region);
+    if (!slot) return false;
+    Entry* e = at(h);
+    VersionedHash* hash = e->hash();
+    count_locked(e, -1);
+    const size_t before = charge_of(e);
+    fn(*hash);
+    e->hlc = hash->max_version().hlc;
+    e->set_meta(hash_entry_expiry(*hash, now, tombstone_retention_ms), *slots->slot_of(hash->max_version().region),
+                ValueKind::kHash);
+    count_locked(e, +1);
+    const size_t after = charge_of(e);
+    st.bytes += after - before;
+    if (after >= before) budget->used.fetch_add(after - before, std::memory_order_relaxed);
+    else budget->used.fetch_sub(before - after, std::memory_order_relaxed);
+    return true;
   }
 
   bool over_limits_locked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -275,30 +333,39 @@ struct LruCache::Shard {
     if (!slot) return ApplyResult::kTooManyRegions;
     const int64_t expire_at = rec.is_tombstone() ? now + tombstone_retention_ms : rec.expire_at_ms;
     const size_t block = sizeof(Entry) + key.size() + rec.bytes.size();
-    if (cur != kNil && SlabArena::block_size(block) == SlabArena::block_size(at(cur)->block_bytes())) {
+    if (cur != kNil && !at(cur)->is_hash() &&
+        SlabArena::block_size(block) == SlabArena::block_size(at(cur)->block_bytes())) {
       // Same size class: overwrite in place. No allocation, and the table and
       // the list keep their handle, which makes same-size SETs cheap.
       Entry* e = at(cur);
       count_locked(e, -1);
-      st.bytes -= charge_for(e->key_len, e->value_len);
+      st.bytes -= charge_of(e);
       e->hlc = rec.version.hlc;
       e->set_meta(expire_at, *slot, rec.kind);
       e->value_len = static_cast<uint32_t>(rec.bytes.size());
       std::memcpy(e->data() + key.size(), rec.bytes.data(), rec.bytes.size());
       count_locked(e, +1);
-      st.bytes += charge_for(e->key_len, e->value_len);  // same size class: the budget is unchanged
+      st.bytes += charge_of(e);  // same size class: the budget is unchanged
       if (to_front) touch_locked(cur);
       evict_locked(cur);
       return ApplyResult::kApplied;
     }
-    const Handle h = arena.allocate(block);
+    insert_locked(key, cur, rec.kind, rec.bytes, rec.version.hlc, expire_at, *slot, to_front);
+    return ApplyResult::kApplied;
+  }
+
+  // A new entry for key holding `value`, in place of `cur` (may be kNil),
+  // then evicts down to the limits (never the new entry).
+  void insert_locked(std::string_view key, Handle cur, ValueKind kind, std::string_view value, uint64_t hlc,
+                     int64_t expire_at, uint8_t slot, bool to_front) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const Handle h = arena.allocate(sizeof(Entry) + key.size() + value.size());
     Entry* e = at(h);
-    e->hlc = rec.version.hlc;
-    e->set_meta(expire_at, *slot, rec.kind);
+    e->hlc = hlc;
+    e->set_meta(expire_at, slot, kind);
     e->key_len = static_cast<uint32_t>(key.size());
-    e->value_len = static_cast<uint32_t>(rec.bytes.size());
+    e->value_len = static_cast<uint32_t>(value.size());
     std::memcpy(e->data(), key.data(), key.size());
-    std::memcpy(e->data() + key.size(), rec.bytes.data(), rec.bytes.size());
+    std::memcpy(e->data() + key.size(), value.data(), value.size());
     if (cur != kNil) {
       if (to_front) link_front_locked(h);
       else link_before_locked(cur, h);
@@ -309,7 +376,77 @@ struct LruCache::Shard {
     table.insert(h);
     account_add_locked(at(h));
     evict_locked(h);
+  }
+
+  // Merges the kHash record `rec` into key's state (the class comment, and
+  // core/versioned_hash.h). REQUIRES: rec's bytes decode (checked on receipt;
+  // the store's own writes always do).
+  ApplyResult merge_hash_locked(std::string_view key, size_t hash, Handle cur, const Record& rec, bool to_front,
+                                int64_t now, int64_t tombstone_retention_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    auto decoded = VersionedHash::decode(rec.bytes, rec.version);
+    if (!decoded.ok()) {
+      ++st.stale_applies;
+      return ApplyResult::kStale;
+    }
+    VersionedHash& in = *decoded;
+    const size_t max = budget->max.load(std::memory_order_relaxed);
+    if (cur != kNil && at(cur)->is_hash()) {
+      Entry* e = at(cur);
+      if (max != 0 && charge_of(e) + in.charge() > max) return ApplyResult::kTooLarge;
+      bool changed = false;
+      if (!change_hash_locked(cur, std::max(e->hash()->max_version(), in.max_version()), now, tombstone_retention_ms,
+                              [&](VersionedHash& h) { changed = h.merge(in); })) {
+        return ApplyResult::kTooManyRegions;
+      }
+      if (!changed) {
+        ++st.stale_applies;
+        return ApplyResult::kStale;
+      }
+      if (e->hash()->expire_at_ms() != kNoExpiry && e->hash()->expire_at_ms() <= now) {
+        remove_locked(cur, Removal::kExpired);  // merged into a past expiry: the whole hash is gone
+        return ApplyResult::kApplied;
+      }
+      if (to_front) touch_locked(cur);
+      evict_locked(cur);
+      return ApplyResult::kApplied;
+    }
+    // The hash starts from what it replaces: an absent key's forgotten mark,
+    // a tombstone or another kind of value, whose write becomes its base.
+    const Version bar = cur != kNil ? version_of(cur) : mark_for(hash);
+    if (!(in.max_version() > bar)) {
+      ++st.stale_applies;
+      return ApplyResult::kStale;
+    }
+    in.raise_base(bar);
+    if (cur != kNil) in.set_expiry(at(cur)->is_tombstone() ? kNoExpiry : at(cur)->expire_at_ms(), bar);
+    if (in.expire_at_ms() != kNoExpiry && in.expire_at_ms() <= now) {
+      if (cur != kNil) remove_locked(cur, Removal::kSuperseded);
+      Version& mark = mark_for(hash);
+      mark = std::max(mark, in.max_version());
+      return ApplyResult::kApplied;
+    }
+    VersionedHash* owned = nullptr;
+    if (max != 0 && charge_for(key.size(), sizeof owned) + in.charge() > max) return ApplyResult::kTooLarge;
+    if (key.size() > UINT32_MAX) return ApplyResult::kTooLarge;
+    const std::optional<uint8_t> slot = slots->slot_of(in.max_version().region);
+    if (!slot) return ApplyResult::kTooManyRegions;
+    owned = new VersionedHash(std::move(in));
+    insert_locked(key, cur, ValueKind::kHash, std::string_view(reinterpret_cast<const char*>(&owned), sizeof owned),
+                  owned->max_version().hlc, hash_entry_expiry(*owned, now, tombstone_retention_ms), *slot, to_front);
     return ApplyResult::kApplied;
+  }
+
+  // A whole-key write older than some fields of the hash at `cur` but newer
+  // than its base: those fields survive it, the older ones go, and it sets
+  // the hash's expiry if newer than what did.
+  void lose_to_hash_locked(Handle cur, const Record& rec, int64_t now, int64_t tombstone_retention_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const int64_t expiry = rec.is_tombstone() ? kNoExpiry : rec.expire_at_ms;
+    // The hash's newest version stays what it was: the write is older.
+    change_hash_locked(cur, at(cur)->hash()->max_version(), now, tombstone_retention_ms, [&](VersionedHash& h) {
+      h.raise_base(rec.version);
+      h.set_expiry(expiry, rec.version);
+    });
   }
 
   // The entry for key if any; an expired live entry (or retired tombstone)
@@ -351,6 +488,20 @@ LruCache::LruCache(const LruCacheOptions& options)
 
 LruCache::~LruCache() = default;
 
+Record RecordView::to_record() const {
+  if (hash != nullptr) return Record{kind, hash->encode(), expire_at_ms, version};
+  return Record{kind, std::string(bytes), expire_at_ms, version};
+}
+
+Record RecordView::with_expiry(int64_t at) const {
+  if (hash != nullptr) {
+    HashDelta delta;
+    delta.set_expiry(at);
+    return Record{ValueKind::kHash, delta.encode(), at, version};
+  }
+  return Record{kind, std::string(bytes), at, version};
+}
+
 int LruCache::shard_count() const { return options_.shards; }
 
 LruCache::Shard& LruCache::shard_for(std::string_view key) const {
@@ -391,9 +542,9 @@ bool LruCache::peek(std::string_view key, absl::FunctionRef<void(const RecordVie
 }
 
 std::optional<Record> LruCache::peek(std::string_view key) const {
-  auto r = peek_with_tombstone(key);
-  if (r && r->is_tombstone()) return std::nullopt;
-  return r;
+  std::optional<Record> out;
+  peek(key, [&](const RecordView& v) { out = v.to_record(); });
+  return out;
 }
 
 std::optional<Record> LruCache::peek_with_tombstone(std::string_view key) const {
@@ -412,12 +563,20 @@ ApplyResult LruCache::apply(std::string_view key, const Record& record) {
   {
     detail::AdaptiveMutexLock lock(s.mu);
     const Handle cur = s.find_locked(key, now);
-    const Version bar = cur != kNil ? s.version_of(cur) : s.mark_for(hash);
-    if (!(record.version > bar)) {
-      ++s.st.stale_applies;
-      return ApplyResult::kStale;
+    if (record.kind == ValueKind::kHash) {
+      result = s.merge_hash_locked(key, hash, cur, record, /*to_front=*/false, now, options_.tombstone_retention_ms);
+    } else {
+      const Version bar = cur != kNil ? s.version_of(cur) : s.mark_for(hash);
+      if (record.version > bar) {
+        result = s.store_locked(key, hash, cur, record, /*to_front=*/false, now, options_.tombstone_retention_ms);
+      } else if (cur != kNil && s.at(cur)->is_hash() && record.version > s.at(cur)->hash()->base()) {
+        s.lose_to_hash_locked(cur, record, now, options_.tombstone_retention_ms);
+        result = ApplyResult::kApplied;
+      } else {
+        ++s.st.stale_applies;
+        return ApplyResult::kStale;
+      }
     }
-    result = s.store_locked(key, hash, cur, record, /*to_front=*/false, now, options_.tombstone_retention_ms);
   }
   settle_budget();
   return result;
@@ -438,7 +597,11 @@ Status LruCache::update(std::string_view key, Mutator fn, std::optional<Record>*
     if (!st.ok() || !next) return st;
     assert(cur == kNil || next->version > s.version_of(cur));
     assert(cur != kNil || next->version > s.mark_for(hash));
-    switch (s.store_locked(key, hash, cur, *next, /*to_front=*/true, now, options_.tombstone_retention_ms)) {
+    const ApplyResult result =
+        next->kind == ValueKind::kHash
+            ? s.merge_hash_locked(key, hash, cur, *next, /*to_front=*/true, now, options_.tombstone_retention_ms)
+            : s.store_locked(key, hash, cur, *next, /*to_front=*/true, now, options_.tombstone_retention_ms);
+    switch (result) {
       case ApplyResult::kTooLarge: return Status::OutOfMemory("command not allowed when used memory > 'maxmemory'");
       case ApplyResult::kTooManyRegions: return Status::Unavailable("the store holds 255 regions' records already");
       default: break;
@@ -468,7 +631,14 @@ void LruCache::flush_before(Version version) {
     detail::AdaptiveMutexLock lock(s.mu);
     std::vector<Handle> doomed;
     for (Handle h : s.table) {
-      if (s.version_of(h) < version) doomed.push_back(h);
+      if (s.version_of(h) < version) {
+        doomed.push_back(h);
+      } else if (s.at(h)->is_hash() && s.at(h)->hash()->base() < version) {
+        // The hash's older fields go. Its expiry stays: a region that had
+        // forgotten the hash would rebuild it with the newer fields' expiry.
+        s.change_hash_locked(h, s.at(h)->hash()->max_version(), clock_->now_ms(), options_.tombstone_retention_ms,
+                             [&](VersionedHash& hash) { hash.raise_base(version); });
+      }
     }
     for (Handle h : doomed) s.remove_locked(h, Removal::kSuperseded);
     for (Version& mark : s.forgotten) mark = std::max(mark, version);
@@ -604,7 +774,7 @@ void LruCache::TEST_check_invariants() const {
       if (it == s.table.end() || *it != h) std::abort();
       if (h == s.expiry_cursor) cursor_seen = true;
       ++n;
-      bytes += charge_for(e->key_len, e->value_len);
+      bytes += charge_of(e);
       if (e->is_tombstone()) ++dead;
       else ++live;
       if (e->expire_at_ms() != kNoExpiry) ++expiring;

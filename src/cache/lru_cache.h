@@ -17,6 +17,14 @@
 // (evicted, expired or retired tombstone). So applying is idempotent and
 // commutative, and forgetting never lets older data back (DESIGN.md).
 //
+// Hashes merge per field (core/versioned_hash.h): a kHash record, applied or
+// written, is merged into the hash held, starting from what the key held
+// before if it was something else (whose version becomes the hash's base). A
+// whole-key record (a string, a tombstone) replaces a hash only if newer than
+// all of it; if only newer than its base, the hash keeps its newer fields and
+// the write becomes its base. A hash whose fields are all deleted reads as
+// absent and is kept as long as a tombstone is.
+//
 // Eviction and expiry are local and never replicated.
 #pragma once
 
@@ -31,6 +39,7 @@
 #include "core/clock.h"
 #include "core/record.h"
 #include "core/status.h"
+#include "core/versioned_hash.h"
 
 namespace geocache {
 
@@ -64,11 +73,17 @@ struct LruCacheOptions {
 // passed to.
 struct RecordView {
   ValueKind kind;
-  std::string_view bytes;
+  std::string_view bytes;  // empty for a hash: see `hash`
   int64_t expire_at_ms;
-  Version version;
+  Version version;          // a hash's newest version (VersionedHash::max_version)
+  const VersionedHash* hash = nullptr;  // kHash only: the hash held, read in O(1) per field
 
-  Record to_record() const { return Record{kind, std::string(bytes), expire_at_ms, version}; }
+  // A copy; a hash's whole state, encoded with every version (O(fields)).
+  Record to_record() const;
+  // The record that changes this one's expiry to expire_at_ms (EXPIRE,
+  // PERSIST): the same value with the new expiry, or for a hash a write of
+  // its expiry alone (a hash merges per field, so none of its fields need go).
+  Record with_expiry(int64_t expire_at_ms) const;
 };
 
 struct LruCacheStats {

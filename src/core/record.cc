@@ -1,13 +1,21 @@
 #include "core/record.h"
 
+#include "core/versioned_hash.h"
+
 namespace geocache {
 
 Result<Value> Record::to_value() const {
   switch (kind) {
     case ValueKind::kString: return Value(bytes);
     case ValueKind::kApiValue:
-    case ValueKind::kHash:
     case ValueKind::kJson: return Value::decode(bytes);
+    case ValueKind::kHash: {
+      auto h = VersionedHash::decode(bytes, version);
+      if (!h.ok()) return h.status();
+      Value::Map map;
+      h->for_each([&](std::string_view field, std::string_view value) { map.emplace(field, Value(value)); });
+      return Value(std::move(map));
+    }
     case ValueKind::kTombstone: return Status::NotFound();
   }
   return Status::Corruption("unknown value kind");
@@ -20,16 +28,7 @@ Status Record::well_formed() const {
     case ValueKind::kTombstone: return bytes.empty() ? Status::Ok() : Status::Corruption("tombstone with a value");
     case ValueKind::kApiValue:
     case ValueKind::kJson: return Value::decode(bytes).status();
-    case ValueKind::kHash: {
-      // The hash commands read every field's value as a string.
-      auto v = Value::decode(bytes);
-      if (!v.ok()) return v.status();
-      if (v->type() != Value::Type::kMap) return Status::Corruption("hash bytes are not a map");
-      for (const auto& [field, value] : v->as_map()) {
-        if (!value.is_string()) return Status::Corruption("hash field value is not a string");
-      }
-      return Status::Ok();
-    }
+    case ValueKind::kHash: return VersionedHash::decode(bytes, version).status();
   }
   return Status::Corruption("unknown value kind");
 }

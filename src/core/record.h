@@ -1,9 +1,11 @@
 // Record: the state of one key as the store holds it and as events carry it.
 //
-// An event always carries a key's whole new state, never a delta (DESIGN.md):
-// the kind of value, its bytes, its absolute expiry and the version that wrote
+// An event carries a key's whole new state, never a delta (DESIGN.md): the
+// kind of value, its bytes, its absolute expiry and the version that wrote
 // it. A tombstone is a record too: it keeps a deleted key's version so that an
-// older write arriving late cannot bring the key back.
+// older write arriving late cannot bring the key back. Hashes merge per field
+// instead (core/versioned_hash.h): a kHash record holds the fields a write
+// changed, each with its version, and is merged into the hash held.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +20,7 @@ namespace geocache {
 enum class ValueKind : uint8_t {
   kString = 0,     // raw bytes (Redis strings, INCR counters as decimal text)
   kApiValue = 1,   // an encoded Value put through the C++ API (not a string)
-  kHash = 2,       // an encoded Value::Map of string fields (HSET family)
+  kHash = 2,       // an encoded VersionedHash (HSET family): merged, not replaced
   kJson = 3,       // an encoded Value: a JSON document (JSON.SET)
   kTombstone = 4,  // a deleted key; bytes are empty
 };
@@ -38,8 +40,9 @@ struct Record {
 
   // The record's content as a Value (strings as strings, encoded kinds decoded).
   Result<Value> to_value() const;
-  // Ok if the bytes are what the kind promises (a hash: an encoded map of
-  // strings; JSON and API values: an encoded Value; a tombstone: nothing;
+  // Ok if the bytes are what the kind promises (a hash: an encoded
+  // VersionedHash with no version newer than the record's; JSON and API
+  // values: an encoded Value; a tombstone: nothing;
   // a string: anything) and the expiry is storable (0..kMaxExpireAtMs);
   // kCorruption saying what is not. For records from elsewhere (replication):
   // the store and the commands trust what they hold. Decodes the bytes: O(size).

@@ -49,8 +49,9 @@ enum class BatchKind : uint8_t {
 
 // The replication protocol this build speaks. Hellos carry it; a node that
 // hears another number logs it as an error. 1: region ids were positions in
-// --regions; 2: region ids are hashes of the names.
-inline constexpr uint32_t kProtocolVersion = 2;
+// --regions; 2: region ids are hashes of the names; 3: a kHash record is a
+// VersionedHash, merged per field (it was a whole Value::Map).
+inline constexpr uint32_t kProtocolVersion = 3;
 
 struct EventBatch {
   BatchKind kind = BatchKind::kEvents;

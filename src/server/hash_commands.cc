@@ -2,13 +2,14 @@
 // HKEYS, HVALS, HSTRLEN, HINCRBY, HINCRBYFLOAT. Redis 7 semantics and reply
 // bytes.
 //
-// A hash is one record of kind kHash whose bytes are an encoded Value::Map of
-// string fields. Every write decodes the map, changes it and stores (and so
-// replicates) the whole new map: DESIGN.md asks for whole states, never
-// deltas, so two regions writing different fields at once converge on one of
-// the two hashes instead of diverging. Removing the last field deletes the
-// key, as in Redis. Fields come back in byte order of their names (the map is
-// ordered), where Redis gives insertion or hash order.
+// A hash is a VersionedHash in the store (core/versioned_hash.h): fields
+// merge one by one across regions, so two regions writing different fields
+// at once both keep theirs. A command reads the fields it names in O(1) and
+// writes only what it changes (a HashDelta), in the store and on the wire,
+// whatever the hash's size. Removing the last field deletes the key, as in
+// Redis (a whole-key delete, which wins over older field writes elsewhere).
+// Fields come back in no particular order, as Redis gives them for a big
+// hash.
 //
 // An existing hash keeps its TTL across writes; a hash created by a write
 // gets the default TTL (data_helpers.h).
@@ -18,8 +19,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
+#include "absl/container/flat_hash_set.h"
+#include "core/versioned_hash.h"
 #include "server/arg_parser.h"
 #include "server/command_families.h"
 #include "server/data_helpers.h"
@@ -30,49 +32,53 @@ namespace {
 
 using Args = std::span<const std::string_view>;
 
-// The text of a field's value. Only HSET and friends write kHash records, so
-// every field is a string; anything else is shown as its JSON text.
-std::string field_text(const Value& v) { return v.is_string() ? v.as_string() : v.to_json(); }
-
-// Decodes a kHash record's map: kWrongType for other kinds, kCorruption for
-// bytes that are no map.
-Status decode_hash(const RecordView& rec, Value::Map* out) {
-  if (rec.kind != ValueKind::kHash) return Status::WrongType();
-  auto v = Value::decode(rec.bytes);
-  if (!v.ok() || v->type() != Value::Type::kMap) return Status::Corruption("hash bytes are not a map");
-  *out = std::move(v->as_map());
-  return Status::Ok();
+// Calls fn with the hash at key (null if absent) under the store's lock: fn
+// may reply but must not touch the cache. Returns false after replying
+// WRONGTYPE if the key holds something else.
+template <typename Fn>
+bool read_hash_or_reply(CommandContext& ctx, std::string_view key, Fn&& fn) {
+  bool wrong_type = false;
+  const bool found = ctx.cache.reader(ctx.region).get(key, [&](const RecordView& rec) {
+    if (rec.kind != ValueKind::kHash) {
+      wrong_type = true;
+      return;
+    }
+    fn(rec.hash);
+  });
+  if (wrong_type) return ok_or_reply(ctx, Status::WrongType());
+  if (!found) fn(nullptr);
+  return true;
 }
 
-// Reads the hash at key for a read command. Returns false (after replying
-// the error) if the key holds something else; *found tells whether it exists.
-bool read_hash_or_reply(CommandContext& ctx, std::string_view key, Value::Map* map, bool* found) {
-  Status st;
-  *found = ctx.cache.reader(ctx.region).get(key, [&](const RecordView& rec) { st = decode_hash(rec, map); });
-  return ok_or_reply(ctx, st);
-}
-
-// Read-modify-write of the hash at key. fn changes the map (empty if the key
-// is absent) and returns a non-ok status to refuse; an empty map afterwards
-// deletes the key. Returns false once it has replied an error.
+// Read-modify-write of the hash at key: fn sees the hash (null if absent),
+// puts what it changes in *delta and returns a non-ok status to refuse; an
+// empty delta writes nothing, and *delete_key set deletes the key instead
+// (HDEL of every field left). Returns false once it has replied an error.
 template <typename Fn>
 bool update_hash_or_reply(CommandContext& ctx, std::string_view key, Fn&& fn) {
   return mutate_or_reply(ctx, key, [&](const RecordView* cur, std::optional<Record>* next) {
-    Value::Map map;
-    int64_t at = default_expire_at(ctx.cache);
-    if (cur != nullptr) {
-      if (Status st = decode_hash(*cur, &map); !st.ok()) return st;
-      at = cur->expire_at_ms;
-    }
-    bool changed = false;
-    if (Status st = fn(map, &changed); !st.ok() || !changed) return st;
-    if (map.empty()) {
+    if (cur != nullptr && cur->kind != ValueKind::kHash) return Status::WrongType();
+    const VersionedHash* hash = cur != nullptr ? cur->hash : nullptr;
+    HashDelta delta;
+    bool delete_key = false;
+    if (Status st = fn(hash, &delta, &delete_key); !st.ok()) return st;
+    if (delete_key) {
       *next = tombstone_record();
-    } else {
-      *next = make_record(ValueKind::kHash, Value(std::move(map)).encode(), at);
+      return Status::Ok();
     }
+    if (delta.empty()) return Status::Ok();
+    if (hash == nullptr) {
+      delta.set_expiry(default_expire_at(ctx.cache));
+    } else if (!hash->expire_version().is_zero()) {
+      delta.keep_expiry(hash->expire_at_ms(), hash->expire_version());
+    }
+    *next = make_record(ValueKind::kHash, delta.encode(), delta.expire_at_ms());
     return Status::Ok();
   });
+}
+
+bool has_field(const VersionedHash* hash, std::string_view field) {
+  return hash != nullptr && hash->find(field) != nullptr;
 }
 
 // ---------------------------------------------------------------------------
@@ -83,12 +89,12 @@ bool update_hash_or_reply(CommandContext& ctx, std::string_view key, Fn&& fn) {
 // REQUIRES: an even number of them (checked by the caller).
 bool hset_pairs_or_reply(CommandContext& ctx, Args args, int64_t* added) {
   *added = 0;
-  return update_hash_or_reply(ctx, args[1], [&](Value::Map& map, bool* changed) -> Status {
+  return update_hash_or_reply(ctx, args[1], [&](const VersionedHash* hash, HashDelta* delta, bool*) {
+    absl::flat_hash_set<std::string_view> seen;  // a field named twice is new once
     for (size_t i = 2; i + 1 < args.size(); i += 2) {
-      auto [it, inserted] = map.insert_or_assign(std::string(args[i]), Value(args[i + 1]));
-      if (inserted) ++*added;
+      if (!has_field(hash, args[i]) && seen.insert(args[i]).second) ++*added;
+      delta->put(args[i], args[i + 1]);
     }
-    *changed = true;
     return Status::Ok();
   });
 }
@@ -113,10 +119,10 @@ void hmset_command(CommandContext& ctx, Args args) {
 
 void hsetnx_command(CommandContext& ctx, Args args) {
   bool set = false;
-  const bool ok = update_hash_or_reply(ctx, args[1], [&](Value::Map& map, bool* changed) -> Status {
-    if (map.find(args[2]) != map.end()) return Status::Ok();
-    map.emplace(std::string(args[2]), Value(args[3]));
-    set = *changed = true;
+  const bool ok = update_hash_or_reply(ctx, args[1], [&](const VersionedHash* hash, HashDelta* delta, bool*) {
+    if (has_field(hash, args[2])) return Status::Ok();
+    delta->put(args[2], args[3]);
+    set = true;
     return Status::Ok();
   });
   if (ok) ctx.reply.integer(set ? 1 : 0);
@@ -124,63 +130,61 @@ void hsetnx_command(CommandContext& ctx, Args args) {
 
 void hdel_command(CommandContext& ctx, Args args) {
   int64_t removed = 0;
-  const bool ok = update_hash_or_reply(ctx, args[1], [&](Value::Map& map, bool* changed) -> Status {
+  const bool ok = update_hash_or_reply(ctx, args[1], [&](const VersionedHash* hash, HashDelta* delta, bool* delete_key) {
+    absl::flat_hash_set<std::string_view> seen;
     for (size_t i = 2; i < args.size(); ++i) {
-      auto it = map.find(args[i]);
-      if (it == map.end()) continue;
-      map.erase(it);
+      if (!has_field(hash, args[i]) || !seen.insert(args[i]).second) continue;
+      delta->remove(args[i]);
       ++removed;
     }
-    *changed = removed > 0;
+    *delete_key = removed > 0 && static_cast<size_t>(removed) == hash->live_fields();
     return Status::Ok();
   });
   if (ok) ctx.reply.integer(removed);
 }
 
 void hincrby_command(CommandContext& ctx, Args args) {
-  int64_t delta = 0;
-  if (!parse_int64(args[3], &delta)) {
+  int64_t delta_by = 0;
+  if (!parse_int64(args[3], &delta_by)) {
     ctx.reply.error(errors::kNotInteger);
     return;
   }
   int64_t result = 0;
-  const bool ok = update_hash_or_reply(ctx, args[1], [&](Value::Map& map, bool* changed) -> Status {
+  const bool ok = update_hash_or_reply(ctx, args[1], [&](const VersionedHash* hash, HashDelta* delta, bool*) {
     int64_t value = 0;
-    auto it = map.find(args[2]);
-    if (it != map.end() && !parse_int64(field_text(it->second), &value)) return Status::HashNotInteger();
-    if ((delta < 0 && value < 0 && delta < std::numeric_limits<int64_t>::min() - value) ||
-        (delta > 0 && value > 0 && delta > std::numeric_limits<int64_t>::max() - value)) {
+    const std::string* old = hash != nullptr ? hash->find(args[2]) : nullptr;
+    if (old != nullptr && !parse_int64(*old, &value)) return Status::HashNotInteger();
+    if ((delta_by < 0 && value < 0 && delta_by < std::numeric_limits<int64_t>::min() - value) ||
+        (delta_by > 0 && value > 0 && delta_by > std::numeric_limits<int64_t>::max() - value)) {
       return Status::Overflow();
     }
-    result = value + delta;
-    map.insert_or_assign(std::string(args[2]), Value(std::to_string(result)));
-    *changed = true;
+    result = value + delta_by;
+    delta->put(args[2], std::to_string(result));
     return Status::Ok();
   });
   if (ok) ctx.reply.integer(result);
 }
 
 void hincrbyfloat_command(CommandContext& ctx, Args args) {
-  long double delta = 0;
-  if (!parse_long_double(args[3], &delta)) {
+  long double delta_by = 0;
+  if (!parse_long_double(args[3], &delta_by)) {
     ctx.reply.error(errors::kNotFloat);
     return;
   }
   // Redis 7 refuses an infinite increment before looking at the key.
-  if (std::isinf(delta)) {
+  if (std::isinf(delta_by)) {
     ctx.reply.error(errors::kValueNanOrInfinity);
     return;
   }
   std::string result;
-  const bool ok = update_hash_or_reply(ctx, args[1], [&](Value::Map& map, bool* changed) -> Status {
+  const bool ok = update_hash_or_reply(ctx, args[1], [&](const VersionedHash* hash, HashDelta* delta, bool*) {
     long double value = 0;
-    auto it = map.find(args[2]);
-    if (it != map.end() && !parse_long_double(field_text(it->second), &value)) return Status::HashNotFloat();
-    const long double sum = value + delta;
+    const std::string* old = hash != nullptr ? hash->find(args[2]) : nullptr;
+    if (old != nullptr && !parse_long_double(*old, &value)) return Status::HashNotFloat();
+    const long double sum = value + delta_by;
     if (std::isnan(sum) || std::isinf(sum)) return Status::NanOrInfinity();
     result = format_long_double(sum);
-    map.insert_or_assign(std::string(args[2]), Value(result));
-    *changed = true;
+    delta->put(args[2], result);
     return Status::Ok();
   });
   if (ok) ctx.reply.bulk(result);
@@ -190,81 +194,65 @@ void hincrbyfloat_command(CommandContext& ctx, Args args) {
 // Reads
 // ---------------------------------------------------------------------------
 
+void reply_field(CommandContext& ctx, const VersionedHash* hash, std::string_view field) {
+  const std::string* value = hash != nullptr ? hash->find(field) : nullptr;
+  if (value == nullptr) ctx.reply.null();
+  else ctx.reply.bulk(*value);
+}
+
 void hget_command(CommandContext& ctx, Args args) {
-  Value::Map map;
-  bool found = false;
-  if (!read_hash_or_reply(ctx, args[1], &map, &found)) return;
-  auto it = map.find(args[2]);
-  if (it == map.end()) {
-    ctx.reply.null();
-  } else {
-    ctx.reply.bulk(field_text(it->second));
-  }
+  read_hash_or_reply(ctx, args[1], [&](const VersionedHash* hash) { reply_field(ctx, hash, args[2]); });
 }
 
 void hmget_command(CommandContext& ctx, Args args) {
-  Value::Map map;
-  bool found = false;
-  if (!read_hash_or_reply(ctx, args[1], &map, &found)) return;
-  ctx.reply.array_header(args.size() - 2);
-  for (size_t i = 2; i < args.size(); ++i) {
-    auto it = map.find(args[i]);
-    if (it == map.end()) {
-      ctx.reply.null();
-    } else {
-      ctx.reply.bulk(field_text(it->second));
-    }
-  }
+  read_hash_or_reply(ctx, args[1], [&](const VersionedHash* hash) {
+    ctx.reply.array_header(args.size() - 2);
+    for (size_t i = 2; i < args.size(); ++i) reply_field(ctx, hash, args[i]);
+  });
 }
+
+size_t live_fields(const VersionedHash* hash) { return hash != nullptr ? hash->live_fields() : 0; }
 
 // HGETALL: a map in RESP3, a flat field, value, ... array in RESP2.
 void hgetall_command(CommandContext& ctx, Args args) {
-  Value::Map map;
-  bool found = false;
-  if (!read_hash_or_reply(ctx, args[1], &map, &found)) return;
-  ctx.reply.map_header(map.size());
-  for (const auto& [field, value] : map) {
-    ctx.reply.bulk(field);
-    ctx.reply.bulk(field_text(value));
-  }
+  read_hash_or_reply(ctx, args[1], [&](const VersionedHash* hash) {
+    ctx.reply.map_header(live_fields(hash));
+    if (hash == nullptr) return;
+    hash->for_each([&](std::string_view field, std::string_view value) {
+      ctx.reply.bulk(field);
+      ctx.reply.bulk(value);
+    });
+  });
 }
 
 void hkeys_command(CommandContext& ctx, Args args) {
-  Value::Map map;
-  bool found = false;
-  if (!read_hash_or_reply(ctx, args[1], &map, &found)) return;
-  ctx.reply.array_header(map.size());
-  for (const auto& [field, value] : map) ctx.reply.bulk(field);
+  read_hash_or_reply(ctx, args[1], [&](const VersionedHash* hash) {
+    ctx.reply.array_header(live_fields(hash));
+    if (hash != nullptr) hash->for_each([&](std::string_view field, std::string_view) { ctx.reply.bulk(field); });
+  });
 }
 
 void hvals_command(CommandContext& ctx, Args args) {
-  Value::Map map;
-  bool found = false;
-  if (!read_hash_or_reply(ctx, args[1], &map, &found)) return;
-  ctx.reply.array_header(map.size());
-  for (const auto& [field, value] : map) ctx.reply.bulk(field_text(value));
+  read_hash_or_reply(ctx, args[1], [&](const VersionedHash* hash) {
+    ctx.reply.array_header(live_fields(hash));
+    if (hash != nullptr) hash->for_each([&](std::string_view, std::string_view value) { ctx.reply.bulk(value); });
+  });
 }
 
 void hlen_command(CommandContext& ctx, Args args) {
-  Value::Map map;
-  bool found = false;
-  if (!read_hash_or_reply(ctx, args[1], &map, &found)) return;
-  ctx.reply.integer(static_cast<int64_t>(map.size()));
+  read_hash_or_reply(ctx, args[1],
+                     [&](const VersionedHash* hash) { ctx.reply.integer(static_cast<int64_t>(live_fields(hash))); });
 }
 
 void hexists_command(CommandContext& ctx, Args args) {
-  Value::Map map;
-  bool found = false;
-  if (!read_hash_or_reply(ctx, args[1], &map, &found)) return;
-  ctx.reply.integer(map.find(args[2]) != map.end() ? 1 : 0);
+  read_hash_or_reply(ctx, args[1], [&](const VersionedHash* hash) { ctx.reply.integer(has_field(hash, args[2])); });
 }
 
 void hstrlen_command(CommandContext& ctx, Args args) {
-  Value::Map map;
-  bool found = false;
-  if (!read_hash_or_reply(ctx, args[1], &map, &found)) return;
-  auto it = map.find(args[2]);
-  ctx.reply.integer(it == map.end() ? 0 : static_cast<int64_t>(field_text(it->second).size()));
+  read_hash_or_reply(ctx, args[1], [&](const VersionedHash* hash) {
+    const std::string* value = hash != nullptr ? hash->find(args[2]) : nullptr;
+    ctx.reply.integer(value == nullptr ? 0 : static_cast<int64_t>(value->size()));
+  });
 }
 
 constexpr uint32_t kW = kCmdWrite;

@@ -146,8 +146,7 @@ void expire_generic(CommandContext& ctx, Args args, int64_t basetime_ms, bool se
     if (when <= ctx.cache.now_ms()) {
       *next = tombstone_record();
     } else {
-      *next = cur->to_record();
-      (*next)->expire_at_ms = when;
+      *next = cur->with_expiry(when);
     }
     return Status::Ok();
   });
@@ -192,8 +191,7 @@ void persist_command(CommandContext& ctx, Args args) {
   const bool ok = mutate_or_reply(ctx, args[1], [&](const RecordView* cur, std::optional<Record>* next) {
     if (cur == nullptr || cur->expire_at_ms == kNoExpiry) return Status::Ok();
     changed = true;
-    *next = cur->to_record();
-    (*next)->expire_at_ms = kNoExpiry;
+    *next = cur->with_expiry(kNoExpiry);
     return Status::Ok();
   });
   if (ok) ctx.reply.integer(changed ? 1 : 0);

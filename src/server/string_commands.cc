@@ -293,8 +293,8 @@ void getex_command(CommandContext& ctx, Args args) {
     if (Status st = read_string(*cur, &scratch, &text); !st.ok()) return st;
     value.emplace(text);
     if ((ext.flags & kPersist) && cur->expire_at_ms == kNoExpiry) return Status::Ok();  // nothing changes
-    *next = cur->to_record();  // same kind and bytes: a kApiValue stays a kApiValue
-    (*next)->expire_at_ms = (ext.flags & kPersist) ? kNoExpiry : at;  // a past expiry deletes (mutate)
+    // Same kind and bytes: a kApiValue stays a kApiValue. A past expiry deletes (mutate).
+    *next = cur->with_expiry((ext.flags & kPersist) ? kNoExpiry : at);
     return Status::Ok();
   });
   if (ok) reply_bulk_or_null(ctx.reply, value);

@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "core/version.h"
+#include "core/versioned_hash.h"
 
 namespace geocache {
 namespace {
@@ -911,6 +912,118 @@ TEST(LruCachePropertyTest, AnyDeliveryOrderWithDuplicatesConvergesToTheSameState
     }
   }
   EXPECT_GE(nonempty, 15);
+}
+
+
+// ---- Hashes: merged per field (core/versioned_hash.h) ----------------------
+
+Record hash_write(std::vector<std::pair<std::string, std::string>> fields, Version v, int64_t expire_at = kNoExpiry) {
+  HashDelta d;
+  for (auto& [f, value] : fields) d.put(f, value);
+  d.set_expiry(expire_at);
+  return Record{ValueKind::kHash, d.encode(), expire_at, v};
+}
+
+// A write of one field that leaves the hash's expiry alone.
+Record field_write(std::string field, std::string value, Version v) {
+  HashDelta d;
+  d.put(field, value);
+  return Record{ValueKind::kHash, d.encode(), kNoExpiry, v};
+}
+
+Record hash_delete(std::string field, Version v) {
+  HashDelta d;
+  d.remove(field);
+  return Record{ValueKind::kHash, d.encode(), kNoExpiry, v};
+}
+
+// The key's live state as text: its kind and value, or "absent".
+std::string state_of(const LruCache& cache, std::string_view key) {
+  auto r = cache.peek(key);
+  if (!r) return "absent";
+  auto v = r->to_value();
+  return std::to_string(static_cast<int>(r->kind)) + ":" + (v.ok() ? v->to_json() : "?") + " ttl " +
+         std::to_string(r->expire_at_ms);
+}
+
+TEST_F(LruCacheTest, HashWritesAndWholeKeyWritesConvergeInEveryOrder) {
+  // Field writes of two regions, a SET and a DEL of the whole key, and an
+  // HDEL, interleaved by version: every delivery order gives one state.
+  std::vector<Record> writes = {
+      hash_write({{"a", "1"}}, ver(10, 1), kStart + 50'000),
+      rec("text", ver(20, 2), kStart + 60'000),
+      hash_write({{"b", "2"}}, ver(30, 1)),
+      hash_write({{"c", "3"}}, ver(15, 3)),
+      tombstone(ver(25, 3)),
+      hash_delete("b", ver(40, 2)),
+      hash_write({{"d", "4"}, {"a", "5"}}, ver(35, 2)),
+  };
+  std::vector<size_t> order(writes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::string expected;
+  int orders = 0;
+  do {
+    make();
+    for (size_t i : order) cache_->apply("h", writes[i]);
+    cache_->TEST_check_invariants();
+    const std::string got = state_of(*cache_, "h");
+    if (expected.empty()) expected = got;
+    ASSERT_EQ(got, expected) << "order " << orders;
+    ++orders;
+  } while (std::next_permutation(order.begin(), order.end()) && orders < 2000);
+  // The DEL at 25 took a, c and the SET; b went by its HDEL; d and a's later
+  // value stay. The hash keeps no expiry: the DEL cleared it.
+  EXPECT_EQ(expected, "2:{\"a\":\"5\",\"d\":\"4\"} ttl 0");
+}
+
+TEST_F(LruCacheTest, HashWhoseFieldsAreAllDeletedReadsAsAbsentAndRetiresLikeATombstone) {
+  LruCacheOptions o;
+  o.tombstone_retention_ms = 1000;
+  make(o);
+  cache_->apply("h", hash_write({{"f", "v"}}, ver(10)));
+  cache_->apply("h", hash_delete("f", ver(20)));
+  EXPECT_EQ(state_of(*cache_, "h"), "absent");
+  EXPECT_FALSE(cache_->contains("h"));
+  EXPECT_EQ(cache_->stats().items, 0u);
+  EXPECT_EQ(cache_->stats().tombstones, 1u);
+  // The field's tombstone still beats an older write of it.
+  EXPECT_EQ(cache_->apply("h", field_write("f", "late", ver(15))), ApplyResult::kStale);
+  cache_->TEST_check_invariants();
+  clock_.advance_ms(1001);
+  EXPECT_EQ(cache_->active_expire_cycle(), 1u);
+  EXPECT_EQ(cache_->stats().tombstones, 0u);
+  EXPECT_EQ(cache_->stats().bytes, 0u);
+  // Retired, it is forgotten: an older write cannot bring it back.
+  EXPECT_EQ(cache_->apply("h", field_write("f", "late", ver(15))), ApplyResult::kStale);
+}
+
+TEST_F(LruCacheTest, HashChargeGrowsWithItsFieldsAndCountsAgainstTheByteLimit) {
+  make();
+  cache_->apply("h", hash_write({{"f", "v"}}, ver(1)));
+  const uint64_t one = cache_->stats().bytes;
+  for (int i = 0; i < 100; ++i) cache_->apply("h", hash_write({{"f" + std::to_string(i), "value"}}, ver(2 + i)));
+  EXPECT_GE(cache_->stats().bytes, one + 100 * VersionedHash::kFieldOverhead);
+  cache_->TEST_check_invariants();
+  cache_->apply("h", tombstone(ver(1000)));
+  cache_->TEST_check_invariants();
+  EXPECT_LT(cache_->stats().bytes, one);
+  // A hash that can never fit is refused whole.
+  LruCacheOptions small;
+  small.max_bytes = 4096;
+  make(small);
+  std::vector<std::pair<std::string, std::string>> many;
+  for (int i = 0; i < 100; ++i) many.emplace_back("field" + std::to_string(i), "value");
+  EXPECT_EQ(cache_->apply("big", hash_write(many, ver(5))), ApplyResult::kTooLarge);
+  EXPECT_FALSE(cache_->contains("big"));
+}
+
+TEST_F(LruCacheTest, FlushTakesAHashsOlderFieldsAndKeepsItsNewerOnes) {
+  make();
+  cache_->apply("h", hash_write({{"old", "1"}}, ver(10)));
+  cache_->apply("h", hash_write({{"new", "2"}}, ver(30)));
+  cache_->flush_before(ver(20));
+  EXPECT_EQ(state_of(*cache_, "h"), "2:{\"new\":\"2\"} ttl 0");
+  cache_->TEST_check_invariants();
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "core/versioned_hash.h"
+
 namespace geocache {
 namespace {
 
@@ -32,12 +34,16 @@ TEST(RecordTest, NonStringValueIsStoredEncodedAndDecodesBack) {
 
 TEST(RecordTest, HashAndJsonKindsDecodeTheirEncodedValue) {
   const Value map(Value::Map{{"f", Value("v")}});
-  for (ValueKind kind : {ValueKind::kHash, ValueKind::kJson}) {
-    Record r{kind, map.encode(), kNoExpiry, {}};
-    auto v = r.to_value();
-    ASSERT_TRUE(v.ok());
-    EXPECT_EQ(*v, map);
-  }
+  auto json = Record{ValueKind::kJson, map.encode(), kNoExpiry, {}}.to_value();
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(*json, map);
+  // A hash reads as the map of its live fields.
+  HashDelta delta;
+  delta.put("f", "v");
+  delta.remove("gone");
+  auto hash = Record{ValueKind::kHash, delta.encode(), kNoExpiry, Version{5, 1}}.to_value();
+  ASSERT_TRUE(hash.ok());
+  EXPECT_EQ(*hash, map);
 }
 
 TEST(RecordTest, TombstoneHasNoValue) {
@@ -65,13 +71,21 @@ TEST(RecordTest, ExpiresAtItsDeadlineAndNeverWithoutOne) {
 // ---- well_formed: what a record from another region must look like ---------------
 
 TEST(RecordTest, WhatTheWritersProduceIsWellFormed) {
-  const Value hash(Value::Map{{"f", Value("v")}, {"g", Value("")}});
+  HashDelta hash;
+  hash.put("f", "v");
+  hash.put("g", "");
+  hash.remove("h");
+  VersionedHash whole;
+  whole.write_field("f", "v", false, Version{3, 1});
+  whole.raise_base(Version{2, 2});
+  whole.set_expiry(1'700'000'000'000, Version{4, 1});
   const Record records[] = {
       {ValueKind::kString, "any\0\xff bytes"s, kNoExpiry, {}},
       {ValueKind::kString, "", kMaxExpireAtMs, {}},
       Record::from_value(Value(Value::List{Value(1), Value(nullptr)})),
-      {ValueKind::kHash, hash.encode(), 1'700'000'000'000, {}},
-      {ValueKind::kHash, Value(Value::Map{}).encode(), kNoExpiry, {}},
+      {ValueKind::kHash, hash.encode(), 1'700'000'000'000, Version{5, 1}},
+      {ValueKind::kHash, HashDelta().encode(), kNoExpiry, Version{5, 1}},
+      {ValueKind::kHash, whole.encode(), 1'700'000'000'000, Version{4, 1}},
       {ValueKind::kJson, Value(Value::Map{{"a", Value(Value::List{Value(true)})}}).encode(), kNoExpiry, {}},
       {ValueKind::kJson, Value(3.5).encode(), kNoExpiry, {}},
       {ValueKind::kTombstone, "", kNoExpiry, {}},
@@ -79,13 +93,23 @@ TEST(RecordTest, WhatTheWritersProduceIsWellFormed) {
   for (const Record& r : records) EXPECT_TRUE(r.well_formed().ok()) << static_cast<int>(r.kind);
 }
 
-TEST(RecordTest, HashThatIsNoMapOfStringsIsNotWellFormed) {
-  for (const Value& v : {Value("text"), Value(Value::List{Value("a")}), Value(Value::Map{{"f", Value(1)}}),
-                         Value(Value::Map{{"f", Value(Value::Map{})}})}) {
-    const Record r{ValueKind::kHash, v.encode(), kNoExpiry, {}};
+TEST(RecordTest, HashThatIsNoVersionedHashIsNotWellFormed) {
+  // What hashes were before they merged per field: a whole encoded map.
+  for (const Value& v : {Value("text"), Value(Value::Map{{"f", Value("v")}})}) {
+    const Record r{ValueKind::kHash, v.encode(), kNoExpiry, Version{5, 1}};
     EXPECT_EQ(r.well_formed().code(), StatusCode::kCorruption) << v.to_json();
   }
   EXPECT_EQ((Record{ValueKind::kHash, "\x06\x05", kNoExpiry, {}}).well_formed().code(), StatusCode::kCorruption);
+}
+
+TEST(RecordTest, HashHoldingAVersionNewerThanItsRecordsIsNotWellFormed) {
+  // The clock guard checks a record's version; every version inside a hash
+  // must be bounded by it, or a forged field could carry any version.
+  VersionedHash h;
+  h.write_field("f", "v", false, Version{UINT64_MAX, 1});
+  EXPECT_EQ((Record{ValueKind::kHash, h.encode(), kNoExpiry, Version{5, 1}}).well_formed().code(),
+            StatusCode::kCorruption);
+  EXPECT_TRUE((Record{ValueKind::kHash, h.encode(), kNoExpiry, Version{UINT64_MAX, 1}}).well_formed().ok());
 }
 
 TEST(RecordTest, EncodedKindsThatDoNotDecodeAreNotWellFormed) {

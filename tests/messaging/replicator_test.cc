@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
+#include "core/versioned_hash.h"
 
 namespace geocache {
 namespace {
@@ -681,9 +682,9 @@ TEST_F(ReplicatorValidationTest, ValueThatDoesNotDecodeForItsKindIsRefused) {
   Event hash = event("hash");
   hash.record.kind = ValueKind::kHash;
   hash.record.bytes = "\x06\x05";  // a list of five, cut short
-  Event hash_of_ints = event("hash-of-ints");
-  hash_of_ints.record.kind = ValueKind::kHash;
-  hash_of_ints.record.bytes = Value(Value::Map{{"f", Value(1)}}).encode();
+  Event whole_map = event("whole-map");  // a hash as it was before it merged per field
+  whole_map.record.kind = ValueKind::kHash;
+  whole_map.record.bytes = Value(Value::Map{{"f", Value("v")}}).encode();
   Event json = event("json");
   json.record.kind = ValueKind::kJson;
   json.record.bytes = "not an encoded value";
@@ -694,8 +695,10 @@ TEST_F(ReplicatorValidationTest, ValueThatDoesNotDecodeForItsKindIsRefused) {
   expiry.record.expire_at_ms = int64_t{1} << 50;  // beyond what a store holds
   Event fine = event("fine");
   fine.record.kind = ValueKind::kHash;
-  fine.record.bytes = Value(Value::Map{{"f", Value("v")}}).encode();
-  receive(encode(1, 7, 1, {hash, hash_of_ints, json, tomb, expiry, fine}));
+  HashDelta delta;
+  delta.put("f", "v");
+  fine.record.bytes = delta.encode();
+  receive(encode(1, 7, 1, {hash, whole_map, json, tomb, expiry, fine}));
   EXPECT_EQ(applied(), Keys{"2:fine"});
   EXPECT_EQ(refused(Refusal::kValue), 5u);
 }
