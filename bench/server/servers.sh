@@ -1,0 +1,33 @@
+# servers.sh: starting and stopping the two servers the server benchmarks
+# compare. Sourced; needs BUILD (a tree with apps/geocached built).
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 1 500); do
+    redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
+    sleep 0.02
+  done
+  echo "server on port $1 did not start" >&2
+  exit 1
+}
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+start_redis() {  # port maxmemory
+  redis-server --port "$1" --save '' --appendonly no --maxmemory "$2" --maxmemory-policy allkeys-lru \
+    --daemonize no --loglevel warning >/dev/null 2>&1 &
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
+  wait_port "$1"
+}
+start_geocached() {  # port maxmemory
+  # GEO_ARGS: extra flags, e.g. GEO_ARGS="--threads 1".
+  "$BUILD/apps/geocached" --port "$1" --maxmemory "$2" --loglevel warning ${GEO_ARGS:-} >/dev/null 2>&1 &
+  GEO_PID=$!
+  PIDS+=("$GEO_PID")
+  wait_port "$1"
+}
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
