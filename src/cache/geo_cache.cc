@@ -22,6 +22,9 @@
 namespace geocache {
 namespace {
 
+// A hash bigger than this travels in a resync snapshot as several records.
+constexpr size_t kHashPieceBytes = 256 * 1024;
+
 // now + ttl_ms without signed overflow, capped at the latest storable expiry.
 int64_t expire_at_after(int64_t now, int64_t ttl_ms) {
   int64_t at;
@@ -74,6 +77,17 @@ class GeoCache::ResyncAccess final : public ResyncStore {
   std::vector<Event> copy_shard(RegionId region, int shard) const override {
     std::vector<Event> events;
     store(region).scan_shard(shard, /*include_tombstones=*/true, [&](std::string_view key, const RecordView& view) {
+      if (view.hash != nullptr && view.hash->charge() > kHashPieceBytes) {
+        // A big hash goes in pieces that merge back into it (one record could
+        // outgrow a broker message).
+        for (std::string& piece : view.hash->encode_in_pieces(kHashPieceBytes)) {
+          Event e;
+          e.key.assign(key);
+          e.record = Record{ValueKind::kHash, std::move(piece), view.hash->expire_at_ms(), view.version};
+          events.push_back(std::move(e));
+        }
+        return;
+      }
       Event e;
       e.key.assign(key);
       e.record = view.to_record();

@@ -489,7 +489,8 @@ LruCache::LruCache(const LruCacheOptions& options)
 LruCache::~LruCache() = default;
 
 Record RecordView::to_record() const {
-  if (hash != nullptr) return Record{kind, hash->encode(), expire_at_ms, version};
+  // A hash's own expiry: the entry's is the retention once its fields are all deleted.
+  if (hash != nullptr) return Record{kind, hash->encode(), hash->expire_at_ms(), version};
   return Record{kind, std::string(bytes), expire_at_ms, version};
 }
 

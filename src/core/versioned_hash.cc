@@ -137,6 +137,32 @@ std::string VersionedHash::encode() const {
   return out;
 }
 
+std::vector<std::string> VersionedHash::encode_in_pieces(size_t max_bytes) const {
+  const bool has_expiry = !expire_version_.is_zero();
+  auto header = [&](std::string* out, size_t count) {
+    put_header(out, base_.is_zero() ? std::nullopt : std::optional(base_), has_expiry, expire_at_ms_,
+               has_expiry ? std::optional(expire_version_) : std::nullopt, count);
+  };
+  std::vector<std::string> pieces;
+  std::string fields;
+  size_t count = 0;
+  auto flush = [&] {
+    std::string piece;
+    header(&piece, count);
+    piece += fields;
+    pieces.push_back(std::move(piece));
+    fields.clear();
+    count = 0;
+  };
+  for (const auto& [name, f] : fields_) {
+    put_field(&fields, name, f.value, f.deleted, f.version);
+    ++count;
+    if (fields.size() >= max_bytes) flush();
+  }
+  if (count > 0 || pieces.empty()) flush();
+  return pieces;
+}
+
 std::string HashDelta::encode() const {
   // A field changed twice by one command (HSET h f 1 f 2) is written once,
   // as its last change: one write gives one field one value.

@@ -84,6 +84,11 @@ class VersionedHash {
 
   // The encoded form with every version written out (a snapshot's record).
   std::string encode() const;
+  // The same in pieces of about max_bytes each (at least one field each, and
+  // one piece for an empty hash), each with the base and the expiry: merged
+  // in any order they give the whole, so a snapshot can send a hash bigger
+  // than a broker message in several.
+  std::vector<std::string> encode_in_pieces(size_t max_bytes) const;
   // Parses the encoded form (a whole hash or a HashDelta); versions left out
   // read as record_version. kCorruption for malformed bytes and for any
   // version newer than record_version, so a record's version bounds all the

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/versioned_hash.h"
 
 namespace geocache {
 
@@ -555,12 +556,21 @@ std::map<std::string, Record> all_records(LruCache& s) {
   return out;
 }
 
+// Whether two records of a hash hold the same state (their bytes follow each
+// store's table order).
+bool same_hash(const Record& a, const Record& b) {
+  auto x = VersionedHash::decode(a.bytes, a.version);
+  auto y = VersionedHash::decode(b.bytes, b.version);
+  return x.ok() && y.ok() && *x == *y;
+}
+
 // A tombstone's expiry is each store's own retention deadline: not compared.
 bool same_records(const std::map<std::string, Record>& a, const std::map<std::string, Record>& b) {
   if (a.size() != b.size()) return false;
   for (const auto& [key, rec] : a) {
     auto it = b.find(key);
-    if (it == b.end() || it->second.kind != rec.kind || it->second.bytes != rec.bytes ||
+    if (it == b.end() || it->second.kind != rec.kind ||
+        (rec.kind == ValueKind::kHash ? !same_hash(rec, it->second) : it->second.bytes != rec.bytes) ||
         it->second.version != rec.version || (!rec.is_tombstone() && it->second.expire_at_ms != rec.expire_at_ms)) {
       return false;
     }
@@ -676,6 +686,29 @@ TEST_F(TwoProcessResyncTest, GapMakesTheReceiverAskTheOriginAndEndEqualToIt) {
   EXPECT_EQ(b_->TEST_store(kB).peek("mine")->bytes, "b's");  // b's own writes are not a's to drop
   EXPECT_EQ(a_->resyncs(), 0u);
   EXPECT_EQ(b_->resyncs_completed(), 1u);
+}
+
+TEST_F(TwoProcessResyncTest, BigHashMissedByTheReceiverComesWholeInPieces) {
+  // 20,000 fields of 40 bytes: far more than one snapshot record may hold.
+  HashDelta fields;
+  for (int i = 0; i < 20'000; ++i) fields.put("field" + std::to_string(i), std::string(40, 'v'));
+  transport_.drop_next(kA, kB, 1);
+  ASSERT_TRUE(a_->mutate("h", kA, [&](const RecordView*, std::optional<Record>* next) {
+                  *next = Record{ValueKind::kHash, fields.encode(), kNoExpiry, {}};
+                  return Status::Ok();
+                }).ok());
+  quiesce();
+  ASSERT_FALSE(b_->TEST_store(kB).peek("h"));
+  ASSERT_TRUE(a_->put("after", Value("x"), "a").ok());  // shows b the gap
+  quiesce();
+  ASSERT_TRUE(await_resyncs(1));
+  quiesce();
+  auto h = b_->TEST_store(kB).peek("h");
+  ASSERT_TRUE(h);
+  auto v = h->to_value();
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->as_map().size(), 20'000u);
+  EXPECT_TRUE(same_records(all_records(a_->TEST_store(kA)), all_records(b_->TEST_store(kB))));
 }
 
 TEST_F(TwoProcessResyncTest, SnapshotCarriesAMissedFlushAll) {

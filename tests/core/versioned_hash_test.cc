@@ -131,6 +131,24 @@ TEST(VersionedHashTest, WholeStateSurvivesItsEncodedForm) {
   EXPECT_EQ(back->live_fields(), 2u);
 }
 
+TEST(VersionedHashTest, PiecesMergeBackIntoTheWhole) {
+  VersionedHash h;
+  for (uint64_t i = 1; i <= 1000; ++i) h.write_field("field" + std::to_string(i), std::string(40, 'v'), i % 7 == 0, ver(10 + i));
+  h.raise_base(ver(5));
+  h.set_expiry(777, ver(6));
+  const auto pieces = h.encode_in_pieces(4096);
+  EXPECT_GT(pieces.size(), 10u);
+  VersionedHash back;
+  for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) {
+    EXPECT_LE(it->size(), 4096u + 200);
+    auto piece = VersionedHash::decode(*it, h.max_version());
+    ASSERT_TRUE(piece.ok());
+    back.merge(*piece);
+  }
+  EXPECT_EQ(back, h);
+  EXPECT_EQ(VersionedHash().encode_in_pieces(4096).size(), 1u);
+}
+
 TEST(VersionedHashTest, DeltaFieldsTakeTheRecordsVersion) {
   HashDelta d;
   d.put("f", "v");
