@@ -102,6 +102,10 @@ class GeoCache::ResyncAccess final : public ResyncStore {
                                  absl::FunctionRef<bool(std::string_view key)> keep) override {
     return store(region).drop_from_origin_before(origin, before_hlc, keep);
   }
+  std::optional<uint64_t> copy_backlog(RegionId origin, uint64_t epoch, uint64_t from, uint64_t until,
+                                       size_t max_events, size_t max_bytes, std::vector<Event>* out) const override {
+    return cache_->replicator_->copy_backlog(origin, epoch, from, until, max_events, max_bytes, out);
+  }
   uint64_t hlc_now() override { return cache_->hlc_.now(); }
   void hlc_observe(uint64_t hlc) override { cache_->hlc_.observe(hlc); }
 
@@ -181,7 +185,9 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
   replicator_ = std::make_unique<Replicator>(
       options_.replication, transport_.get(), clock_,
       [this](RegionId region, const Event& e) { apply_remote(region, e); },
-      [this](RegionId region, RegionId origin, ResyncReason) { resync(region, origin); },
+      [this](RegionId region, RegionId origin, ResyncReason, std::optional<MissedRange> missed) {
+        resync(region, origin, missed);
+      },
       [this](RegionId region, const EventBatch& batch) { handle_control(region, batch); });
   replicator_->set_known_regions([this](RegionId id) { return admit_region(id); });
   replicator_->set_clock_guard(&hlc_);
@@ -395,7 +401,9 @@ void GeoCache::apply_remote(RegionId region, const Event& event) {
 // Resync
 // ---------------------------------------------------------------------------
 
-void GeoCache::resync(RegionId region, RegionId origin) { resync_->resync(region, origin); }
+void GeoCache::resync(RegionId region, RegionId origin, std::optional<MissedRange> missed) {
+  resync_->resync(region, origin, missed);
+}
 
 void GeoCache::handle_control(RegionId region, const EventBatch& batch) {
   if (batch.kind == BatchKind::kHello) {

@@ -177,12 +177,13 @@ class GeoCache {
   // Hands a hello to membership, any other control batch to resync: the
   // replicator's control hook.
   void handle_control(RegionId region, const EventBatch& batch);
-  // Refreshes local region `region` from a snapshot of region `origin`
-  // (DESIGN.md; Resync::resync, messaging/resync.h): at once if `origin` is
-  // local too, else by asking origin's process for a snapshot (at most one
-  // request outstanding per pair, asked again after kResyncTimeoutMs without
-  // an answer). Never waits on the network.
-  void resync(RegionId region, RegionId origin);
+  // Refreshes local region `region` from region `origin` (DESIGN.md;
+  // Resync::resync, messaging/resync.h): at once if `origin` is local too,
+  // else by asking origin's process for the events `missed` from its
+  // backlog, or a snapshot (at most one request outstanding per pair, asked
+  // again after kResyncTimeoutMs without an answer). Never waits on the
+  // network.
+  void resync(RegionId region, RegionId origin, std::optional<MissedRange> missed = std::nullopt);
 
   // Health of local region `region` as seen by reads: feeds the region's
   // breaker. Resync feeds it (a failure when a resync of the region starts, a
@@ -196,6 +197,8 @@ class GeoCache {
   // Resyncs started (gap, new epoch, first contact) and completed.
   uint64_t resyncs() const { return resync_->started(); }
   uint64_t resyncs_completed() const { return resync_->completed(); }
+  // By kind, what they moved and how long the last took (warm-ups included).
+  Resync::Stats resync_stats() const { return resync_->stats(); }
   // (local, remote) region pairs whose warm-up has not ended: until it has, a
   // local region answers that remote region's snapshot requests only once
   // warm (Resync::warm_up). 0 once warm.

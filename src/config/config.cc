@@ -220,6 +220,8 @@ const std::vector<Setting>& settings() {
                   "longest wait for a batch to fill, µs"),
       SIZE_SETTING("replication", "outbox-max-bytes", cache.replication.outbox_max_bytes,
                    "outbox bound per region, bytes; past it the oldest events go"),
+      SIZE_SETTING("replication", "repl-backlog-size", cache.replication.backlog_max_bytes,
+                   "published events kept per region for resyncs, bytes (0 = none: always a snapshot)"),
       INT_SETTING("replication", "retry-backoff-ms", cache.replication.retry_backoff_ms, 0, 600'000,
                   "pause after a failed publish, ms"),
       INT_SETTING("replication", "breaker-failure-threshold", cache.replication.breaker.failure_threshold, 1, 1'000'000,

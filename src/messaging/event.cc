@@ -7,14 +7,16 @@
 //     origin_wall_ms | value kind (byte) | value bytes (length-prefixed)
 //     expire_at_ms
 //
-// Control batches (resync) use format 4, so a node that predates them
+// Control batches (resync) use format 7, so a node that predates them
 // refuses them as an unknown format instead of misreading them:
 //
-//   magic "GC" | format 4 (byte) | batch kind (byte) | flags (byte: bit 0
-//   warming) | origin (fixed32) | target (fixed32) | request_id | seq
-//   snapshot_hlc (fixed64) | flush_mark hlc (fixed64)
-//   flush_mark region (fixed32) | count
-//   count * event, as above (snapshot chunks only; kPut only)
+//   magic "GC" | format 7 (byte) | batch kind (byte) | flags (byte: bit 0
+//   warming, bit 1 backlog) | origin (fixed32) | target (fixed32)
+//   request_id | seq | snapshot_hlc (fixed64) | flush_mark hlc (fixed64)
+//   flush_mark region (fixed32) | epoch | until_seq | count
+//   count * event, as above (snapshot chunks only; kPut only unless backlog)
+//
+// Format 4 was the same without epoch and until_seq (protocol 2).
 //
 // Hellos use format 5, whose first fields stay put in every later protocol,
 // so that any two versions can tell each other which protocol they speak;
@@ -53,11 +55,12 @@ namespace {
 constexpr char kMagic0 = 'G';
 constexpr char kMagic1 = 'C';
 constexpr uint8_t kFormat = 3;
-constexpr uint8_t kControlFormat = 4;
+constexpr uint8_t kControlFormat = 7;
 constexpr uint8_t kHelloFormat = 5;
 constexpr uint8_t kSealedFormat = 6;
 constexpr uint8_t kLastPositionalFormat = 2;  // formats 1 and 2: protocol 1
 constexpr uint8_t kFlagWarming = 1;           // control batches' flags
+constexpr uint8_t kFlagBacklog = 2;
 constexpr size_t kMacBytes = 32;                    // SHA-256
 constexpr size_t kSealHeaderBytes = 3 + kMacBytes;  // magic, format, MAC
 // An event takes at least 17 bytes; a count beyond what is left is a lie.
@@ -128,12 +131,14 @@ Result<EventBatch> decode_control(std::string_view in) {
   }
   batch.kind = static_cast<BatchKind>(kind);
   const uint8_t flags = static_cast<uint8_t>(in[1]);
-  if ((flags & ~kFlagWarming) != 0) return Status::Corruption("unknown control batch flags");
+  if ((flags & ~(kFlagWarming | kFlagBacklog)) != 0) return Status::Corruption("unknown control batch flags");
   batch.warming = (flags & kFlagWarming) != 0;
+  batch.backlog = (flags & kFlagBacklog) != 0;
   in.remove_prefix(2);
   if (!get_fixed32(&in, &batch.origin) || !get_fixed32(&in, &batch.target) || !get_varint(&in, &batch.request_id) ||
       !get_varint(&in, &batch.first_seq) || !get_fixed64(&in, &batch.snapshot_hlc) ||
-      !get_fixed64(&in, &batch.flush_mark.hlc) || !get_fixed32(&in, &batch.flush_mark.region)) {
+      !get_fixed64(&in, &batch.flush_mark.hlc) || !get_fixed32(&in, &batch.flush_mark.region) ||
+      !get_varint(&in, &batch.epoch) || !get_varint(&in, &batch.until_seq)) {
     return Status::Corruption("truncated control batch");
   }
   if (Status st = decode_events(in, &batch.events); !st.ok()) return st;
@@ -141,7 +146,7 @@ Result<EventBatch> decode_control(std::string_view in) {
     return Status::Corruption("control batch carries events");
   }
   for (const Event& e : batch.events) {
-    if (e.kind != EventKind::kPut) return Status::Corruption("snapshot chunk carries a flush");
+    if (e.kind != EventKind::kPut && !batch.backlog) return Status::Corruption("snapshot chunk carries a flush");
   }
   return batch;
 }
@@ -201,7 +206,7 @@ void encode_batch(const EventBatch& batch, std::string* out, std::string_view se
   } else if (batch.is_control()) {
     out->push_back(static_cast<char>(kControlFormat));
     out->push_back(static_cast<char>(batch.kind));
-    out->push_back(static_cast<char>(batch.warming ? kFlagWarming : 0));
+    out->push_back(static_cast<char>((batch.warming ? kFlagWarming : 0) | (batch.backlog ? kFlagBacklog : 0)));
     put_fixed32(out, batch.origin);
     put_fixed32(out, batch.target);
     put_varint(out, batch.request_id);
@@ -209,6 +214,8 @@ void encode_batch(const EventBatch& batch, std::string* out, std::string_view se
     put_fixed64(out, batch.snapshot_hlc);
     put_fixed64(out, batch.flush_mark.hlc);
     put_fixed32(out, batch.flush_mark.region);
+    put_varint(out, batch.epoch);
+    put_varint(out, batch.until_seq);
   } else {
     out->push_back(static_cast<char>(kFormat));
     put_fixed32(out, batch.origin);

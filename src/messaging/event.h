@@ -42,7 +42,7 @@ struct Event {
 enum class BatchKind : uint8_t {
   kEvents = 0,          // replicated writes, numbered by (epoch, seq)
   kResyncRequest = 1,   // target, please send origin a snapshot of yourself
-  kSnapshotChunk = 2,   // records (kPut events) of the sender's store
+  kSnapshotChunk = 2,   // records (kPut events) of the sender's store, or its backlog's events
   kSnapshotEnd = 3,     // the snapshot is complete: snapshot_hlc, flush_mark
   kHello = 4,           // to every region: the sender is alive (heartbeat)
 };
@@ -59,7 +59,8 @@ struct EventBatch {
   uint64_t epoch = 0;      // bumped when the origin lost events it could not send
   uint64_t first_seq = 0;  // events[i] has sequence first_seq + i; snapshot
                            // chunks: the chunk's number (1, 2, ...); an end:
-                           // how many chunks the snapshot had
+                           // how many chunks the snapshot had; a request: see
+                           // until_seq
   std::vector<Event> events;
 
   // Control batches only.
@@ -72,6 +73,13 @@ struct EventBatch {
   // kSnapshotEnd, the snapshot may lack what the target holds, so it is no
   // ground for dropping anything.
   bool warming = false;
+  // kResyncRequest: the requester missed the target's events [first_seq,
+  // until_seq) of epoch `epoch`, and takes them from its backlog if it still
+  // has them all (a snapshot otherwise); 0: a snapshot.
+  uint64_t until_seq = 0;
+  // kSnapshotChunk, kSnapshotEnd: the answer is events from the sender's
+  // backlog (flushes included), not a snapshot of its store.
+  bool backlog = false;
 
   // kHello only.
   std::string region_name;   // the sender's region
@@ -80,6 +88,16 @@ struct EventBatch {
   int64_t wall_ms = 0;       // the sender's wall clock when it sent the hello
 
   bool is_control() const { return kind != BatchKind::kEvents; }
+};
+
+// The events of one origin a receiver missed: [from, until) of epoch
+// `epoch` (a gap in its numbering). A resync asks the origin for them from
+// its backlog before it asks for a snapshot.
+struct MissedRange {
+  uint64_t epoch = 0;
+  uint64_t from = 0;
+  uint64_t until = 0;
+  friend bool operator==(const MissedRange&, const MissedRange&) = default;
 };
 
 // Hard bounds a decoder enforces whatever the configuration says.

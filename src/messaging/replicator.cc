@@ -74,6 +74,8 @@ struct Replicator::Outbox {
   RegionId origin;
   CircuitBreaker breaker;
   std::deque<Queued> queue;
+  std::deque<Queued> backlog;  // published, consecutive sequences, all before queue's
+  size_t backlog_bytes = 0;
   uint64_t epoch;
   uint64_t next_seq = 1;
   size_t bytes = 0;
@@ -173,6 +175,8 @@ void Replicator::append(RegionId origin, Event event) {
     if (lost && !box.overflowing) {
       box.overflowing = true;
       ++box.epoch;
+      box.backlog.clear();
+      box.backlog_bytes = 0;
       spdlog::warn("replication outbox of region {} full: dropping the oldest events, epoch now {}", origin,
                    box.epoch);
     }
@@ -257,6 +261,35 @@ void Replicator::run() {
   drained_cv_.notify_all();
 }
 
+std::optional<uint64_t> Replicator::copy_backlog(RegionId origin, uint64_t epoch, uint64_t from, uint64_t until,
+                                                 size_t max_events, size_t max_bytes, std::vector<Event>* out) const {
+  MutexLock lock(mu_);
+  auto it = outboxes_.find(origin);
+  if (it == outboxes_.end()) return std::nullopt;
+  const Outbox& box = *it->second;
+  if (box.epoch != epoch || from == 0) return std::nullopt;
+  until = std::min(until, box.next_seq);
+  // Both deques hold consecutive sequences, the backlog's before the queue's
+  // (a drop between them starts a new epoch and empties the backlog).
+  const uint64_t lowest =
+      !box.backlog.empty() ? box.backlog.front().seq : !box.queue.empty() ? box.queue.front().seq : box.next_seq;
+  if (from < lowest) return std::nullopt;
+  size_t bytes = 0;
+  const size_t added_before = out->size();
+  uint64_t seq = from;
+  for (const std::deque<Outbox::Queued>* part : {&box.backlog, &box.queue}) {
+    if (part->empty() || seq >= until) continue;
+    const uint64_t first = part->front().seq;
+    if (seq < first) return std::nullopt;  // cannot happen (see above); stay safe
+    for (size_t i = seq - first; i < part->size() && seq < until; ++i, ++seq) {
+      if (out->size() - added_before >= max_events || (bytes > 0 && bytes + (*part)[i].bytes > max_bytes)) return seq;
+      out->push_back((*part)[i].event);
+      bytes += (*part)[i].bytes;
+    }
+  }
+  return seq;
+}
+
 Status Replicator::send_control(const EventBatch& batch) {
   if (!batch.is_control()) return Status::InvalidArgument("not a control batch");
   std::string payload;
@@ -299,11 +332,20 @@ bool Replicator::publish_one(Outbox& box) {
     return false;
   }
   box.breaker.record_success();
-  // Forget exactly the confirmed events; overflow may have dropped some meanwhile.
+  // Move exactly the confirmed events to the backlog; overflow may have
+  // dropped some meanwhile (and emptied the backlog: a new epoch).
   while (!box.queue.empty() && box.queue.front().seq <= last_seq) {
     box.bytes -= box.queue.front().bytes;
+    if (options_.backlog_max_bytes > 0) {
+      box.backlog_bytes += box.queue.front().bytes;
+      box.backlog.push_back(std::move(box.queue.front()));
+    }
     box.queue.pop_front();
     ++box.published;
+  }
+  while (box.backlog_bytes > options_.backlog_max_bytes) {
+    box.backlog_bytes -= box.backlog.front().bytes;
+    box.backlog.pop_front();
   }
   // The episode ends once the outbox has drained to half its bound.
   if (box.bytes < options_.outbox_max_bytes / 2) box.overflowing = false;
@@ -457,10 +499,14 @@ void Replicator::receive(RegionId region, std::string_view payload) {
   }
   const uint64_t end_seq = first + count;
   std::optional<ResyncReason> resync;
+  std::optional<MissedRange> missed;
   size_t skip = 0;
   if (!in.known) {
     in.known = true;
-    if (first != 1) resync = ResyncReason::kFirstContact;
+    if (first != 1) {
+      resync = ResyncReason::kFirstContact;
+      missed = MissedRange{batch.epoch, 1, first};
+    }
   } else if (batch.epoch != in.st.epoch) {
     // A restarted origin, or one whose outbox overflowed: anywhere goes.
     ++in.st.epoch_changes;
@@ -474,6 +520,7 @@ void Replicator::receive(RegionId region, std::string_view payload) {
       // it, and resync what lies between.
       ++in.st.gaps;
       resync = ResyncReason::kGap;
+      missed = MissedRange{batch.epoch, expected, first};
     } else {
       in.jump_pending = true;
       in.jump_epoch = batch.epoch;
@@ -489,12 +536,15 @@ void Replicator::receive(RegionId region, std::string_view payload) {
       // If the origin really is that far ahead, what this batch carried
       // would be lost to us until the next one confirms the jump: a resync
       // brings it now. (Far behind: old news, nothing to fetch.)
-      if (first > expected && resync_) resync_(region, batch.origin, ResyncReason::kGap);
+      if (first > expected && resync_) {
+        resync_(region, batch.origin, ResyncReason::kGap, MissedRange{batch.epoch, expected, first});
+      }
       return;
     }
   } else if (first > expected) {
     ++in.st.gaps;
     resync = ResyncReason::kGap;
+    missed = MissedRange{batch.epoch, expected, first};
   } else if (end_seq <= expected) {
     in.jump_pending = false;
     in.st.duplicates += count;
@@ -533,7 +583,7 @@ void Replicator::receive(RegionId region, std::string_view payload) {
   for (const auto& [why, line] : lines) log_refusal(why, line);
   if (resync) {
     spdlog::debug("region {} resyncs from region {} ({})", region, batch.origin, resync_reason_name(*resync));
-    if (resync_) resync_(region, batch.origin, *resync);
+    if (resync_) resync_(region, batch.origin, *resync, missed);
   }
   for (size_t i = skip; i < count; ++i) {
     if (!verdicts[i]) apply_(region, batch.events[i]);
@@ -606,6 +656,8 @@ std::vector<OutboxStats> Replicator::outbox_stats() const {
     s.appended = box->appended;
     s.published = box->published;
     s.dropped = box->dropped;
+    s.backlog_events = box->backlog.size();
+    s.backlog_bytes = box->backlog_bytes;
     s.publish_failures = box->failures;
     s.breaker = box->breaker.state();
     out.push_back(s);

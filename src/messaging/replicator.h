@@ -5,10 +5,17 @@
 // FIFO (in bytes) that never blocks the request path. One replication thread
 // drains every outbox: it packs up to batch_max_events / batch_max_bytes into
 // one batch, waiting at most linger_us for a batch to fill, publishes it, and
-// forgets the events only when the transport confirms. A failed publish is
-// retried, with a circuit breaker around the transport. When an outbox is full
-// the oldest events are dropped, counted, and the origin's epoch is bumped, so
-// receivers know they missed something and resync.
+// moves the events to the origin's backlog only when the transport confirms.
+// A failed publish is retried, with a circuit breaker around the transport.
+// When an outbox is full the oldest events are dropped, counted, and the
+// origin's epoch is bumped, so receivers know they missed something and
+// resync.
+//
+// Backlog. The last backlog_max_bytes of published events of each origin
+// stay (Redis' repl-backlog-size), so a receiver that missed some (its queue
+// overflowed, a link was cut) gets just those (copy_backlog, for Resync)
+// rather than a snapshot of the whole store. A new epoch empties it: the
+// events before it can no longer be told apart by sequence.
 //
 // Receiving. Each batch is unsealed (with a secret), decoded, validated and
 // checked against the (epoch, sequence) last seen from its origin:
@@ -62,6 +69,7 @@ struct ReplicatorOptions {
   size_t batch_max_bytes = 1 << 20;    // bytes in one message at most (1 MiB)
   int64_t linger_us = 1000;            // longest wait for a batch to fill, µs
   size_t outbox_max_bytes = 64 << 20;  // outbox bound per origin region (64 MiB)
+  size_t backlog_max_bytes = 16 << 20; // published events kept per origin region for resyncs (16 MiB); 0: none
   int64_t retry_backoff_ms = 100;      // pause after a failed publish
   CircuitBreakerOptions breaker;       // around Transport::publish
   // Receiving (docs/replication.md, "Validation").
@@ -91,6 +99,8 @@ struct OutboxStats {
   uint64_t published = 0;  // events confirmed by the transport
   uint64_t dropped = 0;    // events lost to overflow
   uint64_t publish_failures = 0;
+  uint64_t backlog_events = 0;  // published events kept for resyncs
+  uint64_t backlog_bytes = 0;
   CircuitBreaker::State breaker = CircuitBreaker::State::kClosed;
 };
 
@@ -139,7 +149,9 @@ class Replicator {
   // Applies one event from another region to the local region `region`.
   using ApplyFn = std::function<void(RegionId region, const Event& event)>;
   // Called when `region` has missed events from `origin`; it should resync.
-  using ResyncFn = std::function<void(RegionId region, RegionId origin, ResyncReason why)>;
+  // missed: which ones, when the numbering tells (a gap in one epoch).
+  using ResyncFn =
+      std::function<void(RegionId region, RegionId origin, ResyncReason why, std::optional<MissedRange> missed)>;
   // Receives a control batch addressed to local region `region`, or a hello
   // any region (this one included) sent to all.
   using ControlFn = std::function<void(RegionId region, const EventBatch& batch)>;
@@ -178,6 +190,14 @@ class Replicator {
   // batch.target, or, a hello, to every region. Blocks like
   // Transport::send_to: never call it on the request path nor from a hook.
   Status send_control(const EventBatch& batch);
+
+  // Copies origin's events [from, until) of `epoch` from its backlog (and
+  // outbox), at most max_events of them and about max_bytes, into *out; the
+  // sequence to go on from (until once done), or nullopt if the backlog does
+  // not hold `from` of that epoch (any more). until is capped at the next
+  // sequence to be assigned.
+  std::optional<uint64_t> copy_backlog(RegionId origin, uint64_t epoch, uint64_t from, uint64_t until,
+                                       size_t max_events, size_t max_bytes, std::vector<Event>* out) const;
 
   std::vector<OutboxStats> outbox_stats() const;
   std::vector<InboundStats> inbound_stats() const;

@@ -1,3 +1,10 @@
+// Backlog first. A receiver that knows which events it missed (a gap in one
+// epoch's numbering) asks for those: the origin answers with them from its
+// backlog (Replicator::copy_backlog) in chunks flagged `backlog`, applied by
+// the same LWW rule, and an end; nothing is dropped. Only if the backlog no
+// longer holds them all (or the receiver does not know what it missed: a new
+// epoch) does it answer with a snapshot, as follows.
+//
 // Resync: snapshot the origin's store, including tombstones, at origin-HLC
 // time T; apply every record by the LWW rule; then drop records in the
 // receiving store that came from the origin, are older than T and are absent
@@ -40,6 +47,17 @@
 #include <chrono>
 
 namespace geocache {
+namespace {
+
+// One range spanning both, if both are known and of one epoch; else none (a
+// snapshot). What lies between them is asked for too: it was received, and
+// applying it again changes nothing.
+std::optional<MissedRange> span(std::optional<MissedRange> a, std::optional<MissedRange> b) {
+  if (!a || !b || a->epoch != b->epoch) return std::nullopt;
+  return MissedRange{a->epoch, std::min(a->from, b->from), std::max(a->until, b->until)};
+}
+
+}  // namespace
 
 Resync::Resync(const ResyncOptions& options, ResyncStore* store, const Clock* clock, SendFn send)
     : options_(options),
@@ -68,7 +86,7 @@ void Resync::start() {
       ++it;
       continue;
     }
-    answer_locked(pair.first, pair.second, d.request_id);
+    answer_locked(pair.first, pair.second, d.request);
     it = deferred_.erase(it);
   }
 }
@@ -91,7 +109,7 @@ void Resync::stop() {
 // Receiving side: asking, and applying the answer
 // ---------------------------------------------------------------------------
 
-void Resync::resync(RegionId region, RegionId origin) {
+void Resync::resync(RegionId region, RegionId origin, std::optional<MissedRange> missed) {
   started_.fetch_add(1);
   if (!store_->is_local(region)) return;
   if (on_started_) on_started_(region, origin);
@@ -104,9 +122,14 @@ void Resync::resync(RegionId region, RegionId origin) {
   Pending& p = pending_[pair];
   p.warm_up = false;  // a warm-up request outstanding serves this report too
   const int64_t now = clock_->now_ms();
-  if (p.request_id != 0 && now - p.requested_at_ms < options_.timeout_ms) {
+  if (p.request_id != 0) {
+    // Missed more while a request is out: one more request once it ends
+    // (or as it is asked again), for every gap reported meanwhile.
+    p.missed_after = p.missed_more ? span(p.missed_after, missed) : missed;
     p.missed_more = true;
-    return;
+    if (now - p.requested_at_ms < options_.timeout_ms) return;
+  } else {
+    p.missed = missed;
   }
   ask_locked(pair, p, now);
 }
@@ -132,13 +155,24 @@ size_t Resync::warming() const {
 }
 
 void Resync::resync_locally(RegionId region, RegionId origin) {
+  const int64_t started_ms = clock_->now_ms();
   const uint64_t snapshot_hlc = store_->hlc_now();
   std::unordered_set<std::string> present;
+  uint64_t records = 0, bytes = 0;
   for (int shard = 0; shard < store_->shard_count(origin); ++shard) {
     for (Event& e : store_->copy_shard(origin, shard)) {
       store_->apply(region, e.key, e.record);
+      ++records;
+      bytes += encoded_event_size(e);
       present.insert(std::move(e.key));
     }
+  }
+  {
+    MutexLock lock(mu_);
+    ++stats_.by_snapshot;
+    stats_.records_in += records;
+    stats_.bytes_in += bytes;
+    stats_.last_ms = clock_->now_ms() - started_ms;
   }
   const size_t dropped = store_->drop_from_origin_before(
       region, origin, snapshot_hlc, [&](std::string_view key) { return present.count(std::string(key)) != 0; });
@@ -157,8 +191,13 @@ void Resync::ask_locked(const Pair& pair, Pending& p, int64_t now) {
                 options_.timeout_ms);
   }
   const bool warm_up = p.warm_up;
+  // Asked again, the request covers what was missed meanwhile too.
+  std::optional<MissedRange> missed = p.missed_more ? span(p.missed, p.missed_after) : p.missed;
+  // A warm-up needs the whole store: the events missed are not all.
+  if (warm_up || warming_.count(pair)) missed.reset();
   p = Pending{};
   p.warm_up = warm_up;
+  p.missed = missed;
   p.request_id = next_request_id_++;
   p.requested_at_ms = now;
   // A request for this pair not yet sent is superseded.
@@ -169,6 +208,11 @@ void Resync::ask_locked(const Pair& pair, Pending& p, int64_t now) {
   request.target = origin;
   request.request_id = p.request_id;
   request.warming = warming_.count(pair) != 0;
+  if (missed) {
+    request.epoch = missed->epoch;
+    request.first_seq = missed->from;
+    request.until_seq = missed->until;
+  }
   requests_.push_back(std::move(request));
   worker_cv_.notify_one();
 }
@@ -215,7 +259,14 @@ bool Resync::wait_requests_sent(int64_t timeout_ms) {
 void Resync::handle_control(RegionId region, const EventBatch& batch) {
   if (!store_->is_local(region)) return;
   switch (batch.kind) {
-    case BatchKind::kResyncRequest: start_snapshot(region, batch.origin, batch.request_id, batch.warming); return;
+    case BatchKind::kResyncRequest: {
+      Request request{batch.request_id, std::nullopt};
+      if (batch.until_seq > batch.first_seq && batch.first_seq > 0) {
+        request.missed = MissedRange{batch.epoch, batch.first_seq, batch.until_seq};
+      }
+      start_snapshot(region, batch.origin, std::move(request), batch.warming);
+      return;
+    }
     case BatchKind::kSnapshotChunk: apply_snapshot_chunk(region, batch); return;
     case BatchKind::kSnapshotEnd: finish_snapshot(region, batch); return;
     case BatchKind::kEvents:
@@ -232,6 +283,15 @@ void Resync::apply_snapshot_chunk(RegionId region, const EventBatch& chunk) {
   it->second.chunks.insert(chunk.first_seq);
   for (const Event& e : chunk.events) {
     store_->hlc_observe(e.record.version.hlc);
+    stats_.bytes_in += encoded_event_size(e);
+    ++stats_.records_in;
+    ++it->second.records;
+    if (chunk.backlog) {
+      // The origin's own events, as they were published: a flush among them too.
+      if (e.kind == EventKind::kFlush) store_->flush_before(region, e.record.version);
+      else store_->apply(region, e.key, e.record);
+      continue;
+    }
     store_->apply(region, e.key, e.record);
     it->second.seen.insert(e.key);
   }
@@ -254,37 +314,51 @@ void Resync::finish_snapshot(RegionId region, const EventBatch& end) {
       ask_locked({region, end.origin}, it->second, clock_->now_ms());
       return;
     }
+    stats_.last_ms = clock_->now_ms() - it->second.requested_at_ms;
+    if (end.backlog) ++stats_.by_backlog;
+    else ++stats_.by_snapshot;
     store_->hlc_observe(end.snapshot_hlc);
     if (end.flush_mark != Version::zero()) store_->flush_before(region, end.flush_mark);
     const auto& seen = it->second.seen;
     // A sender still warming up from us may lack what we hold: its snapshot
     // is no evidence that it forgot anything. Its records were applied all
-    // the same (by LWW, always safe).
-    if (!end.warming) {
+    // the same (by LWW, always safe). A backlog's events say nothing of
+    // what the origin forgot.
+    if (!end.warming && !end.backlog) {
       dropped = store_->drop_from_origin_before(region, end.origin, end.snapshot_hlc, [&](std::string_view key) {
         return seen.count(std::string(key)) != 0;
       });
     }
-    in_snapshot = seen.size();
+    in_snapshot = end.backlog ? it->second.records : seen.size();
     warm_up = it->second.warm_up;
     const bool again = it->second.missed_more;
+    const std::optional<MissedRange> missed_after = it->second.missed_after;
     pending_.erase(it);
     warmed = warming_.erase(pair) != 0;
     if (warmed) {
       warmed_.insert(pair);
       // Warm now: a request of the origin's that waited for this is answered.
       if (auto d = deferred_.find(pair); d != deferred_.end() && running_) {
-        const uint64_t request_id = d->second.request_id;
+        Request request = std::move(d->second.request);
         deferred_.erase(d);
-        answer_locked(region, end.origin, request_id);
+        answer_locked(region, end.origin, std::move(request));
       }
     }
-    if (again) ask_locked(pair, pending_[pair], clock_->now_ms());
+    if (again) {
+      Pending& next = pending_[pair];
+      next.missed = missed_after;
+      ask_locked(pair, next, clock_->now_ms());
+    }
   }
-  spdlog::info("region {} {} region {}: {} keys in snapshot, {}", name(region),
-               warmed ? "warmed up from" : "resynced from", name(end.origin), in_snapshot,
-               end.warming ? std::string("none dropped (the sender was still warming up)")
-                           : std::to_string(dropped) + " dropped");
+  if (end.backlog) {
+    spdlog::info("region {} caught up from region {}'s backlog: {} events", name(region), name(end.origin),
+                 in_snapshot);
+  } else {
+    spdlog::info("region {} {} region {}: {} keys in snapshot, {}", name(region),
+                 warmed ? "warmed up from" : "resynced from", name(end.origin), in_snapshot,
+                 end.warming ? std::string("none dropped (the sender was still warming up)")
+                             : std::to_string(dropped) + " dropped");
+  }
   if (!warm_up) report_completed(region, end.origin);
 }
 
@@ -297,7 +371,12 @@ void Resync::report_completed(RegionId region, RegionId origin) {
 // Sending side: answering a request with a snapshot
 // ---------------------------------------------------------------------------
 
-void Resync::start_snapshot(RegionId origin, RegionId requester, uint64_t request_id, bool requester_warming) {
+Resync::Stats Resync::stats() const {
+  MutexLock lock(mu_);
+  return stats_;
+}
+
+void Resync::start_snapshot(RegionId origin, RegionId requester, Request request, bool requester_warming) {
   MutexLock lock(mu_);
   const Pair pair{origin, requester};
   // A region not warmed up from in this run (one unknown at start): we may
@@ -317,7 +396,7 @@ void Resync::start_snapshot(RegionId origin, RegionId requester, uint64_t reques
     // requester, we may lack what it holds of ours, and it would drop that
     // (the top of this file): the answer waits for that warm-up. A later
     // request replaces this one; the requester's retry covers a stop.
-    deferred_[pair] = Deferred{request_id, requester_warming};
+    deferred_[pair] = Deferred{std::move(request), requester_warming};
     if (wait_for_warm_up) {
       spdlog::info("region {} asked region {} for a snapshot while it warms up from it: answered once warm",
                    name(requester), name(origin));
@@ -325,15 +404,15 @@ void Resync::start_snapshot(RegionId origin, RegionId requester, uint64_t reques
     return;
   }
   deferred_.erase(pair);  // superseded by this request
-  answer_locked(origin, requester, request_id);
+  answer_locked(origin, requester, std::move(request));
 }
 
-void Resync::answer_locked(RegionId origin, RegionId requester, uint64_t request_id) {
+void Resync::answer_locked(RegionId origin, RegionId requester, Request request) {
   auto& slot = senders_[{origin, requester}];
   if (slot && slot->running) {
-    // One snapshot at a time per requester; the latest request waits for
+    // One answer at a time per requester; the latest request waits for
     // the running one (which answers an older request) to end.
-    slot->queued_request = request_id;
+    slot->queued = std::move(request);
     return;
   }
   if (slot) slot->thread.join();  // ended: joins at once
@@ -342,18 +421,75 @@ void Resync::answer_locked(RegionId origin, RegionId requester, uint64_t request
   sender->running = true;
   // Its own thread: sending waits for the broker's confirms, which must
   // hold up neither the receive path nor the replication thread.
-  sender->thread = std::thread([this, origin, requester, request_id, sender] {
-    uint64_t id = request_id;
+  sender->thread = std::thread([this, origin, requester, request = std::move(request), sender]() mutable {
     while (true) {
-      send_snapshot(origin, requester, id);
+      send_answer(origin, requester, request);
       MutexLock lock(mu_);
-      if (sender->queued_request == 0 || !running_) {
+      if (sender->queued.id == 0 || !running_) {
         sender->running = false;
         return;
       }
-      id = std::exchange(sender->queued_request, 0);
+      request = std::exchange(sender->queued, Request{});
     }
   });
+}
+
+void Resync::send_answer(RegionId origin, RegionId requester, const Request& request) {
+  if (request.missed && send_backlog(origin, requester, request)) return;
+  send_snapshot(origin, requester, request.id);
+}
+
+bool Resync::send_backlog(RegionId origin, RegionId requester, const Request& request) {
+  const MissedRange& missed = *request.missed;
+  EventBatch chunk;
+  chunk.kind = BatchKind::kSnapshotChunk;
+  chunk.origin = origin;
+  chunk.target = requester;
+  chunk.request_id = request.id;
+  chunk.backlog = true;
+  uint64_t seq = missed.from, events = 0, chunks = 0;
+  while (seq < missed.until) {
+    {
+      MutexLock lock(mu_);
+      if (!running_) return true;
+    }
+    chunk.events.clear();
+    const std::optional<uint64_t> next = store_->copy_backlog(origin, missed.epoch, seq, missed.until,
+                                                              options_.batch_max_events, options_.batch_max_bytes,
+                                                              &chunk.events);
+    if (!next) {
+      if (chunks == 0) return false;  // not (or no longer) held: a snapshot instead
+      // Overwritten while being sent (a burst of writes): the requester asks
+      // again after its timeout and then gets a snapshot.
+      spdlog::warn("region {}: its backlog moved past what region {} missed while it was sent; it will ask again",
+                   name(origin), name(requester));
+      return true;
+    }
+    if (chunk.events.empty()) break;  // nothing past the last sequence assigned
+    seq = *next;
+    events += chunk.events.size();
+    chunk.first_seq = ++chunks;
+    if (Status st = send_(chunk); !st.ok()) {
+      spdlog::warn("region {}: sending missed events to region {} failed ({}); it will ask again", name(origin),
+                   name(requester), st.message());
+      return true;
+    }
+  }
+  EventBatch end;
+  end.kind = BatchKind::kSnapshotEnd;
+  end.origin = origin;
+  end.target = requester;
+  end.request_id = request.id;
+  end.first_seq = chunks;
+  end.backlog = true;
+  if (Status st = send_(end); !st.ok()) {
+    spdlog::warn("region {}: sending the end of missed events to region {} failed ({}); it will ask again",
+                 name(origin), name(requester), st.message());
+    return true;
+  }
+  spdlog::info("region {} sent region {} the {} events it missed from its backlog, in {} chunks", name(origin),
+               name(requester), events, chunks);
+  return true;
 }
 
 void Resync::send_snapshot(RegionId origin, RegionId requester, uint64_t request_id) {

@@ -1,5 +1,7 @@
-// Resync: refreshes a local region from a snapshot of another region when the
-// replicator reports that it missed events (docs/replication.md, "Resync").
+// Resync: refreshes a local region from another region when the replicator
+// reports that it missed events (docs/replication.md, "Resync"): with just
+// the events it missed, from the origin's backlog, when the origin still has
+// them all; else with a snapshot of the origin's store.
 //
 // The unit owns the snapshot protocol (requests, chunks, end, retries) and
 // reaches the regions' stores only through ResyncStore, so messaging/ does not
@@ -30,6 +32,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -69,6 +72,11 @@ class ResyncStore {
   // returns how many went.
   virtual size_t drop_from_origin_before(RegionId region, RegionId origin, uint64_t before_hlc,
                                          absl::FunctionRef<bool(std::string_view key)> keep) = 0;
+  // Local region origin's published events [from, until) of `epoch`, a
+  // chunk at a time (Replicator::copy_backlog): the sequence to go on from,
+  // or nullopt if its backlog does not hold `from` of that epoch.
+  virtual std::optional<uint64_t> copy_backlog(RegionId origin, uint64_t epoch, uint64_t from, uint64_t until,
+                                               size_t max_events, size_t max_bytes, std::vector<Event>* out) const = 0;
 
   // The process's HLC: a new timestamp, and merging one seen from elsewhere.
   virtual uint64_t hlc_now() = 0;
@@ -120,11 +128,12 @@ class Resync {
 
   // Refreshes local region `region` from region `origin`: at once if origin
   // is local too (on the calling thread: no network involved), else by
-  // asking origin's process for a snapshot (at most one request outstanding
-  // per pair, asked again after timeout_ms without an answer; a gap reported
-  // while one is outstanding earns one more request once it ends). Never
-  // waits on the network.
-  void resync(RegionId region, RegionId origin);
+  // asking origin's process for the events `missed` from its backlog, or for
+  // a snapshot if it no longer has them all or `missed` is not known (at
+  // most one request outstanding per pair, asked again after timeout_ms
+  // without an answer; a gap reported while one is outstanding earns one
+  // more request once it ends). Never waits on the network.
+  void resync(RegionId region, RegionId origin, std::optional<MissedRange> missed = std::nullopt);
   // Starts local region `region`'s warm-up from remote region `origin`: asks
   // it for a snapshot (as resync() would, flagged as warming), and until one
   // has ended, origin's own requests wait for it unless flagged too (see the
@@ -146,24 +155,44 @@ class Resync {
   // Resyncs started (every resync() call) and completed (warm-ups apart).
   uint64_t started() const { return started_.load(); }
   uint64_t completed() const { return completed_.load(); }
+  // What the completed ones took, warm-ups included (INFO).
+  struct Stats {
+    uint64_t by_backlog = 0;   // answered with the missed events alone
+    uint64_t by_snapshot = 0;  // answered with a snapshot (a local origin's included)
+    uint64_t records_in = 0;   // records and events received in answers
+    uint64_t bytes_in = 0;     // their encoded size
+    int64_t last_ms = 0;       // how long the last one took, from its request to its end
+  };
+  Stats stats() const;
   // (local region, remote origin) pairs whose warm-up has not ended yet.
   size_t warming() const;
 
  private:
-  // A snapshot asked of a remote origin, being received.
+  // A request as its answer needs it: its id, and the events the requester
+  // missed if it knows them (none: a snapshot).
+  struct Request {
+    uint64_t id = 0;
+    std::optional<MissedRange> missed;
+  };
+  // A snapshot (or backlog) asked of a remote origin, being received.
   struct Pending {
     uint64_t request_id = 0;
     int64_t requested_at_ms = 0;
+    std::optional<MissedRange> missed;  // what the request asks for (none: a snapshot)
+    // What the reports of gaps made while it was out missed, as one range
+    // spanning them; none if one of them did not know.
+    std::optional<MissedRange> missed_after;
     std::unordered_set<std::string> seen;  // keys of the snapshot so far
     std::unordered_set<uint64_t> chunks;   // numbers of the chunks received so far
+    uint64_t records = 0;                  // records (or backlog events) received so far
     bool missed_more = false;  // another gap meanwhile, maybe after the snapshot was taken
     bool warm_up = false;      // asked by warm_up() alone: its end is not counted
   };
   // A thread sending snapshots of a local region to one requester.
   struct SnapshotSender {
     std::thread thread;
-    bool running = false;         // guarded by mu_
-    uint64_t queued_request = 0;  // asked for while running: answered next
+    bool running = false;  // guarded by mu_
+    Request queued;        // asked for while running (id 0: none): answered next
   };
   // A warm-up not yet ended.
   struct WarmUp {
@@ -171,7 +200,7 @@ class Resync {
   };
   // A request answered later: at start(), or once warm.
   struct Deferred {
-    uint64_t request_id = 0;
+    Request request;
     bool requester_warming = false;
   };
   using Pair = std::pair<RegionId, RegionId>;
@@ -183,10 +212,14 @@ class Resync {
   // Starts the pair's warm-up unless it has started (or ended) in this run.
   void warm_up_locked(const Pair& pair) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void run_worker();
-  void start_snapshot(RegionId origin, RegionId requester, uint64_t request_id, bool requester_warming);
+  void start_snapshot(RegionId origin, RegionId requester, Request request, bool requester_warming);
   // Answers a request now: starts the pair's sender, or queues the request
   // for the one running.
-  void answer_locked(RegionId origin, RegionId requester, uint64_t request_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void answer_locked(RegionId origin, RegionId requester, Request request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void send_answer(RegionId origin, RegionId requester, const Request& request);
+  // Sends the missed events from origin's backlog; false (nothing sent) if
+  // it no longer holds them all.
+  bool send_backlog(RegionId origin, RegionId requester, const Request& request);
   void send_snapshot(RegionId origin, RegionId requester, uint64_t request_id);
   void apply_snapshot_chunk(RegionId region, const EventBatch& chunk);
   void finish_snapshot(RegionId region, const EventBatch& end);
@@ -212,6 +245,7 @@ class Resync {
   std::set<Pair> warmed_ ABSL_GUARDED_BY(mu_);              // ... whose warm-up has ended
   std::map<Pair, Deferred> deferred_ ABSL_GUARDED_BY(mu_);  // (local origin, requester)
   uint64_t next_request_id_ ABSL_GUARDED_BY(mu_);
+  Stats stats_ ABSL_GUARDED_BY(mu_);
   bool running_ ABSL_GUARDED_BY(mu_) = false;  // the worker runs; snapshot senders may start
   std::thread worker_;
 };

@@ -180,6 +180,13 @@ void geo_section(CommandContext& ctx, Out out) {
                  "outbox_depth_events:{}\r\nreplication_lag_last_ms:{}\r\nreplication_lag_p50_ms:{}\r\n"
                  "replication_lag_p99_ms:{}\r\ngaps:{}\r\nresyncs:{}\r\nresyncs_completed:{}\r\n",
                  depth, lag_last, lag_p50, lag_p99, gaps, cache.resyncs(), cache.resyncs_completed());
+  // What the resyncs took: answered from a backlog or by a snapshot (warm-ups
+  // included), the records and bytes received, the last one's duration.
+  const Resync::Stats rs = cache.resync_stats();
+  fmt::format_to(out,
+                 "resyncs_by_backlog:{}\r\nresyncs_by_snapshot:{}\r\nresync_records_in:{}\r\n"
+                 "resync_bytes_in:{}\r\nresync_last_ms:{}\r\n",
+                 rs.by_backlog, rs.by_snapshot, rs.records_in, rs.bytes_in, rs.last_ms);
   // Pairs (local region, remote region) still warming up after a start.
   fmt::format_to(out, "warming:{}\r\n", cache.warming());
   // Validation: totals of refused input over every link, and whether

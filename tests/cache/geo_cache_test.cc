@@ -581,10 +581,13 @@ bool same_records(const std::map<std::string, Record>& a, const std::map<std::st
 class TwoProcessResyncTest : public ::testing::Test {
  protected:
   static constexpr RegionId kA = region_id_for("a"), kB = region_id_for("b");
-  static GeoCacheOptions options(const std::string& local) {
+  // How much of its published events each keeps (0: every resync is a snapshot).
+  virtual size_t backlog_bytes() const { return 16 << 20; }
+  GeoCacheOptions options(const std::string& local) const {
     GeoCacheOptions o;
     o.regions = {"a", "b"};
     o.replication.linger_us = 0;
+    o.replication.backlog_max_bytes = backlog_bytes();
     o.local_regions = {local};
     if (local == "a") {
       // A small store at a, so it evicts (locally, without telling b).
@@ -647,7 +650,42 @@ class TwoProcessResyncTest : public ::testing::Test {
   std::unique_ptr<GeoCache> a_, b_;
 };
 
-TEST_F(TwoProcessResyncTest, GapMakesTheReceiverAskTheOriginAndEndEqualToIt) {
+// The same with no backlog: every resync is a snapshot.
+class TwoProcessSnapshotTest : public TwoProcessResyncTest {
+ protected:
+  size_t backlog_bytes() const override { return 0; }
+};
+
+TEST_F(TwoProcessResyncTest, GapIsFilledFromTheOriginsBacklogWithJustTheMissedEvents) {
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(a_->put("k" + std::to_string(i), Value("v" + std::to_string(i)), "a").ok());
+  ASSERT_TRUE(b_->put("mine", Value("b's"), "b").ok());
+  quiesce();
+  // Two more at a evict its oldest keys there, and only there.
+  ASSERT_TRUE(a_->put("k4", Value("v4"), "a").ok());
+  ASSERT_TRUE(a_->put("k5", Value("v5"), "a").ok());
+  quiesce();
+  // b misses a's delete and an overwrite.
+  transport_.drop_next(kA, kB, 1);
+  ASSERT_TRUE(value_of(a_->remove("k5", "a")));
+  quiesce();
+  transport_.drop_next(kA, kB, 1);
+  ASSERT_TRUE(a_->put("k4", Value("v4 again"), "a").ok());
+  quiesce();
+  ASSERT_TRUE(a_->put("after", Value("x"), "a").ok());  // shows b the gap
+  quiesce();
+  ASSERT_TRUE(await_resyncs(1));
+  quiesce();
+  EXPECT_TRUE(b_->TEST_store(kB).peek_with_tombstone("k5")->is_tombstone());  // the missed delete
+  EXPECT_EQ(b_->TEST_store(kB).peek("k4")->bytes, "v4 again");
+  // Only the two missed events came, and nothing was dropped: k0, which a
+  // evicted (a local matter), stays at b.
+  EXPECT_EQ(b_->resync_stats().by_backlog, 1u);
+  EXPECT_EQ(b_->resync_stats().records_in, 2u);
+  EXPECT_TRUE(b_->TEST_store(kB).peek("k0"));
+  EXPECT_EQ(b_->TEST_store(kB).peek("mine")->bytes, "b's");
+}
+
+TEST_F(TwoProcessSnapshotTest, GapMakesTheReceiverAskTheOriginAndEndEqualToIt) {
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(a_->put("k" + std::to_string(i), Value("v" + std::to_string(i)), "a").ok());
   ASSERT_TRUE(b_->put("mine", Value("b's"), "b").ok());
   quiesce();
@@ -688,7 +726,7 @@ TEST_F(TwoProcessResyncTest, GapMakesTheReceiverAskTheOriginAndEndEqualToIt) {
   EXPECT_EQ(b_->resyncs_completed(), 1u);
 }
 
-TEST_F(TwoProcessResyncTest, BigHashMissedByTheReceiverComesWholeInPieces) {
+TEST_F(TwoProcessSnapshotTest, BigHashMissedByTheReceiverComesWholeInPieces) {
   // 20,000 fields of 40 bytes: far more than one snapshot record may hold.
   HashDelta fields;
   for (int i = 0; i < 20'000; ++i) fields.put("field" + std::to_string(i), std::string(40, 'v'));
@@ -711,7 +749,7 @@ TEST_F(TwoProcessResyncTest, BigHashMissedByTheReceiverComesWholeInPieces) {
   EXPECT_TRUE(same_records(all_records(a_->TEST_store(kA)), all_records(b_->TEST_store(kB))));
 }
 
-TEST_F(TwoProcessResyncTest, SnapshotCarriesAMissedFlushAll) {
+TEST_F(TwoProcessSnapshotTest, SnapshotCarriesAMissedFlushAll) {
   ASSERT_TRUE(b_->put("old", Value("b's"), "b").ok());
   ASSERT_TRUE(a_->put("k", Value("1"), "a").ok());
   quiesce();

@@ -55,6 +55,8 @@ void expect_same(const EventBatch& a, const EventBatch& b) {
   EXPECT_EQ(a.snapshot_hlc, b.snapshot_hlc);
   EXPECT_EQ(a.flush_mark, b.flush_mark);
   EXPECT_EQ(a.warming, b.warming);
+  EXPECT_EQ(a.backlog, b.backlog);
+  EXPECT_EQ(a.until_seq, b.until_seq);
   EXPECT_EQ(a.epoch, b.epoch);
   EXPECT_EQ(a.first_seq, b.first_seq);
   EXPECT_EQ(a.region_name, b.region_name);
@@ -197,6 +199,10 @@ EventBatch control(BatchKind kind) {
   b.target = 0xc0ffee00;
   b.request_id = 1'700'000'000'123;
   b.first_seq = 300;  // a chunk's number, an end's count of chunks
+  if (kind == BatchKind::kResyncRequest) {
+    b.epoch = 1'700'000'000'456;
+    b.until_seq = 400;  // missed events 300..399
+  }
   if (kind == BatchKind::kSnapshotEnd) {
     b.snapshot_hlc = 0xfedcba9876543210;
     b.flush_mark = Version{0x0123456789abcdef, 0x87654321};
@@ -214,6 +220,7 @@ TEST(EventTest, ControlBatchesRoundTripEveryField) {
     for (bool warming : {false, true}) {
       EventBatch b = control(kind);
       b.warming = warming;
+      b.backlog = !warming && kind != BatchKind::kResyncRequest;
       ASSERT_TRUE(b.is_control());
       auto back = decode_batch(encode(b));
       ASSERT_TRUE(back.ok()) << back.status().message();
@@ -244,8 +251,8 @@ TEST(EventTest, EveryTruncationOfAControlBatchIsCorruption) {
 
 TEST(EventTest, UnknownControlKindIsCorruption) {
   std::string bytes = encode(control(BatchKind::kResyncRequest));
-  // "GC", format 4, then the batch kind.
-  ASSERT_EQ(bytes[2], 4);
+  // "GC", format 7, then the batch kind.
+  ASSERT_EQ(bytes[2], 7);
   for (char kind : {0, 4, 9, -1}) {
     bytes[3] = kind;
     EXPECT_EQ(decode_batch(bytes).status().code(), StatusCode::kCorruption) << int(kind);
@@ -254,9 +261,9 @@ TEST(EventTest, UnknownControlKindIsCorruption) {
 
 TEST(EventTest, UnknownControlFlagsAreCorruption) {
   std::string bytes = encode(control(BatchKind::kResyncRequest));
-  // "GC", format, kind, then the flags: only bit 0 (warming) is known.
+  // "GC", format, kind, then the flags: only bits 0 (warming) and 1 (backlog) are known.
   ASSERT_EQ(bytes[4], 0);
-  for (char flags : {2, 3, -128}) {
+  for (char flags : {4, 7, -128}) {
     bytes[4] = flags;
     EXPECT_EQ(decode_batch(bytes).status().code(), StatusCode::kCorruption) << int(flags);
   }
@@ -275,6 +282,9 @@ TEST(EventTest, ControlBatchMayCarryOnlyWhatItsKindAllows) {
   flush.kind = EventKind::kFlush;
   chunk.events.push_back(flush);
   EXPECT_EQ(decode_batch(encode(chunk)).status().code(), StatusCode::kCorruption);
+  // A backlog's events may be flushes.
+  chunk.backlog = true;
+  EXPECT_TRUE(decode_batch(encode(chunk)).ok());
 }
 
 TEST(EventTest, RandomCorruptionOfAControlBatchIsRejectedOrDecodesNeverCrashes) {

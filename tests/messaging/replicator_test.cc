@@ -180,6 +180,38 @@ TEST_F(ReplicatorSendTest, PacksAtMostBatchMaxEventsPerBatch) {
   EXPECT_EQ(outbox().depth_bytes, 0u);
 }
 
+TEST_F(ReplicatorSendTest, PublishedEventsStayInTheBacklogForResyncs) {
+  const size_t each = encoded_event_size(put_event("k00"));
+  ReplicatorOptions o;
+  o.backlog_max_bytes = 10 * each;  // the last ten
+  make(o);
+  for (const auto& k : numbered("k", 25)) rep_->append(1, put_event(k));
+  ASSERT_TRUE(rep_->start().ok());
+  ASSERT_TRUE(rep_->wait_drained(20'000));
+  EXPECT_EQ(outbox().backlog_events, 10u);
+  const uint64_t epoch = outbox().epoch;
+  auto keys = [](const std::vector<Event>& events) {
+    std::vector<std::string> out;
+    for (const Event& e : events) out.push_back(e.key);
+    return out;
+  };
+  // Events 18..21 (keys k17..k20): held, and given in chunks.
+  std::vector<Event> got;
+  EXPECT_EQ(rep_->copy_backlog(1, epoch, 18, 22, 3, 1 << 20, &got), std::optional<uint64_t>(21));
+  EXPECT_EQ(rep_->copy_backlog(1, epoch, 21, 22, 3, 1 << 20, &got), std::optional<uint64_t>(22));
+  EXPECT_EQ(keys(got), (std::vector<std::string>{"k17", "k18", "k19", "k20"}));
+  // Up to what was assigned, however far the request goes.
+  got.clear();
+  EXPECT_EQ(rep_->copy_backlog(1, epoch, 25, 1000, 100, 1 << 20, &got), std::optional<uint64_t>(26));
+  EXPECT_EQ(keys(got), std::vector<std::string>{"k24"});
+  // No longer held, another epoch, a region not hosted: none.
+  got.clear();
+  EXPECT_EQ(rep_->copy_backlog(1, epoch, 15, 20, 100, 1 << 20, &got), std::nullopt);
+  EXPECT_EQ(rep_->copy_backlog(1, epoch + 1, 18, 20, 100, 1 << 20, &got), std::nullopt);
+  EXPECT_EQ(rep_->copy_backlog(9, epoch, 18, 20, 100, 1 << 20, &got), std::nullopt);
+  EXPECT_TRUE(got.empty());
+}
+
 TEST_F(ReplicatorSendTest, PacksAtMostBatchMaxBytesPerBatch) {
   const size_t each = encoded_event_size(put_event("k00", 100));
   ReplicatorOptions o;
@@ -301,9 +333,10 @@ class ReplicatorReceiveTest : public ::testing::Test {
                std::lock_guard lock(mu_);
                applied_.push_back(std::to_string(region) + ":" + e.key);
              },
-             [this](RegionId region, RegionId origin, ResyncReason why) {
+             [this](RegionId region, RegionId origin, ResyncReason why, std::optional<MissedRange> missed) {
                std::lock_guard lock(mu_);
                resyncs_.emplace_back(region, origin, why);
+               missed_.push_back(missed);
              },
              [this](RegionId region, const EventBatch& b) {
                std::lock_guard lock(mu_);
@@ -345,6 +378,7 @@ class ReplicatorReceiveTest : public ::testing::Test {
   std::mutex mu_;
   std::vector<std::string> applied_;
   std::vector<std::tuple<RegionId, RegionId, ResyncReason>> resyncs_;
+  std::vector<std::optional<MissedRange>> missed_;
   std::vector<std::tuple<RegionId, BatchKind, uint64_t>> control_;
 };
 
@@ -439,6 +473,7 @@ TEST_F(ReplicatorReceiveTest, GapCallsResyncThenAppliesTheBatch) {
   rep_.TEST_receive(2, batch(1, 7, 5, 2));  // 3 and 4 never came
   ASSERT_EQ(resyncs_.size(), 1u);
   EXPECT_EQ(resyncs_[0], std::make_tuple(RegionId{2}, RegionId{1}, ResyncReason::kGap));
+  EXPECT_EQ(missed_[0], (MissedRange{7, 3, 5}));  // what to ask the origin's backlog for
   EXPECT_EQ(applied(), (Keys{"2:key5", "2:key6"}));
   EXPECT_EQ(inbound(1).gaps, 1u);
   EXPECT_EQ(inbound(1).next_seq, 7u);
@@ -451,6 +486,7 @@ TEST_F(ReplicatorReceiveTest, NewEpochCallsResync) {
   rep_.TEST_receive(2, batch(1, 8, 40, 1));
   ASSERT_EQ(resyncs_.size(), 1u);
   EXPECT_EQ(std::get<2>(resyncs_[0]), ResyncReason::kNewEpoch);
+  EXPECT_EQ(missed_[0], std::nullopt);  // the old epoch's lost tail has no numbers: a snapshot
   EXPECT_EQ(inbound(1).epoch_changes, 1u);
   EXPECT_EQ(inbound(1).epoch, 8u);
 }
@@ -459,6 +495,7 @@ TEST_F(ReplicatorReceiveTest, FirstContactInTheMiddleOfAStreamCallsResync) {
   rep_.TEST_receive(2, batch(3, 7, 100, 1));
   ASSERT_EQ(resyncs_.size(), 1u);
   EXPECT_EQ(resyncs_[0], std::make_tuple(RegionId{2}, RegionId{3}, ResyncReason::kFirstContact));
+  EXPECT_EQ(missed_[0], (MissedRange{7, 1, 100}));
   EXPECT_EQ(applied(), Keys{"2:key100"});
 }
 
@@ -519,7 +556,7 @@ class ReplicatorValidationTest : public ::testing::Test {
           std::lock_guard lock(mu_);
           applied_.push_back(std::to_string(region) + ":" + e.key);
         },
-        [this](RegionId, RegionId origin, ResyncReason why) {
+        [this](RegionId, RegionId origin, ResyncReason why, std::optional<MissedRange>) {
           std::lock_guard lock(mu_);
           resyncs_.emplace_back(origin, why);
         },

@@ -57,8 +57,42 @@ class FakeStore final : public ResyncStore {
       return kv.second.version.region == origin && kv.second.version.hlc < before_hlc && !keep(kv.first);
     });
   }
+  std::optional<uint64_t> copy_backlog(RegionId origin, uint64_t epoch, uint64_t from, uint64_t until,
+                                       size_t max_events, size_t, std::vector<Event>* out) const override {
+    std::lock_guard lock(mu_);
+    if (origin != kOrigin || epoch != backlog_epoch_ || backlog_.empty() || from < backlog_.begin()->first) {
+      return std::nullopt;
+    }
+    uint64_t seq = from;
+    for (auto it = backlog_.find(from); it != backlog_.end() && seq < until; ++it, ++seq) {
+      if (out->size() >= max_events) break;
+      out->push_back(it->second);
+    }
+    return seq;
+  }
   uint64_t hlc_now() override { return hlc_.now(); }
   void hlc_observe(uint64_t hlc) override { hlc_.observe(hlc); }
+
+  // kOrigin's backlog holds events first..last of `epoch`, each a write of key
+  // "e<seq>"; a flush at `flush_at` if given.
+  void fill_backlog(uint64_t epoch, uint64_t first, uint64_t last, uint64_t flush_at = 0) {
+    std::lock_guard lock(mu_);
+    backlog_epoch_ = epoch;
+    backlog_.clear();
+    for (uint64_t seq = first; seq <= last; ++seq) {
+      Event e;
+      e.key = "e" + std::to_string(seq);
+      e.record.bytes = "v";
+      e.record.version = Version{hlc_.now(), kOrigin};
+      if (seq == flush_at) {
+        e.kind = EventKind::kFlush;
+        e.key.clear();
+        e.record.kind = ValueKind::kTombstone;
+        e.record.bytes.clear();
+      }
+      backlog_[seq] = std::move(e);
+    }
+  }
 
   // A record written by `origin` now.
   void write(RegionId region, const std::string& key, const std::string& bytes, RegionId origin) {
@@ -80,6 +114,8 @@ class FakeStore final : public ResyncStore {
   mutable std::mutex mu_;
   mutable std::map<RegionId, std::map<std::string, Record>> records_;
   mutable std::map<RegionId, Version> flush_marks_;
+  uint64_t backlog_epoch_ = 0;
+  std::map<uint64_t, Event> backlog_;
 };
 
 class ResyncTest : public ::testing::Test {
@@ -274,6 +310,116 @@ TEST_F(ResyncTest, GapWhileARequestIsOutstandingEarnsOneMoreRequest) {
   ASSERT_TRUE(await_sent(2));
   EXPECT_EQ(sent()[1].kind, BatchKind::kResyncRequest);
   EXPECT_NE(sent()[1].request_id, id);
+}
+
+TEST_F(ResyncTest, KnownGapAsksForJustTheEventsMissed) {
+  make();
+  resync_->resync(kHere, kOrigin, MissedRange{7, 3, 5});
+  ASSERT_TRUE(await_sent(1));
+  EXPECT_EQ(sent()[0].kind, BatchKind::kResyncRequest);
+  EXPECT_EQ(sent()[0].epoch, 7u);
+  EXPECT_EQ(sent()[0].first_seq, 3u);
+  EXPECT_EQ(sent()[0].until_seq, 5u);
+  // Two more gaps while it is out: the next request spans both.
+  resync_->resync(kHere, kOrigin, MissedRange{7, 9, 10});
+  resync_->resync(kHere, kOrigin, MissedRange{7, 6, 8});
+  resync_->handle_control(kHere, end(sent()[0].request_id));
+  ASSERT_TRUE(await_sent(2));
+  EXPECT_EQ(sent()[1].first_seq, 6u);
+  EXPECT_EQ(sent()[1].until_seq, 10u);
+  // A gap that does not know what it missed (a new epoch) makes it a snapshot.
+  resync_->resync(kHere, kOrigin, MissedRange{7, 12, 13});
+  resync_->resync(kHere, kOrigin);
+  resync_->handle_control(kHere, end(sent()[1].request_id));
+  ASSERT_TRUE(await_sent(3));
+  EXPECT_EQ(sent()[2].until_seq, 0u);
+}
+
+// The origin's side of a request for missed events.
+EventBatch backlog_request(uint64_t request_id, MissedRange missed) {
+  EventBatch request;
+  request.kind = BatchKind::kResyncRequest;
+  request.origin = kHere;
+  request.target = kOrigin;
+  request.request_id = request_id;
+  request.epoch = missed.epoch;
+  request.first_seq = missed.from;
+  request.until_seq = missed.until;
+  return request;
+}
+
+TEST_F(ResyncTest, OriginHoldingTheMissedEventsSendsJustThose) {
+  make({kOrigin}, /*batch_max_events=*/2);
+  warmed_up(kOrigin, kHere);
+  for (int i = 0; i < 5; ++i) store_->write(kOrigin, "k" + std::to_string(i), "v", kOrigin);
+  store_->fill_backlog(7, 10, 20);
+  resync_->handle_control(kOrigin, backlog_request(42, MissedRange{7, 12, 17}));
+  ASSERT_TRUE(await_sent(5));  // the warm-up request, 3 chunks, the end
+  const std::vector<EventBatch> all = sent();
+  std::vector<std::string> keys;
+  for (size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(all[i].kind, BatchKind::kSnapshotChunk);
+    EXPECT_TRUE(all[i].backlog);
+    EXPECT_EQ(all[i].first_seq, i);
+    for (const auto& e : all[i].events) keys.push_back(e.key);
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"e12", "e13", "e14", "e15", "e16"}));
+  EXPECT_EQ(all[4].kind, BatchKind::kSnapshotEnd);
+  EXPECT_TRUE(all[4].backlog);
+  EXPECT_EQ(all[4].first_seq, 3u);
+}
+
+TEST_F(ResyncTest, OriginNoLongerHoldingTheMissedEventsSendsASnapshot) {
+  make({kOrigin});
+  warmed_up(kOrigin, kHere);
+  store_->write(kOrigin, "k", "v", kOrigin);
+  store_->fill_backlog(7, 10, 20);
+  // Before the backlog's start, and of another epoch: both a snapshot.
+  for (MissedRange missed : {MissedRange{7, 5, 12}, MissedRange{6, 12, 14}}) {
+    const size_t before = sent().size();
+    resync_->handle_control(kOrigin, backlog_request(42, missed));
+    ASSERT_TRUE(await_sent(before + 2));
+    const std::vector<EventBatch> all = sent();
+    EXPECT_FALSE(all[before].backlog);
+    EXPECT_EQ(snapshot_keys({all[before]}), std::set<std::string>{"k"});
+    EXPECT_FALSE(all[before + 1].backlog);
+  }
+}
+
+TEST_F(ResyncTest, MissedEventsAreAppliedAndDropNothing) {
+  make();
+  store_->write(kHere, "mine-from-origin", "old", kOrigin);  // absent from what comes: kept
+  resync_->resync(kHere, kOrigin, MissedRange{7, 1, 3});
+  ASSERT_TRUE(await_sent(1));
+  uint64_t id = sent()[0].request_id;
+  EventBatch c = chunk(id, {"missed1", "missed2"});
+  c.backlog = true;
+  resync_->handle_control(kHere, c);
+  EventBatch e = end(id, 1);
+  e.backlog = true;
+  resync_->handle_control(kHere, e);
+  EXPECT_EQ(store_->keys(kHere), (std::set<std::string>{"mine-from-origin", "missed1", "missed2"}));
+  EXPECT_EQ(resync_->completed(), 1u);
+  EXPECT_EQ(resync_->stats().by_backlog, 1u);
+  EXPECT_EQ(resync_->stats().records_in, 2u);
+
+  // A FLUSHALL among the missed events is applied as the flush it is.
+  resync_->resync(kHere, kOrigin, MissedRange{7, 3, 4});
+  ASSERT_TRUE(await_sent(2));
+  id = sent()[1].request_id;
+  c = chunk(id, {});
+  c.backlog = true;
+  Event flush;
+  flush.kind = EventKind::kFlush;
+  flush.record.kind = ValueKind::kTombstone;
+  flush.record.version = Version{store_->hlc_now(), kOrigin};
+  c.events.push_back(flush);
+  resync_->handle_control(kHere, c);
+  e = end(id, 1);
+  e.backlog = true;
+  resync_->handle_control(kHere, e);
+  EXPECT_EQ(store_->keys(kHere), std::set<std::string>{});
+  EXPECT_EQ(resync_->stats().by_backlog, 2u);
 }
 
 TEST_F(ResyncTest, RequestIsAnsweredWithBoundedChunksAndAnEnd) {
