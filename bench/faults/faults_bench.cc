@@ -4,7 +4,7 @@
 //
 //   faults_bench [--scenario partition|kill|queue-full|misconfig|all]
 //                [--rate N] [--partition-s S] [--down-s S] [--after-s S]
-//                [--preload N] [--queue-bytes B] [--lag-s S]
+//                [--preload N] [--queue-bytes B] [--lag-s S] [--control-s S]
 //                [--fast-reconnect] [--node-arg ARG]... [--seed N]
 //
 // partition:  3 regions under --rate writes/s each (default 500); east's link
@@ -21,7 +21,9 @@
 //             (10) with all regions up, then again once north is down and its
 //             queue is full. Each window also prints how busy the machine's
 //             cores were (/proc/stat): other work on a shared machine is
-//             noise the lag figures do not show.
+//             noise the lag figures do not show. --control-s S: north stays
+//             up and the second window comes S s after the first ends (the
+//             time a fill takes, polled alike): what time alone changes.
 // misconfig:  no load; each misconfigured start of issue 8, and the time from
 //             the misconfigured process's start until each node concerned
 //             shows it, in its log (the line's level) and as a problem in
@@ -73,6 +75,7 @@ struct Config {
   int preload = 0;
   int64_t queue_bytes = 1 << 20;
   double lag_s = 10;
+  double control_s = 0;
   bool fast_reconnect = false;
   std::vector<std::string> node_args;
   uint64_t seed = 1;
@@ -276,8 +279,9 @@ int64_t queue_bytes(FaultCluster& cluster, const std::string& region) {
 }
 
 void queue_full(const Config& config) {
-  std::printf("== queue full: queues bounded at %lld bytes, north down; east->west lag under %zu x %.0f writes/s\n",
-              static_cast<long long>(config.queue_bytes), size_t{3}, config.rate);
+  std::printf("== queue full: queues bounded at %lld bytes, north %s; east->west lag under %zu x %.0f writes/s\n",
+              static_cast<long long>(config.queue_bytes), config.control_s > 0 ? "up (control)" : "down", size_t{3},
+              config.rate);
   FaultClusterOptions options = cluster_options(config);
   options.node_args.insert(options.node_args.end(), {"--amqp-queue-max-bytes", std::to_string(config.queue_bytes)});
   FaultCluster cluster(options);
@@ -287,6 +291,17 @@ void queue_full(const Config& config) {
   sleep_s(2);
   int probe = 0;
   print_lag("all regions up:", measure_lag(cluster, "east", "west", config.lag_s, &probe));
+  if (config.control_s > 0) {
+    const auto t0 = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - t0 < std::chrono::duration<double>(config.control_s)) {
+      queue_bytes(cluster, "north");
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    print_lag("control: all up, as much later:", measure_lag(cluster, "east", "west", config.lag_s, &probe));
+    load.stop();
+    print_load(load, cluster.regions());
+    return;
+  }
   cluster.kill_node("north");
   const auto t0 = std::chrono::steady_clock::now();
   int64_t bytes = 0;
@@ -536,6 +551,8 @@ int main_impl(int argc, char** argv) {
       config.queue_bytes = std::stoll(next());
     else if (a == "--lag-s")
       config.lag_s = std::stod(next());
+    else if (a == "--control-s")
+      config.control_s = std::stod(next());
     else if (a == "--fast-reconnect")
       config.fast_reconnect = true;
     else if (a == "--node-arg")
