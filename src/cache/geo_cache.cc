@@ -148,6 +148,8 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
       default_ttl_ms_(options.default_ttl_ms) {
   if (!transport_) throw std::invalid_argument("GeoCache needs a transport");
   options_.store.clock = clock_;
+  // Heartbeats warn of a clock the clock guard would hold against: one bound.
+  options_.membership.max_clock_offset_ms = options_.replication.max_clock_offset_ms;
   // Between processes there may be other regions, named or not.
   replicates_ = options_.regions.size() > 1 || transport_->spans_processes();
   for (RegionId id : regions_.local()) {

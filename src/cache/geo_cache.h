@@ -62,6 +62,7 @@ struct GeoCacheOptions {
   int64_t expiry_cycle_interval_ms = 100;
   ReplicatorOptions replication;
   // Heartbeats between processes (only with a transport that spans them).
+  // Its max_clock_offset_ms is ignored: GeoCache uses replication's.
   MembershipOptions membership;
   // Health of each region as seen by reads without a region.
   CircuitBreakerOptions region_breaker;

@@ -29,7 +29,11 @@ struct AmqpOptions {
   int heartbeat_s = 10;                  // AMQP heartbeat interval, seconds
   int prefetch = 64;                     // unacknowledged batches (messages of up to batch_max_bytes) per consumer
   int64_t reconnect_min_ms = 100;        // first reconnect delay
-  int64_t reconnect_max_ms = 10'000;     // reconnect delay cap (exponential, jittered)
+  // Reconnect delay cap (exponential, jittered in [cap/2, cap]). It bounds how
+  // long replication stays stopped after the broker becomes reachable again
+  // (a healed partition, a restarted broker); a failed connect is cheap for
+  // both sides, so it is short.
+  int64_t reconnect_max_ms = 1'000;
   int64_t publish_timeout_ms = 5'000;    // longest wait for a publisher confirm
   // TLS: CA file to verify the broker with (amqps only); empty = system default.
   std::string tls_ca_file;

@@ -43,7 +43,13 @@
 // beforehand. Its own come back too; the consumer acks them unread, so they
 // never reach its receiver. Hellos (broadcast) go with "hello.<name>" to
 // every queue, its own included: a second process serving the same region
-// hears the first. send_to(from, to) publishes with "direct.<to's id>",
+// hears the first. But a region's queue hands each message to one of the
+// processes consuming it, so two processes serving one region would each get
+// only some of the other's hellos (none at all when their hellos fall in step
+// with the other messages: seen). So each consumer connection also has a
+// queue of its own (server-named, exclusive: gone with the connection, and
+// bounded) bound to "hello.<name>" of its local regions: every process of a
+// region hears every other's. send_to(from, to) publishes with "direct.<to's id>",
 // which neither "*" nor "hello.*" matches: resync traffic reaches its one
 // region only, and needs no name (a region may be known by its id alone).
 //
@@ -235,7 +241,8 @@ struct AmqpTransport::Impl {
   BrokerUrl url;
   int64_t connect_timeout_ms = 5000;
 
-  // Attached local regions, in attach order; consumer channel = 1 + index.
+  // Attached local regions, in attach order; consumer channel = 1 + index,
+  // then the channel of the own hellos' queue (own_hellos_channel()).
   struct Local {
     RegionId id;
     std::string name;  // also the routing key of its batches
@@ -280,6 +287,7 @@ struct AmqpTransport::Impl {
     return kNone;
   }
   std::string queue_name(RegionId id) const { return options.queue_prefix + name_of(id); }
+  amqp_channel_t own_hellos_channel() const { return static_cast<amqp_channel_t>(local.size() + 1); }
   static std::string direct_key(RegionId id) { return "direct." + std::to_string(id); }
   static std::string hello_key(const std::string& name) { return "hello." + name; }
 
@@ -591,8 +599,36 @@ struct AmqpTransport::Impl {
                          /*exclusive=*/0, amqp_empty_table);
       st = c->check("basic.consume");
     }
+    if (st.ok()) st = consume_own_hellos(*c);
     if (st.ok()) *out = std::move(c);
     return st;
+  }
+
+  // Declares this connection's queue of the local regions' hellos (top of
+  // file) and consumes it.
+  Status consume_own_hellos(Connection& c) {
+    const amqp_channel_t ch = own_hellos_channel();
+    if (Status st = c.open_channel(ch); !st.ok()) return st;
+    // A few seconds of hellos: only the latest matter.
+    amqp_table_entry_t bound;
+    bound.key = amqp_cstring_bytes("x-max-length");
+    bound.value.kind = AMQP_FIELD_KIND_I64;
+    bound.value.value.i64 = 64;
+    const amqp_queue_declare_ok_t* declared =
+        amqp_queue_declare(c.get(), ch, amqp_empty_bytes, /*passive=*/0, /*durable=*/0, /*exclusive=*/1,
+                           /*auto_delete=*/1, amqp_table_t{1, &bound});
+    if (Status st = c.check("queue.declare (own hellos)"); !st.ok()) return st;
+    const std::string queue = string_of(declared->queue);
+    for (const Local& region : local) {
+      amqp_queue_bind(c.get(), ch, bytes_of(queue), amqp_cstring_bytes(options.exchange.c_str()),
+                      bytes_of(hello_key(region.name)), amqp_empty_table);
+      if (Status st = c.check("queue.bind (own hellos)"); !st.ok()) return st;
+    }
+    amqp_basic_qos(c.get(), ch, 0, static_cast<uint16_t>(options.prefetch), 0);
+    if (Status st = c.check("basic.qos"); !st.ok()) return st;
+    amqp_basic_consume(c.get(), ch, bytes_of(queue), amqp_empty_bytes, /*no_local=*/0, /*no_ack=*/0,
+                       /*exclusive=*/1, amqp_empty_table);
+    return c.check("basic.consume (own hellos)");
   }
 
   bool try_connect_consumer(std::unique_ptr<Connection>* out) {
@@ -615,16 +651,24 @@ struct AmqpTransport::Impl {
   // connection broke.
   bool deliver(Connection& c, amqp_envelope_t& env) {
     const size_t index = env.channel - 1;
-    // The region's own batches come back through "*": acked unread.
-    if (index < local.size() && std::string_view(static_cast<const char*>(env.routing_key.bytes),
-                                                 env.routing_key.len) != local[index].name) {
+    const std::string_view key(static_cast<const char*>(env.routing_key.bytes), env.routing_key.len);
+    const Local* to = nullptr;
+    if (index < local.size()) {
+      // The region's own batches come back through "*": acked unread.
+      if (key != local[index].name) to = &local[index];
+    } else if (env.channel == own_hellos_channel()) {
+      for (const Local& region : local) {
+        if (key == hello_key(region.name)) to = &region;
+      }
+    }
+    if (to != nullptr) {
       const std::string_view payload(static_cast<const char*>(env.message.body.bytes), env.message.body.len);
       try {
-        local[index].receiver(payload);
+        to->receiver(payload);
       } catch (const std::exception& e) {
         // A receiver that throws would be redelivered the same batch forever;
         // count it as consumed and go on (the Replicator counts corrupt input).
-        spdlog::error("amqp receiver of region {} threw: {}", local[index].name, e.what());
+        spdlog::error("amqp receiver of region {} threw: {}", to->name, e.what());
       }
     }
     if (amqp_basic_ack(c.get(), env.channel, env.delivery_tag, 0) != AMQP_STATUS_OK) return false;

@@ -22,6 +22,7 @@ std::string hex(uint64_t v) { return fmt::format("{:016x}", v); }
 void MembershipOptions::validate() const {
   if (heartbeat_ms < 0) throw std::invalid_argument("heartbeat_ms must not be negative");
   if (down_after_ms < 1) throw std::invalid_argument("peer down_after_ms must be at least 1");
+  if (max_clock_offset_ms < 0) throw std::invalid_argument("peer max_clock_offset_ms must not be negative");
 }
 
 const char* peer_state_name(PeerState state) {
@@ -151,12 +152,19 @@ void Membership::on_hello(RegionId region, const EventBatch& hello) {
     p.instance = hello.instance_id;
     p.instance_wall = hello.wall_ms;
   }
+  // Paced: it came at least half as long after the previous hello of its
+  // process as it was sent after it (a backlog drains faster than that).
+  p.paced = hello.instance_id == p.last_instance && hello.wall_ms > p.last_wall_ms && p.last_seen_ms >= 0 &&
+            (now - p.last_seen_ms) * 2 >= hello.wall_ms - p.last_wall_ms;
+  p.last_instance = hello.instance_id;
+  p.last_wall_ms = hello.wall_ms;
   p.last_seen_ms = now;
   p.protocol = hello.protocol;
   ++p.hellos;
   p.deltas.push_back(hello.wall_ms - now);
   if (p.deltas.size() > kOffsetWindow) p.deltas.pop_front();
   log_problem_locked(hello.origin, p, now);
+  log_clock_locked(hello.origin, p, now);
 }
 
 void Membership::report_problem(const std::string& key, const std::string& text) {
@@ -181,7 +189,50 @@ PeerState Membership::state_of(const Peer& p, int64_t now) const {
   return PeerState::kDown;
 }
 
+std::optional<int64_t> Membership::offset_of(const Peer& p) {
+  if (p.deltas.empty()) return std::nullopt;
+  return *std::max_element(p.deltas.begin(), p.deltas.end());
+}
+
 std::string Membership::problem_of(RegionId id, const Peer& p, int64_t now) const {
+  std::string out = deployment_problem_of(id, p, now);
+  const std::string clock = clock_problem_of(id, p, now);
+  if (!clock.empty()) out += (out.empty() ? "" : "; ") + clock;
+  return out;
+}
+
+std::string Membership::clock_problem_of(RegionId id, const Peer& p, int64_t now) const {
+  const std::optional<int64_t> offset = offset_of(p);
+  // A region gone quiet has no clock that matters now; local regions share ours.
+  if (!offset || regions_->is_local(id) || now - p.last_seen_ms > options_.down_after_ms) return "";
+  const int64_t bound = options_.max_clock_offset_ms;
+  if (*offset > bound) {
+    return fmt::format(
+        "region {}'s clock is at least {} ms ahead of this node's (beyond max-clock-offset, {} ms): this node "
+        "refuses its writes; fix the clocks (NTP)",
+        regions_->name(id), *offset, bound);
+  }
+  if (*offset < -bound && p.paced) {
+    return fmt::format(
+        "region {}'s clock seems {} ms behind this node's (beyond max-clock-offset, {} ms; or its hellos arrive "
+        "that late): it refuses this node's writes; fix the clocks (NTP)",
+        regions_->name(id), -*offset, bound);
+  }
+  return "";
+}
+
+void Membership::log_clock_locked(RegionId id, Peer& p, int64_t now) {
+  const std::string problem = clock_problem_of(id, p, now);
+  if (!problem.empty()) {
+    if (p.clock_log.allow(now)) spdlog::warn("{}", problem);
+  } else if (p.clock_beyond) {
+    spdlog::info("region {}'s clock is within max-clock-offset ({} ms) of this node's again", regions_->name(id),
+                 options_.max_clock_offset_ms);
+  }
+  p.clock_beyond = !problem.empty();
+}
+
+std::string Membership::deployment_problem_of(RegionId id, const Peer& p, int64_t now) const {
   auto recent = [&](int64_t at) { return at >= 0 && now - at <= options_.down_after_ms; };
   const std::string name = regions_->name(id);
   std::string out;
@@ -208,7 +259,7 @@ std::string Membership::problem_of(RegionId id, const Peer& p, int64_t now) cons
 }
 
 void Membership::log_problem_locked(RegionId id, Peer& p, int64_t now) {
-  const std::string problem = problem_of(id, p, now);
+  const std::string problem = deployment_problem_of(id, p, now);
   if (problem.empty()) return;
   if (p.logged_at_ms >= 0 && now - p.logged_at_ms < kRelogMs) return;
   p.logged_at_ms = now;
@@ -233,10 +284,9 @@ std::vector<PeerStatus> Membership::peers() const {
       const Peer& p = it->second;
       s.state = state_of(p, now);
       s.last_seen_ms = p.last_seen_ms < 0 ? -1 : now - p.last_seen_ms;
-      if (!p.deltas.empty()) {
-        const int64_t offset = *std::max_element(p.deltas.begin(), p.deltas.end());
+      if (const std::optional<int64_t> offset = offset_of(p)) {
         s.clock_offset_ms = offset;
-        s.lag_ms = offset - p.deltas.back();
+        s.lag_ms = *offset - p.deltas.back();
       }
       s.instance_id = p.instance;
       s.protocol = p.protocol;
@@ -253,8 +303,8 @@ std::vector<PeerStatus> Membership::peers() const {
 std::optional<int64_t> Membership::clock_offset_ms(RegionId region) const {
   MutexLock lock(mu_);
   auto it = peers_.find(region);
-  if (it == peers_.end() || it->second.deltas.empty() || regions_->is_local(region)) return std::nullopt;
-  return *std::max_element(it->second.deltas.begin(), it->second.deltas.end());
+  if (it == peers_.end() || regions_->is_local(region)) return std::nullopt;
+  return offset_of(it->second);
 }
 
 std::vector<std::string> Membership::problems() const {

@@ -16,8 +16,20 @@
 // kOffsetWindow hellos, and a hello's lag is how much later than that
 // fastest one it arrived (estimate - d).
 //
-// Problems it reports (logged as errors when they start, shown by INFO and
-// GEO.REGIONS while they last):
+// Clock offset beyond max_clock_offset_ms (the clock guard's bound, which
+// refuses events from a clock that far ahead): logged as a warning (at most
+// once a minute per region) and shown by INFO and GEO.REGIONS while the
+// estimate stays beyond it; since the estimate is the largest d of the
+// window, it clears within kOffsetWindow hellos of the clocks agreeing again.
+// A clock ahead is certain from one hello (d is at most the offset). A
+// clock behind is not: a hello may also just be late (a queue drained after
+// a partition or a restart holds hellos sent long ago). So it counts only
+// when the latest hello arrived paced, at least half as long after the
+// previous one of its process as it was sent after it; a drained backlog
+// arrives much faster than it was sent.
+//
+// Other problems it reports (logged as errors when they start, shown by
+// INFO and GEO.REGIONS while they last):
 //   - two live processes serving one region: a hello for a region hosted
 //     here from another instance, sent after this one started (earlier ones
 //     are what the process this one replaced left in the queue), or, for
@@ -45,6 +57,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/log_throttle.h"
 #include "core/mutex.h"
 #include "core/status.h"
 #include "messaging/event.h"
@@ -59,6 +72,10 @@ struct MembershipOptions {
   // A region not heard from for 3 heartbeats is stale; for this long, down
   // (and two-instance or protocol problems older than this are over), ms.
   int64_t down_after_ms = 10'000;
+  // A region whose clock is further from ours than this is a problem (see
+  // above), ms. GeoCache sets it to ReplicatorOptions::max_clock_offset_ms:
+  // one setting, --max-clock-offset.
+  int64_t max_clock_offset_ms = 500;
   // Throws std::invalid_argument naming the bad field.
   void validate() const;
 };
@@ -124,6 +141,11 @@ class Membership {
     int64_t previous_wall = 0;   // the previous instance's latest wall_ms
     int64_t last_seen_ms = -1;   // our clock
     std::deque<int64_t> deltas;  // wall_ms - our receipt time, the latest last
+    uint64_t last_instance = 0;  // sender of the latest hello (of any instance)
+    int64_t last_wall_ms = 0;    // its wall_ms
+    bool paced = false;          // the latest hello was no backlog (see above)
+    bool clock_beyond = false;   // the offset was beyond the bound at the latest hello
+    LogThrottle clock_log{60'000};
     uint32_t protocol = 0;
     uint64_t hellos = 0;
     // Evidence of problems, our clock; -1: none.
@@ -136,7 +158,16 @@ class Membership {
   };
   void run();
   PeerState state_of(const Peer& p, int64_t now) const;
+  // Its clock minus ours, estimated (the largest delta); none before a hello.
+  static std::optional<int64_t> offset_of(const Peer& p);
+  // Every problem of the region, joined with "; ".
   std::string problem_of(RegionId id, const Peer& p, int64_t now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Its problems but the clock's, which is a warning of its own.
+  std::string deployment_problem_of(RegionId id, const Peer& p, int64_t now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Its clock problem, or "".
+  std::string clock_problem_of(RegionId id, const Peer& p, int64_t now) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Logs a clock offset beyond the bound (throttled) and its return within.
+  void log_clock_locked(RegionId id, Peer& p, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Logs the peer's current problem as an error if it just started (or was
   // last logged a minute ago).
   void log_problem_locked(RegionId id, Peer& p, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -76,25 +76,33 @@ std::string FaultCluster::broker_url() const {
 }
 
 bool FaultCluster::start_node(const std::string& region) {
+  std::vector<std::string> args;
+  if (auto it = options_.region_args.find(region); it != options_.region_args.end()) args = it->second;
+  std::string clock_offset;
+  if (auto it = options_.clock_offsets.find(region); it != options_.clock_offsets.end()) clock_offset = it->second;
+  auto node = start_extra_node(region, kNodePort, args, clock_offset);
+  const bool started = node->started();
+  if (!started) error_ = "geocached for " + region + " did not answer PING:\n" + tail(node->log(), 40);
+  nodes_[region] = std::move(node);
+  return started;
+}
+
+std::unique_ptr<GeocachedProcess> FaultCluster::start_extra_node(const std::string& region, int port,
+                                                                 const std::vector<std::string>& extra_args,
+                                                                 const std::string& clock_offset) {
   std::vector<std::string> args = {"--amqp-url", broker_url()};
   args.insert(args.end(), options_.node_args.begin(), options_.node_args.end());
-  if (auto it = options_.region_args.find(region); it != options_.region_args.end()) {
-    args.insert(args.end(), it->second.begin(), it->second.end());
-  }
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
   Placement placement{network_->netns(region), {}};
-  if (auto it = options_.clock_offsets.find(region); it != options_.clock_offsets.end()) {
+  if (!clock_offset.empty()) {
     const char* asan = std::getenv("ASAN_OPTIONS");
-    placement.env = {std::string("LD_PRELOAD=") + GEOCACHE_LIBFAKETIME, "FAKETIME=" + it->second,
+    placement.env = {std::string("LD_PRELOAD=") + GEOCACHE_LIBFAKETIME, "FAKETIME=" + clock_offset,
                      "FAKETIME_DONT_FAKE_MONOTONIC=1",
                      // An ASan build wants its runtime first; libfaketime only
                      // wraps the clock functions, so the order is harmless.
                      std::string("ASAN_OPTIONS=") + (asan ? std::string(asan) + ":" : "") + "verify_asan_link_order=0"};
   }
-  auto node = GeocachedProcess::one_region(region, options_.regions, args, kNodePort, std::move(placement));
-  const bool started = node->started();
-  if (!started) error_ = "geocached for " + region + " did not answer PING:\n" + tail(node->log(), 40);
-  nodes_[region] = std::move(node);
-  return started;
+  return GeocachedProcess::one_region(region, options_.regions, args, port, std::move(placement));
 }
 
 void FaultCluster::kill_node(const std::string& region) { nodes_.at(region)->kill_now(); }

@@ -71,6 +71,16 @@ class FaultCluster {
   bool restart_node(const std::string& region);
   // SIGKILLs every process of the broker (scripts/rabbitmq.sh kill).
   bool kill_broker();
+  // Starts one more geocached for `region` in its namespace, as start()
+  // starts its node but on `port`, with `extra_args` after the usual flags,
+  // and under libfaketime with FAKETIME=clock_offset unless it is empty. It
+  // is the caller's (kill_node and restart_node know only the nodes of
+  // start()); started() says whether it answered PING. For misconfigured
+  // starts: a second node of a region (another port), or one replacing a
+  // killed node (kNodePort) with other flags or another clock.
+  std::unique_ptr<GeocachedProcess> start_extra_node(const std::string& region, int port,
+                                                     const std::vector<std::string>& extra_args,
+                                                     const std::string& clock_offset = "");
   // Starts the broker again from its data (durable queues and persistent
   // messages survive); whether it accepts AMQP connections.
   bool restart_broker();

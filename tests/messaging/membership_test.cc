@@ -5,6 +5,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -131,6 +133,87 @@ TEST_F(MembershipTest, ClockOffsetComesFromTheFastestHelloAndLagFromTheLatest) {
   for (size_t i = 0; i < Membership::kOffsetWindow; ++i) hear("west", 7, -60'000, 10);
   EXPECT_EQ(membership_->clock_offset_ms(kWest), -60'010);
   EXPECT_EQ(membership_->clock_offset_ms(kEast), std::nullopt);  // local
+}
+
+// The bound is max-clock-offset (default 500 ms). A hello's delta is a lower
+// bound of the offset: one beyond it proves a clock that far ahead.
+TEST_F(MembershipTest, ClockAheadBeyondTheBoundIsAProblemAtOnceUntilItComesBack) {
+  hear("west", 7, /*offset=*/520, /*transit=*/30);  // maybe 520 ahead, maybe 490: not proven
+  EXPECT_THAT(membership_->problems(), IsEmpty());
+  clock_.advance_ms(1000);
+  hear("west", 7, 600'000, 10);
+  EXPECT_THAT(all_problems(), HasSubstr("region west's clock is at least 599990 ms ahead of this node's (beyond "
+                                        "max-clock-offset, 500 ms): this node refuses its writes"));
+  EXPECT_THAT(peer(kWest).problem, HasSubstr("599990 ms ahead"));
+  // Its clock is fixed: the problem lasts while the window still holds a
+  // hello from before.
+  for (size_t i = 0; i + 1 < Membership::kOffsetWindow; ++i) {
+    clock_.advance_ms(1000);
+    hear("west", 7, 0, 10);
+  }
+  EXPECT_THAT(all_problems(), HasSubstr("ahead"));
+  clock_.advance_ms(1000);
+  hear("west", 7, 0, 10);
+  EXPECT_THAT(membership_->problems(), IsEmpty());
+}
+
+// Behind is not proven by one hello: it may just be late. Two that arrive as
+// far apart as they were sent are live, so their delta is the clock's.
+TEST_F(MembershipTest, ClockBehindBeyondTheBoundIsAProblemOnceHellosArriveAtTheirPace) {
+  hear("west", 7, /*offset=*/-600'000, /*transit=*/10);
+  EXPECT_THAT(membership_->problems(), IsEmpty());
+  clock_.advance_ms(1000);
+  hear("west", 7, -600'000, 10);
+  EXPECT_THAT(all_problems(), HasSubstr("region west's clock seems 600010 ms behind this node's (beyond "
+                                        "max-clock-offset, 500 ms; or its hellos arrive that late)"));
+  clock_.advance_ms(1000);
+  hear("west", 7, -400, 10);  // within the bound now: the largest delta of the window
+  EXPECT_THAT(membership_->problems(), IsEmpty());
+}
+
+// A queue drained after a partition or a restart delivers hellos sent long
+// ago, all at once: late, not behind.
+TEST_F(MembershipTest, BacklogOfOldHellosIsNoClockProblem) {
+  const int64_t t = clock_.now_ms();
+  for (int i = 60; i > 0; --i) {
+    membership_->on_hello(kEast, hello("west", 7, t - i * 1000));
+    clock_.advance_ms(5);
+  }
+  EXPECT_THAT(membership_->problems(), IsEmpty());
+  clock_.advance_ms(700);
+  hear("west", 7, 0, 10);  // the first live one
+  EXPECT_THAT(membership_->problems(), IsEmpty());
+  EXPECT_EQ(membership_->clock_offset_ms(kWest), -10);
+}
+
+TEST_F(MembershipTest, ClockProblemEndsWhenTheRegionGoesQuiet) {
+  hear("west", 7, 600'000);
+  EXPECT_THAT(all_problems(), HasSubstr("ahead"));
+  clock_.advance_ms(options_.down_after_ms + 1);
+  EXPECT_THAT(membership_->problems(), IsEmpty());
+}
+
+// Loud, but once a minute while it lasts, however many hellos show it.
+TEST_F(MembershipTest, ClockProblemIsLoggedAsAWarningAtMostOnceAMinute) {
+  auto sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(100);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("membership", sink));
+  for (int i = 0; i < 30; ++i) {
+    hear("west", 7, 600'000);
+    clock_.advance_ms(1000);
+  }
+  const auto first = sink->last_raw();
+  for (int i = 0; i < 31; ++i) {
+    hear("west", 7, 600'000);
+    clock_.advance_ms(1000);
+  }
+  const auto second = sink->last_raw();
+  spdlog::set_default_logger(previous);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].level, spdlog::level::warn);
+  const std::string line(first[0].payload.data(), first[0].payload.size());
+  EXPECT_THAT(line, HasSubstr("region west's clock is at least 600000 ms ahead"));
+  EXPECT_EQ(second.size(), 2u);
 }
 
 TEST_F(MembershipTest, NewProcessAfterTheOldOneStoppedIsARestartNotAProblem) {

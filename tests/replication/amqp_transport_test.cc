@@ -8,13 +8,15 @@
 // exchange and queue names, so tests never see each other's messages.
 #include "messaging/amqp_transport.h"
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "cache/geo_cache.h"
 #include "messaging/event.h"
@@ -96,6 +98,42 @@ TEST(AmqpTransport, RoundTripBetweenTwoRegionsKeepsOrder) {
   // And its own one, which came back through "*" and was acked unread.
   EXPECT_TRUE(wait_until(2000, [&] { return west.stats().messages_consumed == 201; }));
   EXPECT_EQ(east.stats().messages_nacked, 0u);
+}
+
+// A region's queue hands each message to one of the processes consuming it:
+// two processes serving one region heard only some of each other's hellos
+// (and none once their hellos fell in step with the others'). Each hears
+// every one through a queue of its own; other regions' hellos still come
+// once, through the region's queue.
+TEST(AmqpTransport, TwoProcessesOfOneRegionHearEveryHelloOfTheOther) {
+  GEOCACHE_REQUIRE_BROKER();
+  const AmqpOptions o = test_options(test_amqp_url(), "twins");
+  AmqpTransport first(o, kRegions), second(o, kRegions), east(o, kRegions);
+  Collector at_first, at_second, at_east;
+  first.attach(kWest, at_first.receiver());
+  second.attach(kWest, at_second.receiver());
+  east.attach(kEast, at_east.receiver());
+  ASSERT_TRUE(first.start().ok());
+  ASSERT_TRUE(second.start().ok());
+  ASSERT_TRUE(east.start().ok());
+  constexpr size_t kHellos = 20;
+  for (size_t i = 0; i < kHellos; ++i) ASSERT_TRUE(first.broadcast(kWest, "west " + std::to_string(i)).ok());
+  ASSERT_TRUE(east.broadcast(kEast, "east").ok());
+  auto count = [](const Collector& c, const std::string& payload) {
+    const std::vector<std::string> all = c.all();
+    return std::count(all.begin(), all.end(), payload);
+  };
+  auto heard_every_west_hello = [&](const Collector& c) {
+    for (size_t i = 0; i < kHellos; ++i) {
+      if (count(c, "west " + std::to_string(i)) == 0) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(wait_until(10'000, [&] { return heard_every_west_hello(at_second); }));
+  EXPECT_TRUE(wait_until(10'000, [&] { return heard_every_west_hello(at_east); }));
+  ASSERT_TRUE(wait_until(10'000, [&] { return count(at_first, "east") + count(at_second, "east") >= 1; }));
+  EXPECT_EQ(count(at_first, "east") + count(at_second, "east"), 1);
+  for (size_t i = 0; i < kHellos; ++i) EXPECT_EQ(count(at_east, "west " + std::to_string(i)), 1) << i;
 }
 
 TEST(AmqpTransport, TwoLocalRegionsInOneTransport) {

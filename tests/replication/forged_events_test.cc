@@ -294,6 +294,16 @@ TEST_F(ForgedEvents, NodeWithAClockTenMinutesAheadWinsNoConflictAndStretchesNoTt
   const int64_t east_time = std::stoll(time->element[0]->str);
   ASSERT_GT(east_time, SystemClock::instance()->now_ms() / 1000 + 500) << "faketime did not shift east's clock";
 
+  // Before east writes anything, its heartbeats show its clock to the others:
+  // a problem in INFO and a warning in the log.
+  for (const char* r : {"west", "north"}) {
+    EXPECT_TRUE(
+        wait_until(15'000, [&] { return info(r).find("region east's clock is at least") != std::string::npos; }))
+        << r << "\n"
+        << info(r);
+    EXPECT_NE(nodes_[r]->log().find("warning] region east's clock is at least"), std::string::npos) << nodes_[r]->log();
+  }
+
   // Before the guard: lived 660 s in west and north.
   ASSERT_EQ(cmd("east", {"SET", "ttl", "v", "EX", "60"}), "OK");
   // Before the guard: east's write won although west's came later.
