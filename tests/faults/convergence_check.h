@@ -85,9 +85,10 @@ struct CheckOptions {
   // How far an expiry may be from the write's send/reply window.
   int64_t ttl_tolerance_us = 1'000'000;
   std::vector<Crash> crashes;
-  // An outbox publishes within a few ms (linger 1 ms, then the confirm); a
-  // quarter second covers that on a loaded machine without excusing more.
-  int64_t crash_exposure_us = 250'000;
+  // An outbox publishes within a few ms (linger 1 ms, then the confirm), but
+  // a broker loaded by sanitizer builds was seen to confirm 470 ms late; a
+  // second covers that without excusing more.
+  int64_t crash_exposure_us = 1'000'000;
   // Whether a DEL that answered 0 (the key was absent where it ran) must
   // still win over older writes from other regions (issue 8, "Restart": it
   // must). False holds such a DEL to what geocached does before that fix:
