@@ -98,9 +98,11 @@ class GeoCache::ResyncAccess final : public ResyncStore {
   void apply(RegionId region, std::string_view key, const Record& record) override { store(region).apply(key, record); }
   Version flush_mark(RegionId region) const override { return store(region).flush_mark(); }
   void flush_before(RegionId region, Version version) override { store(region).flush_before(version); }
-  size_t drop_from_origin_before(RegionId region, RegionId origin, uint64_t before_hlc,
-                                 absl::FunctionRef<bool(std::string_view key)> keep) override {
-    return store(region).drop_from_origin_before(origin, before_hlc, keep);
+  void apply_seen(RegionId region, std::string_view key, const Record& record, RegionId origin) override {
+    store(region).apply_seen(key, record, origin);
+  }
+  size_t end_snapshot(RegionId region, RegionId origin, std::optional<uint64_t> drop_before_hlc) override {
+    return store(region).end_snapshot(origin, drop_before_hlc);
   }
   std::optional<uint64_t> copy_backlog(RegionId origin, uint64_t epoch, uint64_t from, uint64_t until,
                                        size_t max_events, size_t max_bytes, std::vector<Event>* out) const override {

@@ -36,6 +36,16 @@
 // charge adds the hash's. A hash whose fields are all deleted counts as a
 // tombstone and, like one, retires after the retention window.
 //
+// Snapshot marks. A resync snapshot from origin O must end by dropping the
+// entries of O's that it did not contain (O forgot them). Rather than keep
+// every key of a snapshot in memory until its end, each entry has a mark bit
+// (bit 7 of its kind byte), and the store one "seen" value per region slot:
+// a record applied from O's snapshot marks the key's entry seen (if the entry
+// is O's), any other write marks it unseen, and the snapshot's end drops O's
+// entries older than the snapshot that are still unseen, marks O's others
+// unseen and flips O's seen value, in one pass. A write racing the flip may
+// read as seen: it is kept, never wrongly dropped.
+//
 // Forgetting. When an entry leaves without being superseded (eviction, expiry,
 // tombstone retirement, flush, resync) its version is folded into a
 // "forgotten" high-water mark. Marks are kept per shard in kMarkSlots slots
@@ -46,6 +56,7 @@
 #include "cache/lru_cache.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -76,7 +87,7 @@ struct Entry {
   Handle prev;  // toward the most recently used end
   Handle next;  // toward the least recently used end
   uint64_t hlc;
-  uint64_t meta;  // expire_at_ms << 16 | region slot << 8 | kind
+  uint64_t meta;  // expire_at_ms << 16 | region slot << 8 | snapshot mark << 7 | kind
   uint32_t key_len;
   uint32_t value_len;
 
@@ -86,7 +97,10 @@ struct Entry {
   std::string_view value() const { return {data() + key_len, value_len}; }
   size_t block_bytes() const { return sizeof(Entry) + key_len + value_len; }
   int64_t expire_at_ms() const { return static_cast<int64_t>(meta >> 16); }
-  ValueKind kind() const { return static_cast<ValueKind>(meta & 0xff); }
+  ValueKind kind() const { return static_cast<ValueKind>(meta & 0x7f); }
+  bool mark() const { return (meta & 0x80) != 0; }
+  void set_mark(bool m) { meta = (meta & ~uint64_t{0x80}) | (m ? 0x80 : 0); }
+  uint8_t slot() const { return static_cast<uint8_t>((meta >> 8) & 0xff); }
   // The hash a kHash entry owns.
   VersionedHash* hash() const {
     VersionedHash* h;
@@ -97,7 +111,7 @@ struct Entry {
   // Holds no live value: a tombstone, or a hash whose fields are all deleted.
   bool is_tombstone() const { return kind() == ValueKind::kTombstone || (is_hash() && hash()->empty()); }
   Version version(const RegionSlots& slots) const {
-    return Version{hlc, slots.id_of(static_cast<uint8_t>((meta >> 8) & 0xff))};
+    return Version{hlc, slots.id_of(slot())};
   }
   bool expired_at(int64_t now) const {
     const int64_t at = expire_at_ms();
@@ -107,9 +121,9 @@ struct Entry {
     if (is_hash()) return RecordView{kind(), {}, expire_at_ms(), version(slots), hash()};
     return RecordView{kind(), value(), expire_at_ms(), version(slots)};
   }
-  void set_meta(int64_t expire_at, uint8_t region_slot, ValueKind kind) {
+  void set_meta(int64_t expire_at, uint8_t region_slot, ValueKind kind, bool mark) {
     meta = static_cast<uint64_t>(std::clamp<int64_t>(expire_at, 0, kMaxExpireAtMs)) << 16 |
-           static_cast<uint64_t>(region_slot) << 8 | static_cast<uint8_t>(kind);
+           static_cast<uint64_t>(region_slot) << 8 | (mark ? 0x80 : 0) | static_cast<uint8_t>(kind);
   }
 };
 static_assert(sizeof(Entry) == 32);
@@ -164,6 +178,8 @@ enum class Removal { kSuperseded, kEvicted, kExpired, kForgotten };
 // share of it and evicts down to that share once the store as a whole is over
 // budget; below that a shard may borrow, so one value can be as large as the
 // whole budget, not just a shard's share.
+struct LruCache::SeenMarks : std::array<std::atomic<uint8_t>, 256> {};
+
 struct LruCache::ByteBudget {
   std::atomic<size_t> used{0};
   std::atomic<size_t> max{0};  // 0: no limit
@@ -181,6 +197,7 @@ struct LruCache::Shard {
   size_t byte_share ABSL_GUARDED_BY(mu) = 0;  // this shard's even share of the byte budget
   ByteBudget* budget = nullptr;
   RegionSlots* slots = nullptr;  // the store's, shared by its shards
+  const SeenMarks* seen = nullptr;  // the store's, shared by its shards
   LruCacheStats st ABSL_GUARDED_BY(mu);
   size_t expiring ABSL_GUARDED_BY(mu) = 0;  // entries with an expiry, tombstones included; 0 lets the expiry cycle skip the shard
   Version forgotten[kMarkSlots] ABSL_GUARDED_BY(mu);
@@ -197,6 +214,8 @@ struct LruCache::Shard {
   Version version_of(Handle h) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return at(h)->version(*slots); }
   RecordView view_of(const Entry* e) const { return e->view(*slots); }
   Version& mark_for(size_t hash) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return forgotten[(hash >> 24) % kMarkSlots]; }
+  // The snapshot mark an ordinary write of region slot `slot` leaves.
+  bool unseen(uint8_t slot) const { return (*seen)[slot].load(std::memory_order_relaxed) == 0; }
 
   // --- LRU list -----------------------------------------------------------
   void link_front_locked(Handle h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -285,8 +304,8 @@ struct LruCache::Shard {
     const size_t before = charge_of(e);
     fn(*hash);
     e->hlc = hash->max_version().hlc;
-    e->set_meta(hash_entry_expiry(*hash, now, tombstone_retention_ms), *slots->slot_of(hash->max_version().region),
-                ValueKind::kHash);
+    const uint8_t max_slot = *slots->slot_of(hash->max_version().region);
+    e->set_meta(hash_entry_expiry(*hash, now, tombstone_retention_ms), max_slot, ValueKind::kHash, unseen(max_slot));
     count_locked(e, +1);
     const size_t after = charge_of(e);
     st.bytes += after - before;
@@ -341,7 +360,7 @@ struct LruCache::Shard {
       count_locked(e, -1);
       st.bytes -= charge_of(e);
       e->hlc = rec.version.hlc;
-      e->set_meta(expire_at, *slot, rec.kind);
+      e->set_meta(expire_at, *slot, rec.kind, unseen(*slot));
       e->value_len = static_cast<uint32_t>(rec.bytes.size());
       std::memcpy(e->data() + key.size(), rec.bytes.data(), rec.bytes.size());
       count_locked(e, +1);
@@ -361,7 +380,7 @@ struct LruCache::Shard {
     const Handle h = arena.allocate(sizeof(Entry) + key.size() + value.size());
     Entry* e = at(h);
     e->hlc = hlc;
-    e->set_meta(expire_at, slot, kind);
+    e->set_meta(expire_at, slot, kind, unseen(slot));
     e->key_len = static_cast<uint32_t>(key.size());
     e->value_len = static_cast<uint32_t>(value.size());
     std::memcpy(e->data(), key.data(), key.size());
@@ -479,9 +498,11 @@ LruCache::LruCache(const LruCacheOptions& options)
   shards_ = std::make_unique<Shard[]>(options_.shards);
   budget_ = std::make_unique<ByteBudget>();
   slots_ = std::make_unique<RegionSlots>();
+  seen_ = std::make_unique<SeenMarks>();
   for (int i = 0; i < options_.shards; ++i) {
     shards_[i].budget = budget_.get();
     shards_[i].slots = slots_.get();
+    shards_[i].seen = seen_.get();
   }
   set_limits(options_.max_items, options_.max_bytes);
 }
@@ -711,21 +732,37 @@ std::optional<std::string> LruCache::random_key() const {
   return std::nullopt;
 }
 
-size_t LruCache::drop_from_origin_before(RegionId origin, uint64_t before_hlc,
-                                         absl::FunctionRef<bool(std::string_view)> keep) {
+ApplyResult LruCache::apply_seen(std::string_view key, const Record& record, RegionId origin) {
+  const ApplyResult result = apply(key, record);
+  const std::optional<uint8_t> slot = slots_->slot_of(origin);
+  if (!slot) return result;
+  Shard& s = shard_for(key);
+  detail::AdaptiveMutexLock lock(s.mu);
+  auto it = s.table.find(key);
+  if (it != s.table.end() && s.at(*it)->slot() == *slot) s.at(*it)->set_mark(!s.unseen(*slot));
+  return result;
+}
+
+size_t LruCache::end_snapshot(RegionId origin, std::optional<uint64_t> drop_before_hlc) {
+  const std::optional<uint8_t> slot = slots_->slot_of(origin);
+  if (!slot) return 0;
+  std::atomic<uint8_t>& seen = (*seen_)[*slot];
+  const bool seen_mark = seen.load(std::memory_order_relaxed) != 0;
   size_t dropped = 0;
   for (int i = 0; i < options_.shards; ++i) {
     Shard& s = shards_[i];
     detail::AdaptiveMutexLock lock(s.mu);
     std::vector<Handle> doomed;
     for (Handle h : s.table) {
-      const Entry* e = s.at(h);
-      const Version v = e->version(*s.slots);
-      if (v.region == origin && v.hlc < before_hlc && !keep(e->key())) doomed.push_back(h);
+      Entry* e = s.at(h);
+      if (e->slot() != *slot) continue;
+      if (drop_before_hlc && e->hlc < *drop_before_hlc && e->mark() != seen_mark) doomed.push_back(h);
+      else e->set_mark(seen_mark);  // unseen once the seen value flips below
     }
     for (Handle h : doomed) s.remove_locked(h, Removal::kForgotten);
     dropped += doomed.size();
   }
+  seen.store(seen_mark ? 0 : 1, std::memory_order_relaxed);
   return dropped;
 }
 

@@ -163,10 +163,15 @@ class LruCache {
   // A uniformly chosen shard's random live key, or nullopt if empty.
   std::optional<std::string> random_key() const;
 
-  // Drops every entry whose version is from `origin` and below `before`,
-  // unless keep(key) says otherwise (resync: DESIGN.md). Returns how many went.
-  size_t drop_from_origin_before(RegionId origin, uint64_t before_hlc,
-                                 absl::FunctionRef<bool(std::string_view key)> keep);
+  // A resync snapshot from `origin` (DESIGN.md): apply_seen() applies one of
+  // its records like apply() and marks the key's entry, if it is origin's, as
+  // seen; end_snapshot() then drops origin's entries older than
+  // drop_before_hlc that no record marked (origin forgot them), unless
+  // drop_before_hlc is none, and readies the marks for the next snapshot.
+  // Returns how many went. Memory: one bit per entry, whatever the
+  // snapshot's size. One snapshot per origin at a time.
+  ApplyResult apply_seen(std::string_view key, const Record& record, RegionId origin);
+  size_t end_snapshot(RegionId origin, std::optional<uint64_t> drop_before_hlc);
 
   LruCacheStats stats() const;
 
@@ -180,11 +185,13 @@ class LruCache {
  private:
   struct Shard;
   struct ByteBudget;
+  struct SeenMarks;
   Shard& shard_for(std::string_view key) const;
   void settle_budget();
   std::unique_ptr<Shard[]> shards_;
   std::unique_ptr<ByteBudget> budget_;
   std::unique_ptr<detail::RegionSlots> slots_;  // region ids of the entries' versions
+  std::unique_ptr<SeenMarks> seen_;             // per region slot: the snapshot mark meaning "seen"
   const LruCacheOptions options_;
   const Clock* clock_;
   int shard_bits_;

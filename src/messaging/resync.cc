@@ -157,14 +157,12 @@ size_t Resync::warming() const {
 void Resync::resync_locally(RegionId region, RegionId origin) {
   const int64_t started_ms = clock_->now_ms();
   const uint64_t snapshot_hlc = store_->hlc_now();
-  std::unordered_set<std::string> present;
   uint64_t records = 0, bytes = 0;
   for (int shard = 0; shard < store_->shard_count(origin); ++shard) {
     for (Event& e : store_->copy_shard(origin, shard)) {
-      store_->apply(region, e.key, e.record);
+      store_->apply_seen(region, e.key, e.record, origin);
       ++records;
       bytes += encoded_event_size(e);
-      present.insert(std::move(e.key));
     }
   }
   {
@@ -174,10 +172,9 @@ void Resync::resync_locally(RegionId region, RegionId origin) {
     stats_.bytes_in += bytes;
     stats_.last_ms = clock_->now_ms() - started_ms;
   }
-  const size_t dropped = store_->drop_from_origin_before(
-      region, origin, snapshot_hlc, [&](std::string_view key) { return present.count(std::string(key)) != 0; });
-  spdlog::info("region {} resynced from region {}: {} keys in snapshot, {} dropped", name(region), name(origin),
-               present.size(), dropped);
+  const size_t dropped = store_->end_snapshot(region, origin, snapshot_hlc);
+  spdlog::info("region {} resynced from region {}: {} records in snapshot, {} dropped", name(region), name(origin),
+               records, dropped);
   report_completed(region, origin);
 }
 
@@ -292,8 +289,7 @@ void Resync::apply_snapshot_chunk(RegionId region, const EventBatch& chunk) {
       else store_->apply(region, e.key, e.record);
       continue;
     }
-    store_->apply(region, e.key, e.record);
-    it->second.seen.insert(e.key);
+    store_->apply_seen(region, e.key, e.record, chunk.origin);
   }
 }
 
@@ -319,17 +315,15 @@ void Resync::finish_snapshot(RegionId region, const EventBatch& end) {
     else ++stats_.by_snapshot;
     store_->hlc_observe(end.snapshot_hlc);
     if (end.flush_mark != Version::zero()) store_->flush_before(region, end.flush_mark);
-    const auto& seen = it->second.seen;
     // A sender still warming up from us may lack what we hold: its snapshot
     // is no evidence that it forgot anything. Its records were applied all
     // the same (by LWW, always safe). A backlog's events say nothing of
     // what the origin forgot.
-    if (!end.warming && !end.backlog) {
-      dropped = store_->drop_from_origin_before(region, end.origin, end.snapshot_hlc, [&](std::string_view key) {
-        return seen.count(std::string(key)) != 0;
-      });
+    if (!end.backlog) {
+      dropped = store_->end_snapshot(region, end.origin,
+                                     end.warming ? std::nullopt : std::optional<uint64_t>(end.snapshot_hlc));
     }
-    in_snapshot = end.backlog ? it->second.records : seen.size();
+    in_snapshot = it->second.records;
     warm_up = it->second.warm_up;
     const bool again = it->second.missed_more;
     const std::optional<MissedRange> missed_after = it->second.missed_after;
@@ -354,7 +348,7 @@ void Resync::finish_snapshot(RegionId region, const EventBatch& end) {
     spdlog::info("region {} caught up from region {}'s backlog: {} events", name(region), name(end.origin),
                  in_snapshot);
   } else {
-    spdlog::info("region {} {} region {}: {} keys in snapshot, {}", name(region),
+    spdlog::info("region {} {} region {}: {} records in snapshot, {}", name(region),
                  warmed ? "warmed up from" : "resynced from", name(end.origin), in_snapshot,
                  end.warming ? std::string("none dropped (the sender was still warming up)")
                              : std::to_string(dropped) + " dropped");

@@ -65,13 +65,16 @@ class ResyncStore {
   virtual std::vector<Event> copy_shard(RegionId region, int shard) const = 0;
   // Stores `record` for `key` by last-writer-wins.
   virtual void apply(RegionId region, std::string_view key, const Record& record) = 0;
+  // The same for a record of a snapshot of `origin`, which it marks as seen
+  // (LruCache::apply_seen).
+  virtual void apply_seen(RegionId region, std::string_view key, const Record& record, RegionId origin) = 0;
   // The store's latest FLUSHALL version (zero if none), and applying one.
   virtual Version flush_mark(RegionId region) const = 0;
   virtual void flush_before(RegionId region, Version version) = 0;
-  // Drops entries written by `origin` before `before_hlc` unless keep(key);
-  // returns how many went.
-  virtual size_t drop_from_origin_before(RegionId region, RegionId origin, uint64_t before_hlc,
-                                         absl::FunctionRef<bool(std::string_view key)> keep) = 0;
+  // Ends a snapshot of `origin`: drops the entries it wrote before
+  // drop_before_hlc that the snapshot did not mark as seen (none: drops
+  // nothing); returns how many went (LruCache::end_snapshot).
+  virtual size_t end_snapshot(RegionId region, RegionId origin, std::optional<uint64_t> drop_before_hlc) = 0;
   // Local region origin's published events [from, until) of `epoch`, a
   // chunk at a time (Replicator::copy_backlog): the sequence to go on from,
   // or nullopt if its backlog does not hold `from` of that epoch.
@@ -182,7 +185,6 @@ class Resync {
     // What the reports of gaps made while it was out missed, as one range
     // spanning them; none if one of them did not know.
     std::optional<MissedRange> missed_after;
-    std::unordered_set<std::string> seen;  // keys of the snapshot so far
     std::unordered_set<uint64_t> chunks;   // numbers of the chunks received so far
     uint64_t records = 0;                  // records (or backlog events) received so far
     bool missed_more = false;  // another gap meanwhile, maybe after the snapshot was taken

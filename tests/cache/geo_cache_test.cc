@@ -300,7 +300,7 @@ TEST_F(GeoCacheTest, ResyncDropsEntriesTheOriginNoLongerHas) {
   ASSERT_EQ(read("stale", "us"), "x");
   // The origin forgets the key without a replicated write (eviction is
   // local), so only a snapshot can tell the receiver its copy is stale.
-  geo_->TEST_store(kEu).drop_from_origin_before(kEu, UINT64_MAX, [](std::string_view) { return false; });
+  geo_->TEST_store(kEu).end_snapshot(kEu, UINT64_MAX);  // an empty snapshot of its own: forgets all
   geo_->resync(kUs, kEu);
   EXPECT_EQ(read("stale", "us"), "-");
   EXPECT_EQ(read("stale", "ap"), "x");  // not resynced

@@ -427,7 +427,7 @@ TEST_F(LruCacheTest, VersionsKeepTheirWhole32BitRegionAndTieBreakOnIt) {
   EXPECT_EQ(peek("k"), "from high");
   put("j", "from low", ver(5, low));
   EXPECT_EQ(cache_->peek("j")->version.region, low);
-  EXPECT_EQ(cache_->drop_from_origin_before(high, 6, [](std::string_view) { return false; }), 1u);
+  EXPECT_EQ(cache_->end_snapshot(high, 6), 1u);  // an empty snapshot of high's
   EXPECT_EQ(keys(), std::vector<std::string>{"j"});
 }
 
@@ -540,7 +540,7 @@ TEST_F(LruCacheTest, FlushBeforeRemovesOlderEntriesAndKeepsNewerOnes) {
   cache_->TEST_check_invariants();
 }
 
-TEST_F(LruCacheTest, DropFromOriginRemovesOnlyThatOriginsOlderUnkeptEntries) {
+TEST_F(LruCacheTest, SnapshotEndDropsOnlyThatOriginsOlderEntriesItDidNotHold) {
   LruCacheOptions o;
   o.shards = 4;
   make(o);
@@ -549,13 +549,22 @@ TEST_F(LruCacheTest, DropFromOriginRemovesOnlyThatOriginsOlderUnkeptEntries) {
   cache_->apply("r2_old_tomb", tombstone(ver(12, 2)));
   put("r2_new", "x", ver(30, 2));
   put("r1_old", "x", ver(10, 1));
-  const size_t dropped =
-      cache_->drop_from_origin_before(2, 20, [](std::string_view k) { return k == "r2_old_kept"; });
-  EXPECT_EQ(dropped, 2u);
+  // Region 2's snapshot holds r2_old_kept (as we have it: a stale apply still
+  // counts) and r1_old, which is region 1's and not for region 2 to keep.
+  EXPECT_EQ(cache_->apply_seen("r2_old_kept", rec("x", ver(11, 2)), 2), ApplyResult::kStale);
+  cache_->apply_seen("r1_old", rec("x", ver(10, 1)), 2);
+  EXPECT_EQ(cache_->end_snapshot(2, 20), 2u);
   EXPECT_EQ(keys(true), (std::vector<std::string>{"r1_old", "r2_new", "r2_old_kept"}));
   // A dropped version is forgotten, not forgiven: the same old event stays out.
   EXPECT_EQ(put("r2_old", "x", ver(10, 2)), ApplyResult::kStale);
   cache_->TEST_check_invariants();
+  // The next snapshot starts afresh: what this one saw, the next must see again.
+  EXPECT_EQ(cache_->end_snapshot(2, 20), 1u);
+  EXPECT_EQ(keys(true), (std::vector<std::string>{"r1_old", "r2_new"}));
+  // An end that may not drop (a sender still warming up) drops nothing.
+  put("r2_mid", "x", ver(15, 2));
+  EXPECT_EQ(cache_->end_snapshot(2, std::nullopt), 0u);
+  EXPECT_EQ(cache_->end_snapshot(2, 20), 1u);  // and readies the marks all the same
 }
 
 // ---- update ---------------------------------------------------------------------
@@ -792,8 +801,10 @@ TEST(LruCacheConcurrentTest, RandomOperationsFromManyThreadsKeepInvariants) {
         } else if (op < 98) {
           cache.scan_shard(static_cast<int>(rng() % 4), true, [](std::string_view, const RecordView&) {});
         } else if (op < 99) {
-          cache.drop_from_origin_before(static_cast<RegionId>(1 + rng() % 3), hlc.now() - rng() % 1024,
-                                        [&](std::string_view k) { return k.size() % 2 == 0; });
+          const std::string key = "k" + std::to_string(rng() % 64);
+          const RegionId origin = static_cast<RegionId>(1 + rng() % 3);
+          cache.apply_seen(key, Record{ValueKind::kString, "v", kNoExpiry, ver(hlc.now(), origin)}, origin);
+          if (rng() % 8 == 0) cache.end_snapshot(origin, hlc.now() - rng() % 1024);
         } else {
           cache.stats();
         }

@@ -50,11 +50,18 @@ class FakeStore final : public ResyncStore {
     std::erase_if(records_[region], [&](const auto& kv) { return kv.second.version < version; });
     flush_marks_[region] = std::max(flush_marks_[region], version);
   }
-  size_t drop_from_origin_before(RegionId region, RegionId origin, uint64_t before_hlc,
-                                 absl::FunctionRef<bool(std::string_view key)> keep) override {
+  void apply_seen(RegionId region, std::string_view key, const Record& record, RegionId origin) override {
+    apply(region, key, record);
     std::lock_guard lock(mu_);
+    seen_[{region, origin}].insert(std::string(key));
+  }
+  size_t end_snapshot(RegionId region, RegionId origin, std::optional<uint64_t> drop_before_hlc) override {
+    std::lock_guard lock(mu_);
+    std::set<std::string> seen = std::move(seen_[{region, origin}]);
+    seen_.erase({region, origin});
+    if (!drop_before_hlc) return 0;
     return std::erase_if(records_[region], [&](const auto& kv) {
-      return kv.second.version.region == origin && kv.second.version.hlc < before_hlc && !keep(kv.first);
+      return kv.second.version.region == origin && kv.second.version.hlc < *drop_before_hlc && !seen.count(kv.first);
     });
   }
   std::optional<uint64_t> copy_backlog(RegionId origin, uint64_t epoch, uint64_t from, uint64_t until,
@@ -114,6 +121,7 @@ class FakeStore final : public ResyncStore {
   mutable std::mutex mu_;
   mutable std::map<RegionId, std::map<std::string, Record>> records_;
   mutable std::map<RegionId, Version> flush_marks_;
+  std::map<std::pair<RegionId, RegionId>, std::set<std::string>> seen_;  // (region, origin): keys of its snapshot
   uint64_t backlog_epoch_ = 0;
   std::map<uint64_t, Event> backlog_;
 };
