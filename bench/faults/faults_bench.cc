@@ -10,7 +10,9 @@
 // partition:  3 regions under --rate writes/s each (default 500); east's link
 //             cut for --partition-s (30); at the heal the load stops; prints
 //             the time from the heal to agreement and the acknowledged writes
-//             lost (deletes included).
+//             lost (deletes included), and each node's resyncs (by backlog or
+//             snapshot, records moved). With --queue-bytes the queues are
+//             bounded too, so east's overflows and east resyncs.
 // kill:       the same load; west killed with SIGKILL, started again after
 //             --down-s (5), the load goes on --after-s (5) more; prints the
 //             time from the restart to agreement and the lost writes.
@@ -74,6 +76,7 @@ struct Config {
   double after_s = 5;
   int preload = 0;
   int64_t queue_bytes = 1 << 20;
+  bool queue_bytes_given = false;  // partition: bound the queues too
   double lag_s = 10;
   double control_s = 0;
   bool fast_reconnect = false;
@@ -155,10 +158,33 @@ std::vector<Write> preload(FaultCluster& cluster, int per_region) {
   return out;
 }
 
+std::string info_line(const std::string& info, const std::string& name);
+
+// What the resyncs of each node took (INFO geo): by backlog or snapshot, the
+// records they carried, the gaps seen.
+void print_resyncs(FaultCluster& cluster) {
+  for (const std::string& r : cluster.regions()) {
+    auto c = cluster.connect(r);
+    const std::string info = c && !c->err ? command_text(c.get(), {"INFO", "geo"}).value_or("") : "";
+    std::printf("  %s:", r.c_str());
+    for (const char* name : {"gaps", "resyncs_by_backlog", "resyncs_by_snapshot", "resync_records_in",
+                             "resync_bytes_in", "resync_last_ms"}) {
+      const std::string line = info_line(info, name);
+      std::printf(" %s", line.empty() ? (std::string(name) + ":?").c_str() : line.c_str());
+    }
+    std::printf("\n");
+  }
+}
+
 void partition(const Config& config) {
-  std::printf("== partition: east cut for %.0f s under %zu x %.0f writes/s\n", config.partition_s, size_t{3},
-              config.rate);
-  FaultCluster cluster(cluster_options(config));
+  std::printf("== partition: east cut for %.0f s under %zu x %.0f writes/s%s\n", config.partition_s, size_t{3},
+              config.rate, config.queue_bytes_given ? ", queues bounded (drop-head)" : "");
+  FaultClusterOptions options = cluster_options(config);
+  if (config.queue_bytes_given) {
+    // A bound the cut region's queue outgrows: it loses events, and resyncs.
+    options.node_args.insert(options.node_args.end(), {"--amqp-queue-max-bytes", std::to_string(config.queue_bytes)});
+  }
+  FaultCluster cluster(options);
   start_or_throw(cluster);
   WriteLoad load(cluster.regions(), cluster.connector(), load_options(config));
   load.start();
@@ -173,6 +199,7 @@ void partition(const Config& config) {
               static_cast<long long>(load.counts("east").acked - east_before));
   print_load(load, cluster.regions());
   report_convergence(cluster, load.history(), healed_us, "heal", {});
+  print_resyncs(cluster);
 }
 
 void kill_restart(const Config& config) {
@@ -548,7 +575,7 @@ int main_impl(int argc, char** argv) {
     else if (a == "--preload")
       config.preload = std::stoi(next());
     else if (a == "--queue-bytes")
-      config.queue_bytes = std::stoll(next());
+      config.queue_bytes = std::stoll(next()), config.queue_bytes_given = true;
     else if (a == "--lag-s")
       config.lag_s = std::stod(next());
     else if (a == "--control-s")

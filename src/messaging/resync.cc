@@ -57,6 +57,16 @@ std::optional<MissedRange> span(std::optional<MissedRange> a, std::optional<Miss
   return MissedRange{a->epoch, std::min(a->from, b->from), std::max(a->until, b->until)};
 }
 
+// A batch of the answer to request `request_id` of `requester`'s, from `origin`.
+EventBatch answer_batch(BatchKind kind, RegionId origin, RegionId requester, uint64_t request_id) {
+  EventBatch b;
+  b.kind = kind;
+  b.origin = origin;
+  b.target = requester;
+  b.request_id = request_id;
+  return b;
+}
+
 }  // namespace
 
 Resync::Resync(const ResyncOptions& options, ResyncStore* store, const Clock* clock, SendFn send)
@@ -435,11 +445,7 @@ void Resync::send_answer(RegionId origin, RegionId requester, const Request& req
 
 bool Resync::send_backlog(RegionId origin, RegionId requester, const Request& request) {
   const MissedRange& missed = *request.missed;
-  EventBatch chunk;
-  chunk.kind = BatchKind::kSnapshotChunk;
-  chunk.origin = origin;
-  chunk.target = requester;
-  chunk.request_id = request.id;
+  EventBatch chunk = answer_batch(BatchKind::kSnapshotChunk, origin, requester, request.id);
   chunk.backlog = true;
   uint64_t seq = missed.from, events = 0, chunks = 0;
   while (seq < missed.until) {
@@ -469,11 +475,7 @@ bool Resync::send_backlog(RegionId origin, RegionId requester, const Request& re
       return true;
     }
   }
-  EventBatch end;
-  end.kind = BatchKind::kSnapshotEnd;
-  end.origin = origin;
-  end.target = requester;
-  end.request_id = request.id;
+  EventBatch end = answer_batch(BatchKind::kSnapshotEnd, origin, requester, request.id);
   end.first_seq = chunks;
   end.backlog = true;
   if (Status st = send_(end); !st.ok()) {
@@ -495,11 +497,7 @@ void Resync::send_snapshot(RegionId origin, RegionId requester, uint64_t request
   // Taken before scanning: every write with an older version is in the store
   // when its shard is scanned (a version is assigned under the shard lock).
   const uint64_t snapshot_hlc = store_->hlc_now();
-  EventBatch chunk;
-  chunk.kind = BatchKind::kSnapshotChunk;
-  chunk.origin = origin;
-  chunk.target = requester;
-  chunk.request_id = request_id;
+  EventBatch chunk = answer_batch(BatchKind::kSnapshotChunk, origin, requester, request_id);
   size_t chunk_bytes = 0, records = 0, chunks = 0;
   auto send_chunk = [&] {
     if (chunk.events.empty()) return true;
@@ -531,11 +529,7 @@ void Resync::send_snapshot(RegionId origin, RegionId requester, uint64_t request
     }
   }
   if (!send_chunk()) return;
-  EventBatch end;
-  end.kind = BatchKind::kSnapshotEnd;
-  end.origin = origin;
-  end.target = requester;
-  end.request_id = request_id;
+  EventBatch end = answer_batch(BatchKind::kSnapshotEnd, origin, requester, request_id);
   end.snapshot_hlc = snapshot_hlc;
   end.first_seq = chunks;
   // Read after the scan: a flush is a flush, whenever it happened.

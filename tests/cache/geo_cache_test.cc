@@ -630,6 +630,24 @@ class TwoProcessResyncTest : public ::testing::Test {
     ASSERT_TRUE(b_->wait_replicated());
     transport_.wait_idle();
   }
+  // a writes k0..k5 and b "mine"; a's store (6 items) evicts k0 and k1, b
+  // keeps them; then b misses a's delete of k5 and its overwrite of k4.
+  void evict_at_a_then_miss_two_of_its_events() {
+    for (int i = 0; i < 4; ++i) ASSERT_TRUE(a_->put("k" + std::to_string(i), Value("v" + std::to_string(i)), "a").ok());
+    ASSERT_TRUE(b_->put("mine", Value("b's"), "b").ok());
+    quiesce();
+    ASSERT_TRUE(a_->put("k4", Value("v4"), "a").ok());
+    ASSERT_TRUE(a_->put("k5", Value("v5"), "a").ok());
+    quiesce();
+    ASSERT_FALSE(a_->TEST_store(kA).peek_with_tombstone("k0"));
+    ASSERT_EQ(b_->TEST_store(kB).peek("k0")->bytes, "v0");
+    transport_.drop_next(kA, kB, 1);
+    ASSERT_TRUE(value_of(a_->remove("k5", "a")));
+    quiesce();
+    transport_.drop_next(kA, kB, 1);
+    ASSERT_TRUE(a_->put("k4", Value("v4 again"), "a").ok());
+    quiesce();
+  }
   // Polls until b has completed n resyncs; the snapshot is sent by a thread
   // of a's, which wait_idle() does not see.
   bool await_resyncs(uint64_t n) {
@@ -657,20 +675,7 @@ class TwoProcessSnapshotTest : public TwoProcessResyncTest {
 };
 
 TEST_F(TwoProcessResyncTest, GapIsFilledFromTheOriginsBacklogWithJustTheMissedEvents) {
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(a_->put("k" + std::to_string(i), Value("v" + std::to_string(i)), "a").ok());
-  ASSERT_TRUE(b_->put("mine", Value("b's"), "b").ok());
-  quiesce();
-  // Two more at a evict its oldest keys there, and only there.
-  ASSERT_TRUE(a_->put("k4", Value("v4"), "a").ok());
-  ASSERT_TRUE(a_->put("k5", Value("v5"), "a").ok());
-  quiesce();
-  // b misses a's delete and an overwrite.
-  transport_.drop_next(kA, kB, 1);
-  ASSERT_TRUE(value_of(a_->remove("k5", "a")));
-  quiesce();
-  transport_.drop_next(kA, kB, 1);
-  ASSERT_TRUE(a_->put("k4", Value("v4 again"), "a").ok());
-  quiesce();
+  ASSERT_NO_FATAL_FAILURE(evict_at_a_then_miss_two_of_its_events());
   ASSERT_TRUE(a_->put("after", Value("x"), "a").ok());  // shows b the gap
   quiesce();
   ASSERT_TRUE(await_resyncs(1));
@@ -686,24 +691,7 @@ TEST_F(TwoProcessResyncTest, GapIsFilledFromTheOriginsBacklogWithJustTheMissedEv
 }
 
 TEST_F(TwoProcessSnapshotTest, GapMakesTheReceiverAskTheOriginAndEndEqualToIt) {
-  for (int i = 0; i < 4; ++i) ASSERT_TRUE(a_->put("k" + std::to_string(i), Value("v" + std::to_string(i)), "a").ok());
-  ASSERT_TRUE(b_->put("mine", Value("b's"), "b").ok());
-  quiesce();
-  ASSERT_EQ(b_->TEST_store(kB).peek("k0")->bytes, "v0");
-  // Two more at a evict its oldest keys there, and only there.
-  ASSERT_TRUE(a_->put("k4", Value("v4"), "a").ok());
-  ASSERT_TRUE(a_->put("k5", Value("v5"), "a").ok());
-  quiesce();
-  ASSERT_FALSE(a_->TEST_store(kA).peek_with_tombstone("k0"));
-  ASSERT_TRUE(b_->TEST_store(kB).peek("k0"));
-
-  // b misses a's delete and an overwrite.
-  transport_.drop_next(kA, kB, 1);
-  ASSERT_TRUE(value_of(a_->remove("k5", "a")));
-  quiesce();
-  transport_.drop_next(kA, kB, 1);
-  ASSERT_TRUE(a_->put("k4", Value("v4 again"), "a").ok());
-  quiesce();
+  ASSERT_NO_FATAL_FAILURE(evict_at_a_then_miss_two_of_its_events());
   EXPECT_EQ(b_->TEST_store(kB).peek("k5")->bytes, "v5");  // stale
   EXPECT_EQ(b_->resyncs(), 0u);
 
