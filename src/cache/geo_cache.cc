@@ -172,7 +172,16 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
                                      [this](const EventBatch& batch) { return replicator_->send_control(batch); });
   membership_ = std::make_unique<Membership>(
       options_.membership, &regions_, clock_, random_instance_id(),
-      [this](const EventBatch& hello) { return replicator_->send_control(hello); });
+      [this](const EventBatch& hello) {
+        // With where the region's stream stands, so a receiver can tell it lost the tail.
+        EventBatch h = hello;
+        for (const OutboxStats& s : replicator_->outbox_stats()) {
+          if (s.origin != h.origin) continue;
+          h.epoch = s.epoch;
+          h.published_seq = s.last_published_seq;
+        }
+        return replicator_->send_control(h);
+      });
   transport_->set_problem_sink([this](const std::string& key, const std::string& text) {
     membership_->report_problem(key, text);
   });
@@ -412,6 +421,7 @@ void GeoCache::resync(RegionId region, RegionId origin, std::optional<MissedRang
 void GeoCache::handle_control(RegionId region, const EventBatch& batch) {
   if (batch.kind == BatchKind::kHello) {
     membership_->on_hello(region, batch);
+    if (batch.origin != region) replicator_->on_stream_position(region, batch.origin, batch.epoch, batch.published_seq);
     return;
   }
   resync_->handle_control(region, batch);

@@ -24,6 +24,7 @@
 //
 //   magic "GC" | format 5 (byte) | protocol | origin (fixed32)
 //   instance_id (fixed64) | wall_ms | region name (length-prefixed)
+//   [epoch | published_seq]
 //
 // Formats 1 and 2 were the same with one-byte region ids (positions in
 // --regions, protocol 1).
@@ -166,6 +167,14 @@ Result<EventBatch> decode_hello(std::string_view in) {
   batch.protocol = static_cast<uint32_t>(protocol);
   batch.wall_ms = static_cast<int64_t>(wall);
   batch.region_name.assign(name);
+  // The stream's position, if the sender says; what follows is a later
+  // protocol's, skipped.
+  if (!in.empty()) {
+    if (!get_varint(&in, &batch.epoch) || !get_varint(&in, &batch.published_seq)) {
+      return Status::Corruption("truncated hello");
+    }
+    if (batch.published_seq > kMaxSequence) return Status::Corruption("malformed hello");
+  }
   return batch;
 }
 
@@ -203,6 +212,8 @@ void encode_batch(const EventBatch& batch, std::string* out, std::string_view se
     put_fixed64(out, batch.instance_id);
     put_varint(out, static_cast<uint64_t>(std::max<int64_t>(batch.wall_ms, 0)));
     put_length_prefixed(out, batch.region_name);
+    put_varint(out, batch.epoch);
+    put_varint(out, batch.published_seq);
   } else if (batch.is_control()) {
     out->push_back(static_cast<char>(kControlFormat));
     out->push_back(static_cast<char>(batch.kind));

@@ -86,6 +86,12 @@ struct EventBatch {
   uint64_t instance_id = 0;  // chosen at random by each process
   uint32_t protocol = 0;     // the sender's kProtocolVersion
   int64_t wall_ms = 0;       // the sender's wall clock when it sent the hello
+  // Where the sender's stream of events stands: the last sequence the broker
+  // confirmed, of epoch `epoch` (0: none yet). A receiver that has not got
+  // that far, and got nothing from it for a whole heartbeat, lost the
+  // stream's tail (a full queue dropped it; no later batch will show the
+  // gap) and resyncs. Absent from hellos of protocol 3 before it was added.
+  uint64_t published_seq = 0;
 
   bool is_control() const { return kind != BatchKind::kEvents; }
 };

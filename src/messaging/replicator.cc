@@ -81,6 +81,8 @@ struct Replicator::Outbox {
   size_t bytes = 0;
   uint64_t appended = 0, published = 0, dropped = 0, failures = 0;
   int64_t retry_at_ms = 0;
+  uint64_t last_published_seq = 0;  // of the epoch it was published under
+  uint64_t last_published_epoch = 0;
   bool overflowing = false;  // dropped events since the outbox last drained to half its bound
 };
 
@@ -96,6 +98,11 @@ struct Replicator::Inbound {
   bool jump_pending = false;
   uint64_t jump_epoch = 0;
   uint64_t jump_next = 0;
+  // A hello showed the origin ahead of us (on_stream_position) at this
+  // point of ours; still there at the next hello, we lost its tail.
+  bool tail_pending = false;
+  uint64_t tail_epoch = 0;
+  uint64_t tail_next = 0;
   void record_lag(int64_t ms) {
     st.lag_last_ms = ms;
     if (lag.size() < kSamples) lag.push_back(ms);
@@ -261,6 +268,42 @@ void Replicator::run() {
   drained_cv_.notify_all();
 }
 
+void Replicator::on_stream_position(RegionId region, RegionId origin, uint64_t epoch, uint64_t published_seq) {
+  if (published_seq == 0) return;  // nothing published (or a sender that does not say)
+  std::optional<ResyncReason> why;
+  std::optional<MissedRange> missed;
+  {
+    MutexLock lock(in_mu_);
+    auto it = inbound_.find({region, origin});
+    // Never heard a batch of it: its first one (or the warm-up) tells.
+    if (it == inbound_.end() || !it->second->known) return;
+    Inbound& in = *it->second;
+    const bool behind = epoch == in.st.epoch ? published_seq >= in.st.next_seq : epoch > in.st.epoch;
+    if (!behind) {
+      in.tail_pending = false;
+      return;
+    }
+    if (!in.tail_pending || in.tail_epoch != in.st.epoch || in.tail_next != in.st.next_seq) {
+      in.tail_pending = true;
+      in.tail_epoch = in.st.epoch;
+      in.tail_next = in.st.next_seq;
+      return;
+    }
+    in.tail_pending = false;
+    ++in.st.gaps;
+    if (epoch == in.st.epoch) {
+      why = ResyncReason::kGap;
+      missed = MissedRange{epoch, in.st.next_seq, published_seq + 1};
+    } else {
+      ++in.st.epoch_changes;
+      why = ResyncReason::kNewEpoch;
+    }
+  }
+  spdlog::info("region {} lost the end of region {}'s stream (its hello says it is at {}:{}); resyncing", region,
+               origin, epoch, published_seq);
+  if (resync_) resync_(region, origin, *why, missed);
+}
+
 std::optional<uint64_t> Replicator::copy_backlog(RegionId origin, uint64_t epoch, uint64_t from, uint64_t until,
                                                  size_t max_events, size_t max_bytes, std::vector<Event>* out) const {
   MutexLock lock(mu_);
@@ -332,6 +375,8 @@ bool Replicator::publish_one(Outbox& box) {
     return false;
   }
   box.breaker.record_success();
+  box.last_published_seq = last_seq;
+  box.last_published_epoch = batch.epoch;
   // Move exactly the confirmed events to the backlog; overflow may have
   // dropped some meanwhile (and emptied the backlog: a new epoch).
   while (!box.queue.empty() && box.queue.front().seq <= last_seq) {
@@ -656,6 +701,7 @@ std::vector<OutboxStats> Replicator::outbox_stats() const {
     s.appended = box->appended;
     s.published = box->published;
     s.dropped = box->dropped;
+    s.last_published_seq = box->last_published_epoch == box->epoch ? box->last_published_seq : 0;
     s.backlog_events = box->backlog.size();
     s.backlog_bytes = box->backlog_bytes;
     s.publish_failures = box->failures;

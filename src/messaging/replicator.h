@@ -99,6 +99,7 @@ struct OutboxStats {
   uint64_t published = 0;  // events confirmed by the transport
   uint64_t dropped = 0;    // events lost to overflow
   uint64_t publish_failures = 0;
+  uint64_t last_published_seq = 0;  // of epoch `epoch`; 0: none yet
   uint64_t backlog_events = 0;  // published events kept for resyncs
   uint64_t backlog_bytes = 0;
   CircuitBreaker::State breaker = CircuitBreaker::State::kClosed;
@@ -190,6 +191,14 @@ class Replicator {
   // batch.target, or, a hello, to every region. Blocks like
   // Transport::send_to: never call it on the request path nor from a hook.
   Status send_control(const EventBatch& batch);
+
+  // Where origin's stream stands, as its hello to `region` says (epoch, last
+  // sequence confirmed). If `region` has not got that far and nothing came
+  // from origin since the previous hello said so too, the stream's tail was
+  // lost (a full queue dropped it): counted as a gap and reported to the
+  // resync hook. Never blocks. (The hello may overtake batches still queued:
+  // hence the second hello.)
+  void on_stream_position(RegionId region, RegionId origin, uint64_t epoch, uint64_t published_seq);
 
   // Copies origin's events [from, until) of `epoch` from its backlog (and
   // outbox), at most max_events of them and about max_bytes, into *out; the

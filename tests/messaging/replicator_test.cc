@@ -481,6 +481,35 @@ TEST_F(ReplicatorReceiveTest, GapCallsResyncThenAppliesTheBatch) {
   EXPECT_EQ(resyncs_.size(), 1u);
 }
 
+TEST_F(ReplicatorReceiveTest, TailLostWithNoLaterBatchIsFoundFromTheHellos) {
+  rep_.TEST_receive(2, batch(1, 7, 1, 2));
+  // Origin 1 published up to 5; 3..5 never came (a full queue dropped them)
+  // and nothing follows them. One hello may just have overtaken the batches:
+  rep_.on_stream_position(2, 1, 7, 5);
+  EXPECT_TRUE(resyncs_.empty());
+  // ... a batch in between shows the stream moving: still nothing lost.
+  rep_.TEST_receive(2, batch(1, 7, 3, 1));
+  rep_.on_stream_position(2, 1, 7, 5);
+  EXPECT_TRUE(resyncs_.empty());
+  // Nothing more by the next hello: the tail is lost.
+  rep_.on_stream_position(2, 1, 7, 5);
+  ASSERT_EQ(resyncs_.size(), 1u);
+  EXPECT_EQ(resyncs_[0], std::make_tuple(RegionId{2}, RegionId{1}, ResyncReason::kGap));
+  EXPECT_EQ(missed_[0], (MissedRange{7, 4, 6}));
+  EXPECT_EQ(inbound(1).gaps, 1u);
+  // Caught up: hellos that say where we are ask for nothing.
+  rep_.TEST_receive(2, batch(1, 7, 4, 2));
+  rep_.on_stream_position(2, 1, 7, 5);
+  rep_.on_stream_position(2, 1, 7, 5);
+  EXPECT_EQ(resyncs_.size(), 1u);
+  // A newer epoch of which nothing came, twice: a snapshot.
+  rep_.on_stream_position(2, 1, 8, 3);
+  rep_.on_stream_position(2, 1, 8, 3);
+  ASSERT_EQ(resyncs_.size(), 2u);
+  EXPECT_EQ(std::get<2>(resyncs_[1]), ResyncReason::kNewEpoch);
+  EXPECT_EQ(missed_[1], std::nullopt);
+}
+
 TEST_F(ReplicatorReceiveTest, NewEpochCallsResync) {
   rep_.TEST_receive(2, batch(1, 7, 1, 2));
   rep_.TEST_receive(2, batch(1, 8, 40, 1));
