@@ -22,6 +22,10 @@
 //
 //   magic "GC" | format 5 (byte) | protocol | origin (fixed32)
 //   instance_id (fixed64) | wall_ms | region name (length-prefixed)
+//   [endpoint (length-prefixed)]
+//
+// The endpoint came later within protocol 3: older nodes skip it, and a hello
+// without it (or with one that does not decode) has none.
 //
 // Formats 1 and 2 were the same with one-byte region ids (positions in
 // --regions, protocol 1).
@@ -64,6 +68,8 @@ constexpr size_t kSealHeaderBytes = 3 + kMacBytes;  // magic, format, MAC
 constexpr size_t kMinEventBytes = 17;
 // A hello's region name, bytes at most (config checks names against it too).
 constexpr size_t kMaxHelloName = 255;
+// A hello's endpoint, bytes at most ("host:port"; a DNS name is at most 253).
+constexpr size_t kMaxHelloEndpoint = 261;
 
 bool valid_kind(uint8_t k) { return k <= static_cast<uint8_t>(ValueKind::kTombstone); }
 
@@ -161,6 +167,8 @@ Result<EventBatch> decode_hello(std::string_view in) {
   batch.protocol = static_cast<uint32_t>(protocol);
   batch.wall_ms = static_cast<int64_t>(wall);
   batch.region_name.assign(name);
+  std::string_view endpoint;
+  if (get_length_prefixed(&in, &endpoint) && endpoint.size() <= kMaxHelloEndpoint) batch.endpoint.assign(endpoint);
   return batch;
 }
 
@@ -198,6 +206,7 @@ void encode_batch(const EventBatch& batch, std::string* out, std::string_view se
     put_fixed64(out, batch.instance_id);
     put_varint(out, static_cast<uint64_t>(std::max<int64_t>(batch.wall_ms, 0)));
     put_length_prefixed(out, batch.region_name);
+    if (!batch.endpoint.empty()) put_length_prefixed(out, batch.endpoint);
   } else if (batch.is_control()) {
     out->push_back(static_cast<char>(kControlFormat));
     out->push_back(static_cast<char>(batch.kind));
