@@ -329,6 +329,42 @@ Result<bool> Client::del(const std::string& key) {
   return reply->integer > 0;
 }
 
+Result<std::vector<RegionEndpoint>> Client::discover(const std::string& host, int port, const std::string& password,
+                                                     int64_t timeout_ms) {
+  Context c(redisConnectWithTimeout(host.c_str(), port, to_timeval(timeout_ms)));
+  if (!c || c->err) return Status::Unavailable("cannot connect to " + host + ":" + std::to_string(port));
+  redisSetTimeout(c.get(), to_timeval(timeout_ms));
+  if (!password.empty()) {
+    Reply auth = command(c.get(), {"AUTH", password});
+    if (!auth || auth->type == REDIS_REPLY_ERROR) return Status::Unavailable("AUTH refused by " + host);
+  }
+  Reply reply = command(c.get(), {"GEO.REGIONS"});
+  if (!reply) return Status::Unavailable("no answer to GEO.REGIONS from " + host + ":" + std::to_string(port));
+  if (reply->type != REDIS_REPLY_ARRAY) return Status::InvalidArgument("GEO.REGIONS did not answer an array");
+  std::vector<RegionEndpoint> out;
+  for (size_t i = 0; i < reply->elements; ++i) {
+    const redisReply* region = reply->element[i];
+    if (region->type != REDIS_REPLY_ARRAY) return Status::InvalidArgument("GEO.REGIONS: a region is not a map");
+    std::string name, endpoint;
+    for (size_t f = 0; f + 1 < region->elements; f += 2) {  // RESP2: field, value, ...
+      const redisReply* key = region->element[f];
+      const redisReply* value = region->element[f + 1];
+      if (key->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING) continue;
+      const std::string_view k(key->str, key->len);
+      if (k == "name") name.assign(value->str, value->len);
+      if (k == "endpoint") endpoint.assign(value->str, value->len);
+    }
+    const size_t colon = endpoint.rfind(':');
+    if (name.empty() || colon == std::string::npos || colon == 0) continue;
+    std::string region_host = endpoint.substr(0, colon);
+    if (region_host.size() > 2 && region_host.front() == '[' && region_host.back() == ']') {
+      region_host = region_host.substr(1, region_host.size() - 2);  // [IPv6]:port
+    }
+    out.push_back({name, region_host, std::atoi(endpoint.c_str() + colon + 1)});
+  }
+  return out;
+}
+
 std::string Client::last_read_region() const {
   const int i = impl_->last_read.load();
   return i < 0 ? std::string() : impl_->regions[i]->endpoint.name;

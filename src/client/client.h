@@ -8,6 +8,9 @@
 //   client.set("greeting", "hello", 3600'000);
 //   auto v = client.get("greeting");  // from the region with the shortest round trip
 //
+// The endpoints can also come from any one node: Client::discover(host, port)
+// (GEO.REGIONS: the endpoint each region announces).
+//
 // A thread of its own PINGs every region each probe_interval_ms and keeps a
 // round trip per region (the median of its last samples). Reads go to the
 // read region, which changes only when another region is clearly closer
@@ -80,6 +83,14 @@ class Client {
   // the probe thread, which makes a first round before the constructor
   // returns, so the first read already goes to the closest region.
   explicit Client(ClientOptions options);
+
+  // Every region the node at host:port knows and the endpoint it announces
+  // (GEO.REGIONS; geocached's `announce` setting): a deployment's endpoints
+  // from any one of its nodes. Regions that announce none are left out; so
+  // are remote regions it has not heard a hello from (heartbeats travel only
+  // between processes). Unavailable if the node does not answer.
+  static Result<std::vector<RegionEndpoint>> discover(const std::string& host, int port,
+                                                      const std::string& password = {}, int64_t timeout_ms = 1000);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

@@ -5,6 +5,7 @@
 // deadline; no upper bound on any time is asserted.
 #include "client/client.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -164,6 +165,53 @@ TEST(ClientHysteresis, DoesNotFlapBetweenTwoCloseRegions) {
     ASSERT_EQ(client.read_region(), first);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+// The endpoints from any one node: what its regions announce (here, the
+// relays in front of them), then reads from the closest.
+TEST(ClientDiscovery, EndpointsComeFromAnyNode) {
+  const std::vector<std::string> names = {"near", "mid", "far"};
+  const std::vector<double> rtts = {1, 40, 120};
+  std::vector<int> relay_ports;
+  std::string announce;
+  for (const std::string& name : names) {
+    relay_ports.push_back(testing::free_port());
+    announce += (announce.empty() ? "" : ",") + name + "=127.0.0.1:" + std::to_string(relay_ports.back());
+  }
+  GeocachedProcess server({"--announce", announce}, names);
+  ASSERT_TRUE(server.started()) << server.log();
+  std::vector<std::unique_ptr<DelayRelay>> relays;
+  for (size_t i = 0; i < names.size(); ++i) {
+    DelayRelayOptions o;
+    o.listen_port = relay_ports[i];
+    o.target_port = server.port(names[i]);
+    o.one_way = std::chrono::microseconds(static_cast<int64_t>(rtts[i] * 500));
+    relays.push_back(std::make_unique<DelayRelay>(o));
+    relays.back()->start();
+  }
+  auto found = Client::discover("127.0.0.1", server.port("far"));
+  ASSERT_TRUE(found.ok()) << found.status().message();
+  ASSERT_EQ(found->size(), 3u);
+  for (const RegionEndpoint& e : *found) {
+    const size_t i = std::find(names.begin(), names.end(), e.name) - names.begin();
+    ASSERT_LT(i, names.size()) << e.name;
+    EXPECT_EQ(e.host, "127.0.0.1");
+    EXPECT_EQ(e.port, relay_ports[i]) << e.name;
+  }
+  ClientOptions o;
+  o.regions = *found;
+  o.home = "far";
+  Client client(o);
+  EXPECT_EQ(client.read_region(), "near");
+
+  // Without announce, the bind address and the region's port.
+  GeocachedProcess plain;
+  found = Client::discover("127.0.0.1", plain.port());
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].name, "local");
+  EXPECT_EQ((*found)[0].port, plain.port());
+  EXPECT_EQ(Client::discover("127.0.0.1", testing::free_port()).status().code(), StatusCode::kUnavailable);
 }
 
 TEST(ClientOptions, Validates) {
