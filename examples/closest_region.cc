@@ -3,10 +3,15 @@
 // scripts/run.sh runs it against the three demo regions behind delay relays.
 //
 //   closest_region HOME NAME=HOST:PORT... [--get KEY]
+//   closest_region HOME --discover HOST:PORT [--get KEY]
+//
+// With --discover the regions and their endpoints come from that one node
+// (Client::discover: GEO.REGIONS).
 //
 // Exits 1 if the read failed.
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -14,7 +19,7 @@
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: closest_region HOME NAME=HOST:PORT... [--get KEY]\n");
+    std::fprintf(stderr, "usage: closest_region HOME {NAME=HOST:PORT... | --discover HOST:PORT} [--get KEY]\n");
     return 2;
   }
   geocache::ClientOptions options;
@@ -24,6 +29,20 @@ int main(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--get" && i + 1 < argc) {
       key = argv[++i];
+      continue;
+    }
+    if (arg == "--discover" && i + 1 < argc) {
+      const std::string node = argv[++i];
+      const size_t colon = node.rfind(':');
+      auto found = geocache::Client::discover(node.substr(0, colon), std::atoi(node.c_str() + colon + 1));
+      if (!found.ok()) {
+        std::fprintf(stderr, "closest_region: %s\n", found.status().message().c_str());
+        return 1;
+      }
+      std::printf("discovered from %s:", node.c_str());
+      for (const auto& r : *found) std::printf(" %s=%s:%d", r.name.c_str(), r.host.c_str(), r.port);
+      std::printf("\n");
+      options.regions.insert(options.regions.end(), found->begin(), found->end());
       continue;
     }
     const size_t eq = arg.find('='), colon = arg.rfind(':');

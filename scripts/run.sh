@@ -5,9 +5,9 @@
 # with the simulated inter-region delay of examples/three-regions.toml. It
 # shows a redis-cli session writing in one region and reading in another.
 # Then a client sees the regions through delay relays (apps/geocache_relay)
-# as 1, 40 and 120 ms away (ports 7390, 7391, 7392) and reads from the
-# closest; with the closest one's relay stopped, from the next. It keeps
-# serving until Ctrl-C.
+# as 1, 40 and 120 ms away (ports 7390, 7391, 7392, which the node announces
+# in GEO.REGIONS, where the client finds them) and reads from the closest; with
+# the closest one's relay stopped, from the next. It keeps serving until Ctrl-C.
 #
 #   GEOCACHE_DEMO_ONLY=1   stop after the session (used by the test command)
 set -euo pipefail
@@ -35,8 +35,10 @@ print(*(s.getsockname()[1] for s in socks))')
   ports=("${all[@]:0:3}")
   relay_ports=("${all[@]:3:3}")
 fi
+# Clients are told (GEO.REGIONS) to reach the regions through the relays below.
 "$build/apps/geocached" "$config" --port "${ports[0]}" \
-  --region-ports "eu-west=${ports[1]},ap-south=${ports[2]}" &
+  --region-ports "eu-west=${ports[1]},ap-south=${ports[2]}" \
+  --announce "us-east=127.0.0.1:${relay_ports[0]},eu-west=127.0.0.1:${relay_ports[1]},ap-south=127.0.0.1:${relay_ports[2]}" &
 server=$!
 pids=("$server")
 trap 'kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true' EXIT
@@ -79,14 +81,14 @@ start_relay() {  # start_relay INDEX
   echo "relay for ${names[$1]} did not start"; exit 1
 }
 for i in 0 1 2; do start_relay $i; done
-endpoints=()
-for i in 0 1 2; do endpoints+=("${names[$i]}=127.0.0.1:${relay_ports[$i]}"); done
 echo "== geocache::Client (examples/closest_region.cc): us-east 1 ms, eu-west 40 ms, ap-south 120 ms away"
-out=$("$build/examples/closest_region" us-east "${endpoints[@]}" --get greeting)
+# The client finds the regions from any one node (GEO.REGIONS).
+discover=(--discover "127.0.0.1:${ports[2]}")
+out=$("$build/examples/closest_region" us-east "${discover[@]}" --get greeting)
 echo "$out"
 echo "== us-east's relay stopped: its link is down"
 kill "${relay_pid[0]}"; wait "${relay_pid[0]}" 2>/dev/null || true
-down=$("$build/examples/closest_region" us-east "${endpoints[@]}" --get greeting)
+down=$("$build/examples/closest_region" us-east "${discover[@]}" --get greeting)
 echo "$down"
 start_relay 0
 
