@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
 #include <set>
 #include <stdexcept>
@@ -360,7 +361,9 @@ Result<std::vector<RegionEndpoint>> Client::discover(const std::string& host, in
     if (region_host.size() > 2 && region_host.front() == '[' && region_host.back() == ']') {
       region_host = region_host.substr(1, region_host.size() - 2);  // [IPv6]:port
     }
-    out.push_back({name, region_host, std::atoi(endpoint.c_str() + colon + 1)});
+    const int region_port = std::atoi(endpoint.c_str() + colon + 1);
+    if (region_port <= 0 || region_port > 65535) continue;  // not an endpoint a client can use
+    out.push_back({name, region_host, region_port});
   }
   return out;
 }
