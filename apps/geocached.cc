@@ -88,7 +88,9 @@ int run(const geocache::Config& config) {
   } else {
     transport = make_in_process_transport(config.cache);
   }
-  GeoCache cache(config.cache, std::move(transport));
+  GeoCacheOptions cache_options = config.cache;
+  cache_options.membership.endpoints = config.endpoints();
+  GeoCache cache(cache_options, std::move(transport));
   if (Status st = cache.start(); !st.ok()) {
     spdlog::error("could not start replication: {}", st.to_string());
     return 1;

@@ -24,7 +24,7 @@
 namespace geocache {
 namespace {
 
-enum class Kind { kInt, kSize, kBool, kString, kList, kPortMap, kLatencyMap };
+enum class Kind { kInt, kSize, kBool, kString, kList, kPortMap, kLatencyMap, kEndpointMap };
 
 struct Setting {
   const char* section;  // TOML table
@@ -88,6 +88,27 @@ std::map<std::string, int> to_port_map(const std::string& name, const std::strin
     if (eq == std::string::npos) bad(name, "'" + item + "' is not region=port");
     out[item.substr(0, eq)] = static_cast<int>(to_int(name, item.substr(eq + 1), 0, kMaxPort));
   }
+  return out;
+}
+
+// "us-east=10.0.0.1:6390,eu-west=[fd00::1]:6390" or TOML inline table.
+std::map<std::string, std::string> to_endpoint_map(const std::string& name, const std::string& text) {
+  std::map<std::string, std::string> out;
+  for (const auto& item : split_list(text)) {
+    const auto eq = item.find('=');
+    const auto colon = item.rfind(':');
+    if (eq == std::string::npos || colon == std::string::npos || colon < eq + 2) {
+      bad(name, "'" + item + "' is not region=host:port");
+    }
+    to_int(name, item.substr(colon + 1), 1, kMaxPort);
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+std::string endpoint_map_text(const std::map<std::string, std::string>& endpoints) {
+  std::string out;
+  for (const auto& [region, endpoint] : endpoints) out += (out.empty() ? "" : ",") + region + "=" + endpoint;
   return out;
 }
 
@@ -194,6 +215,11 @@ const std::vector<Setting>& settings() {
       GEOCACHE_SETTING("server", "region-ports", Kind::kPortMap, server.region_ports,
                        "TCP ports of the other local regions, 'eu-west=6391,ap-south=6392'",
                        to_port_map(name, t), port_map_text),
+      GEOCACHE_SETTING("server", "announce", Kind::kEndpointMap, server.announce,
+                       "where clients reach each local region, 'us-east=10.0.0.1:6390'; hellos carry it to the "
+                       "other regions and GEO.REGIONS shows it. Unset: the first bind address and the region's "
+                       "port (none if that address is a wildcard)",
+                       to_endpoint_map(name, t), endpoint_map_text),
       STRING_SETTING("server", "requirepass", server.requirepass, "password clients must AUTH with; empty = none"),
       BOOL_SETTING("server", "protected-mode", server.protected_mode,
                    "without a password, refuse clients not on loopback, yes/no"),
@@ -349,6 +375,15 @@ std::string node_text(const std::string& name, const toml::node& node, Kind kind
       }
       return out;
     }
+    case Kind::kEndpointMap: {
+      expect(node.is_table(), "a table");
+      std::string out;
+      for (const auto& [k, v] : *node.as_table()) {
+        expect(v.is_string(), "\"host:port\" values");
+        out += std::string(k.str()) + "=" + v.as_string()->get() + ",";
+      }
+      return out;
+    }
   }
   return {};
 }
@@ -414,11 +449,39 @@ void Config::validate() const {
       throw std::invalid_argument("server.region-ports: '" + region + "' is not in cache.regions");
     }
   }
+  for (const auto& [region, endpoint] : server.announce) {
+    if (std::find(cache.regions.begin(), cache.regions.end(), region) == cache.regions.end()) {
+      throw std::invalid_argument("server.announce: '" + region + "' is not in cache.regions");
+    }
+  }
   static const char* kLevels[] = {"debug", "verbose", "notice", "warning"};
   if (std::find(std::begin(kLevels), std::end(kLevels), server.loglevel) == std::end(kLevels)) {
     throw std::invalid_argument("server.loglevel: must be debug, verbose, notice or warning");
   }
   if (server.daemonize) throw std::invalid_argument("server.daemonize: only 'no' is supported; use a supervisor");
+}
+
+std::map<std::string, std::string> Config::endpoints() const {
+  // GeoCache's rule: the home region is the first local one unless named.
+  const std::vector<std::string> local = cache.hosted_regions();
+  const std::string home = cache.home_region.empty() && !local.empty() ? local.front() : cache.home_region;
+  std::istringstream addresses(server.bind);
+  std::string first;
+  addresses >> first;
+  if (!first.empty() && first[0] == '-') first.erase(0, 1);  // optional address
+  const bool wildcard = first.empty() || first == "0.0.0.0" || first == "::" || first == "*";
+  if (first.find(':') != std::string::npos) first = "[" + first + "]";
+  std::map<std::string, std::string> out;
+  for (const std::string& region : local) {
+    if (auto it = server.announce.find(region); it != server.announce.end()) {
+      out[region] = it->second;
+      continue;
+    }
+    int port = region == home ? server.port : 0;
+    if (auto it = server.region_ports.find(region); it != server.region_ports.end() && region != home) port = it->second;
+    if (port != 0 && !wildcard) out[region] = first + ":" + std::to_string(port);
+  }
+  return out;
 }
 
 Config load_config_file(const std::string& path) {

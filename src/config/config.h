@@ -21,6 +21,9 @@ struct ServerOptions {
   int port = 6390;                 // port of the home region; 0 = do not listen
   // Extra listening ports, one per other local region (region name -> port).
   std::map<std::string, int> region_ports;
+  // Where clients reach each local region (region name -> "host:port"), if
+  // not at the bind address (a relay, a load balancer, NAT). Config::endpoints().
+  std::map<std::string, std::string> announce;
   std::string requirepass;         // AUTH password; empty = none
   bool protected_mode = true;      // no password: refuse non-loopback clients
   size_t maxclients = 10000;       // connections at most
@@ -46,6 +49,10 @@ struct Config {
 
   // Throws std::invalid_argument naming the bad field.
   void validate() const;
+  // The endpoint each local region announces (server.announce, else the
+  // first bind address and the region's port; none for a region without a
+  // port or behind a wildcard address): MembershipOptions::endpoints.
+  std::map<std::string, std::string> endpoints() const;
 };
 
 // Every setting of the file and the flags, in order, as {"section.key",

@@ -24,7 +24,12 @@
 //
 //   magic "GC" | format 5 (byte) | protocol | origin (fixed32)
 //   instance_id (fixed64) | wall_ms | region name (length-prefixed)
-//   [epoch | published_seq]
+//   [endpoint (length-prefixed) [epoch | published_seq]]
+//
+// The endpoint and the stream's position came later within protocol 3:
+// older nodes skip them, and a hello without them (or with ones that do not
+// decode) has none. A sender that says where its stream stands writes an
+// endpoint too (maybe empty), so the fields keep their places.
 //
 // Formats 1 and 2 were the same with one-byte region ids (positions in
 // --regions, protocol 1).
@@ -68,6 +73,8 @@ constexpr size_t kSealHeaderBytes = 3 + kMacBytes;  // magic, format, MAC
 constexpr size_t kMinEventBytes = 17;
 // A hello's region name, bytes at most (config checks names against it too).
 constexpr size_t kMaxHelloName = 255;
+// A hello's endpoint, bytes at most ("host:port"; a DNS name is at most 253).
+constexpr size_t kMaxHelloEndpoint = 261;
 
 bool valid_kind(uint8_t k) { return k <= static_cast<uint8_t>(ValueKind::kTombstone); }
 
@@ -167,13 +174,14 @@ Result<EventBatch> decode_hello(std::string_view in) {
   batch.protocol = static_cast<uint32_t>(protocol);
   batch.wall_ms = static_cast<int64_t>(wall);
   batch.region_name.assign(name);
-  // The stream's position, if the sender says; what follows is a later
-  // protocol's, skipped.
-  if (!in.empty()) {
-    if (!get_varint(&in, &batch.epoch) || !get_varint(&in, &batch.published_seq)) {
-      return Status::Corruption("truncated hello");
+  std::string_view endpoint;
+  if (get_length_prefixed(&in, &endpoint) && endpoint.size() <= kMaxHelloEndpoint) {
+    batch.endpoint.assign(endpoint);
+    uint64_t epoch, published_seq;
+    if (get_varint(&in, &epoch) && get_varint(&in, &published_seq) && published_seq <= kMaxSequence) {
+      batch.epoch = epoch;
+      batch.published_seq = published_seq;
     }
-    if (batch.published_seq > kMaxSequence) return Status::Corruption("malformed hello");
   }
   return batch;
 }
@@ -212,6 +220,7 @@ void encode_batch(const EventBatch& batch, std::string* out, std::string_view se
     put_fixed64(out, batch.instance_id);
     put_varint(out, static_cast<uint64_t>(std::max<int64_t>(batch.wall_ms, 0)));
     put_length_prefixed(out, batch.region_name);
+    put_length_prefixed(out, batch.endpoint);
     put_varint(out, batch.epoch);
     put_varint(out, batch.published_seq);
   } else if (batch.is_control()) {

@@ -86,6 +86,10 @@ struct EventBatch {
   uint64_t instance_id = 0;  // chosen at random by each process
   uint32_t protocol = 0;     // the sender's kProtocolVersion
   int64_t wall_ms = 0;       // the sender's wall clock when it sent the hello
+  // Where clients reach the sender's region ("host:port"), as its node
+  // announces it; empty if it announces none. Clients discover regions by it
+  // (GEO.REGIONS).
+  std::string endpoint;
   // Where the sender's stream of events stands: the last sequence the broker
   // confirmed, of epoch `epoch` (0: none yet). A receiver that has not got
   // that far, and got nothing from it for a whole heartbeat, lost the

@@ -73,6 +73,7 @@ EventBatch Membership::hello_from(RegionId region) const {
   hello.instance_id = instance_id_;
   hello.protocol = kProtocolVersion;
   hello.wall_ms = clock_->now_ms();
+  if (auto it = options_.endpoints.find(hello.region_name); it != options_.endpoints.end()) hello.endpoint = it->second;
   return hello;
 }
 
@@ -158,6 +159,7 @@ void Membership::on_hello(RegionId region, const EventBatch& hello) {
             (now - p.last_seen_ms) * 2 >= hello.wall_ms - p.last_wall_ms;
   p.last_instance = hello.instance_id;
   p.last_wall_ms = hello.wall_ms;
+  if (hello.instance_id == p.instance) p.endpoint = hello.endpoint;
   p.last_seen_ms = now;
   p.protocol = hello.protocol;
   ++p.hellos;
@@ -280,6 +282,7 @@ std::vector<PeerStatus> Membership::peers() const {
       s.last_seen_ms = 0;
       s.instance_id = instance_id_;
       s.protocol = kProtocolVersion;
+      if (auto e = options_.endpoints.find(regions_->name(info.id)); e != options_.endpoints.end()) s.endpoint = e->second;
     } else if (it != peers_.end()) {
       const Peer& p = it->second;
       s.state = state_of(p, now);
@@ -291,6 +294,7 @@ std::vector<PeerStatus> Membership::peers() const {
       s.instance_id = p.instance;
       s.protocol = p.protocol;
       s.hellos = p.hellos;
+      s.endpoint = p.endpoint;
     } else {
       s.state = options_.heartbeat_ms == 0 ? PeerState::kUnknown : PeerState::kDown;
     }

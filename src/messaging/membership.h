@@ -4,7 +4,8 @@
 // Each process publishes a hello from each of its regions every
 // heartbeat_ms, through the transport, to every region (its own included):
 // the region's name, an instance id drawn at random when the process starts,
-// the replication protocol it speaks and its wall clock. From the hellos a
+// the replication protocol it speaks, its wall clock and the endpoint clients
+// reach the region at (MembershipOptions::endpoints). From the hellos a
 // process hears it keeps, per region: when it last heard one, the sender's
 // instance, its protocol, and its clock offset and lag (below). Hellos also
 // teach the RegionRegistry the names of regions that were not configured.
@@ -76,6 +77,10 @@ struct MembershipOptions {
   // above), ms. GeoCache sets it to ReplicatorOptions::max_clock_offset_ms:
   // one setting, --max-clock-offset.
   int64_t max_clock_offset_ms = 500;
+  // Where clients reach each local region ("host:port", by region name);
+  // hellos carry it to the other regions. A region missing here announces
+  // none.
+  std::map<std::string, std::string> endpoints;
   // Throws std::invalid_argument naming the bad field.
   void validate() const;
 };
@@ -93,6 +98,7 @@ struct PeerStatus {
   uint32_t protocol = 0;                   // the protocol of the last hello (local: ours)
   uint64_t hellos = 0;                     // hellos heard from it
   std::string problem;                     // empty, or what is wrong with it now
+  std::string endpoint;                    // where clients reach it, as announced; empty: unknown
 };
 
 class Membership {
@@ -148,6 +154,7 @@ class Membership {
     LogThrottle clock_log{60'000};
     uint32_t protocol = 0;
     uint64_t hellos = 0;
+    std::string endpoint;        // of the latest hello of the current instance
     // Evidence of problems, our clock; -1: none.
     int64_t duplicate_at_ms = -1;
     uint64_t duplicate_instance = 0;

@@ -226,7 +226,7 @@ void geo_regions_command(CommandContext& ctx, Args) {
   const std::vector<PeerStatus> peers = ctx.cache.peers();
   ctx.reply.array_header(peers.size());
   for (const PeerStatus& p : peers) {
-    ctx.reply.map_header(12);
+    ctx.reply.map_header(13);
     ctx.reply.bulk("name");
     ctx.reply.bulk(ctx.cache.region_name(p.region.id));
     ctx.reply.bulk("id");
@@ -255,6 +255,8 @@ void geo_regions_command(CommandContext& ctx, Args) {
     ctx.reply.integer(static_cast<int64_t>(p.hellos));
     ctx.reply.bulk("problem");
     ctx.reply.bulk(p.problem);
+    ctx.reply.bulk("endpoint");
+    ctx.reply.bulk(p.endpoint);
   }
 }
 

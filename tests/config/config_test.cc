@@ -121,6 +121,34 @@ batch-max-events = 64
   std::remove(path.c_str());
 }
 
+// Each local region announces where clients reach it: what announce says,
+// else the first bind address and its port.
+TEST(ConfigTest, EndpointsComeFromAnnounceOrTheBindAddress) {
+  const auto path = write_temp(R"(
+[cache]
+regions = ["a", "b", "c"]
+[server]
+bind = "10.0.0.1 127.0.0.1"
+port = 7100
+region-ports = { b = 7101, c = 7102 }
+announce = { c = "relay.example:9102" }
+)");
+  auto c = parse({path});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->endpoints(), (std::map<std::string, std::string>{
+                                {"a", "10.0.0.1:7100"}, {"b", "10.0.0.1:7101"}, {"c", "relay.example:9102"}}));
+  c = parse({path, "--announce", "a=1.2.3.4:1", "--bind", "0.0.0.0"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->endpoints(), (std::map<std::string, std::string>{{"a", "1.2.3.4:1"}}));
+  c = parse({path, "--bind", "::1"});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->endpoints().at("a"), "[::1]:7100");
+  std::remove(path.c_str());
+  EXPECT_THAT(error_of({"--announce", "local=nohost"}), HasSubstr("region=host:port"));
+  EXPECT_THAT(error_of({"--announce", "local=h:99999"}), HasSubstr("out of range"));
+  EXPECT_THAT(error_of({"--announce", "elsewhere=h:1"}), HasSubstr("not in cache.regions"));
+}
+
 TEST(ConfigTest, ValidationSettingsComeFromFileAndFlags) {
   const auto path = write_temp(R"(
 [replication]

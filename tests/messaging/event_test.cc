@@ -64,6 +64,7 @@ void expect_same(const EventBatch& a, const EventBatch& b) {
   EXPECT_EQ(a.instance_id, b.instance_id);
   EXPECT_EQ(a.protocol, b.protocol);
   EXPECT_EQ(a.wall_ms, b.wall_ms);
+  EXPECT_EQ(a.endpoint, b.endpoint);
   ASSERT_EQ(a.events.size(), b.events.size());
   for (size_t i = 0; i < a.events.size(); ++i) {
     const Event& x = a.events[i];
@@ -323,6 +324,23 @@ TEST(EventTest, HelloOfAnotherProtocolStillDecodesSoTheMismatchCanBeReported) {
   auto back = decode_batch(encode(b) + "later fields");
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(back->protocol, 7u);
+  EXPECT_EQ(back->region_name, "eu-west_2");
+}
+
+TEST(EventTest, HelloCarriesTheEndpointClientsReachTheRegionAt) {
+  EventBatch b = hello();
+  b.endpoint = "[fd00::1]:6390";
+  auto back = decode_batch(encode(b));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  expect_same(*back, b);
+  // A cut endpoint (or a later protocol's field in its place) is no endpoint,
+  // and no stream position after it either.
+  b.epoch = b.published_seq = 0;
+  const std::string bytes = encode(b);
+  back = decode_batch(bytes.substr(0, bytes.size() - 3));
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->endpoint, "");
+  EXPECT_EQ(back->published_seq, 0u);
   EXPECT_EQ(back->region_name, "eu-west_2");
 }
 

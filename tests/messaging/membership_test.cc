@@ -275,6 +275,24 @@ TEST_F(MembershipTest, HellosOfTheProcessThisOneReplacedAreNotASecondProcess) {
   EXPECT_THAT(all_problems(), HasSubstr("region east is also served by another live process"));
 }
 
+TEST_F(MembershipTest, EndpointsAreAnnouncedAndLearnedFromHellos) {
+  options_.endpoints = {{"east", "10.0.0.1:6390"}};
+  make();
+  EXPECT_EQ(membership_->hello_from(kEast).endpoint, "10.0.0.1:6390");
+  EXPECT_EQ(peer(kEast).endpoint, "10.0.0.1:6390");
+  EXPECT_EQ(peer(kWest).endpoint, "");  // not heard yet
+  EventBatch h = hello("west", 7, clock_.now_ms());
+  h.endpoint = "10.0.1.1:6390";
+  membership_->on_hello(kEast, h);
+  EXPECT_EQ(peer(kWest).endpoint, "10.0.1.1:6390");
+  // The process that replaces it announces its own.
+  clock_.advance_ms(1000);
+  h = hello("west", 8, clock_.now_ms());
+  h.endpoint = "10.0.1.2:6390";
+  membership_->on_hello(kEast, h);
+  EXPECT_EQ(peer(kWest).endpoint, "10.0.1.2:6390");
+}
+
 TEST_F(MembershipTest, OtherProtocolIsAProblem) {
   membership_->on_hello(kEast, hello("west", 7, clock_.now_ms(), kProtocolVersion + 1));
   EXPECT_THAT(all_problems(),

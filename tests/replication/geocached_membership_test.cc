@@ -179,6 +179,9 @@ TEST_F(GeocachedMembership, HeartbeatsShowEachRegionsStateAndClockOffset) {
   EXPECT_NE(by_name["west"]["clock_offset_ms"], "nil");
   EXPECT_EQ(by_name["west"]["protocol"], by_name["east"]["protocol"]);
   EXPECT_NE(by_name["west"]["instance"], "");
+  // Where clients reach each region: its own, and the others' from hellos.
+  EXPECT_EQ(by_name["east"]["endpoint"], "127.0.0.1:" + std::to_string(nodes_["east"]->port()));
+  EXPECT_EQ(by_name["west"]["endpoint"], "127.0.0.1:" + std::to_string(nodes_["west"]->port()));
 
   nodes_["west"]->kill_now();
   EXPECT_TRUE(wait_until(15'000, [&] {
