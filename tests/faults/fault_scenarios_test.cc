@@ -135,6 +135,25 @@ TEST_F(Faults, PartitionedRegionConvergesAfterHeal) { partition_scenario({}); }
 
 TEST_F(Faults, BrokerKilledAndRestartedLosesNothing) { broker_kill_scenario({}); }
 
+// A region cut off long enough for its bounded queue (drop-head) to drop
+// what the others sent, and nothing written after the heal: the last
+// batches it lost are shown by no later batch, only by the others' hellos,
+// which say where their streams stand (docs/replication.md, "A full queue").
+// Small chunks, so that the resync answers fit the small queue.
+TEST_F(Faults, RegionWhoseQueueDroppedTheEndOfTheStreamsConverges) {
+  FaultClusterOptions options;
+  options.node_args.insert(options.node_args.end(),
+                           {"--amqp-queue-max-bytes", "65536", "--batch-max-bytes", "16384"});
+  ASSERT_NO_FATAL_FAILURE(start(options));
+  start_load();
+  ASSERT_TRUE(await_writes("east", seconds_of_writes(1)));
+  ASSERT_TRUE(cluster_->cut("east"));
+  ASSERT_TRUE(await_writes("west", seconds_of_writes(8)));
+  load_->stop();  // no write after the heal shows east a gap
+  ASSERT_TRUE(cluster_->heal("east"));
+  expect_converged("east's queue overflowing in an 8 s cut, nothing written after", wall_now_us());
+}
+
 // A node killed with SIGKILL while every region takes writes, and started
 // again while they go on: it takes writes from its first moment, before its
 // warm-up has ended, and loses none, nor do its peers (a DEL there of a key
