@@ -58,6 +58,6 @@ if [ -z "${GEOCACHE_SKIP_SANITIZERS:-}" ]; then
   build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGEOCACHE_SANITIZE=thread -DGEOCACHE_BUILD_BENCH=OFF
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 900 \
-      -R 'Concurrent|Replicator|InProcessTransport|GeoCache|Geocached|BadInput|CircuitBreaker|Amqp|Membership|SeparateProcesses|ClientTest|ClientHysteresis|DelayRelay'
+      -R 'Concurrent|Replicator|Resync|TwoProcess|InProcessTransport|GeoCache|Geocached|BadInput|CircuitBreaker|Amqp|Membership|SeparateProcesses|ClientTest|ClientHysteresis|DelayRelay'
 fi
 echo "== all tests passed"
