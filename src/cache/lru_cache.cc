@@ -41,10 +41,12 @@
 // every key of a snapshot in memory until its end, each entry has a mark bit
 // (bit 7 of its kind byte), and the store one "seen" value per region slot:
 // a record applied from O's snapshot marks the key's entry seen (if the entry
-// is O's), any other write marks it unseen, and the snapshot's end drops O's
-// entries older than the snapshot that are still unseen, marks O's others
-// unseen and flips O's seen value, in one pass. A write racing the flip may
-// read as seen: it is kept, never wrongly dropped.
+// is O's); a later write of O's keeps the mark (it may have been queued
+// behind the snapshot, older than it); a new key, or a write of another
+// region's, starts unseen. The snapshot's end drops O's entries older than
+// the snapshot that are still unseen, marks O's others unseen and flips O's
+// seen value, in one pass. A write racing the flip may read as seen: it is
+// kept, never wrongly dropped.
 //
 // Forgetting. When an entry leaves without being superseded (eviction, expiry,
 // tombstone retirement, flush, resync) its version is folded into a
@@ -214,8 +216,16 @@ struct LruCache::Shard {
   Version version_of(Handle h) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return at(h)->version(*slots); }
   RecordView view_of(const Entry* e) const { return e->view(*slots); }
   Version& mark_for(size_t hash) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return forgotten[(hash >> 24) % kMarkSlots]; }
-  // The snapshot mark an ordinary write of region slot `slot` leaves.
+  // The snapshot mark meaning "not seen" for region slot `slot`.
   bool unseen(uint8_t slot) const { return (*seen)[slot].load(std::memory_order_relaxed) == 0; }
+  // The snapshot mark an ordinary write of region slot `slot` leaves on the
+  // key whose entry was `cur` (may be null): the entry's own while the
+  // version stays the region's, so a snapshot record applied before a later
+  // write of the key (one that was queued, older than the snapshot) still
+  // counts; unseen for a new key or another region's entry.
+  bool mark_for_write(const Entry* cur, uint8_t slot) const {
+    return cur != nullptr && cur->slot() == slot ? cur->mark() : unseen(slot);
+  }
 
   // --- LRU list -----------------------------------------------------------
   void link_front_locked(Handle h) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -305,7 +315,8 @@ struct LruCache::Shard {
     fn(*hash);
     e->hlc = hash->max_version().hlc;
     const uint8_t max_slot = *slots->slot_of(hash->max_version().region);
-    e->set_meta(hash_entry_expiry(*hash, now, tombstone_retention_ms), max_slot, ValueKind::kHash, unseen(max_slot));
+    e->set_meta(hash_entry_expiry(*hash, now, tombstone_retention_ms), max_slot, ValueKind::kHash,
+                mark_for_write(e, max_slot));
     count_locked(e, +1);
     const size_t after = charge_of(e);
     st.bytes += after - before;
@@ -360,7 +371,7 @@ struct LruCache::Shard {
       count_locked(e, -1);
       st.bytes -= charge_of(e);
       e->hlc = rec.version.hlc;
-      e->set_meta(expire_at, *slot, rec.kind, unseen(*slot));
+      e->set_meta(expire_at, *slot, rec.kind, mark_for_write(e, *slot));
       e->value_len = static_cast<uint32_t>(rec.bytes.size());
       std::memcpy(e->data() + key.size(), rec.bytes.data(), rec.bytes.size());
       count_locked(e, +1);
@@ -377,10 +388,11 @@ struct LruCache::Shard {
   // then evicts down to the limits (never the new entry).
   void insert_locked(std::string_view key, Handle cur, ValueKind kind, std::string_view value, uint64_t hlc,
                      int64_t expire_at, uint8_t slot, bool to_front) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const bool mark = mark_for_write(cur != kNil ? at(cur) : nullptr, slot);
     const Handle h = arena.allocate(sizeof(Entry) + key.size() + value.size());
     Entry* e = at(h);
     e->hlc = hlc;
-    e->set_meta(expire_at, slot, kind, unseen(slot));
+    e->set_meta(expire_at, slot, kind, mark);
     e->key_len = static_cast<uint32_t>(key.size());
     e->value_len = static_cast<uint32_t>(value.size());
     std::memcpy(e->data(), key.data(), key.size());

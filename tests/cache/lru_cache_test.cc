@@ -31,6 +31,13 @@ Record rec(std::string bytes, Version v, int64_t expire_at = kNoExpiry) {
 
 Record tombstone(Version v) { return Record{ValueKind::kTombstone, "", kNoExpiry, v}; }
 
+// A hash write of one field, as a hash command makes it.
+Record hash_delta_for_test(const std::string& field, Version v) {
+  HashDelta d;
+  d.put(field, "x");
+  return Record{ValueKind::kHash, d.encode(), kNoExpiry, v};
+}
+
 class LruCacheTest : public ::testing::Test {
  protected:
   // shards = 1 unless a test says otherwise, so LRU order is exact and global.
@@ -429,6 +436,22 @@ TEST_F(LruCacheTest, VersionsKeepTheirWhole32BitRegionAndTieBreakOnIt) {
   EXPECT_EQ(cache_->peek("j")->version.region, low);
   EXPECT_EQ(cache_->end_snapshot(high, 6), 1u);  // an empty snapshot of high's
   EXPECT_EQ(keys(), std::vector<std::string>{"j"});
+}
+
+TEST_F(LruCacheTest, KeyOfASnapshotWrittenAgainByItsOriginBeforeTheEndIsKept) {
+  make();
+  // A write of region 2's, queued behind the snapshot, older than it, applied
+  // after the snapshot's record of the key: region 2 had the key; it stays.
+  cache_->apply_seen("k", rec("v1", ver(10, 2)), 2);
+  put("k", "v2", ver(12, 2));
+  cache_->apply_seen("h", hash_delta_for_test("f", ver(10, 2)), 2);
+  cache_->apply("h", hash_delta_for_test("g", ver(12, 2)));
+  // A new key of region 2's that its snapshot did not hold goes.
+  put("gone", "x", ver(13, 2));
+  EXPECT_EQ(cache_->end_snapshot(2, 20), 1u);
+  EXPECT_EQ(peek("k"), "v2");
+  EXPECT_TRUE(cache_->contains("h"));
+  EXPECT_FALSE(cache_->contains("gone"));
 }
 
 TEST_F(LruCacheTest, AStoreHoldsRecordsOf255RegionsAtMost) {
