@@ -21,9 +21,12 @@
 #       buffer queues (1 GiB, drop-head), declares the exchange (a durable topic
 #       exchange, as geocached declares it) and waits until every broker has a
 #       running link to every peer.
-#   scripts/federation.sh url DIR REGION       amqp URL of REGION's broker as seen
-#                                              from REGION's namespace
+#   scripts/federation.sh url DIR REGION [hub] amqp URL of REGION's broker as seen
+#                                              from REGION's namespace (or the hub's)
 #   scripts/federation.sh exec DIR REGION CMD...   runs CMD in REGION's namespace
+#                                              (REGION hub: in the hub's, from
+#                                              where every broker is reached on
+#                                              its address: url DIR REGION hub)
 #   scripts/federation.sh cut DIR REGION       takes REGION's link down (its broker
 #                                              and node stay up, cut off the others)
 #   scripts/federation.sh heal DIR REGION      takes it up again
@@ -48,7 +51,7 @@ SUBNET=10.98.0
 UPSTREAM='\"max-hops\":1,\"ack-mode\":\"on-confirm\",\"prefetch-count\":1000,\"reconnect-delay\":1,\"resource-cleanup-mode\":\"never\"'
 
 die() { echo "federation.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,41p' "$0" >&2; exit 2; }
+usage() { sed -n '2,44p' "$0" >&2; exit 2; }
 
 # State of DIR: MODE (federated|shared), PORT, EXCHANGE, REGIONS, NETNS_<i>,
 # ADDRESS_<i>, HUB (namespace of a shared broker), CREATED (namespaces to delete).
@@ -237,8 +240,16 @@ cmd_start() {
   for r in $REGIONS; do echo "$r: netns $(netns_of "$r"), broker $(cmd_url_of "$r")"; done
 }
 
-cmd_url_of() {
-  if [[ $MODE == shared ]]; then echo "amqp://guest:guest@$SUBNET.1:$PORT/"; else echo "amqp://guest:guest@127.0.0.1:$PORT/"; fi
+cmd_url_of() {  # REGION [hub]
+  local host=127.0.0.1
+  if [[ $MODE == shared ]]; then
+    host=$SUBNET.1
+  elif [[ ${2:-} == hub ]]; then
+    eval "host=\$ADDRESS_$(index_of "$1")"
+  else
+    index_of "$1" >/dev/null
+  fi
+  echo "amqp://guest:guest@$host:$PORT/"
 }
 
 cmd_stop() {
@@ -272,8 +283,10 @@ case $command in
   start) cmd_start "$@" ;;
   brokers) cmd_brokers "$@" ;;
   stop) cmd_stop "$1" ;;
-  url) DIR=$1; load "$1"; index_of "$2" >/dev/null; cmd_url_of "$2" ;;
-  exec) DIR=$1; load "$1"; ns=$(netns_of "$2"); shift 2; exec ip netns exec "$ns" "$@" ;;
+  url) DIR=$1; load "$1"; cmd_url_of "$2" "${3:-}" ;;
+  exec) DIR=$1; load "$1"
+        if [[ $2 == hub ]]; then ns=$HUB; else ns=$(netns_of "$2"); fi
+        shift 2; exec ip netns exec "$ns" "$@" ;;
   cut) DIR=$1; load "$1"; ip -n "$(netns_of "$2")" link set eth0 down ;;
   heal) DIR=$1; load "$1"; ip -n "$(netns_of "$2")" link set eth0 up ;;
   kill) DIR=$1; load "$1"
