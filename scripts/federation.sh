@@ -2,7 +2,8 @@
 # federation.sh: one RabbitMQ broker per region, joined by rabbitmq_federation,
 # each in a network namespace of its own so that its links can be cut.
 #
-#   scripts/federation.sh start DIR REGION... [--shared] [--port P] [--exchange NAME] [--timeout S]
+#   scripts/federation.sh start DIR REGION... [--shared] [--port P] [--exchange NAME] [--exchanges REGEX]
+#                                [--timeout S]
 #       Creates a hub namespace holding a bridge (10.98.0.1/24) and one namespace
 #       per region (eth0 10.98.0.10, .11, ... on the bridge, and lo), then starts a
 #       broker in every region's namespace, listening on PORT (default 5672) of
@@ -18,11 +19,18 @@
 #       (amqp://guest:guest@ADDRESS:PORT, max-hops 1, ack-mode on-confirm,
 #       resource-cleanup-mode never), a policy federating exchange NAME (default
 #       geocache.replication) from all upstreams and one bounding the federation
-#       buffer queues (1 GiB, drop-head), declares the exchange (a durable topic
+#       buffer queues (1 GiB each, drop-head), declares the exchange (a durable topic
 #       exchange, as geocached declares it) and waits until every broker has a
-#       running link to every peer.
+#       running link to every peer. --exchanges REGEX federates every exchange
+#       whose name matches (for tests whose exchanges have names of their own:
+#       '^geocache\.'); each one's links start once it exists on the brokers
+#       (`await`).
+#   scripts/federation.sh await DIR EXCHANGE [--timeout S]
+#       Waits until every broker has a running link for EXCHANGE to every peer
+#       and every peer's link has made its upstream exchange there.
 #   scripts/federation.sh url DIR REGION [hub] amqp URL of REGION's broker as seen
 #                                              from REGION's namespace (or the hub's)
+#   scripts/federation.sh netns DIR REGION     REGION's namespace
 #   scripts/federation.sh exec DIR REGION CMD...   runs CMD in REGION's namespace
 #                                              (REGION hub: in the hub's, from
 #                                              where every broker is reached on
@@ -51,7 +59,7 @@ SUBNET=10.98.0
 UPSTREAM='\"max-hops\":1,\"ack-mode\":\"on-confirm\",\"prefetch-count\":1000,\"reconnect-delay\":1,\"resource-cleanup-mode\":\"never\"'
 
 die() { echo "federation.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,44p' "$0" >&2; exit 2; }
+usage() { sed -n '2,52p' "$0" >&2; exit 2; }
 
 # State of DIR: MODE (federated|shared), PORT, EXCHANGE, REGIONS, NETNS_<i>,
 # ADDRESS_<i>, HUB (namespace of a shared broker), CREATED (namespaces to delete).
@@ -101,31 +109,52 @@ federate() {
   # The exchange's name as a regex inside an Erlang string: dots escaped twice.
   local pattern
   pattern=$(printf '%s' "$EXCHANGE" | sed 's/\./\\\\./g')
+  local policy_pattern="^$pattern\$"
+  # (An Erlang string: its backslashes doubled.)
+  if [[ -n $EXCHANGES ]]; then policy_pattern=${EXCHANGES//\\/\\\\}; fi
   local expr
   expr=$(cat <<EOF
 ok = rabbit_nodes:set_cluster_name(<<"geocache-$region">>, <<"federation.sh">>),
 $upstreams
-ok = rabbit_policy:parse_set(<<"/">>, <<"geocache-federation">>, <<"^$pattern\$">>,
+ok = rabbit_policy:parse_set(<<"/">>, <<"geocache-federation">>, <<"$policy_pattern">>,
        <<"{\"federation-upstream-set\":\"all\"}">>, <<"0">>, <<"exchanges">>, <<"federation.sh">>),
-ok = rabbit_policy:parse_set(<<"/">>, <<"geocache-federation-bound">>, <<"^federation: $pattern">>,
+ok = rabbit_policy:parse_set(<<"/">>, <<"geocache-federation-bound">>, <<"^federation: ">>,
        <<"{\"max-length-bytes\":1073741824,\"overflow\":\"drop-head\"}">>, <<"1">>, <<"queues">>,
        <<"federation.sh">>),
 _ = rabbit_exchange:declare(rabbit_misc:r(<<"/">>, exchange, <<"$EXCHANGE">>), topic, true, false, false, [],
                                   <<"federation.sh">>),
-Running = fun() -> length([S || S <- rabbit_federation_status:status(), proplists:get_value(status, S) =:= running]) end,
-Upstreams = fun() -> length([X || X <- rabbit_exchange:list(<<"/">>), element(3, X) =:= 'x-federation-upstream']) end,
-Wait = fun W(0) -> {links_running, Running(), upstream_exchanges, Upstreams(), expected, $n};
-           W(N) -> case Running() >= $n andalso Upstreams() >= $n of
-                     true -> ok;
-                     false -> timer:sleep(100), W(N - 1)
-                   end
-       end,
-Wait($((TIMEOUT * 10))).
+$(wait_expr "$EXCHANGE" "$n")
 EOF
 )
   local out
   out=$(ctl_eval "$region" "$expr" 2>&1) || die "configuring the broker of $region failed: $out"
   [[ $out == ok ]] || die "broker of $region: federation links not running after ${TIMEOUT}s: $out"
+}
+
+# wait_expr EXCHANGE N: an Erlang expression waiting (TIMEOUT) until this
+# broker has N running links for EXCHANGE and N peers' upstream exchanges for it.
+wait_expr() {
+  cat <<EOF
+X = <<"$1">>,
+Running = fun() -> length([S || S <- rabbit_federation_status:status(), proplists:get_value(status, S) =:= running,
+                                proplists:get_value(exchange, S) =:= X]) end,
+Upstreams = fun() -> length([E || E <- rabbit_exchange:list(<<"/">>), element(3, E) =:= 'x-federation-upstream',
+                                  binary:match(element(4, element(2, E)), <<"federation: ", X/binary, " -> ">>) =/= nomatch]) end,
+Wait = fun W(0) -> {links_running, Running(), upstream_exchanges, Upstreams(), expected, $2};
+           W(K) -> case Running() >= $2 andalso Upstreams() >= $2 of
+                     true -> ok;
+                     false -> timer:sleep(100), W(K - 1)
+                   end
+       end,
+Wait($((TIMEOUT * 10))).
+EOF
+}
+
+await_region() {  # REGION: waits for its links of AWAIT_EXCHANGE
+  local out
+  out=$(ctl_eval "$1" "$(wait_expr "$AWAIT_EXCHANGE" "$(($(wc -w <<<"$REGIONS") - 1))")" 2>&1) ||
+    die "broker of $1: $out"
+  [[ $out == ok ]] || die "broker of $1: federation of $AWAIT_EXCHANGE not running after ${TIMEOUT}s: $out"
 }
 
 start_broker() {  # REGION: starts its broker (in the background of the caller)
@@ -142,11 +171,12 @@ each_region() {
 }
 
 parse_common() {  # the options of start and brokers; the rest into ARGS
-  PORT=5672 EXCHANGE=geocache.replication TIMEOUT=90 MODE=federated ARGS=()
+  PORT=5672 EXCHANGE=geocache.replication EXCHANGES="" TIMEOUT=90 MODE=federated ARGS=()
   while [[ $# -gt 0 ]]; do
     case $1 in
       --port) PORT=$2; shift ;;
       --exchange) EXCHANGE=$2; shift ;;
+      --exchanges) EXCHANGES=$2; shift ;;
       --timeout) TIMEOUT=$2; shift ;;
       --shared) MODE=shared ;;
       -*) usage ;;
@@ -284,6 +314,10 @@ case $command in
   brokers) cmd_brokers "$@" ;;
   stop) cmd_stop "$1" ;;
   url) DIR=$1; load "$1"; cmd_url_of "$2" "${3:-}" ;;
+  netns) DIR=$1; load "$1"; netns_of "$2" ;;
+  await) DIR=$1; load "$1"; AWAIT_EXCHANGE=$2 TIMEOUT=90
+         [[ ${3:-} == --timeout ]] && TIMEOUT=$4
+         [[ $MODE == federated ]] && each_region await_region ;;
   exec) DIR=$1; load "$1"
         if [[ $2 == hub ]]; then ns=$HUB; else ns=$(netns_of "$2"); fi
         shift 2; exec ip netns exec "$ns" "$@" ;;
