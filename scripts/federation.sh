@@ -333,8 +333,9 @@ case $command in
     [[ $MODE == federated ]] || { echo "one shared broker: no federation"; exit 0; }
     for r in $REGIONS; do
       echo "== $r"
-      ip netns exec "$(netns_of "$r")" bash "$RABBITMQ_SH" ctl "$DIR/broker-$r" federation_status --quiet \
-        --formatter pretty_table 2>&1 || true
+      # One {upstream, exchange, status} per link.
+      ctl_eval "$r" '[{proplists:get_value(upstream, S), proplists:get_value(exchange, S),
+                       proplists:get_value(status, S)} || S <- rabbit_federation_status:status()].' 2>&1 || true
     done ;;
   *) usage ;;
 esac
