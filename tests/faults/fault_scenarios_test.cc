@@ -8,6 +8,8 @@
 // Each test starts a broker and three nodes of its own (about 10 s). They
 // need root (network namespaces) and skip unless GEOCACHE_TEST_AMQP_URL is
 // set, like the other tests that need RabbitMQ (scripts/test.sh sets it).
+// The Federated* ones run a broker per region, federated (about 25 s each);
+// GEOCACHE_TEST_FAULTS_BROKER_PER_REGION=1 runs all of them that way.
 //
 // A node with a shifted clock is covered by tests/replication/forged_events_test
 // (its writes are refused: docs/replication.md, "Validation").
@@ -42,7 +44,10 @@ class Faults : public ::testing::Test {
     if (HasFailure() && cluster_) std::cerr << cluster_->logs();
   }
 
+  // GEOCACHE_TEST_FAULTS_BROKER_PER_REGION=1 runs every scenario with a
+  // broker per region (the broker scenario then kills east's).
   void start(FaultClusterOptions options = {}) {
+    if (std::getenv("GEOCACHE_TEST_FAULTS_BROKER_PER_REGION") != nullptr) options.broker_per_region = true;
     cluster_options_ = options;
     cluster_ = std::make_unique<FaultCluster>(std::move(options));
     ASSERT_TRUE(cluster_->start()) << cluster_->error();
@@ -127,9 +132,9 @@ class Faults : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(start());
     start_load();
     ASSERT_TRUE(await_writes("east", seconds_of_writes(1)));
-    ASSERT_TRUE(cluster_->kill_broker()) << cluster_->error();
+    ASSERT_TRUE(cluster_->kill_broker("east")) << cluster_->error();
     ASSERT_TRUE(await_writes("east", seconds_of_writes(2)));  // local writes go on without a broker
-    ASSERT_TRUE(cluster_->restart_broker()) << cluster_->error();
+    ASSERT_TRUE(cluster_->restart_broker("east")) << cluster_->error();
     const int64_t restarted_us = wall_now_us();
     ASSERT_TRUE(await_writes("east", seconds_of_writes(1)));
     expect_converged("kill -9 and restart of the broker", restarted_us, options);
