@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,6 +24,8 @@ inline int64_t now_ns() {
 
 struct BenchConfig {
   std::string url;
+  std::map<std::string, std::string> url_of;  // region -> a broker of its own (ours only)
+  std::string exchange;         // ours' exchange; empty: one of the run's own
   size_t value_size = 100;      // bytes of each value
   // Batching as geocached does it by default.
   size_t batch_events = ReplicatorOptions{}.batch_max_events;  // events per broker message at most

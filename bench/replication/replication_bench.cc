@@ -18,6 +18,13 @@
 //   replication_bench --url amqp://guest:guest@127.0.0.1:5672/ [--persistent]
 //       [--rates 1000,10000,50000] [--seconds 5] [--burst 300000]
 //       [--value-size 100] [--batch 1024] [--linger-us 1000]
+//       [--url-of REGION=URL]... [--exchange NAME] [--no-baseline]
+//
+// --url-of gives one region (east, west, north) a broker of its own, e.g.
+// east and west on two federated brokers (federation_lag.sh); --exchange
+// names ours' exchange (default: one of the run's own), for brokers that
+// federate only a given one; --no-baseline runs ours only; --burst 0 skips
+// the burst.
 
 #include <cstdio>
 #include <cstdlib>
@@ -75,9 +82,8 @@ class Ours final : public Pipeline {
   Ours(const BenchConfig& config) : value_(config.value_size, 'v') {
     const std::vector<std::string> regions = {"east", "west", "north"};
     AmqpOptions amqp;
-    amqp.url = config.url;
     const std::string tag = std::to_string(getpid());
-    amqp.exchange = "geocache.bench.ours." + tag;
+    amqp.exchange = config.exchange.empty() ? "geocache.bench.ours." + tag : config.exchange;
     amqp.queue_prefix = "geocache.bench.ours." + tag + ".";
     amqp.persistent = config.persistent;
     for (const auto& r : regions) {
@@ -87,6 +93,8 @@ class Ours final : public Pipeline {
       o.replication.batch_max_events = config.batch_events;
       o.replication.linger_us = config.linger_us;
       o.replication.outbox_max_bytes = size_t{1} << 30;
+      auto url = config.url_of.find(r);
+      amqp.url = url == config.url_of.end() ? config.url : url->second;
       std::unique_ptr<Transport> t = std::make_unique<AmqpTransport>(amqp, regions);
       if (r == "west") t = std::make_unique<TimingTransport>(std::move(t), &sink_, &run_);
       caches_.push_back(std::make_unique<GeoCache>(o, std::move(t)));
@@ -174,6 +182,7 @@ int main_impl(int argc, char** argv) {
   std::vector<double> rates = {1000, 10000, 50000};
   double seconds = 5;
   uint64_t burst = 300'000;
+  bool baseline = true;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -188,13 +197,24 @@ int main_impl(int argc, char** argv) {
     else if (a == "--value-size") config.value_size = std::stoul(next());
     else if (a == "--batch") config.batch_events = std::stoul(next());
     else if (a == "--linger-us") config.linger_us = std::stol(next());
-    else throw std::invalid_argument("unknown argument " + a);
+    else if (a == "--exchange") config.exchange = next();
+    else if (a == "--no-baseline") baseline = false;
+    else if (a == "--url-of") {
+      const std::string spec = next();
+      const size_t eq = spec.find('=');
+      if (eq == std::string::npos) throw std::invalid_argument("--url-of wants REGION=URL");
+      config.url_of[spec.substr(0, eq)] = spec.substr(eq + 1);
+    } else throw std::invalid_argument("unknown argument " + a);
   }
   if (config.url.empty()) throw std::invalid_argument("--url is required");
+  for (const auto& [region, url] : config.url_of) {
+    if (region != "east" && region != "west" && region != "north") throw std::invalid_argument("--url-of " + region);
+  }
   spdlog::set_level(spdlog::level::warn);
 
   Ours ours(config);
-  auto raw = make_raw_baseline(config, ours.event_bytes());
+  std::unique_ptr<Pipeline> raw;
+  if (baseline) raw = make_raw_baseline(config, ours.event_bytes());
   std::printf("replication through RabbitMQ: %s messages, %zu-byte values (%zu bytes/event), "
               "batch <= %zu events, linger %ld us\n",
               config.persistent ? "persistent" : "transient", config.value_size, ours.event_bytes(),
@@ -204,13 +224,15 @@ int main_impl(int argc, char** argv) {
 
   // Warm both up (connections, JIT-free but caches and queues).
   run(ours, 1, 0, 2000);
-  run(*raw, 1, 0, 2000);
+  if (raw) run(*raw, 1, 0, 2000);
 
   int id = 2;
+  // lost < 0: batches delivered twice (a publish retried after its confirm
+  // timed out, a redelivery), whose events were counted twice.
   auto row = [](const char* offered, const char* name, const RunResult& r) {
-    std::printf("%-10s %-15s %9llu %12.0f %9.2f %9.2f %9.2f %9llu\n", offered, name,
+    std::printf("%-10s %-15s %9llu %12.0f %9.2f %9.2f %9.2f %9lld\n", offered, name,
                 static_cast<unsigned long long>(r.events), r.events_per_s, r.p50, r.p99, r.p999,
-                static_cast<unsigned long long>(r.events - r.visible));
+                static_cast<long long>(r.events) - static_cast<long long>(r.visible));
     std::fflush(stdout);
   };
   auto ratio = [](const RunResult& a, const RunResult& b) {
@@ -223,12 +245,15 @@ int main_impl(int argc, char** argv) {
     const std::string offered = std::to_string(static_cast<long>(rate));
     const RunResult a = run(ours, id++, rate, count);
     row(offered.c_str(), ours.name(), a);
+    if (!raw) continue;
     const RunResult b = run(*raw, id++, rate, count);
     row(offered.c_str(), raw->name(), b);
     ratio(a, b);
   }
+  if (burst == 0) return 0;
   const RunResult a = run(ours, id++, 0, burst);
   row("max", ours.name(), a);
+  if (!raw) return 0;
   const RunResult b = run(*raw, id++, 0, burst);
   row("max", raw->name(), b);
   ratio(a, b);

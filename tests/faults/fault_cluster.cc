@@ -51,7 +51,12 @@ FaultCluster::~FaultCluster() {
   // The test is over: no need for a graceful stop. The network's teardown
   // kills whatever is left in the namespaces and deletes the broker's data.
   for (auto& [region, node] : nodes_) node->kill_now();
-  if (broker_started_) broker_script({"kill", broker_dir_});
+  if (!broker_started_) return;
+  if (options_.broker_per_region) {
+    for (const auto& region : options_.regions) federation_script({"kill", broker_dir_, region});
+  } else {
+    broker_script({"kill", broker_dir_});
+  }
 }
 
 bool FaultCluster::start() {
@@ -62,7 +67,16 @@ bool FaultCluster::start() {
   }
   broker_dir_ = network_->temp_dir() + "/broker";
   broker_started_ = true;
-  if (!broker_script({"start", broker_dir_, std::to_string(kBrokerPort), "--address", "0.0.0.0", "--timeout", "90"})) {
+  if (options_.broker_per_region) {
+    // The brokers boot at once and are federated before any node starts, so
+    // the links (and the exchange) exist before the first event.
+    std::vector<std::string> args = {"brokers", broker_dir_, "--port", std::to_string(kBrokerPort), "--timeout", "90"};
+    for (const auto& region : options_.regions) {
+      args.push_back(region + "=" + network_->netns(region) + "=" + network_->address(region));
+    }
+    if (!federation_script(args)) return false;
+  } else if (!broker_script(
+                 {"start", broker_dir_, std::to_string(kBrokerPort), "--address", "0.0.0.0", "--timeout", "90"})) {
     return false;
   }
   for (const auto& region : options_.regions) {
@@ -71,8 +85,10 @@ bool FaultCluster::start() {
   return true;
 }
 
-std::string FaultCluster::broker_url() const {
-  return std::string("amqp://guest:guest@") + FaultNetwork::kHubAddress + ":" + std::to_string(kBrokerPort) + "/";
+std::string FaultCluster::broker_url(const std::string& region) const {
+  std::string host = FaultNetwork::kHubAddress;
+  if (options_.broker_per_region) host = region.empty() ? network_->address(options_.regions.front()) : "127.0.0.1";
+  return "amqp://guest:guest@" + host + ":" + std::to_string(kBrokerPort) + "/";
 }
 
 bool FaultCluster::start_node(const std::string& region) {
@@ -90,7 +106,7 @@ bool FaultCluster::start_node(const std::string& region) {
 std::unique_ptr<GeocachedProcess> FaultCluster::start_extra_node(const std::string& region, int port,
                                                                  const std::vector<std::string>& extra_args,
                                                                  const std::string& clock_offset) {
-  std::vector<std::string> args = {"--amqp-url", broker_url()};
+  std::vector<std::string> args = {"--amqp-url", broker_url(region)};
   args.insert(args.end(), options_.node_args.begin(), options_.node_args.end());
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   Placement placement{network_->netns(region), {}};
@@ -113,17 +129,36 @@ bool FaultCluster::restart_node(const std::string& region) {
   return false;
 }
 
-bool FaultCluster::kill_broker() { return broker_script({"kill", broker_dir_}); }
+bool FaultCluster::kill_broker(const std::string& region) {
+  if (options_.broker_per_region) return federation_script({"kill", broker_dir_, region});
+  return broker_script({"kill", broker_dir_});
+}
 
-bool FaultCluster::restart_broker() {
+bool FaultCluster::restart_broker(const std::string& region) {
+  if (options_.broker_per_region) return federation_script({"restart", broker_dir_, region});
   return broker_script({"start", broker_dir_, std::to_string(kBrokerPort), "--address", "0.0.0.0", "--timeout", "90"});
 }
 
-bool FaultCluster::broker_ctl(const std::vector<std::string>& args, std::string* out) {
+bool FaultCluster::broker_ctl(const std::vector<std::string>& args, std::string* out, const std::string& region) {
+  if (options_.broker_per_region) {
+    std::vector<std::string> argv = {"ctl", broker_dir_, region};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return federation_script(argv, out);
+  }
   std::vector<std::string> argv = {"bash", std::string(GEOCACHE_SOURCE_DIR) + "/scripts/rabbitmq.sh", "ctl",
                                    broker_dir_};
   argv.insert(argv.end(), args.begin(), args.end());
   return network_->run_in(network_->hub(), argv, out) == 0;
+}
+
+bool FaultCluster::federation_script(const std::vector<std::string>& args, std::string* out) {
+  // It enters the regions' namespaces itself.
+  std::vector<std::string> argv = {"bash", std::string(GEOCACHE_SOURCE_DIR) + "/scripts/federation.sh"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string text;
+  if (run_program(argv, out ? out : &text) == 0) return true;
+  error_ = "federation.sh " + join(args, " ") + " failed: " + (out ? *out : text);
+  return false;
 }
 
 bool FaultCluster::broker_script(const std::vector<std::string>& args) {
@@ -150,10 +185,18 @@ std::string FaultCluster::logs(size_t lines_per_node) const {
         << tail(node->log(), lines_per_node) << "\n";
   }
   if (!broker_dir_.empty()) {
-    std::ifstream f(broker_dir_ + "/log/console.log");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    out << "---- broker console\n" << tail(ss.str(), 10) << "\n";
+    std::vector<std::pair<std::string, std::string>> brokers = {{"broker", broker_dir_}};
+    if (options_.broker_per_region) {
+      brokers.clear();
+      for (const auto& region : options_.regions)
+        brokers.emplace_back("broker of " + region, broker_dir_ + "/broker-" + region);
+    }
+    for (const auto& [name, dir] : brokers) {
+      std::ifstream f(dir + "/log/console.log");
+      std::stringstream ss;
+      ss << f.rdbuf();
+      out << "---- " << name << " console\n" << tail(ss.str(), 10) << "\n";
+    }
   }
   return out.str();
 }

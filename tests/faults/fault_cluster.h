@@ -1,6 +1,8 @@
 // FaultCluster: one geocached node per region, each in its region's network
 // namespace (FaultNetwork), replicating through a private RabbitMQ broker in
-// the hub namespace; and the faults: cut and heal a region's link, SIGKILL a
+// the hub namespace, or (broker_per_region) through one broker per region in
+// the region's namespace, the brokers joined by rabbitmq_federation
+// (scripts/federation.sh); and the faults: cut and heal a region's link, SIGKILL a
 // node or the broker and start it again, a node whose clock is shifted
 // (libfaketime). Everything it starts is stopped by its destructor, and by
 // FaultNetwork's watchdog if the test process dies first.
@@ -36,6 +38,12 @@ struct FaultClusterOptions {
   // Regions whose node runs under libfaketime, with its FAKETIME offset (e.g.
   // "+600" is 10 minutes ahead). Monotonic clocks are not shifted.
   std::map<std::string, std::string> clock_offsets;
+  // One broker per region, in the region's namespace next to its node, which
+  // talks to it only (on 127.0.0.1); the brokers are federated over the
+  // regions' links (scripts/federation.sh brokers). Cutting a region's link
+  // then cuts its broker off the other brokers, as a partition between
+  // regions does, while its node keeps its broker.
+  bool broker_per_region = false;
 };
 
 class FaultCluster {
@@ -59,8 +67,11 @@ class FaultCluster {
 
   const std::vector<std::string>& regions() const { return options_.regions; }
   FaultNetwork& network() { return *network_; }
-  // amqp://guest:guest@10.99.0.1:5672/, as the nodes reach the broker.
-  std::string broker_url() const;
+  // The URL of the broker of `region`'s node, as the node reaches it:
+  // amqp://guest:guest@10.99.0.1:5672/ (the hub's), or with broker_per_region
+  // amqp://guest:guest@127.0.0.1:5672/ (its own namespace's). No region: as
+  // reached from the hub (with broker_per_region, the first region's broker).
+  std::string broker_url(const std::string& region = "") const;
 
   // --- faults; each returns whether it was carried out ---
   bool cut(const std::string& region) { return network_->cut(region); }
@@ -69,8 +80,6 @@ class FaultCluster {
   void kill_node(const std::string& region);
   // Starts a stopped node again with the same flags; whether it answers PING.
   bool restart_node(const std::string& region);
-  // SIGKILLs every process of the broker (scripts/rabbitmq.sh kill).
-  bool kill_broker();
   // Starts one more geocached for `region` in its namespace, as start()
   // starts its node but on `port`, with `extra_args` after the usual flags,
   // and under libfaketime with FAKETIME=clock_offset unless it is empty. It
@@ -81,12 +90,17 @@ class FaultCluster {
   std::unique_ptr<GeocachedProcess> start_extra_node(const std::string& region, int port,
                                                      const std::vector<std::string>& extra_args,
                                                      const std::string& clock_offset = "");
+  // SIGKILLs every process of the broker (scripts/rabbitmq.sh kill); with
+  // broker_per_region, of `region`'s broker.
+  bool kill_broker(const std::string& region = "");
   // Starts the broker again from its data (durable queues and persistent
-  // messages survive); whether it accepts AMQP connections.
-  bool restart_broker();
+  // messages survive, and a federated broker's upstreams and policies);
+  // whether it accepts AMQP connections.
+  bool restart_broker(const std::string& region = "");
   // Runs rabbitmqctl ARGS against the broker (e.g. list_queues name
-  // message_bytes); its output in *out. About 1.3 s a call.
-  bool broker_ctl(const std::vector<std::string>& args, std::string* out);
+  // message_bytes), with broker_per_region `region`'s; its output in *out.
+  // About 1.3 s a call.
+  bool broker_ctl(const std::vector<std::string>& args, std::string* out, const std::string& region = "");
 
   // A client inside the region's namespace; gives up connecting after
   // connect_ms and on a reply after reply_ms. nullptr or err set on failure.
@@ -99,7 +113,9 @@ class FaultCluster {
   std::string logs(size_t lines_per_node = 40) const;
 
  private:
+  // Runs scripts/rabbitmq.sh ARGS in the hub, or scripts/federation.sh ARGS.
   bool broker_script(const std::vector<std::string>& args);
+  bool federation_script(const std::vector<std::string>& args, std::string* out = nullptr);
   bool start_node(const std::string& region);
 
   FaultClusterOptions options_;

@@ -8,6 +8,8 @@
 // Each test starts a broker and three nodes of its own (about 10 s). They
 // need root (network namespaces) and skip unless GEOCACHE_TEST_AMQP_URL is
 // set, like the other tests that need RabbitMQ (scripts/test.sh sets it).
+// The Federated* ones run a broker per region, federated (about 25 s each);
+// GEOCACHE_TEST_FAULTS_BROKER_PER_REGION=1 runs all of them that way.
 //
 // A node with a shifted clock is covered by tests/replication/forged_events_test
 // (its writes are refused: docs/replication.md, "Validation").
@@ -16,6 +18,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "convergence_check.h"
@@ -41,7 +44,11 @@ class Faults : public ::testing::Test {
     if (HasFailure() && cluster_) std::cerr << cluster_->logs();
   }
 
+  // GEOCACHE_TEST_FAULTS_BROKER_PER_REGION=1 runs every scenario with a
+  // broker per region (the broker scenario then kills east's).
   void start(FaultClusterOptions options = {}) {
+    if (std::getenv("GEOCACHE_TEST_FAULTS_BROKER_PER_REGION") != nullptr) options.broker_per_region = true;
+    cluster_options_ = options;
     cluster_ = std::make_unique<FaultCluster>(std::move(options));
     ASSERT_TRUE(cluster_->start()) << cluster_->error();
   }
@@ -61,14 +68,18 @@ class Faults : public ::testing::Test {
     }
     return true;
   }
-  // Polls GET key on c until it answers value (10 s at most).
-  static bool await_value(redisContext* c, const std::string& key, const std::string& value) {
+  // Polls args on c until it answers want (10 s at most).
+  static bool await_reply(redisContext* c, const std::vector<std::string>& args,
+                          const std::optional<std::string>& want) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (command_text(c, {"GET", key}) != value) {
+    while (command_text(c, args) != want) {
       if (std::chrono::steady_clock::now() >= deadline) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return true;
+  }
+  static bool await_value(redisContext* c, const std::string& key, const std::string& value) {
+    return await_reply(c, {"GET", key}, value);
   }
   int64_t seconds_of_writes(double seconds) const { return static_cast<int64_t>(seconds * kWritesPerSecond); }
 
@@ -92,8 +103,10 @@ class Faults : public ::testing::Test {
 
   // One region cut off from the broker for about 5 s while every region,
   // itself included, goes on taking writes to the same keys.
-  void partition_scenario(const CheckOptions& options) {
-    ASSERT_NO_FATAL_FAILURE(start());
+  // With broker_per_region the cut takes east's broker off the others' too:
+  // what east publishes meanwhile waits in its broker's federation queues.
+  void partition_scenario(const CheckOptions& options, FaultClusterOptions cluster_options = {}) {
+    ASSERT_NO_FATAL_FAILURE(start(std::move(cluster_options)));
     start_load();
     ASSERT_TRUE(await_writes("east", seconds_of_writes(1)));
     ASSERT_TRUE(cluster_->cut("east"));
@@ -108,7 +121,9 @@ class Faults : public ::testing::Test {
     ASSERT_TRUE(cluster_->heal("east"));
     const int64_t healed_us = wall_now_us();
     ASSERT_TRUE(await_writes("east", seconds_of_writes(1)));
-    expect_converged("partition of east for 5 s", healed_us, options);
+    expect_converged(
+        cluster_options_.broker_per_region ? "partition of east and its broker for 5 s" : "partition of east for 5 s",
+        healed_us, options);
   }
 
   // The broker killed with SIGKILL under load and started again: what it had
@@ -117,21 +132,100 @@ class Faults : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(start());
     start_load();
     ASSERT_TRUE(await_writes("east", seconds_of_writes(1)));
-    ASSERT_TRUE(cluster_->kill_broker()) << cluster_->error();
+    ASSERT_TRUE(cluster_->kill_broker("east")) << cluster_->error();
     ASSERT_TRUE(await_writes("east", seconds_of_writes(2)));  // local writes go on without a broker
-    ASSERT_TRUE(cluster_->restart_broker()) << cluster_->error();
+    ASSERT_TRUE(cluster_->restart_broker("east")) << cluster_->error();
     const int64_t restarted_us = wall_now_us();
     ASSERT_TRUE(await_writes("east", seconds_of_writes(1)));
     expect_converged("kill -9 and restart of the broker", restarted_us, options);
   }
 
+  FaultClusterOptions cluster_options_;
   std::unique_ptr<FaultCluster> cluster_;
   std::unique_ptr<WriteLoad> load_;
 };
 
+FaultClusterOptions broker_per_region() {
+  FaultClusterOptions options;
+  options.broker_per_region = true;
+  return options;
+}
+
 // Deletes included: a DEL of a key the region has not received yet still
 // wins over the older write it has not seen (issue 8, "Restart").
 TEST_F(Faults, PartitionedRegionConvergesAfterHeal) { partition_scenario({}); }
+
+// One broker per region (scripts/federation.sh): east's link cut takes its
+// broker off the other two; east's node keeps writing to its own broker,
+// which holds the events until the link heals.
+TEST_F(Faults, FederatedBrokerCutOffAndHealedLosesNothing) { partition_scenario({}, broker_per_region()); }
+
+// Three regions, each node on a broker of its own, the brokers federated:
+// writes, a delete, TTLs and a hash cross the links both ways, once each; so
+// do the hellos (every region sees the others up) and the warm-up's resync
+// requests and snapshots, which go to one region (every node ends warm).
+TEST_F(Faults, FederatedBrokersCarryWritesDeletesTtlsAndControlMessages) {
+  ASSERT_NO_FATAL_FAILURE(start(broker_per_region()));
+  auto east = cluster_->connect("east");
+  ASSERT_EQ(command_text(east.get(), {"SET", "plain", "v1"}), "OK");
+  ASSERT_EQ(command_text(east.get(), {"SET", "doomed", "x"}), "OK");
+  ASSERT_EQ(command_text(east.get(), {"SET", "ttl", "t", "PX", "120000"}), "OK");
+  ASSERT_EQ(command_text(east.get(), {"HSET", "h", "f1", "a", "f2", "b"}), "2");
+  for (const char* region : {"west", "north"}) {
+    auto c = cluster_->connect(region);
+    EXPECT_TRUE(await_value(c.get(), "plain", "v1")) << region;
+    EXPECT_TRUE(await_value(c.get(), "doomed", "x")) << region;
+    EXPECT_TRUE(await_value(c.get(), "ttl", "t")) << region;
+    EXPECT_TRUE(await_reply(c.get(), {"HGET", "h", "f2"}, "b")) << region;
+  }
+  ASSERT_EQ(command_text(east.get(), {"DEL", "doomed"}), "1");
+  ASSERT_EQ(command_text(east.get(), {"EXPIRE", "plain", "100"}), "1");
+  const int64_t east_pttl = std::stoll(command_text(east.get(), {"PTTL", "ttl"}).value_or("-3"));
+  for (const char* region : {"west", "north"}) {
+    auto c = cluster_->connect(region);
+    EXPECT_TRUE(await_reply(c.get(), {"EXISTS", "doomed"}, "0")) << region;
+    EXPECT_TRUE(await_reply(c.get(), {"TTL", "plain"}, command_text(east.get(), {"TTL", "plain"}))) << region;
+    // The absolute expiry replicates: every region counts down to the same instant.
+    const int64_t pttl = std::stoll(command_text(c.get(), {"PTTL", "ttl"}).value_or("-3"));
+    EXPECT_NEAR(static_cast<double>(pttl), static_cast<double>(east_pttl), 1000.0) << region;
+  }
+  // The other way, from a region whose events cross other links.
+  auto north = cluster_->connect("north");
+  ASSERT_EQ(command_text(north.get(), {"SET", "from-north", "n"}), "OK");
+  ASSERT_EQ(command_text(north.get(), {"DEL", "plain"}), "1");
+  for (const char* region : {"east", "west"}) {
+    auto c = cluster_->connect(region);
+    EXPECT_TRUE(await_value(c.get(), "from-north", "n")) << region;
+    EXPECT_TRUE(await_reply(c.get(), {"EXISTS", "plain"}, "0")) << region;
+  }
+  for (const auto& region : cluster_->regions()) {
+    auto c = cluster_->connect(region);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    std::string info;
+    auto field = [&info](const std::string& name) {
+      const size_t at = info.find("\n" + name + ":");
+      return at == std::string::npos ? std::string() : info.substr(at + 1, info.find('\r', at + 1) - at - 1);
+    };
+    auto all_up_and_warm = [&] {
+      info = command_text(c.get(), {"INFO", "geo"}).value_or("");
+      for (const auto& peer : cluster_->regions()) {
+        if (peer != region && field("region_" + peer).find("state=up") == std::string::npos) return false;
+      }
+      return field("warming") == "warming:0";
+    };
+    while (!all_up_and_warm() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(all_up_and_warm()) << region << ":\n" << info;
+    // Each event once: a loop between the brokers would deliver it again.
+    for (const auto& peer : cluster_->regions()) {
+      if (peer == region) continue;
+      // (No line from a peer that wrote nothing: west.)
+      const std::string inbound = field("inbound_" + region + "_from_" + peer);
+      if (peer != "west") EXPECT_NE(inbound.find(",duplicates=0,"), std::string::npos) << region << ": " << inbound;
+    }
+  }
+}
 
 TEST_F(Faults, BrokerKilledAndRestartedLosesNothing) { broker_kill_scenario({}); }
 

@@ -65,6 +65,8 @@ class GeocachedProcess {
   int port(const std::string& region = {}) const;
   pid_t pid() const { return pid_; }
   const std::string& log_path() const { return log_path_; }
+  // The network namespace it runs in ("" = this process's own).
+  const std::string& netns() const { return placement_.netns; }
   std::string log() const;
 
   RedisConnection connect(const std::string& region = {}) const;

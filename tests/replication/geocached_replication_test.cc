@@ -3,6 +3,8 @@
 //
 // Tests skip unless GEOCACHE_TEST_AMQP_URL is set. Each test uses exchange
 // and queue names of its own; the broker-outage test starts a private broker.
+// With GEOCACHE_TEST_FEDERATION the others run with one broker per region,
+// the brokers federated (test_broker.h).
 #include <unistd.h>
 
 #include <atomic>
@@ -43,24 +45,30 @@ class GeocachedReplication : public ::testing::Test {
     if (test_amqp_url().empty()) GTEST_SKIP() << "GEOCACHE_TEST_AMQP_URL not set (scripts/test.sh starts a broker)";
   }
 
-  // Three nodes on `url`, on exchange and queue names of this test's own.
+  // Three nodes on `url` (the shared broker: each on its region's broker
+  // when they are federated), on exchange and queue names of this test's own.
   void start_nodes(const std::string& url, const std::string& name) {
     const std::string base = unique_name(name);
-    common_ = {"--amqp-url", url, "--amqp-exchange", base + "x", "--amqp-queue-prefix", base + "q.",
-               "--amqp-reconnect-max-ms", "1000", "--amqp-publish-timeout-ms", "2000", "--retry-backoff-ms", "50",
-               "--breaker-open-ms", "200", "--breaker-failure-threshold", "3"};
-    std::vector<std::string> args = {"--loglevel", "warning"};
-    args.insert(args.end(), common_.begin(), common_.end());
+    common_ = {"--amqp-exchange", base + "x", "--amqp-queue-prefix", base + "q.", "--amqp-reconnect-max-ms", "1000",
+               "--amqp-publish-timeout-ms", "2000", "--retry-backoff-ms", "50", "--breaker-open-ms", "200",
+               "--breaker-failure-threshold", "3"};
     int port = 13000 + static_cast<int>(getpid() % 1000) * 3;  // clear of the brokers' ports
     for (const auto& r : kRegions) {
+      const testing::RegionBroker broker =
+          url == test_amqp_url() ? testing::test_broker_for(r) : testing::RegionBroker{url, ""};
+      std::vector<std::string> args = {"--loglevel", "warning", "--amqp-url", broker.url};
+      args.insert(args.end(), common_.begin(), common_.end());
       while (port_accepts(port)) ++port;
-      nodes_[r] = GeocachedProcess::one_region(r, kRegions, args, port++);
+      nodes_[r] = GeocachedProcess::one_region(r, kRegions, args, port++, {broker.netns, {}});
       ASSERT_TRUE(nodes_[r]->started()) << "geocached for " << r << " did not answer PING\n" << nodes_[r]->log();
     }
+    if (url == test_amqp_url()) ASSERT_TRUE(testing::await_test_federation(base + "x"));
   }
   void restart(const std::string& region) { ASSERT_TRUE(nodes_[region]->restart()) << nodes_[region]->log(); }
   // The client gives up on a reply after 5 s.
-  RedisConnection client(const std::string& region) { return connect_port(nodes_.at(region)->port(), 2'000, 5'000); }
+  RedisConnection client(const std::string& region) {
+    return connect_port(nodes_.at(region)->port(), 2'000, 5'000, nodes_.at(region)->netns());
+  }
   std::optional<std::string> cmd(const std::string& region, const std::vector<std::string>& args) {
     return command_text(client(region).get(), args);
   }
@@ -124,19 +132,22 @@ class GeocachedReplication : public ::testing::Test {
 // acknowledged.
 class Writer {
  public:
-  Writer(const std::string& region, int port, int per_second = 500)
-      : region_(region), port_(port), interval_(std::chrono::microseconds(1'000'000 / per_second)) {}
+  Writer(const std::string& region, const GeocachedProcess& node, int per_second = 500)
+      : region_(region),
+        port_(node.port()),
+        netns_(node.netns()),
+        interval_(std::chrono::microseconds(1'000'000 / per_second)) {}
   ~Writer() { stop(); }
   void start() {
     stop_ = false;
     thread_ = std::thread([this] {
-      auto c = connect_port(port_, 2'000, 5'000);
+      auto c = connect_port(port_, 2'000, 5'000, netns_);
       auto next = std::chrono::steady_clock::now();
       while (!stop_) {
         std::this_thread::sleep_until(next);  // pacing: the offered load, not a wait for anything
         next += interval_;
         const std::string n = std::to_string(next_++);
-        if (!c || c->err) c = connect_port(port_, 2'000, 5'000);
+        if (!c || c->err) c = connect_port(port_, 2'000, 5'000, netns_);
         if (command_text(c.get(), {"SET", region_ + ":" + n, n}) == "OK") {
           std::lock_guard lock(mu_);
           acked_.push_back(n);
@@ -161,6 +172,7 @@ class Writer {
  private:
   const std::string region_;
   const int port_;
+  const std::string netns_;
   const std::chrono::microseconds interval_;
   std::atomic<bool> stop_{false};
   int next_ = 0;
@@ -331,7 +343,7 @@ TEST_F(GeocachedReplication, NodeKilledUnderWritesAndRestartedLosesNothingAndIts
   }
   for (const char* r : {"east", "north"}) ASSERT_EQ(first_disagreement(r, want, 10'000), "") << r;
 
-  Writer east_writer("east", nodes_["east"]->port()), north_writer("north", nodes_["north"]->port());
+  Writer east_writer("east", *nodes_["east"]), north_writer("north", *nodes_["north"]);
   auto write_more = [&](size_t n) {
     const size_t east_n = east_writer.acked_count() + n, north_n = north_writer.acked_count() + n;
     return wait_until(30'000,

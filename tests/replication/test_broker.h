@@ -3,12 +3,20 @@
 // test_amqp_url(): the shared broker (env GEOCACHE_TEST_AMQP_URL); tests skip
 // when it is unset. PrivateBroker: a broker of the test's own, started and
 // stopped with scripts/rabbitmq.sh, for tests that take the broker down.
+//
+// test_broker_for(region): where a node of the region runs and which broker
+// it uses. With GEOCACHE_TEST_FEDERATION set to the DIR of
+//   scripts/federation.sh start DIR east west north --exchanges '^geocache\.'
+// a node runs in its region's network namespace and talks to its region's
+// broker only, the brokers federated (README, "One broker per region");
+// else it runs here, on the shared broker.
 #pragma once
 
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -30,6 +38,48 @@ inline std::string test_amqp_url() {
       GTEST_SKIP() << "GEOCACHE_TEST_AMQP_URL not set (scripts/test.sh starts a broker)";      \
     }                                                                                          \
   } while (0)
+
+inline std::string test_federation_dir() {
+  const char* dir = std::getenv("GEOCACHE_TEST_FEDERATION");
+  return dir ? dir : "";
+}
+
+// Runs scripts/federation.sh ARGS; whether it succeeded, its stdout (without
+// the last newline) in *out.
+inline bool federation_script(const std::string& args, std::string* out = nullptr) {
+  const std::string cmd = "bash " + std::string(GEOCACHE_SOURCE_DIR) + "/scripts/federation.sh " + args;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return false;
+  std::string text;
+  char buf[256];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) text.append(buf, n);
+  const bool ok = pclose(p) == 0;
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  if (out) *out = text;
+  return ok;
+}
+
+struct RegionBroker {
+  std::string url;    // as the node reaches it
+  std::string netns;  // where the node runs and its clients connect; "" = here
+};
+inline RegionBroker test_broker_for(const std::string& region) {
+  const std::string dir = test_federation_dir();
+  if (dir.empty()) return {test_amqp_url(), ""};
+  RegionBroker b;
+  if (!federation_script("url " + dir + " " + region, &b.url) ||
+      !federation_script("netns " + dir + " " + region, &b.netns)) {
+    ADD_FAILURE() << "GEOCACHE_TEST_FEDERATION=" << dir << ": no broker for region " << region;
+  }
+  return b;
+}
+
+// With GEOCACHE_TEST_FEDERATION: waits until the brokers federate `exchange`
+// (each test declares its own; its links start once the nodes declared it).
+inline bool await_test_federation(const std::string& exchange) {
+  const std::string dir = test_federation_dir();
+  return dir.empty() || federation_script("await " + dir + " " + exchange + " --timeout 60");
+}
 
 // A name no other test (or earlier run) uses: exchange and queue prefixes.
 inline std::string unique_name(const std::string& what) {
