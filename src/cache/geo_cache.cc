@@ -195,6 +195,7 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
     if (!is_local(origin)) report_region_failure(region);
   });
   resync_->set_on_resynced([this](RegionId region, RegionId) { report_region_success(region); });
+  resync_->set_on_covered([this](RegionId region, RegionId origin) { replicator_->caught_up(region, origin); });
   replicator_ = std::make_unique<Replicator>(
       options_.replication, transport_.get(), clock_,
       [this](RegionId region, const Event& e) { apply_remote(region, e); },
@@ -204,6 +205,11 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
       [this](RegionId region, const EventBatch& batch) { handle_control(region, batch); });
   replicator_->set_known_regions([this](RegionId id) { return admit_region(id); });
   replicator_->set_clock_guard(&hlc_);
+  replicator_->set_progress_listener([this] {
+    if (!has_progress_listener_.load(std::memory_order_acquire)) return;
+    MutexLock lock(progress_mu_);
+    if (progress_) progress_();
+  });
   for (RegionId id : regions_.local()) replicator_->add_region(id);
 }
 
@@ -497,6 +503,28 @@ int64_t GeoCache::ttl(std::string_view key, std::string_view region) {
   if (!rec) return -2;
   if (rec->expire_at_ms == kNoExpiry) return -1;
   return std::max<int64_t>(0, rec->expire_at_ms - clock_->now_ms());
+}
+
+Result<StreamPoint> GeoCache::write_point(RegionId region) const {
+  if (!is_local(region)) return Status::InvalidArgument("region " + region_name(region) + " is not hosted here");
+  if (!replicates_) return StreamPoint{region, 0, 0};
+  std::optional<StreamPoint> point = replicator_->stream_point(region);
+  if (!point) return Status::InvalidArgument("region " + region_name(region) + " has no stream");
+  return *point;
+}
+
+bool GeoCache::has_applied(RegionId region, const StreamPoint& point) const {
+  if (point.origin == region || !replicates_) return true;
+  if (!is_local(region)) return false;
+  // A resync of that origin under way may be filling a gap before events
+  // already applied: nothing of it counts until it ends.
+  return replicator_->has_applied(region, point) && !resync_->in_progress(region, point.origin);
+}
+
+void GeoCache::set_progress_listener(std::function<void()> fn) {
+  MutexLock lock(progress_mu_);
+  has_progress_listener_.store(fn != nullptr, std::memory_order_release);
+  progress_ = std::move(fn);
 }
 
 bool GeoCache::wait_replicated(int64_t timeout_ms) {

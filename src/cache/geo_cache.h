@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -205,6 +206,20 @@ class GeoCache {
   // warm (Resync::warm_up). 0 once warm.
   size_t warming() const { return resync_->warming(); }
 
+  // ---- Read-your-writes across regions (docs/replication.md).
+  // Where local region `region`'s stream stands: a point past every write
+  // made there so far, the session token of a client that just wrote there
+  // (GEO.TOKEN). kInvalidArgument for a region not hosted here.
+  Result<StreamPoint> write_point(RegionId region) const;
+  // True if local region `region` holds every write of point.origin's up to
+  // `point`: its own region, events applied in order with no resync of that
+  // origin under way, or a one-region deployment.
+  bool has_applied(RegionId region, const StreamPoint& point) const;
+  // fn runs (on a transport thread; it must not block) whenever what
+  // has_applied() answers may have changed: a batch applied, a resync ended.
+  // One listener; a later call replaces it; nullptr removes it. Thread-safe.
+  void set_progress_listener(std::function<void()> fn);
+
   // Waits until every local write so far has been handed to the transport
   // (the outboxes drained), as has every resync request asked so far, and,
   // with a transport that can tell (in-process, Transport::wait_idle),
@@ -254,6 +269,10 @@ class GeoCache {
   std::unique_ptr<Replicator> replicator_;
   bool replicates_ = true;  // false in a one-region deployment
   std::atomic<int64_t> default_ttl_ms_;
+
+  mutable Mutex progress_mu_;
+  std::function<void()> progress_ ABSL_GUARDED_BY(progress_mu_);
+  std::atomic<bool> has_progress_listener_{false};  // read per batch without the mutex
 
   Mutex loop_mu_;
   std::condition_variable loop_cv_;

@@ -110,6 +110,16 @@ struct MissedRange {
   friend bool operator==(const MissedRange&, const MissedRange&) = default;
 };
 
+// A point of an origin's stream: its event `seq` of epoch `epoch` (seq 0:
+// before its first event). A write's session token for read-your-writes
+// across regions (GEO.TOKEN, GEO.WAIT; docs/replication.md).
+struct StreamPoint {
+  RegionId origin = 0;
+  uint64_t epoch = 0;
+  uint64_t seq = 0;
+  friend bool operator==(const StreamPoint&, const StreamPoint&) = default;
+};
+
 // Hard bounds a decoder enforces whatever the configuration says.
 inline constexpr size_t kMaxEventsPerBatch = 1 << 20;
 // Sequences an origin can reach (it counts from 1, one per event); a batch

@@ -103,6 +103,12 @@ struct Replicator::Inbound {
   bool tail_pending = false;
   uint64_t tail_epoch = 0;
   uint64_t tail_next = 0;
+  // What has_applied() answers from: the events of applied_epoch before
+  // applied_next are applied (st moves before the apply, these after it).
+  // older_covered: a resync completed since the epoch last changed.
+  uint64_t applied_epoch = 0;
+  uint64_t applied_next = 0;
+  bool older_covered = false;
   void record_lag(int64_t ms) {
     st.lag_last_ms = ms;
     if (lag.size() < kSamples) lag.push_back(ms);
@@ -556,6 +562,7 @@ void Replicator::receive(RegionId region, std::string_view payload) {
     // A restarted origin, or one whose outbox overflowed: anywhere goes.
     ++in.st.epoch_changes;
     resync = ResyncReason::kNewEpoch;
+    in.older_covered = false;  // before the resync is asked: its end sets it
   } else if (const uint64_t expected = in.st.next_seq;
              (first > expected && first - expected > options_.sequence_window) ||
              (end_seq < expected && expected - end_seq > options_.sequence_window)) {
@@ -633,6 +640,15 @@ void Replicator::receive(RegionId region, std::string_view payload) {
   for (size_t i = skip; i < count; ++i) {
     if (!verdicts[i]) apply_(region, batch.events[i]);
   }
+  {
+    // Batches of one (region, origin) arrive on one consumer, in order: no
+    // later batch of this link can have moved the epoch meanwhile.
+    MutexLock relock(in_mu_);
+    if (in.applied_epoch != batch.epoch) in.applied_next = 0;
+    in.applied_epoch = batch.epoch;
+    in.applied_next = std::max(in.applied_next, end_seq);
+  }
+  if (progress_) progress_();
 }
 
 // Control batches are not numbered (a lost one is recovered by asking
@@ -687,6 +703,31 @@ void Replicator::receive_control(RegionId region, EventBatch& batch, int64_t now
     for (const auto& [why, line] : lines) log_refusal(why, line);
   }
   if (control_) control_(region, batch);
+}
+
+std::optional<StreamPoint> Replicator::stream_point(RegionId origin) const {
+  MutexLock lock(mu_);
+  auto it = outboxes_.find(origin);
+  if (it == outboxes_.end()) return std::nullopt;
+  return StreamPoint{origin, it->second->epoch, it->second->next_seq - 1};
+}
+
+bool Replicator::has_applied(RegionId region, const StreamPoint& point) const {
+  if (point.seq == 0) return true;  // before the origin's first event
+  MutexLock lock(in_mu_);
+  auto it = inbound_.find({region, point.origin});
+  if (it == inbound_.end()) return false;
+  const Inbound& in = *it->second;
+  if (point.epoch == in.applied_epoch) return point.seq < in.applied_next;
+  return point.epoch < in.applied_epoch && in.older_covered;
+}
+
+void Replicator::caught_up(RegionId region, RegionId origin) {
+  {
+    MutexLock lock(in_mu_);
+    inbound_locked(region, origin).older_covered = true;
+  }
+  if (progress_) progress_();
 }
 
 std::vector<OutboxStats> Replicator::outbox_stats() const {

@@ -183,6 +183,25 @@ class Replicator {
   // Queues an event from local region `origin`. Never blocks on the network.
   void append(RegionId origin, Event event);
 
+  // Where local region origin's stream stands: its last event appended (the
+  // last write made there, published or not). nullopt: not a local region.
+  std::optional<StreamPoint> stream_point(RegionId origin) const;
+  // True once local region `region` has applied every event of
+  // point.origin's stream up to `point` that arrived in order: a gap before
+  // it is not seen here (the caller asks Resync whether one is being
+  // filled). A point of an epoch older than the last applied counts once a
+  // resync has completed since the change (what the old epoch lost came
+  // with it). A point of a region never heard from, or ahead of what
+  // arrived: false. Never blocks.
+  bool has_applied(RegionId region, const StreamPoint& point) const;
+  // Tells the replicator that a resync of `region` from `origin` completed
+  // with nothing more asked (Resync's on_covered).
+  void caught_up(RegionId region, RegionId origin);
+  // Called (on a transport thread, must not block) after a batch is applied
+  // and after caught_up(): what has_applied() answers may have changed.
+  // REQUIRES: before start().
+  void set_progress_listener(std::function<void()> fn) { progress_ = std::move(fn); }
+
   // Blocks until every outbox has drained (all confirmed by the transport)
   // or timeout_ms passes; true if drained. For tests, demos and shutdown.
   bool wait_drained(int64_t timeout_ms);
@@ -246,6 +265,7 @@ class Replicator {
   ResyncFn resync_;
   ControlFn control_;
   KnownRegionFn known_region_;
+  std::function<void()> progress_;
   const Hlc* hlc_ = nullptr;
 
   mutable Mutex mu_;  // also guards each Outbox's queue and counters

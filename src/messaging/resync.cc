@@ -164,6 +164,11 @@ size_t Resync::warming() const {
   return warming_.size();
 }
 
+bool Resync::in_progress(RegionId region, RegionId origin) const {
+  MutexLock lock(mu_);
+  return pending_.count({region, origin}) != 0;
+}
+
 void Resync::resync_locally(RegionId region, RegionId origin) {
   const int64_t started_ms = clock_->now_ms();
   const uint64_t snapshot_hlc = store_->hlc_now();
@@ -186,6 +191,7 @@ void Resync::resync_locally(RegionId region, RegionId origin) {
   spdlog::info("region {} resynced from region {}: {} records in snapshot, {} dropped", name(region), name(origin),
                records, dropped);
   report_completed(region, origin);
+  if (on_covered_) on_covered_(region, origin);
 }
 
 void Resync::ask_locked(const Pair& pair, Pending& p, int64_t now) {
@@ -306,7 +312,7 @@ void Resync::apply_snapshot_chunk(RegionId region, const EventBatch& chunk) {
 void Resync::finish_snapshot(RegionId region, const EventBatch& end) {
   const Pair pair{region, end.origin};
   size_t in_snapshot, dropped = 0;
-  bool warm_up, warmed;
+  bool warm_up, warmed, again;
   {
     MutexLock lock(mu_);
     auto it = pending_.find(pair);
@@ -335,7 +341,7 @@ void Resync::finish_snapshot(RegionId region, const EventBatch& end) {
     }
     in_snapshot = it->second.records;
     warm_up = it->second.warm_up;
-    const bool again = it->second.missed_more;
+    again = it->second.missed_more;
     const std::optional<MissedRange> missed_after = it->second.missed_after;
     pending_.erase(it);
     warmed = warming_.erase(pair) != 0;
@@ -364,6 +370,7 @@ void Resync::finish_snapshot(RegionId region, const EventBatch& end) {
                              : std::to_string(dropped) + " dropped");
   }
   if (!warm_up) report_completed(region, end.origin);
+  if (!again && on_covered_) on_covered_(region, end.origin);
 }
 
 void Resync::report_completed(RegionId region, RegionId origin) {

@@ -120,6 +120,10 @@ class Resync {
   // local region) and when one completes. REQUIRES: before start().
   void set_on_started(Notify fn) { on_started_ = std::move(fn); }
   void set_on_resynced(Notify fn) { on_resynced_ = std::move(fn); }
+  // Called when a resync or warm-up of `region` from `origin` ends with no
+  // further request for the pair: `region` now holds every event of
+  // origin's that it was told it missed. REQUIRES: before start().
+  void set_on_covered(Notify fn) { on_covered_ = std::move(fn); }
 
   // Starts the worker thread, which sends the requests asked so far, and
   // answers the snapshot requests received so far (but those that wait for a
@@ -169,6 +173,10 @@ class Resync {
   Stats stats() const;
   // (local region, remote origin) pairs whose warm-up has not ended yet.
   size_t warming() const;
+  // Whether a resync (or warm-up) of `region` from `origin` is under way:
+  // asked and not ended. Until it ends, `region` may lack events of
+  // origin's that came before some it applied.
+  bool in_progress(RegionId region, RegionId origin) const;
 
  private:
   // A request as its answer needs it: its id, and the events the requester
@@ -233,6 +241,7 @@ class Resync {
   SendFn send_;
   Notify on_started_;
   Notify on_resynced_;
+  Notify on_covered_;
   std::atomic<uint64_t> started_{0};
   std::atomic<uint64_t> completed_{0};
 

@@ -9,10 +9,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/version.h"
+#include "messaging/event.h"
 
 namespace geocache {
 
@@ -31,6 +33,16 @@ struct ClientSession {
   bool close_after_reply = false;  // QUIT, protocol errors, SHUTDOWN
   std::string name;                // CLIENT SETNAME; guarded by the registry mutex
   std::string lib_name, lib_ver;   // CLIENT SETINFO; guarded by the registry mutex
+
+  // Set by a command that answers later (GEO.WAIT, which writes no reply
+  // then): the connection runs nothing more of its input until its event
+  // loop answers it, once this region has applied `point` (":1") or at
+  // deadline_ms on the server clock (":0").
+  struct Wait {
+    StreamPoint point;
+    int64_t deadline_ms = 0;
+  };
+  std::optional<Wait> wait;
 
   // Read by other threads without a lock (CLIENT LIST, idle timeout).
   std::atomic<int64_t> last_interaction_ms{0};

@@ -77,6 +77,7 @@ CommandTable::CommandTable() {
   add(json_family(), "json");
   add(connection_family(), "connection");
   add(server_family(), "server");
+  add(geo_family(), "geo");
 
   size_t cap = 16;
   while (cap < rows_.size() * 4) cap <<= 1;

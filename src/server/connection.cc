@@ -133,7 +133,7 @@ bool Connection::process_input() {
   limits.max_bulk_len = state_.proto_max_bulk_len.load(std::memory_order_relaxed);
   uint64_t commands = 0;
   bool keep = true;
-  while (in_start_ < in_end_) {
+  while (!parked() && in_start_ < in_end_) {
     limits.authenticated = session_.authenticated;
     RespParser::Result r = parser_.parse(in_.get() + in_start_, in_end_ - in_start_, limits);
     if (r == RespParser::Result::kNeedMore) break;
@@ -178,6 +178,21 @@ bool Connection::process_input() {
     return false;
   }
   return keep;
+}
+
+Connection::Next Connection::resume(int64_t now_ms) {
+  if (!parked()) return has_pending_output() ? Next::kWrite : Next::kRead;
+  const bool applied = cache_.has_applied(session_.region, session_.wait->point);
+  if (!applied && now_ms < session_.wait->deadline_ms) return has_pending_output() ? Next::kWrite : Next::kRead;
+  session_.wait.reset();
+  writer_.integer(applied ? 1 : 0);
+  bool keep = process_input();
+  Next next = flush_output();
+  if (!keep) {
+    flush_best_effort();
+    return Next::kClose;
+  }
+  return next;
 }
 
 Connection::Next Connection::flush_output() {

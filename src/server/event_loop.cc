@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -119,21 +120,27 @@ void EventLoop::add_listener(int fd, RegionId region) {
   listeners_.push_back(std::move(w));
 }
 
-void EventLoop::hand_over(int fd, RegionId region, std::string addr, std::string laddr) {
-  {
-    MutexLock lock(pending_mu_);
-    pending_.push_back(Pending{fd, region, std::move(addr), std::move(laddr)});
-  }
+void EventLoop::wake() {
   uint64_t one = 1;
   ssize_t ignored = ::write(wake_fd_, &one, sizeof(one));
   (void)ignored;
 }
 
+void EventLoop::hand_over(int fd, RegionId region, std::string addr, std::string laddr) {
+  {
+    MutexLock lock(pending_mu_);
+    pending_.push_back(Pending{fd, region, std::move(addr), std::move(laddr)});
+  }
+  wake();
+}
+
 void EventLoop::stop() {
   stopping_.store(true);
-  uint64_t one = 1;
-  ssize_t ignored = ::write(wake_fd_, &one, sizeof(one));
-  (void)ignored;
+  wake();
+}
+
+void EventLoop::wake_if_parked() {
+  if (parked_count_.load(std::memory_order_relaxed) > 0) wake();
 }
 
 void EventLoop::accept_all(const Watch& listener) {
@@ -214,7 +221,13 @@ void EventLoop::set_interest(Watch* w, bool want_write) {
 
 void EventLoop::close_client(Watch* w) {
   epoll_ctl(epfd_, EPOLL_CTL_DEL, w->fd, nullptr);
+  if (parked_.erase(w) != 0) parked_count_.store(parked_.size(), std::memory_order_relaxed);
   clients_.erase(w);  // the Connection closes the socket
+}
+
+void EventLoop::note_parked(Watch* w) {
+  if (!w->conn->parked() || !parked_.insert(w).second) return;
+  parked_count_.store(parked_.size(), std::memory_order_relaxed);
 }
 
 void EventLoop::on_client(Watch* w, uint32_t events) {
@@ -227,7 +240,32 @@ void EventLoop::on_client(Watch* w, uint32_t events) {
     close_client(w);
   } else {
     set_interest(w, next == Connection::Next::kWrite);
+    note_parked(w);
   }
+}
+
+void EventLoop::resume_parked(int64_t now_ms) {
+  if (parked_.empty()) return;
+  // Resuming runs the commands that waited, which may park the connection
+  // again: iterate over a copy.
+  std::vector<Watch*> parked(parked_.begin(), parked_.end());
+  parked_.clear();
+  for (Watch* w : parked) {
+    Connection::Next next = w->conn->resume(now_ms);
+    if (next == Connection::Next::kClose) {
+      close_client(w);
+      continue;
+    }
+    set_interest(w, next == Connection::Next::kWrite);
+    if (w->conn->parked()) parked_.insert(w);
+  }
+  parked_count_.store(parked_.size(), std::memory_order_relaxed);
+}
+
+int EventLoop::wait_timeout_ms(int64_t now_ms) const {
+  int64_t timeout = 100;
+  for (Watch* w : parked_) timeout = std::min(timeout, std::max<int64_t>(0, w->conn->parked_until_ms() - now_ms));
+  return static_cast<int>(timeout);
 }
 
 void EventLoop::close_idle_clients(int64_t now_ms) {
@@ -249,7 +287,7 @@ void EventLoop::run() {
   epoll_event events[kMaxEvents];
   int64_t last_sweep = state_.now_ms();
   while (!stopping_.load(std::memory_order_relaxed)) {
-    int n = epoll_wait(epfd_, events, kMaxEvents, 100);
+    int n = epoll_wait(epfd_, events, kMaxEvents, wait_timeout_ms(state_.now_ms()));
     if (n < 0 && errno != EINTR) {
       spdlog::error("epoll_wait: {}", strerror(errno));
       break;
@@ -269,6 +307,9 @@ void EventLoop::run() {
       }
     }
     int64_t now = state_.now_ms();
+    // Replication progress wakes the loop (wake_if_parked); deadlines end
+    // the wait above.
+    resume_parked(now);
     if (now - last_sweep >= 1000) {
       last_sweep = now;
       close_idle_clients(now);

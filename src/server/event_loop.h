@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cache/geo_cache.h"
@@ -41,6 +42,9 @@ class EventLoop {
   void run();
   // Makes run() return after closing its connections. Thread-safe.
   void stop();
+  // Makes the loop look at its parked connections (GEO.WAIT) soon, if it
+  // has any: replication progressed. Thread-safe, cheap when none is parked.
+  void wake_if_parked();
 
  private:
   struct Watch;
@@ -57,6 +61,12 @@ class EventLoop {
   void set_interest(Watch* w, bool want_write);
   void close_client(Watch* w);
   void close_idle_clients(int64_t now_ms);
+  void wake();
+  // Resumes the parked connections that can go on (or whose deadline passed).
+  void resume_parked(int64_t now_ms);
+  // How long epoll may sleep: until the next parked deadline, 100 ms at most.
+  int wait_timeout_ms(int64_t now_ms) const;
+  void note_parked(Watch* w);
 
   const int index_;
   GeoCache& cache_;
@@ -71,6 +81,8 @@ class EventLoop {
   std::vector<std::unique_ptr<Watch>> listeners_;
   std::unordered_map<Watch*, std::unique_ptr<Watch>> clients_;
   std::unique_ptr<Watch> wake_watch_;
+  std::unordered_set<Watch*> parked_;
+  std::atomic<size_t> parked_count_{0};  // parked_.size(), for wake_if_parked()
 
   Mutex pending_mu_;
   std::vector<Pending> pending_ ABSL_GUARDED_BY(pending_mu_);

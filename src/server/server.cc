@@ -113,6 +113,10 @@ Status Server::start() {
     stop_requested_ = true;
     cv_.notify_all();
   });
+  // Replication progress may answer a parked GEO.WAIT on any loop.
+  cache_.set_progress_listener([peers] {
+    for (EventLoop* loop : peers) loop->wake_if_parked();
+  });
   for (auto& l : loops_) threads_.emplace_back([loop = l.get()] { loop->run(); });
   MutexLock lock(mu_);
   running_ = true;
@@ -132,6 +136,7 @@ void Server::stop() {
     stop_requested_ = true;
     cv_.notify_all();
   }
+  cache_.set_progress_listener(nullptr);  // before the loops it wakes go
   for (auto& l : loops_) l->stop();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();

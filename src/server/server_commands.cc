@@ -218,48 +218,6 @@ void command_command(CommandContext& ctx, Args args) {
   }
 }
 
-// ---------------------------------------------------------------- GEO.REGIONS
-
-// One map per known region (RESP2: a flat array of field, value pairs):
-// what INFO geo's region lines say, for programs.
-void geo_regions_command(CommandContext& ctx, Args) {
-  const std::vector<PeerStatus> peers = ctx.cache.peers();
-  ctx.reply.array_header(peers.size());
-  for (const PeerStatus& p : peers) {
-    ctx.reply.map_header(13);
-    ctx.reply.bulk("name");
-    ctx.reply.bulk(ctx.cache.region_name(p.region.id));
-    ctx.reply.bulk("id");
-    ctx.reply.integer(p.region.id);
-    ctx.reply.bulk("local");
-    ctx.reply.integer(p.region.local ? 1 : 0);
-    ctx.reply.bulk("configured");
-    ctx.reply.integer(p.region.configured ? 1 : 0);
-    ctx.reply.bulk("state");
-    ctx.reply.bulk(peer_state_name(p.state));
-    ctx.reply.bulk("last_seen_ms");
-    ctx.reply.integer(p.last_seen_ms);
-    ctx.reply.bulk("lag_ms");
-    ctx.reply.integer(p.lag_ms);
-    ctx.reply.bulk("clock_offset_ms");
-    if (p.clock_offset_ms) {
-      ctx.reply.integer(*p.clock_offset_ms);
-    } else {
-      ctx.reply.null();
-    }
-    ctx.reply.bulk("instance");
-    ctx.reply.bulk(p.instance_id == 0 ? std::string() : fmt::format("{:016x}", p.instance_id));
-    ctx.reply.bulk("protocol");
-    ctx.reply.integer(p.protocol);
-    ctx.reply.bulk("hellos");
-    ctx.reply.integer(static_cast<int64_t>(p.hellos));
-    ctx.reply.bulk("problem");
-    ctx.reply.bulk(p.problem);
-    ctx.reply.bulk("endpoint");
-    ctx.reply.bulk(p.endpoint);
-  }
-}
-
 // ---------------------------------------------------------------- misc
 
 void dbsize_command(CommandContext& ctx, Args) {
@@ -336,7 +294,6 @@ constexpr CommandSpec kServerCommands[] = {
     {"dbsize", 1, kCmdReadOnly | kCmdFast, dbsize_command, 0, 0, 0},
     {"time", 1, kCmdFast, time_command, 0, 0, 0},
     {"shutdown", -1, kCmdAdmin, shutdown_command, 0, 0, 0},
-    {"geo.regions", 1, 0, geo_regions_command, 0, 0, 0},
 };
 
 }  // namespace

@@ -225,6 +225,74 @@ TEST_F(GeocachedReplication, WritesInOneRegionBecomeVisibleInTheOthers) {
   EXPECT_TRUE(eventually("west", {"GET", "from-north"}, "n"));
 }
 
+// Read-your-writes across regions: a client writes in one region, takes the
+// token of its write (GEO.TOKEN, pipelined with the write), and reads in
+// another region behind GEO.WAIT on that token (pipelined too). Whenever
+// GEO.WAIT answers 1 the read returns the write; it must answer 1 here, with
+// every link up, well within its bound.
+TEST_F(GeocachedReplication, ReadBehindGeoWaitSeesTheWriteOfAnotherRegion) {
+  start_nodes(test_amqp_url(), "proc-ryw");
+  ASSERT_TRUE(await_warm());
+  std::map<std::string, RedisConnection> conns;
+  for (const auto& r : kRegions) conns[r] = client(r);
+  auto pipeline = [&](const std::string& region, const std::vector<std::vector<std::string>>& commands) {
+    redisContext* c = conns.at(region).get();
+    for (const auto& args : commands) {
+      std::vector<const char*> argv;
+      std::vector<size_t> lens;
+      for (const auto& a : args) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+      }
+      redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+    }
+    std::vector<std::string> out;
+    for (size_t i = 0; i < commands.size(); ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(c, &raw) != REDIS_OK) return out;
+      testing::Reply r(static_cast<redisReply*>(raw));
+      if (r->type == REDIS_REPLY_INTEGER) out.push_back(std::to_string(r->integer));
+      else if (r->type == REDIS_REPLY_NIL) out.push_back("(nil)");
+      else out.push_back(std::string(r->str, r->len));
+    }
+    return out;
+  };
+  constexpr int kChecks = 300;
+  int seen = 0;
+  for (int i = 0; i < kChecks; ++i) {
+    const std::string& home = kRegions[i % 3];
+    const std::string& away = kRegions[(i + 1 + i / 3 % 2) % 3];
+    const std::string key = "ryw:" + std::to_string(i), value = std::to_string(i);
+    auto wrote = pipeline(home, {{"SET", key, value}, {"GEO.TOKEN"}});
+    ASSERT_EQ(wrote.size(), 2u);
+    ASSERT_EQ(wrote[0], "OK");
+    auto read = pipeline(away, {{"GEO.WAIT", wrote[1], "10000"}, {"GET", key}});
+    ASSERT_EQ(read.size(), 2u) << "check " << i;
+    ASSERT_EQ(read[0], "1") << "check " << i << ": " << away << " did not apply " << home << "'s write in 10 s";
+    EXPECT_EQ(read[1], value) << "check " << i << ": " << home << " -> " << away;
+    seen += read[1] == value;
+  }
+  EXPECT_EQ(seen, kChecks);
+
+  // A token no region has reached yet (a sequence ahead of the origin's):
+  // GEO.WAIT answers 0 at its deadline, and the commands behind it still run.
+  auto token = pipeline("east", {{"GEO.TOKEN"}});
+  ASSERT_EQ(token.size(), 1u);
+  const std::string ahead = token[0].substr(0, token[0].rfind('-') + 1) + "999999999";
+  auto late = pipeline("west", {{"GEO.WAIT", ahead, "200"}, {"PING"}});
+  EXPECT_EQ(late, (std::vector<std::string>{"0", "PONG"}));
+  // A client gone while parked costs the server nothing.
+  {
+    auto gone = client("west");
+    redisAppendCommand(gone.get(), "GEO.WAIT %s 60000", ahead.c_str());
+    int done = 0;
+    while (!done) ASSERT_EQ(redisBufferWrite(gone.get(), &done), REDIS_OK);
+  }
+  EXPECT_EQ(cmd("west", {"PING"}), "PONG");
+  EXPECT_EQ(cmd("west", {"GEO.WAIT", "not-a-token", "10"}).value_or("").rfind("ERR:", 0), 0u);
+  EXPECT_EQ(cmd("west", {"GEO.WAIT", token[0], "-1"}).value_or("").rfind("ERR:", 0), 0u);
+}
+
 TEST_F(GeocachedReplication, ConcurrentConflictingWritesConverge) {
   start_nodes(test_amqp_url(), "proc-conflict");
   std::vector<std::thread> writers;
