@@ -809,6 +809,33 @@ TEST_F(TwoProcessResyncTest, GapWhileARequestIsOutstandingEarnsOneMoreRequest) {
   EXPECT_TRUE(same_records(all_records(a_->TEST_store(kA)), all_records(b_->TEST_store(kB))));
 }
 
+// Read-your-writes (GEO.WAIT): a token past a write b missed must not count
+// at b because later events arrived, only once the resync has brought the
+// missed one.
+TEST_F(TwoProcessResyncTest, TokenPastAMissedWriteCountsOnlyOnceTheResyncHasBroughtIt) {
+  ASSERT_TRUE(a_->put("k1", Value("1"), "a").ok());
+  quiesce();
+  const StreamPoint first = a_->write_point(kA).value();
+  EXPECT_TRUE(b_->has_applied(kB, first));
+  EXPECT_TRUE(a_->has_applied(kA, first));  // its own region
+  transport_.cut(kB, kA);                   // b's request waits on the way
+  transport_.drop_next(kA, kB, 1);
+  ASSERT_TRUE(a_->put("k2", Value("2"), "a").ok());
+  quiesce();
+  const StreamPoint missed = a_->write_point(kA).value();
+  EXPECT_FALSE(b_->has_applied(kB, missed));
+  ASSERT_TRUE(a_->put("k3", Value("3"), "a").ok());  // shows b the gap
+  quiesce();
+  const StreamPoint past_gap = a_->write_point(kA).value();
+  EXPECT_EQ(b_->TEST_store(kB).peek("k3")->bytes, "3");
+  EXPECT_FALSE(b_->TEST_store(kB).peek("k2"));
+  EXPECT_FALSE(b_->has_applied(kB, past_gap));  // k3 arrived, k2 did not
+  EXPECT_FALSE(b_->has_applied(kB, missed));
+  transport_.heal(kB, kA);
+  ASSERT_TRUE(await([&] { return b_->has_applied(kB, past_gap); }));
+  EXPECT_EQ(b_->TEST_store(kB).peek("k2")->bytes, "2");
+}
+
 // ---- regions are names -----------------------------------------------------------
 
 // Two GeoCaches as two processes on a transport between processes, each

@@ -510,6 +510,35 @@ TEST_F(ReplicatorReceiveTest, TailLostWithNoLaterBatchIsFoundFromTheHellos) {
   EXPECT_EQ(missed_[1], std::nullopt);
 }
 
+// Read-your-writes (GEO.WAIT) asks whether a stream point has been applied.
+TEST_F(ReplicatorReceiveTest, StreamPointCountsAsAppliedOnceItsEventAndEveryOneBeforeItArePast) {
+  EXPECT_TRUE(rep_.has_applied(2, StreamPoint{1, 7, 0}));   // before any write: nothing to wait for
+  EXPECT_FALSE(rep_.has_applied(2, StreamPoint{1, 7, 1}));  // never heard of origin 1
+  rep_.TEST_receive(2, batch(1, 7, 1, 3));
+  EXPECT_TRUE(rep_.has_applied(2, StreamPoint{1, 7, 3}));
+  EXPECT_FALSE(rep_.has_applied(2, StreamPoint{1, 7, 4}));
+  EXPECT_FALSE(rep_.has_applied(2, StreamPoint{1, 8, 1}));  // an epoch not reached
+  // A newer epoch: the points of the old one it may have lost count only
+  // once a resync has ended since.
+  rep_.TEST_receive(2, batch(1, 8, 1, 2));
+  EXPECT_TRUE(rep_.has_applied(2, StreamPoint{1, 8, 2}));
+  EXPECT_FALSE(rep_.has_applied(2, StreamPoint{1, 7, 3}));
+  rep_.caught_up(2, 1);
+  EXPECT_TRUE(rep_.has_applied(2, StreamPoint{1, 7, 3}));
+  EXPECT_TRUE(rep_.has_applied(2, StreamPoint{1, 7, 1000}));
+}
+
+TEST_F(ReplicatorSendTest, StreamPointIsTheLastEventAppendedOfTheCurrentEpoch) {
+  make({});
+  ASSERT_TRUE(rep_->stream_point(1).has_value());
+  const StreamPoint before = *rep_->stream_point(1);
+  EXPECT_EQ(before.seq, 0u);
+  rep_->append(1, put_event("a"));
+  rep_->append(1, put_event("b"));
+  EXPECT_EQ(*rep_->stream_point(1), (StreamPoint{1, before.epoch, 2}));
+  EXPECT_FALSE(rep_->stream_point(99).has_value());  // not a local region
+}
+
 TEST_F(ReplicatorReceiveTest, NewEpochCallsResync) {
   rep_.TEST_receive(2, batch(1, 7, 1, 2));
   rep_.TEST_receive(2, batch(1, 8, 40, 1));
