@@ -31,14 +31,33 @@ using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
 timeval to_timeval(int64_t ms) { return {static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)}; }
 
-Reply command(redisContext* c, const std::vector<std::string>& args) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  for (const std::string& a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
+using Command = std::vector<std::string>;
+
+// Sends the commands in one write (a pipeline) and reads their replies, in
+// order; fewer replies than commands if the connection failed (hiredis then
+// leaves the context unusable).
+std::vector<Reply> pipeline(redisContext* c, const std::vector<Command>& commands) {
+  for (const Command& args : commands) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const std::string& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()) != REDIS_OK) return {};
   }
-  return Reply(static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data())));
+  std::vector<Reply> replies;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) break;
+    replies.emplace_back(static_cast<redisReply*>(raw));
+  }
+  return replies;
+}
+
+Reply command(redisContext* c, const Command& args) {
+  std::vector<Reply> replies = pipeline(c, {args});
+  return replies.empty() ? nullptr : std::move(replies[0]);
 }
 
 int64_t micros_since(SteadyClock::time_point t0, SteadyClock::time_point t1) {
@@ -69,6 +88,9 @@ void ClientOptions::validate() const {
   if (switch_margin_us < 0 || switch_ratio < 0) throw std::invalid_argument("client switch margins must not be negative");
   if (switch_samples < 1) throw std::invalid_argument("client switch_samples must be at least 1");
   if (connect_timeout_ms < 1 || command_timeout_ms < 1) throw std::invalid_argument("client timeouts must be positive");
+  if (read_your_writes_wait_ms < 0 || read_your_writes_wait_ms >= command_timeout_ms) {
+    throw std::invalid_argument("client read_your_writes_wait_ms must be in 0..command_timeout_ms");
+  }
   breaker.validate();
 }
 
@@ -112,24 +134,45 @@ struct Client::Impl {
   // any kind (errors included) counts as a success of the region; no reply
   // as a failure. A connection that was already open is given a second
   // chance on a fresh one: it may have been closed under us by a restart.
-  Reply call(Region& r, const std::vector<std::string>& args) {
-    Reply reply;
+  Reply call(Region& r, const Command& args) {
+    std::vector<Reply> replies = call(r, std::vector<Command>{args});
+    return replies.empty() ? nullptr : std::move(replies[0]);
+  }
+  // The same for a pipeline: every reply, or none.
+  std::vector<Reply> call(Region& r, const std::vector<Command>& commands) {
+    std::vector<Reply> replies;
     {
       MutexLock lock(r.mu);
       const bool reused = r.conn != nullptr;
-      for (int attempt = 0; attempt < (reused ? 2 : 1) && !reply; ++attempt) {
+      for (int attempt = 0; attempt < (reused ? 2 : 1) && replies.empty(); ++attempt) {
         if (!r.conn) r.conn = connect(r);
         if (!r.conn) break;
-        reply = command(r.conn.get(), args);
-        if (!reply) r.conn.reset();  // the context is unusable after an error
+        replies = pipeline(r.conn.get(), commands);
+        if (replies.size() != commands.size()) {
+          replies.clear();
+          r.conn.reset();  // the context is unusable after an error
+        }
       }
     }
-    if (reply) {
+    if (!replies.empty()) {
       r.breaker.record_success();
     } else {
       r.breaker.record_failure();
     }
-    return reply;
+    return replies;
+  }
+
+  // Runs a write on the home region with GEO.TOKEN behind it, and keeps the
+  // token: the reply to the write, or null if home did not answer.
+  Reply write_home(const Command& args) {
+    Region& r = *regions[home];
+    std::vector<Reply> replies = call(r, {args, {"GEO.TOKEN"}});
+    if (replies.empty()) return nullptr;
+    if (replies[1]->type == REDIS_REPLY_STRING) {
+      MutexLock lock(token_mu);
+      token = std::string(replies[1]->str, replies[1]->len);
+    }
+    return std::move(replies[0]);
   }
 
   // Regions to read from, in order: the read region, then the others by
@@ -263,9 +306,13 @@ struct Client::Impl {
   ClientOptions options;
   std::vector<std::unique_ptr<Region>> regions;
   int home = 0;
+  // The token of this client's last write (read-your-writes); empty: none.
+  mutable Mutex token_mu;
+  std::string token ABSL_GUARDED_BY(token_mu);
   std::atomic<int> read_index{-1};
   std::atomic<int> last_read{-1};
   std::atomic<uint64_t> rounds{0};
+  std::atomic<uint64_t> ryw_sent_home{0};
   // Hysteresis: the region that has been clearly closer, and for how many
   // rounds in a row (the prober thread's own).
   int candidate = -1;
@@ -291,19 +338,54 @@ Client::~Client() {
   impl_->prober.join();
 }
 
+namespace {
+
+// GET's reply as get() answers; nullopt for a reply that sends the read
+// elsewhere (a region still loading).
+std::optional<Result<std::optional<std::string>>> get_result(const redisReply& reply) {
+  if (reply.type == REDIS_REPLY_ERROR) {
+    if (not_ready(reply)) return std::nullopt;
+    const std::string message(reply.str, reply.len);
+    if (message.starts_with("WRONGTYPE")) return Status::WrongType(message);
+    return Status::InvalidArgument(message);
+  }
+  if (reply.type == REDIS_REPLY_NIL) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(reply.str, reply.len));
+}
+
+}  // namespace
+
 Result<std::optional<std::string>> Client::get(const std::string& key) {
+  const std::string token = session_token();
   for (Impl::Region* r : impl_->read_order()) {
-    Reply reply = impl_->call(*r, {"GET", key});
-    if (!reply) continue;
-    if (reply->type == REDIS_REPLY_ERROR) {
-      if (not_ready(*reply)) continue;
-      const std::string message(reply->str, reply->len);
-      if (message.starts_with("WRONGTYPE")) return Status::WrongType(message);
-      return Status::InvalidArgument(message);
+    const bool wait = !token.empty() && r->index != impl_->home;
+    if (!wait) {
+      Reply reply = impl_->call(*r, {"GET", key});
+      if (!reply) continue;
+      auto result = get_result(*reply);
+      if (!result) continue;
+      impl_->last_read.store(r->index);
+      return *std::move(result);
     }
+    // Read-your-writes: the GET runs once the region has applied this
+    // client's last write, or is not taken (0: not within the bound, an
+    // error: a server without GEO.WAIT) and the read goes on to home.
+    std::vector<Reply> replies =
+        impl_->call(*r, {{"GEO.WAIT", token, std::to_string(impl_->options.read_your_writes_wait_ms)}, {"GET", key}});
+    if (replies.empty()) continue;
+    if (replies[0]->type != REDIS_REPLY_INTEGER || replies[0]->integer != 1) {
+      impl_->ryw_sent_home.fetch_add(1, std::memory_order_relaxed);
+      Reply reply = impl_->call(*impl_->regions[impl_->home], {"GET", key});
+      if (!reply) continue;
+      auto result = get_result(*reply);
+      if (!result) continue;
+      impl_->last_read.store(impl_->home);
+      return *std::move(result);
+    }
+    auto result = get_result(*replies[1]);
+    if (!result) continue;
     impl_->last_read.store(r->index);
-    if (reply->type == REDIS_REPLY_NIL) return std::optional<std::string>();
-    return std::optional<std::string>(std::string(reply->str, reply->len));
+    return *std::move(result);
   }
   return Status::Unavailable("no region answered the read");
 }
@@ -313,7 +395,7 @@ Status Client::set(const std::string& key, const std::string& value, int64_t ttl
   if (!home.breaker.allow()) return Status::Unavailable("home region " + home.endpoint.name + " is unreachable");
   std::vector<std::string> args = {"SET", key, value};
   if (ttl_ms > 0) args.insert(args.end(), {"PX", std::to_string(ttl_ms)});
-  Reply reply = impl_->call(home, args);
+  Reply reply = impl_->write_home(args);
   if (!reply) return Status::Unavailable("home region " + home.endpoint.name + " did not answer");
   if (reply->type == REDIS_REPLY_ERROR) return Status::InvalidArgument(std::string(reply->str, reply->len));
   return Status::Ok();
@@ -322,13 +404,25 @@ Status Client::set(const std::string& key, const std::string& value, int64_t ttl
 Result<bool> Client::del(const std::string& key) {
   Impl::Region& home = *impl_->regions[impl_->home];
   if (!home.breaker.allow()) return Status::Unavailable("home region " + home.endpoint.name + " is unreachable");
-  Reply reply = impl_->call(home, {"DEL", key});
+  Reply reply = impl_->write_home({"DEL", key});
   if (!reply) return Status::Unavailable("home region " + home.endpoint.name + " did not answer");
   if (reply->type != REDIS_REPLY_INTEGER) {
     return Status::InvalidArgument(reply->type == REDIS_REPLY_ERROR ? std::string(reply->str, reply->len) : "unexpected reply");
   }
   return reply->integer > 0;
 }
+
+std::string Client::session_token() const {
+  MutexLock lock(impl_->token_mu);
+  return impl_->token;
+}
+
+void Client::set_session_token(std::string token) {
+  MutexLock lock(impl_->token_mu);
+  impl_->token = std::move(token);
+}
+
+uint64_t Client::reads_sent_home() const { return impl_->ryw_sent_home.load(std::memory_order_relaxed); }
 
 Result<std::vector<RegionEndpoint>> Client::discover(const std::string& host, int port, const std::string& password,
                                                      int64_t timeout_ms) {

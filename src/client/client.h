@@ -30,6 +30,15 @@
 // breaker interval). Writes go to the home region only; with the home region
 // unreachable they fail (Unavailable) rather than land elsewhere.
 //
+// Read-your-writes: every write returns a token of the home region's stream
+// (GEO.TOKEN, pipelined with it), and a read in another region runs behind
+// GEO.WAIT on the client's last token: it answers once that region has
+// applied the write, or, if it has not within read_your_writes_wait_ms, the
+// read goes to the home region. So a client always reads its own writes, and
+// reads from the closest region whenever replication keeps up. The token
+// can be carried to another client (session_token(), set_session_token()):
+// a web session's cookie, say.
+//
 // Thread-safety: every public method is thread-safe. Each region has one
 // connection for commands, used by one call at a time, and one for probes.
 #pragma once
@@ -62,6 +71,9 @@ struct ClientOptions {
   int switch_samples = 3;               //   for this many probe rounds in a row
   int64_t connect_timeout_ms = 1000;
   int64_t command_timeout_ms = 1000;
+  // How long a read in a region other than home waits for that region to
+  // apply this client's last write before it goes home (below command_timeout_ms).
+  int64_t read_your_writes_wait_ms = 50;
   // Two failures in a row open a region's circuit for a second.
   CircuitBreakerOptions breaker{.failure_threshold = 2, .open_interval_ms = 1000, .half_open_probes = 1};
   // Throws std::invalid_argument naming the bad field.
@@ -102,6 +114,14 @@ class Client {
   Status set(const std::string& key, const std::string& value, int64_t ttl_ms = 0);
   // DEL key: whether it existed.
   Result<bool> del(const std::string& key);
+
+  // The token of this client's last write (empty before one): reads wait
+  // for it. Another client given it (set_session_token) reads that write too.
+  std::string session_token() const;
+  void set_session_token(std::string token);
+  // Reads that went to home because the closer region had not applied the
+  // client's last write within read_your_writes_wait_ms.
+  uint64_t reads_sent_home() const;
 
   // The region that answered the last successful read (empty before one).
   std::string last_read_region() const;

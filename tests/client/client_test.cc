@@ -1,7 +1,8 @@
 // geocache::Client against real geocached processes, each behind a
 // DelayRelay that makes it 1, 40 or 120 ms away. The processes are separate
 // deployments of one region each (no broker needed): the tests write what
-// they read into each of them directly. Conditions are awaited with a
+// they read into each of them directly; but the read-your-writes test,
+// whose regions replicate through the test broker. Conditions are awaited with a
 // deadline; no upper bound on any time is asserted.
 #include "client/client.h"
 
@@ -16,6 +17,8 @@
 
 #include "geocached_process.h"
 #include "relay/delay_relay.h"
+#include "relayed_region.h"
+#include "test_broker.h"
 
 namespace geocache {
 namespace {
@@ -212,6 +215,71 @@ TEST(ClientDiscovery, EndpointsComeFromAnyNode) {
   EXPECT_EQ((*found)[0].name, "local");
   EXPECT_EQ((*found)[0].port, plain.port());
   EXPECT_EQ(Client::discover("127.0.0.1", testing::free_port()).status().code(), StatusCode::kUnavailable);
+}
+
+// Read-your-writes across regions, with the client's closest region lagging
+// behind its home region: the client writes at home (mid, 20 ms away) and
+// reads from near (1 ms away), whose link to the broker is 40 ms long each
+// way, so near applies a write well after the client has its reply. A read
+// there waits for the write (GEO.WAIT) or goes home; either way the client
+// reads what it wrote, every time.
+TEST(ClientReadYourWrites, ClientReadsItsOwnWritesFromALaggingCloserRegion) {
+  const std::string url = testing::test_amqp_url();
+  if (url.empty()) GTEST_SKIP() << "GEOCACHE_TEST_AMQP_URL not set (scripts/test.sh starts a broker)";
+  const std::string base = testing::unique_name("client-ryw");
+  const std::vector<std::string> args = {"--regions", "near,mid", "--amqp-url", url, "--amqp-exchange", base + "x",
+                                         "--amqp-queue-prefix", base + "q.", "--loglevel", "warning"};
+  auto near = testing::RelayedRegion::start("near", 1.0, args, /*broker_delay_ms=*/40);
+  auto mid = testing::RelayedRegion::start("mid", 20.0, args);
+  ASSERT_TRUE(near && mid);
+  // Both warm (each has had the other's snapshot): a warm-up under way holds
+  // GEO.WAIT back.
+  for (auto* r : {near.get(), mid.get()}) {
+    ASSERT_TRUE(eventually([&] {
+      auto c = r->server->connect();
+      auto info = testing::command_text(c.get(), {"INFO", "geo"});
+      return info && info->find("\nwarming:0") != std::string::npos;
+    })) << r->name;
+  }
+  ClientOptions o;
+  o.regions = {{"near", "127.0.0.1", near->port()}, {"mid", "127.0.0.1", mid->port()}};
+  o.home = "mid";
+  o.probe_interval_ms = 50;
+  o.read_your_writes_wait_ms = 200;  // beyond the lag: reads wait rather than go home
+  o.command_timeout_ms = 2000;
+  Client client(o);
+  ASSERT_EQ(client.read_region(), "near");
+  constexpr int kChecks = 40;
+  int own = 0, from_near = 0;
+  for (int i = 0; i < kChecks; ++i) {
+    const std::string key = "ryw" + std::to_string(i), value = "v" + std::to_string(i);
+    ASSERT_TRUE(client.set(key, value).ok());
+    auto read = client.get(key);
+    ASSERT_TRUE(read.ok()) << read.status().message();
+    own += *read == std::optional<std::string>(value);
+    from_near += client.last_read_region() == "near";
+  }
+  EXPECT_EQ(own, kChecks);
+  EXPECT_EQ(from_near, kChecks);  // it waited for near rather than going home
+  EXPECT_EQ(client.reads_sent_home(), 0u);
+
+  // A bound shorter than the lag: the reads go home, and still read the write.
+  o.read_your_writes_wait_ms = 1;
+  Client hasty(o);
+  ASSERT_EQ(hasty.read_region(), "near");
+  ASSERT_TRUE(hasty.set("hasty", "h").ok());
+  auto read = hasty.get("hasty");
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(*read, std::optional<std::string>("h"));
+  EXPECT_EQ(hasty.last_read_region(), "mid");
+  EXPECT_EQ(hasty.reads_sent_home(), 1u);
+
+  // The token carries to another client: it reads the first client's write.
+  Client other(o);
+  other.set_session_token(client.session_token());
+  auto seen = other.get("ryw" + std::to_string(kChecks - 1));
+  ASSERT_TRUE(seen.ok());
+  EXPECT_EQ(*seen, std::optional<std::string>("v" + std::to_string(kChecks - 1)));
 }
 
 TEST(ClientOptions, Validates) {
