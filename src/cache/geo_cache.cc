@@ -135,6 +135,7 @@ void GeoCacheOptions::validate() const {
   }
   if (default_ttl_ms < 0) throw std::invalid_argument("default_ttl_ms must not be negative");
   if (expiry_cycle_interval_ms < 1) throw std::invalid_argument("expiry_cycle_interval_ms must be at least 1");
+  if (warm_up_fallback_ms < 1) throw std::invalid_argument("warm_up_fallback_ms must be at least 1");
   store.validate();
   replication.validate();
   membership.validate();
@@ -220,16 +221,20 @@ Status GeoCache::start() {
     MutexLock lock(loop_mu_);
     if (!warm_up_asked_) {
       warm_up_asked_ = true;
-      // The stores start empty: each local region warms up from every region
-      // of another process, and is no snapshot source for it until then
-      // (messaging/resync.h, "Warm-up"). Before the transport delivers
-      // anything: a request queued for us while we were down must wait too.
-      // Regions not configured here are warmed up from at their first
-      // request (Resync::handle_control).
+      // The stores start empty: each local region warms up from the closest
+      // region of another process (its snapshot holds every region's
+      // writes), the next closest too if that one stays silent. Asked before
+      // the transport delivers anything. A region is no snapshot source for
+      // another until it has warmed up from that one too: a request from a
+      // region not warmed up from starts that warm-up first
+      // (messaging/resync.h, "Warm-up").
       for (RegionId region : regions_.local()) {
-        for (RegionId origin : regions_.configured()) {
-          if (!is_local(origin)) resync_->warm_up(region, origin);
+        WarmUp w;
+        for (RegionId origin : regions_.by_distance(region)) {
+          if (!is_local(origin)) w.sources.push_back(origin);
         }
+        if (w.sources.empty()) continue;
+        ask_next_warm_up_locked(region, warm_ups_[region] = std::move(w));
       }
     }
   }
@@ -269,8 +274,43 @@ void GeoCache::expiry_loop() {
     if (!running_) break;
     lock.unlock();
     for (const LocalRegion& r : local_) r.store->active_expire_cycle();
+    advance_warm_ups();
     lock.lock();
   }
+}
+
+void GeoCache::ask_next_warm_up_locked(RegionId region, WarmUp& w) {
+  const RegionId origin = w.sources[w.asked++];
+  w.last_asked_ms = clock_->now_ms();
+  resync_->warm_up(region, origin);
+}
+
+void GeoCache::advance_warm_ups() {
+  MutexLock lock(loop_mu_);
+  const int64_t now = clock_->now_ms();
+  for (auto it = warm_ups_.begin(); it != warm_ups_.end();) {
+    auto& [region, w] = *it;
+    if (resync_->warmed_up(region)) {
+      it = warm_ups_.erase(it);
+      continue;
+    }
+    const bool silent = !resync_->warm_up_answered(region, w.sources[w.asked - 1]);
+    if (silent && w.asked < w.sources.size() && now - w.last_asked_ms >= options_.warm_up_fallback_ms) {
+      spdlog::info("region {}: region {} has sent nothing of its warm-up for {} ms; asking region {} too",
+                   region_name(region), region_name(w.sources[w.asked - 1]), now - w.last_asked_ms,
+                   region_name(w.sources[w.asked]));
+      ask_next_warm_up_locked(region, w);
+    }
+    ++it;
+  }
+}
+
+bool GeoCache::loading(RegionId region) const {
+  {
+    MutexLock lock(loop_mu_);
+    if (!warm_ups_.count(region)) return false;
+  }
+  return !resync_->warmed_up(region);
 }
 
 // ---------------------------------------------------------------------------

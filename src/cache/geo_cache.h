@@ -61,6 +61,10 @@ struct GeoCacheOptions {
   LruCacheOptions store;
   // How often the active expiry cycle runs, in ms.
   int64_t expiry_cycle_interval_ms = 100;
+  // A starting process warms each local region up from the closest other
+  // region; if that one has sent nothing of it within this, from the next
+  // closest too, and so on, ms.
+  int64_t warm_up_fallback_ms = 2000;
   ReplicatorOptions replication;
   // Heartbeats between processes (only with a transport that spans them).
   // Its max_clock_offset_ms is ignored: GeoCache uses replication's.
@@ -205,6 +209,10 @@ class GeoCache {
   // local region answers that remote region's snapshot requests only once
   // warm (Resync::warm_up). 0 once warm.
   size_t warming() const { return resync_->warming(); }
+  // True while local region `region` has not ended its start-up warm-up
+  // (from its closest region, or the next ones: warm_up_fallback_ms): it
+  // serves what it holds, misses for what has not come yet (INFO loading).
+  bool loading(RegionId region) const;
 
   // ---- Read-your-writes across regions (docs/replication.md).
   // Where local region `region`'s stream stands: a point past every write
@@ -251,6 +259,17 @@ class GeoCache {
   }
   LruCache& store(RegionId region) const;
   void expiry_loop();
+  // Start-up warm-up of one local region: the other regions closest first,
+  // and how many of them were asked so far.
+  struct WarmUp {
+    std::vector<RegionId> sources;
+    size_t asked = 0;
+    int64_t last_asked_ms = 0;
+  };
+  void ask_next_warm_up_locked(RegionId region, WarmUp& w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(loop_mu_);
+  // Asks the next source of each warm-up whose last one has sent nothing
+  // within warm_up_fallback_ms.
+  void advance_warm_ups();
   void learn_event_origins();
 
   // The stores and HLC as Resync sees them (ResyncStore).
@@ -274,10 +293,11 @@ class GeoCache {
   std::function<void()> progress_ ABSL_GUARDED_BY(progress_mu_);
   std::atomic<bool> has_progress_listener_{false};  // read per batch without the mutex
 
-  Mutex loop_mu_;
+  mutable Mutex loop_mu_;
   std::condition_variable loop_cv_;
   bool running_ ABSL_GUARDED_BY(loop_mu_) = false;
   bool warm_up_asked_ ABSL_GUARDED_BY(loop_mu_) = false;  // once per process: the stores persist over stop()
+  std::map<RegionId, WarmUp> warm_ups_ ABSL_GUARDED_BY(loop_mu_);
   std::thread expiry_thread_;
 };
 

@@ -256,6 +256,9 @@ const std::vector<Setting>& settings() {
                   "how long the circuit stays open before probing, ms"),
       INT_SETTING("replication", "breaker-half-open-probes", cache.replication.breaker.half_open_probes, 1, 1000,
                   "successful probes that close the circuit"),
+      INT_SETTING("replication", "warm-up-fallback-ms", cache.warm_up_fallback_ms, 1, kHourMs,
+                  "a restarted node warms up from its closest region; if that one has sent nothing within this, "
+                  "from the next closest too, ms"),
       INT_SETTING("replication", "heartbeat-ms", cache.membership.heartbeat_ms, 0, kHourMs,
                   "interval between two hellos of a region to the others (amqp), ms; 0 = none"),
       INT_SETTING("replication", "peer-down-ms", cache.membership.down_after_ms, 1, kHourMs,

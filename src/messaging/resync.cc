@@ -164,6 +164,19 @@ size_t Resync::warming() const {
   return warming_.size();
 }
 
+bool Resync::warmed_up(RegionId region) const {
+  MutexLock lock(mu_);
+  auto it = warmed_.lower_bound({region, 0});
+  return it != warmed_.end() && it->first == region;
+}
+
+bool Resync::warm_up_answered(RegionId region, RegionId origin) const {
+  MutexLock lock(mu_);
+  if (warmed_.count({region, origin})) return true;
+  auto it = pending_.find({region, origin});
+  return it != pending_.end() && !it->second.chunks.empty();
+}
+
 bool Resync::in_progress(RegionId region, RegionId origin) const {
   MutexLock lock(mu_);
   return pending_.count({region, origin}) != 0;

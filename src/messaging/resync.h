@@ -173,6 +173,11 @@ class Resync {
   Stats stats() const;
   // (local region, remote origin) pairs whose warm-up has not ended yet.
   size_t warming() const;
+  // Whether local region `region` has ended a warm-up from some region.
+  bool warmed_up(RegionId region) const;
+  // Whether `origin` has begun answering `region`'s warm-up (a chunk came)
+  // or ended it.
+  bool warm_up_answered(RegionId region, RegionId origin) const;
   // Whether a resync (or warm-up) of `region` from `origin` is under way:
   // asked and not ended. Until it ends, `region` may lack events of
   // origin's that came before some it applied.

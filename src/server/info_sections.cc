@@ -189,6 +189,9 @@ void geo_section(CommandContext& ctx, Out out) {
                  rs.by_backlog, rs.by_snapshot, rs.records_in, rs.bytes_in, rs.last_ms);
   // Pairs (local region, remote region) still warming up after a start.
   fmt::format_to(out, "warming:{}\r\n", cache.warming());
+  // This connection's region has not ended its start-up warm-up: misses may
+  // be keys not received yet (Redis' INFO persistence field of that name).
+  fmt::format_to(out, "loading:{}\r\n", cache.loading(ctx.region) ? 1 : 0);
   // Validation: totals of refused input over every link, and whether
   // batches are sealed (the secret itself is never shown).
   const ReplicatorOptions& validation = c.cache.replication;

@@ -556,6 +556,16 @@ std::map<std::string, Record> all_records(LruCache& s) {
   return out;
 }
 
+// Polls until pred holds, for at most 20 s.
+bool await(const std::function<bool()>& pred) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
 // Whether two records of a hash hold the same state (their bytes follow each
 // store's table order).
 bool same_hash(const Record& a, const Record& b) {
@@ -652,15 +662,6 @@ class TwoProcessResyncTest : public ::testing::Test {
   // of a's, which wait_idle() does not see.
   bool await_resyncs(uint64_t n) {
     return await([&] { return b_->resyncs_completed() >= n; });
-  }
-  // Polls until pred holds, for at most 20 s.
-  static bool await(const std::function<bool()>& pred) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!pred()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    return true;
   }
 
   ManualClock clock_;
@@ -834,6 +835,81 @@ TEST_F(TwoProcessResyncTest, TokenPastAMissedWriteCountsOnlyOnceTheResyncHasBrou
   transport_.heal(kB, kA);
   ASSERT_TRUE(await([&] { return b_->has_applied(kB, past_gap); }));
   EXPECT_EQ(b_->TEST_store(kB).peek("k2")->bytes, "2");
+}
+
+// ---- start-up warm-up -----------------------------------------------------------------
+
+// Three processes a, b and c; a is 10 ms from b and 100 ms from c. b and c
+// run first and hold writes of both; then a starts.
+class WarmUpTest : public ::testing::Test {
+ protected:
+  static constexpr RegionId kA = region_id_for("a"), kB = region_id_for("b"), kC = region_id_for("c");
+  static GeoCacheOptions hosting(const std::string& region) {
+    GeoCacheOptions o;
+    o.regions = {"a", "b", "c"};
+    o.local_regions = {region};
+    o.latency_ms = {{{"a", "b"}, 10}, {{"a", "c"}, 100}, {{"b", "c"}, 50}};
+    o.replication.linger_us = 0;
+    o.expiry_cycle_interval_ms = 2;
+    o.warm_up_fallback_ms = 2000;
+    o.membership.heartbeat_ms = 0;
+    return o;
+  }
+  void SetUp() override {
+    for (auto [region, cache] : {std::pair{"b", &b_}, {"c", &c_}}) {
+      *cache = std::make_unique<GeoCache>(hosting(region), std::make_unique<SharedTransport>(&transport_, true), &clock_);
+      ASSERT_TRUE((*cache)->start().ok());
+    }
+    // b's closest region, a, is not there yet: b goes on to c.
+    clock_.advance_ms(2000);
+    ASSERT_TRUE(await([&] { return !b_->loading(kB) && !c_->loading(kC); }));
+    ASSERT_TRUE(b_->put("from-b", Value("1"), "b").ok());
+    ASSERT_TRUE(c_->put("from-c", Value("2"), "c").ok());
+    ASSERT_TRUE(b_->wait_replicated() && c_->wait_replicated());
+    transport_.wait_idle();
+  }
+  void start_a() {
+    a_ = std::make_unique<GeoCache>(hosting("a"), std::make_unique<SharedTransport>(&transport_, true), &clock_);
+    ASSERT_TRUE(a_->start().ok());
+  }
+  void TearDown() override {
+    transport_.stop();
+    a_.reset();
+    b_.reset();
+    c_.reset();
+  }
+  bool holds(GeoCache& cache, RegionId region, const std::string& key) { return cache.TEST_store(region).peek(key).has_value(); }
+
+  ManualClock clock_;
+  InProcessTransport transport_;
+  std::unique_ptr<GeoCache> a_, b_, c_;
+};
+
+TEST_F(WarmUpTest, StartingProcessWarmsUpFromItsClosestRegionAndIsLoadingUntilThen) {
+  transport_.cut(kB, kA);  // b's answer waits on the way
+  ASSERT_NO_FATAL_FAILURE(start_a());
+  EXPECT_TRUE(a_->loading(kA));
+  EXPECT_EQ(a_->warming(), 1u);  // from b alone, not from c too
+  EXPECT_FALSE(b_->loading(kB));
+  transport_.heal(kB, kA);
+  ASSERT_TRUE(await([&] { return !a_->loading(kA); }));
+  // b's snapshot holds c's writes too.
+  EXPECT_TRUE(holds(*a_, kA, "from-b"));
+  EXPECT_TRUE(holds(*a_, kA, "from-c"));
+  EXPECT_EQ(a_->warming(), 0u);
+}
+
+TEST_F(WarmUpTest, ClosestRegionSilentPastTheFallbackMakesTheNextClosestAskedToo) {
+  transport_.cut(kA, kB);  // b never hears a's request
+  ASSERT_NO_FATAL_FAILURE(start_a());
+  ASSERT_TRUE(a_->wait_replicated());
+  EXPECT_EQ(a_->warming(), 1u);
+  EXPECT_TRUE(a_->loading(kA));
+  clock_.advance_ms(2000);
+  ASSERT_TRUE(await([&] { return !a_->loading(kA); }));
+  EXPECT_TRUE(holds(*a_, kA, "from-b"));
+  EXPECT_TRUE(holds(*a_, kA, "from-c"));
+  EXPECT_EQ(a_->warming(), 1u);  // b's warm-up is still asked for
 }
 
 // ---- regions are names -----------------------------------------------------------
