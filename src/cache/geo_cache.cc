@@ -136,6 +136,7 @@ void GeoCacheOptions::validate() const {
   if (default_ttl_ms < 0) throw std::invalid_argument("default_ttl_ms must not be negative");
   if (expiry_cycle_interval_ms < 1) throw std::invalid_argument("expiry_cycle_interval_ms must be at least 1");
   if (warm_up_fallback_ms < 1) throw std::invalid_argument("warm_up_fallback_ms must be at least 1");
+  miss_fallback.validate();
   store.validate();
   replication.validate();
   membership.validate();
@@ -206,11 +207,22 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
       [this](RegionId region, const EventBatch& batch) { handle_control(region, batch); });
   replicator_->set_known_regions([this](RegionId id) { return admit_region(id); });
   replicator_->set_clock_guard(&hlc_);
-  replicator_->set_progress_listener([this] {
-    if (!has_progress_listener_.load(std::memory_order_acquire)) return;
-    MutexLock lock(progress_mu_);
-    if (progress_) progress_();
-  });
+  replicator_->set_progress_listener([this] { notify_progress(); });
+  miss_fallback_ = std::make_unique<MissFallback>(
+      options_.miss_fallback, clock_, [this](const EventBatch& batch) { return replicator_->send_control(batch); },
+      [this](RegionId region, std::string_view key) { return store(region).peek_with_tombstone(key); },
+      [this](RegionId region, std::string_view key, const Record& record) {
+        hlc_.observe(record.version.hlc);
+        store(region).apply(key, record);
+      },
+      [this](RegionId region) {
+        std::vector<RegionId> peers;
+        for (RegionId r : regions_.by_distance(region)) {
+          if (!is_local(r)) peers.push_back(r);
+        }
+        return peers;
+      },
+      [this] { notify_progress(); });
   for (RegionId id : regions_.local()) replicator_->add_region(id);
 }
 
@@ -242,6 +254,8 @@ Status GeoCache::start() {
   if (!st.ok()) return st;
   // After the transport: its worker sends the requests asked so far at once.
   resync_->start();
+  // Only between processes: a region of this one holds what the others do.
+  if (transport_->spans_processes()) miss_fallback_->start();
   // Hellos only mean something between processes.
   if (transport_->spans_processes()) membership_->start();
   MutexLock lock(loop_mu_);
@@ -264,6 +278,7 @@ void GeoCache::stop() {
   // Membership's and resync's threads use the transport: they finish before it stops.
   membership_->stop();
   resync_->stop();
+  miss_fallback_->stop();
   replicator_->stop();
 }
 
@@ -470,6 +485,10 @@ void GeoCache::handle_control(RegionId region, const EventBatch& batch) {
     if (batch.origin != region) replicator_->on_stream_position(region, batch.origin, batch.epoch, batch.published_seq);
     return;
   }
+  if (batch.kind == BatchKind::kFetchRequest || batch.kind == BatchKind::kFetchReply) {
+    miss_fallback_->handle_control(region, batch);
+    return;
+  }
   resync_->handle_control(region, batch);
 }
 
@@ -559,6 +578,17 @@ bool GeoCache::has_applied(RegionId region, const StreamPoint& point) const {
   // A resync of that origin under way may be filling a gap before events
   // already applied: nothing of it counts until it ends.
   return replicator_->has_applied(region, point) && !resync_->in_progress(region, point.origin);
+}
+
+void GeoCache::notify_progress() {
+  if (!has_progress_listener_.load(std::memory_order_acquire)) return;
+  MutexLock lock(progress_mu_);
+  if (progress_) progress_();
+}
+
+std::optional<uint64_t> GeoCache::fetch_missing(RegionId region, std::string_view key) {
+  if (!miss_fallback_->enabled() || !is_local(region) || store(region).peek_with_tombstone(key)) return std::nullopt;
+  return miss_fallback_->fetch(region, key);
 }
 
 void GeoCache::set_progress_listener(std::function<void()> fn) {

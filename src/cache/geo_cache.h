@@ -26,6 +26,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "cache/lru_cache.h"
+#include "cache/miss_fallback.h"
 #include "cache/region_reader.h"
 #include "core/clock.h"
 #include "core/mutex.h"
@@ -71,6 +72,8 @@ struct GeoCacheOptions {
   MembershipOptions membership;
   // Health of each region as seen by reads without a region.
   CircuitBreakerOptions region_breaker;
+  // Asking the closest other region on a local miss (off by default).
+  MissFallbackOptions miss_fallback;
 
   // The names of the regions this process hosts.
   std::vector<std::string> hosted_regions() const;
@@ -228,6 +231,17 @@ class GeoCache {
   // One listener; a later call replaces it; nullptr removes it. Thread-safe.
   void set_progress_listener(std::function<void()> fn);
 
+  // ---- Miss fallback (options.miss_fallback; cache/miss_fallback.h).
+  // On a miss of key in local region `region` (no entry at all, not even a
+  // delete's): asks the closest other region for it. A ticket for
+  // fetch_done(), or nullopt: nothing to wait for (off, the key has an
+  // entry, no region can be asked now).
+  std::optional<uint64_t> fetch_missing(RegionId region, std::string_view key);
+  bool fetch_done(uint64_t ticket) const { return miss_fallback_->done(ticket); }
+  // What it brought, if anything (MissFallback::answer).
+  std::optional<Record> fetched(uint64_t ticket) const { return miss_fallback_->answer(ticket); }
+  const MissFallback& miss_fallback() const { return *miss_fallback_; }
+
   // Waits until every local write so far has been handed to the transport
   // (the outboxes drained), as has every resync request asked so far, and,
   // with a transport that can tell (in-process, Transport::wait_idle),
@@ -259,6 +273,8 @@ class GeoCache {
   }
   LruCache& store(RegionId region) const;
   void expiry_loop();
+  // Tells the progress listener that has_applied() or a fetch may have moved.
+  void notify_progress();
   // Start-up warm-up of one local region: the other regions closest first,
   // and how many of them were asked so far.
   struct WarmUp {
@@ -286,6 +302,7 @@ class GeoCache {
   std::unique_ptr<Resync> resync_;
   std::unique_ptr<Membership> membership_;
   std::unique_ptr<Replicator> replicator_;
+  std::unique_ptr<MissFallback> miss_fallback_;
   bool replicates_ = true;  // false in a one-region deployment
   std::atomic<int64_t> default_ttl_ms_;
 

@@ -259,6 +259,11 @@ const std::vector<Setting>& settings() {
       INT_SETTING("replication", "warm-up-fallback-ms", cache.warm_up_fallback_ms, 1, kHourMs,
                   "a restarted node warms up from its closest region; if that one has sent nothing within this, "
                   "from the next closest too, ms"),
+      BOOL_SETTING("replication", "miss-fallback", cache.miss_fallback.enabled,
+                   "on a local miss, ask the closest other region and keep its answer, yes/no"),
+      INT_SETTING("replication", "miss-fallback-timeout-ms", cache.miss_fallback.timeout_ms, 1, 60'000,
+                  "longest wait for that answer, ms; a region that misses it twice in a row is not asked for a "
+                  "second"),
       INT_SETTING("replication", "heartbeat-ms", cache.membership.heartbeat_ms, 0, kHourMs,
                   "interval between two hellos of a region to the others (amqp), ms; 0 = none"),
       INT_SETTING("replication", "peer-down-ms", cache.membership.down_after_ms, 1, kHourMs,

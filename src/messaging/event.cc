@@ -14,7 +14,8 @@
 //   warming, bit 1 backlog) | origin (fixed32) | target (fixed32)
 //   request_id | seq | snapshot_hlc (fixed64) | flush_mark hlc (fixed64)
 //   flush_mark region (fixed32) | epoch | until_seq | count
-//   count * event, as above (snapshot chunks only; kPut only unless backlog)
+//   count * event, as above (snapshot chunks: kPut only unless backlog;
+//   fetch requests and replies: at most one kPut)
 //
 // Format 4 was the same without epoch and until_seq (protocol 2).
 //
@@ -134,7 +135,8 @@ Result<EventBatch> decode_control(std::string_view in) {
   EventBatch batch;
   if (in.size() < 2) return Status::Corruption("truncated control batch");
   const uint8_t kind = static_cast<uint8_t>(in[0]);
-  if (kind < static_cast<uint8_t>(BatchKind::kResyncRequest) || kind > static_cast<uint8_t>(BatchKind::kSnapshotEnd)) {
+  if (kind < static_cast<uint8_t>(BatchKind::kResyncRequest) || kind > static_cast<uint8_t>(BatchKind::kFetchReply) ||
+      kind == static_cast<uint8_t>(BatchKind::kHello)) {
     return Status::Corruption("unknown control batch kind");
   }
   batch.kind = static_cast<BatchKind>(kind);
@@ -150,9 +152,12 @@ Result<EventBatch> decode_control(std::string_view in) {
     return Status::Corruption("truncated control batch");
   }
   if (Status st = decode_events(in, &batch.events); !st.ok()) return st;
-  if (batch.kind != BatchKind::kSnapshotChunk && !batch.events.empty()) {
+  const bool fetch = batch.kind == BatchKind::kFetchRequest || batch.kind == BatchKind::kFetchReply;
+  if (batch.kind != BatchKind::kSnapshotChunk && !fetch && !batch.events.empty()) {
     return Status::Corruption("control batch carries events");
   }
+  if (fetch && batch.events.size() > 1) return Status::Corruption("fetch carries more than one key");
+  if (batch.kind == BatchKind::kFetchRequest && batch.events.empty()) return Status::Corruption("fetch of no key");
   for (const Event& e : batch.events) {
     if (e.kind != EventKind::kPut && !batch.backlog) return Status::Corruption("snapshot chunk carries a flush");
   }

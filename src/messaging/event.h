@@ -45,6 +45,8 @@ enum class BatchKind : uint8_t {
   kSnapshotChunk = 2,   // records (kPut events) of the sender's store, or its backlog's events
   kSnapshotEnd = 3,     // the snapshot is complete: snapshot_hlc, flush_mark
   kHello = 4,           // to every region: the sender is alive (heartbeat)
+  kFetchRequest = 5,    // target, please send me what you hold of the key of events[0] (a miss here)
+  kFetchReply = 6,      // the record held of the key asked (events[0]), or no event: none
 };
 
 // The replication protocol this build speaks. Hellos carry it; a node that
@@ -73,6 +75,8 @@ struct EventBatch {
   // kSnapshotEnd, the snapshot may lack what the target holds, so it is no
   // ground for dropping anything.
   bool warming = false;
+  // kFetchRequest, kFetchReply: events[0].key is the key (a request's
+  // record is empty); request_id pairs them.
   // kResyncRequest: the requester missed the target's events [first_seq,
   // until_seq) of epoch `epoch`, and takes them from its backlog if it still
   // has them all (a snapshot otherwise); 0: a snapshot.

@@ -677,7 +677,9 @@ void Replicator::receive_control(RegionId region, EventBatch& batch, int64_t now
       return;
     }
   }
-  if (batch.kind == BatchKind::kSnapshotChunk) {
+  // A fetch request carries just a key; the record of a reply is checked
+  // like a snapshot's.
+  if (batch.kind == BatchKind::kSnapshotChunk || batch.kind == BatchKind::kFetchReply) {
     std::array<uint64_t, kRefusalReasons> refused{};
     std::array<std::string, kRefusalReasons> first;
     std::erase_if(batch.events, [&](const Event& e) {

@@ -296,7 +296,9 @@ void Resync::handle_control(RegionId region, const EventBatch& batch) {
     case BatchKind::kSnapshotChunk: apply_snapshot_chunk(region, batch); return;
     case BatchKind::kSnapshotEnd: finish_snapshot(region, batch); return;
     case BatchKind::kEvents:
-    case BatchKind::kHello: return;
+    case BatchKind::kHello:
+    case BatchKind::kFetchRequest:
+    case BatchKind::kFetchReply: return;
   }
 }
 

@@ -9,12 +9,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/version.h"
-#include "messaging/event.h"
 
 namespace geocache {
 
@@ -34,15 +34,21 @@ struct ClientSession {
   std::string name;                // CLIENT SETNAME; guarded by the registry mutex
   std::string lib_name, lib_ver;   // CLIENT SETINFO; guarded by the registry mutex
 
-  // Set by a command that answers later (GEO.WAIT, which writes no reply
-  // then): the connection runs nothing more of its input until its event
-  // loop answers it, once this region has applied `point` (":1") or at
-  // deadline_ms on the server clock (":0").
+  // Set by a command that cannot answer yet (GEO.WAIT, a GET waiting for a
+  // miss fallback), which then writes no reply: the connection keeps the
+  // command and everything behind it in its input until `ready` holds or
+  // deadline_ms (server clock) passes, then runs it again with answer_now
+  // set. ready runs on the connection's loop thread; it must not block.
   struct Wait {
-    StreamPoint point;
+    std::function<bool()> ready;
     int64_t deadline_ms = 0;
   };
   std::optional<Wait> wait;
+  // The command must answer now, not wait: it runs again after its wait
+  // (or inside a transaction or script).
+  bool answer_now = false;
+  // The miss fallback a waiting GET asked for (GeoCache::fetch_missing); 0: none.
+  uint64_t fetch_ticket = 0;
 
   // Read by other threads without a lock (CLIENT LIST, idle timeout).
   std::atomic<int64_t> last_interaction_ms{0};

@@ -146,7 +146,9 @@ bool Connection::process_input() {
     auto args = parser_.args();
     if (!args.empty()) {
       CommandTable::instance().dispatch(ctx_, args);
+      session_.answer_now = false;
       ++commands;
+      if (parked()) break;  // kept: it runs again when resumed
     }
     in_start_ += parser_.consumed();
     if (session_.close_after_reply) {
@@ -181,11 +183,11 @@ bool Connection::process_input() {
 }
 
 Connection::Next Connection::resume(int64_t now_ms) {
-  if (!parked()) return has_pending_output() ? Next::kWrite : Next::kRead;
-  const bool applied = cache_.has_applied(session_.region, session_.wait->point);
-  if (!applied && now_ms < session_.wait->deadline_ms) return has_pending_output() ? Next::kWrite : Next::kRead;
+  if (!parked() || (now_ms < session_.wait->deadline_ms && !session_.wait->ready())) {
+    return has_pending_output() ? Next::kWrite : Next::kRead;
+  }
   session_.wait.reset();
-  writer_.integer(applied ? 1 : 0);
+  session_.answer_now = true;
   bool keep = process_input();
   Next next = flush_output();
   if (!keep) {

@@ -40,12 +40,13 @@ class Connection {
   // Sends what can be sent without blocking, for a connection being closed.
   void flush_best_effort();
 
-  // A command that answers later (GEO.WAIT) holds the connection: the
-  // commands behind it wait in the input buffer.
+  // A command that cannot answer yet (ClientSession::Wait) holds the
+  // connection: it and the commands behind it wait in the input buffer.
   bool parked() const { return session_.wait.has_value(); }
   int64_t parked_until_ms() const { return session_.wait ? session_.wait->deadline_ms : 0; }
-  // Answers the parked command if its condition holds or its deadline has
-  // passed, then runs what waited behind it. Still parked: nothing changes.
+  // Runs the parked command again (now it answers) if what it waits for
+  // holds or its deadline has passed, then what waited behind it. Still
+  // parked: nothing changes.
   Next resume(int64_t now_ms);
 
   ClientSession& session() { return session_; }

@@ -101,10 +101,14 @@ void geo_wait_command(CommandContext& ctx, Args args) {
     return ctx.reply.error("ERR timeout is negative or not an integer");
   }
   if (ctx.cache.has_applied(ctx.region, point)) return ctx.reply.integer(1);
-  if (timeout_ms == 0) return ctx.reply.integer(0);
-  // No reply now: the event loop answers (Connection::resume).
+  if (timeout_ms == 0 || ctx.session.answer_now) return ctx.reply.integer(0);
+  // No reply now: the event loop runs this again once the region has
+  // applied the point or at the deadline (Connection::resume).
   const int64_t now = ctx.server.now_ms();
-  ctx.session.wait = ClientSession::Wait{point, timeout_ms > INT64_MAX - now ? INT64_MAX : now + timeout_ms};
+  GeoCache& cache = ctx.cache;
+  const RegionId region = ctx.region;
+  ctx.session.wait = ClientSession::Wait{[&cache, region, point] { return cache.has_applied(region, point); },
+                                         timeout_ms > INT64_MAX - now ? INT64_MAX : now + timeout_ms};
 }
 
 constexpr CommandSpec kGeoCommands[] = {

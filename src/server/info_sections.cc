@@ -192,6 +192,13 @@ void geo_section(CommandContext& ctx, Out out) {
   // This connection's region has not ended its start-up warm-up: misses may
   // be keys not received yet (Redis' INFO persistence field of that name).
   fmt::format_to(out, "loading:{}\r\n", cache.loading(ctx.region) ? 1 : 0);
+  // Miss fallback: fetches asked of the closest region, and answered for others.
+  const MissFallback::Stats mf = cache.miss_fallback().stats();
+  fmt::format_to(out,
+                 "miss_fallback:{}\r\nmiss_fallback_fetches:{}\r\nmiss_fallback_found:{}\r\n"
+                 "miss_fallback_timed_out:{}\r\nmiss_fallback_skipped:{}\r\nmiss_fallback_served:{}\r\n",
+                 cache.miss_fallback().enabled() ? "yes" : "no", mf.fetches, mf.found, mf.timed_out, mf.skipped,
+                 mf.served);
   // Validation: totals of refused input over every link, and whether
   // batches are sealed (the secret itself is never shown).
   const ReplicatorOptions& validation = c.cache.replication;

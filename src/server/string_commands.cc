@@ -21,8 +21,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "server/arg_parser.h"
+#include "server/client_session.h"
 #include "server/command_families.h"
 #include "server/data_helpers.h"
 #include "server/errors.h"
@@ -201,7 +203,28 @@ void get_command(CommandContext& ctx, Args args) {
     std::string_view text;
     if (ok_or_reply(ctx, read_string(rec, &scratch, &text))) ctx.reply.bulk(text);
   });
-  if (!found) ctx.reply.null();
+  const uint64_t ticket = std::exchange(ctx.session.fetch_ticket, 0);
+  if (found) return;
+  if (!ctx.session.answer_now) {
+    // Miss fallback (opt-in): wait for the closest other region's answer,
+    // then run again (Connection::resume).
+    if (std::optional<uint64_t> t = ctx.cache.fetch_missing(ctx.region, args[1])) {
+      GeoCache& cache = ctx.cache;
+      ctx.session.fetch_ticket = *t;
+      ctx.session.wait = ClientSession::Wait{[&cache, t = *t] { return cache.fetch_done(t); },
+                                             ctx.server.now_ms() + cache.miss_fallback().timeout_ms()};
+      return;
+    }
+  } else if (ticket != 0) {
+    // Still a miss: the store did not keep the answer (it may have forgotten
+    // a newer write of the key), but this read may use it.
+    std::optional<Record> rec = ctx.cache.fetched(ticket);
+    if (rec && !rec->is_tombstone() && !rec->expired_at(ctx.cache.now_ms())) {
+      if (rec->kind != ValueKind::kString) return ctx.reply.error(errors::kWrongType);
+      return ctx.reply.bulk(rec->bytes);
+    }
+  }
+  ctx.reply.null();
 }
 
 // SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]

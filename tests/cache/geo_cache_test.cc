@@ -837,6 +837,85 @@ TEST_F(TwoProcessResyncTest, TokenPastAMissedWriteCountsOnlyOnceTheResyncHasBrou
   EXPECT_EQ(b_->TEST_store(kB).peek("k2")->bytes, "2");
 }
 
+// ---- miss fallback --------------------------------------------------------------------
+
+// a asks b for the keys it misses; b asks no one.
+class MissFallbackTest : public ::testing::Test {
+ protected:
+  static constexpr RegionId kA = region_id_for("a"), kB = region_id_for("b");
+  void SetUp() override {
+    for (auto [region, cache] : {std::pair{"a", &a_}, {"b", &b_}}) {
+      GeoCacheOptions o;
+      o.regions = {"a", "b"};
+      o.local_regions = {region};
+      o.replication.linger_us = 0;
+      o.membership.heartbeat_ms = 0;
+      o.miss_fallback.enabled = std::string(region) == "a";
+      o.miss_fallback.timeout_ms = 50;
+      *cache = std::make_unique<GeoCache>(o, std::make_unique<SharedTransport>(&transport_, true), &clock_);
+      ASSERT_TRUE((*cache)->start().ok());
+    }
+    ASSERT_TRUE(await([&] { return a_->warming() == 0 && b_->warming() == 0; }));
+    // a misses b's write of k (its batch is lost on the way).
+    transport_.drop_next(kB, kA, 1);
+    ASSERT_TRUE(b_->put("k", Value("from b"), "b").ok());
+    ASSERT_TRUE(b_->wait_replicated());
+    transport_.wait_idle();
+    ASSERT_FALSE(a_->TEST_store(kA).peek_with_tombstone("k"));
+  }
+  void TearDown() override {
+    transport_.stop();
+    a_.reset();
+    b_.reset();
+  }
+  ManualClock clock_;
+  InProcessTransport transport_;
+  std::unique_ptr<GeoCache> a_, b_;
+};
+
+TEST_F(MissFallbackTest, MissIsAnsweredByTheClosestRegionAndKeptWithItsVersion) {
+  const std::optional<uint64_t> ticket = a_->fetch_missing(kA, "k");
+  ASSERT_TRUE(ticket.has_value());
+  EXPECT_EQ(a_->fetch_missing(kA, "k"), ticket);  // one fetch for concurrent misses
+  ASSERT_TRUE(await([&] { return a_->fetch_done(*ticket); }));
+  const std::optional<Record> got = a_->TEST_store(kA).peek("k");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->bytes, b_->TEST_store(kB).peek("k")->bytes);
+  EXPECT_EQ(got->version, b_->TEST_store(kB).peek("k")->version);
+  // Held now: nothing more to fetch. A key b lacks too is answered "none".
+  EXPECT_FALSE(a_->fetch_missing(kA, "k").has_value());
+  const std::optional<uint64_t> none = a_->fetch_missing(kA, "nowhere");
+  ASSERT_TRUE(none.has_value());
+  ASSERT_TRUE(await([&] { return a_->fetch_done(*none); }));
+  EXPECT_FALSE(a_->TEST_store(kA).peek_with_tombstone("nowhere"));
+  const MissFallback::Stats st = a_->miss_fallback().stats();
+  EXPECT_EQ(st.fetches, 2u);
+  EXPECT_EQ(st.found, 1u);
+  EXPECT_EQ(b_->miss_fallback().stats().fetches, 0u);  // off at b
+  EXPECT_FALSE(b_->fetch_missing(kB, "nowhere").has_value());
+}
+
+TEST_F(MissFallbackTest, SilentRegionTimesOutAndItsBreakerStopsTheFetches) {
+  transport_.cut(kA, kB);
+  for (int i = 0; i < 2; ++i) {
+    const std::optional<uint64_t> ticket = a_->fetch_missing(kA, "k");
+    ASSERT_TRUE(ticket.has_value()) << i;
+    clock_.advance_ms(50);
+    ASSERT_TRUE(await([&] { return a_->fetch_done(*ticket); })) << i;
+  }
+  EXPECT_EQ(a_->miss_fallback().stats().timed_out, 2u);
+  // Two timeouts in a row: b's breaker is open, a miss is just a miss.
+  EXPECT_FALSE(a_->fetch_missing(kA, "k").has_value());
+  EXPECT_EQ(a_->miss_fallback().stats().skipped, 1u);
+  // After the open interval b is probed again, and answers.
+  transport_.heal(kA, kB);
+  clock_.advance_ms(1000);
+  const std::optional<uint64_t> probe = a_->fetch_missing(kA, "k");
+  ASSERT_TRUE(probe.has_value());
+  ASSERT_TRUE(await([&] { return a_->fetch_done(*probe); }));
+  EXPECT_EQ(a_->TEST_store(kA).peek("k")->bytes, b_->TEST_store(kB).peek("k")->bytes);
+}
+
 // ---- start-up warm-up -----------------------------------------------------------------
 
 // Three processes a, b and c; a is 10 ms from b and 100 ms from c. b and c

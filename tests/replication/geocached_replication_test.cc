@@ -293,6 +293,40 @@ TEST_F(GeocachedReplication, ReadBehindGeoWaitSeesTheWriteOfAnotherRegion) {
   EXPECT_EQ(cmd("west", {"GEO.WAIT", token[0], "-1"}).value_or("").rfind("ERR:", 0), 0u);
 }
 
+// Miss fallback (opt-in): a region that evicted a key (its store is small)
+// answers a GET of it from the closest region that still holds it; without
+// the option the same GET is a miss. (It does not keep that answer: having
+// forgotten the key, it cannot tell that it did not forget a newer write of
+// it; a key it never held is kept, geo_cache_test's MissFallbackTest.)
+TEST_F(GeocachedReplication, MissFallbackAnswersAnEvictedKeyFromTheClosestRegion) {
+  const std::string base = unique_name("proc-miss");
+  std::vector<std::string> args = {"--loglevel", "warning", "--amqp-url", test_amqp_url(), "--amqp-exchange",
+                                   base + "x", "--amqp-queue-prefix", base + "q.", "--latency",
+                                   "small/big=10,small/plain=20,big/plain=20"};
+  const std::vector<std::string> regions = {"small", "big", "plain"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.begin(), args.begin(), args.end());
+    return more;
+  };
+  auto small = GeocachedProcess::one_region("small", regions, with({"--max-items", "10", "--shards", "1", "--miss-fallback", "yes"}));
+  auto big = GeocachedProcess::one_region("big", regions, args);
+  auto plain = GeocachedProcess::one_region("plain", regions, with({"--max-items", "10", "--shards", "1"}));
+  for (auto* p : {small.get(), big.get(), plain.get()}) ASSERT_TRUE(p->started()) << p->log();
+  auto at = [&](GeocachedProcess& p) { return connect_port(p.port(), 2'000, 5'000); };
+  auto b = at(*big);
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(command_text(b.get(), {"SET", "k" + std::to_string(i), "v" + std::to_string(i)}), "OK");
+  // The last write has reached the small stores; k0 went long before.
+  auto s = at(*small);
+  auto p = at(*plain);
+  ASSERT_TRUE(wait_until(10'000, [&] { return command_text(s.get(), {"EXISTS", "k49"}) == "1"; }));
+  ASSERT_TRUE(wait_until(10'000, [&] { return command_text(p.get(), {"EXISTS", "k49"}) == "1"; }));
+  EXPECT_EQ(command_text(p.get(), {"GET", "k0"}), std::nullopt);  // evicted: a miss
+  EXPECT_EQ(command_text(s.get(), {"GET", "k0"}), "v0");          // fetched from big
+  EXPECT_EQ(command_text(s.get(), {"GET", "never-written"}), std::nullopt);
+  const std::string info = command_text(s.get(), {"INFO", "geo"}).value_or("");
+  EXPECT_NE(info.find("miss_fallback_found:1\r\n"), std::string::npos) << info;
+}
+
 TEST_F(GeocachedReplication, ConcurrentConflictingWritesConverge) {
   start_nodes(test_amqp_url(), "proc-conflict");
   std::vector<std::thread> writers;
