@@ -118,7 +118,10 @@ Connection::Next Connection::on_readable(int64_t now_ms) {
   in_end_ += static_cast<size_t>(n);
   HotCounters::add(counters_.input_bytes, static_cast<uint64_t>(n));
   session_.last_interaction_ms.store(now_ms, std::memory_order_relaxed);
+  return run_input();
+}
 
+Connection::Next Connection::run_input() {
   bool keep = process_input();
   Next next = flush_output();
   if (!keep) {
@@ -188,13 +191,7 @@ Connection::Next Connection::resume(int64_t now_ms) {
   }
   session_.wait.reset();
   session_.answer_now = true;
-  bool keep = process_input();
-  Next next = flush_output();
-  if (!keep) {
-    flush_best_effort();
-    return Next::kClose;
-  }
-  return next;
+  return run_input();
 }
 
 Connection::Next Connection::flush_output() {

@@ -55,6 +55,8 @@ class Connection {
  private:
   // Runs the complete commands in the input buffer. False: close the connection.
   bool process_input();
+  // process_input(), then sends the replies: what the loop does next.
+  Next run_input();
   // Sends queued then new replies, as much as the socket takes. kClose if
   // the peer is gone or the unsent bytes are over client-output-buffer-limit
   // (then they are dropped); kWrite if some wait for EPOLLOUT.
