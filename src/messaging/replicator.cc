@@ -247,7 +247,17 @@ void Replicator::run() {
       }
       return false;
     };
-    if (options_.linger_us > 0 && !full()) {
+    // Linger for a batch to fill only in a stream of writes (more than one
+    // event came while the sender was busy or asleep): a lone write to an
+    // idle outbox goes at once, since waiting would add the whole linger to
+    // its lag for nothing.
+    auto streaming = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      for (const auto& [r, box] : outboxes_) {
+        if (box->queue.size() > 1) return true;
+      }
+      return false;
+    };
+    if (options_.linger_us > 0 && !full() && streaming()) {
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(options_.linger_us);
       while (running_ && !full() && lock.wait_until(work_cv_, deadline)) {
       }

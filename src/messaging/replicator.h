@@ -4,7 +4,8 @@
 // Sending. append() puts an event in the origin region's outbox: a bounded
 // FIFO (in bytes) that never blocks the request path. One replication thread
 // drains every outbox: it packs up to batch_max_events / batch_max_bytes into
-// one batch, waiting at most linger_us for a batch to fill, publishes it, and
+// one batch, waiting at most linger_us for a batch to fill (only while writes
+// stream in: a lone write to an idle outbox goes at once), publishes it, and
 // moves the events to the origin's backlog only when the transport confirms.
 // A failed publish is retried, with a circuit breaker around the transport.
 // When an outbox is full the oldest events are dropped, counted, and the

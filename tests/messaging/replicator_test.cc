@@ -212,6 +212,22 @@ TEST_F(ReplicatorSendTest, PublishedEventsStayInTheBacklogForResyncs) {
   EXPECT_TRUE(got.empty());
 }
 
+// Lingering for a batch to fill only pays in a stream of writes: a lone
+// write to an idle outbox is published at once (here the linger is a minute,
+// longer than the wait below).
+TEST(ReplicatorLinger, LoneWriteToAnIdleOutboxIsPublishedWithoutLingering) {
+  ManualClock clock;
+  FakeTransport transport;
+  ReplicatorOptions o;
+  o.linger_us = 60'000'000;
+  Replicator rep(o, &transport, &clock, [](RegionId, const Event&) {}, nullptr);
+  rep.add_region(1);
+  ASSERT_TRUE(rep.start().ok());
+  rep.append(1, put_event("alone"));
+  EXPECT_TRUE(eventually([&] { return transport.batches().size() == 1; }));
+  rep.stop();
+}
+
 TEST_F(ReplicatorSendTest, PacksAtMostBatchMaxBytesPerBatch) {
   const size_t each = encoded_event_size(put_event("k00", 100));
   ReplicatorOptions o;
