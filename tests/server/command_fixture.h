@@ -42,7 +42,9 @@ class CommandFixture : public ::testing::Test {
     GeoCacheOptions options;
     options.regions = {"r1", "r2"};
     options.home_region = "r1";
-    cache_ = std::make_unique<GeoCache>(options, make_in_process_transport(options), &clock_);
+    auto transport = make_in_process_transport(options);
+    transport_ = transport.get();
+    cache_ = std::make_unique<GeoCache>(options, std::move(transport), &clock_);
     EXPECT_TRUE(cache_->start().ok());
     session_.authenticated = !server_.auth_required();
     session_.created_ms = clock_.now_ms();
@@ -69,8 +71,18 @@ class CommandFixture : public ::testing::Test {
   }
   std::string run(std::vector<std::string> args) { return run_in(kR1, std::move(args)); }
 
+  // Holds every write in its region until quiesce(): writes in the two
+  // regions from now on are concurrent, whatever the timing.
+  void partition() {
+    transport_->cut(kR1, kR2);
+    transport_->cut(kR2, kR1);
+  }
   // Delivers every write to the other region (in-process replication).
-  void quiesce() { ASSERT_TRUE(cache_->wait_replicated()); }
+  void quiesce() {
+    transport_->heal(kR1, kR2);
+    transport_->heal(kR2, kR1);
+    ASSERT_TRUE(cache_->wait_replicated());
+  }
 
   void use_resp3() { protocol_ = 3; }
   int64_t now_ms() const { return clock_.now_ms(); }
@@ -91,6 +103,7 @@ class CommandFixture : public ::testing::Test {
   static std::string wrongtype() { return err(errors::kWrongType); }
 
   ManualClock clock_;
+  InProcessTransport* transport_ = nullptr;  // owned by cache_
   std::unique_ptr<GeoCache> cache_;
   ServerState server_;
   ClientSession session_;

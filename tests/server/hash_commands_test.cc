@@ -201,6 +201,7 @@ TEST_F(HashCommandsTest, FieldDeletedInOneRegionStaysDeletedWhileAnotherRegionWr
 TEST_F(HashCommandsTest, DelOfTheKeyTakesTheFieldsWrittenBeforeItAndKeepsTheLaterOnes) {
   run({"HSET", "h", "old", "1"});
   quiesce();
+  partition();
   run_in(kR2, {"HSET", "h", "before", "2"});  // not yet seen by region 1
   run({"DEL", "h"});
   run_in(kR2, {"HSET", "h", "after", "3"});  // after the DEL, not yet seen by region 2
@@ -213,6 +214,7 @@ TEST_F(HashCommandsTest, DelOfTheKeyTakesTheFieldsWrittenBeforeItAndKeepsTheLate
 TEST_F(HashCommandsTest, StringWrittenConcurrentlyWithAFieldConvergesEverywhere) {
   run({"HSET", "h", "f", "1"});
   quiesce();
+  partition();
   run({"SET", "h", "text"});
   run_in(kR2, {"HSET", "h", "g", "2"});  // later than the SET: the hash wins with its newer field
   quiesce();
