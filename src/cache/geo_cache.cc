@@ -95,14 +95,26 @@ class GeoCache::ResyncAccess final : public ResyncStore {
     });
     return events;
   }
-  void apply(RegionId region, std::string_view key, const Record& record) override { store(region).apply(key, record); }
+  // Writes: under the region's slot of the gate, like events, and seen by WATCH.
+  void apply(RegionId region, std::string_view key, const Record& record) override {
+    ExclusionGate::SharedLock hold(cache_->gate_, cache_->apply_slot(region));
+    if (store(region).apply(key, record) == ApplyResult::kApplied) cache_->watches_.touch(region, key);
+  }
   Version flush_mark(RegionId region) const override { return store(region).flush_mark(); }
-  void flush_before(RegionId region, Version version) override { store(region).flush_before(version); }
+  void flush_before(RegionId region, Version version) override {
+    ExclusionGate::SharedLock hold(cache_->gate_, cache_->apply_slot(region));
+    store(region).flush_before(version);
+    cache_->watches_.touch_region(region);
+  }
   void apply_seen(RegionId region, std::string_view key, const Record& record, RegionId origin) override {
-    store(region).apply_seen(key, record, origin);
+    ExclusionGate::SharedLock hold(cache_->gate_, cache_->apply_slot(region));
+    if (store(region).apply_seen(key, record, origin) == ApplyResult::kApplied) cache_->watches_.touch(region, key);
   }
   size_t end_snapshot(RegionId region, RegionId origin, std::optional<uint64_t> drop_before_hlc) override {
-    return store(region).end_snapshot(origin, drop_before_hlc);
+    ExclusionGate::SharedLock hold(cache_->gate_, cache_->apply_slot(region));
+    const size_t dropped = store(region).end_snapshot(origin, drop_before_hlc);
+    if (dropped > 0) cache_->watches_.touch_region(region);
+    return dropped;
   }
   std::optional<uint64_t> copy_backlog(RegionId origin, uint64_t epoch, uint64_t from, uint64_t until,
                                        size_t max_events, size_t max_bytes, std::vector<Event>* out) const override {
@@ -159,6 +171,7 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
     r.id = id;
     r.store = std::make_unique<LruCache>(options_.store);
     r.breaker = std::make_unique<CircuitBreaker>(options_.region_breaker, clock_);
+    r.apply_slot = gate_.add_slot();
     local_.push_back(std::move(r));
   }
   home_ = options_.home_region.empty() ? regions_.local().front() : region_id(options_.home_region).value();
@@ -203,6 +216,9 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
       },
       [this](RegionId region, const EventBatch& batch) { handle_control(region, batch); });
   replicator_->set_known_regions([this](RegionId id) { return admit_region(id); });
+  // A remote transaction's writes are applied with every local client held
+  // off, so none sees part of them.
+  replicator_->set_group_runner([this](RegionId, absl::FunctionRef<void()> apply) { gate_.run_exclusive(nullptr, apply); });
   replicator_->set_clock_guard(&hlc_);
   for (RegionId id : regions_.local()) replicator_->add_region(id);
 }
@@ -345,6 +361,7 @@ CircuitBreaker::State GeoCache::region_state(RegionId region) const {
 
 Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
   std::optional<Record> written;
+  bool wrote = false;
   Status st = store(region).update(
       key,
       [&](const RecordView* cur, std::optional<Record>* next) {
@@ -363,18 +380,57 @@ Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
         // regions exist: a write elsewhere that has not reached us yet is
         // older than this delete and must lose to it. Alone, nothing can.
         if (rec.is_tombstone() && cur == nullptr && !replicates_) next->reset();
+        wrote = next->has_value();
         return inner;
       },
       // With a single region there is nobody to replicate to: no event.
       replicates_ ? &written : nullptr);
-  if (st.ok() && written) {
+  if (!st.ok()) return st;
+  if (wrote) watches_.touch(region, key);
+  if (written) {
     Event e;
     e.key.assign(key);
     e.record = std::move(*written);
     e.origin_wall_ms = clock_->now_ms();
-    replicator_->append(region, std::move(e));
+    replicate(region, std::move(e));
   }
   return st;
+}
+
+void GeoCache::replicate(RegionId region, Event event) {
+  // In an exclusive section the writes wait for its end and leave as one group.
+  if (gate_.held_exclusively()) {
+    group_.emplace_back(region, std::move(event));
+    return;
+  }
+  replicator_->append(region, std::move(event));
+}
+
+void GeoCache::run_exclusive(ExclusionGate::Slot* held, absl::FunctionRef<void()> fn) {
+  if (gate_.held_exclusively()) return fn();  // nested: part of the outer unit
+  gate_.run_exclusive(held, [&] {
+    // Handed to the replicator even if fn throws (a script's Lua error
+    // unwinds through here): what was written was written.
+    struct Flush {
+      GeoCache* cache;
+      ~Flush() { cache->flush_group(); }
+    } flush{this};
+    fn();
+  });
+}
+
+void GeoCache::flush_group() {
+  // Usually one region (the client's); one group per origin region, in order.
+  while (!group_.empty()) {
+    const RegionId region = group_.front().first;
+    std::vector<Event> events;
+    std::erase_if(group_, [&](auto& e) {
+      if (e.first != region) return false;
+      events.push_back(std::move(e.second));
+      return true;
+    });
+    replicator_->append_group(region, std::move(events));
+  }
 }
 
 Result<bool> GeoCache::remove(std::string_view key, RegionId region) {
@@ -391,23 +447,30 @@ Result<bool> GeoCache::remove(std::string_view key, RegionId region) {
 
 void GeoCache::flush_all(RegionId region) {
   const Version v{hlc_.now(), region};
-  for (const LocalRegion& r : local_) r.store->flush_before(v);
+  for (const LocalRegion& r : local_) {
+    r.store->flush_before(v);
+    watches_.touch_region(r.id);
+  }
   Event e;
   e.kind = EventKind::kFlush;
   e.record.version = v;
   e.record.kind = ValueKind::kTombstone;
   e.origin_wall_ms = clock_->now_ms();
-  if (replicates_) replicator_->append(region, std::move(e));
+  if (replicates_) replicate(region, std::move(e));
 }
 
 void GeoCache::apply_remote(RegionId region, const Event& event) {
   hlc_.observe(event.record.version.hlc);
-  if (!is_local(region)) return;
+  const LocalRegion* r = find_local(region);
+  if (r == nullptr) return;
+  // Kept out of the local clients' exclusive sections (transactions, scripts).
+  ExclusionGate::SharedLock hold(gate_, r->apply_slot);
   if (event.kind == EventKind::kFlush) {
-    store(region).flush_before(event.record.version);
+    r->store->flush_before(event.record.version);
+    watches_.touch_region(region);
     return;
   }
-  store(region).apply(event.key, event.record);
+  if (r->store->apply(event.key, event.record) == ApplyResult::kApplied) watches_.touch(region, event.key);
 }
 
 // ---------------------------------------------------------------------------

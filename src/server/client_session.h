@@ -9,10 +9,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "core/version.h"
+#include "server/transaction.h"
 
 namespace geocache {
 
@@ -31,6 +33,8 @@ struct ClientSession {
   bool close_after_reply = false;  // QUIT, protocol errors, SHUTDOWN
   std::string name;                // CLIENT SETNAME; guarded by the registry mutex
   std::string lib_name, lib_ver;   // CLIENT SETINFO; guarded by the registry mutex
+  // MULTI and WATCH state; made at the first of them (server/transaction.h).
+  std::unique_ptr<Transaction> txn;
 
   // Read by other threads without a lock (CLIENT LIST, idle timeout).
   std::atomic<int64_t> last_interaction_ms{0};
