@@ -360,6 +360,13 @@ CircuitBreaker::State GeoCache::region_state(RegionId region) const {
 // ---------------------------------------------------------------------------
 
 Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
+  if (gate_.held_exclusively() && undoable_) {
+    std::string id(reinterpret_cast<const char*>(&region), sizeof region);
+    id.append(key);
+    if (undo_keys_.insert(std::move(id)).second) {
+      undo_.push_back(Prior{region, std::string(key), store(region).peek_with_tombstone(key)});
+    }
+  }
   std::optional<Record> written;
   bool wrote = false;
   Status st = store(region).update(
@@ -406,17 +413,48 @@ void GeoCache::replicate(RegionId region, Event event) {
   replicator_->append(region, std::move(event));
 }
 
-void GeoCache::run_exclusive(ExclusionGate::Slot* held, absl::FunctionRef<void()> fn) {
-  if (gate_.held_exclusively()) return fn();  // nested: part of the outer unit
+void GeoCache::run_exclusive(ExclusionGate::Slot* held, absl::FunctionRef<void()> fn, bool undoable) {
+  if (gate_.held_exclusively()) {
+    // Nested: part of the outer unit. A script in a transaction is undoable
+    // on its own only if nothing before it needs undoing.
+    const bool start_undo = undoable && !undoable_ && group_.empty();
+    if (start_undo) undoable_ = true;
+    fn();
+    if (start_undo) {
+      undoable_ = false;
+      undo_.clear();
+      undo_keys_.clear();
+    }
+    return;
+  }
   gate_.run_exclusive(held, [&] {
+    undoable_ = undoable;
+    flushed_ = false;
     // Handed to the replicator even if fn throws (a script's Lua error
     // unwinds through here): what was written was written.
-    struct Flush {
+    struct End {
       GeoCache* cache;
-      ~Flush() { cache->flush_group(); }
-    } flush{this};
+      ~End() {
+        cache->flush_group();
+        cache->undoable_ = false;
+        cache->undo_.clear();
+        cache->undo_keys_.clear();
+      }
+    } end{this};
     fn();
   });
+}
+
+bool GeoCache::undo_exclusive() {
+  if (!undoable_ || flushed_) return false;
+  for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+    store(it->region).restore(it->key, it->record);
+    watches_.touch(it->region, it->key);
+  }
+  undo_.clear();
+  undo_keys_.clear();
+  group_.clear();
+  return true;
 }
 
 void GeoCache::flush_group() {
@@ -447,6 +485,7 @@ Result<bool> GeoCache::remove(std::string_view key, RegionId region) {
 
 void GeoCache::flush_all(RegionId region) {
   const Version v{hlc_.now(), region};
+  if (gate_.held_exclusively()) flushed_ = true;
   for (const LocalRegion& r : local_) {
     r.store->flush_before(v);
     watches_.touch_region(r.id);

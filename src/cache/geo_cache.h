@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "cache/key_watches.h"
 #include "cache/lru_cache.h"
@@ -182,7 +183,13 @@ class GeoCache {
   // replicated as one group per region (Replicator::append_group), applied
   // together by every receiver. held: the caller's own slot, which it holds
   // now (a loop's, see gate()), or null. Re-entrant: a nested call just runs.
-  void run_exclusive(ExclusionGate::Slot* held, absl::FunctionRef<void()> fn);
+  // undoable: remember what each key written held before, for undo_exclusive.
+  void run_exclusive(ExclusionGate::Slot* held, absl::FunctionRef<void()> fn, bool undoable = false);
+  // Within an undoable exclusive section (a script over its time limit):
+  // puts every key the section wrote back as it was, and replicates none of
+  // its writes. False (nothing undone, the writes stand and replicate) if
+  // the section flushed a store, which cannot be undone.
+  bool undo_exclusive();
   // The gate the server's event loops each take a slot of (add_slot) and
   // hold (ExclusionGate::SharedLock) while they run commands. Exclusive
   // sections go through run_exclusive above, never the gate's own.
@@ -286,6 +293,16 @@ class GeoCache {
   // The exclusive section's writes, (origin region, event), in order. Only
   // the thread holding the gate exclusively touches it.
   std::vector<std::pair<RegionId, Event>> group_;
+  // An undoable section's: each key's state before its first write there.
+  struct Prior {
+    RegionId region;
+    std::string key;
+    std::optional<Record> record;
+  };
+  bool undoable_ = false;
+  bool flushed_ = false;  // the section ran a FLUSHALL
+  std::vector<Prior> undo_;
+  absl::flat_hash_set<std::string> undo_keys_;  // region id bytes + key, of undo_
 
   Mutex loop_mu_;
   std::condition_variable loop_cv_;
