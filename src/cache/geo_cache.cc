@@ -95,23 +95,22 @@ class GeoCache::ResyncAccess final : public ResyncStore {
     });
     return events;
   }
-  // Writes: under the region's slot of the gate, like events, and seen by WATCH.
+  // Writes, seen by WATCH. Not under the gate: Resync applies under its
+  // mutex, which an exclusive section may want (INFO in a transaction), so
+  // a resync's records may land between a transaction's commands
+  // (docs/threads.md). Resync is recovery; events are applied under it.
   void apply(RegionId region, std::string_view key, const Record& record) override {
-    ExclusionGate::SharedLock hold(cache_->gate_, cache_->apply_slot(region));
     if (store(region).apply(key, record) == ApplyResult::kApplied) cache_->watches_.touch(region, key);
   }
   Version flush_mark(RegionId region) const override { return store(region).flush_mark(); }
   void flush_before(RegionId region, Version version) override {
-    ExclusionGate::SharedLock hold(cache_->gate_, cache_->apply_slot(region));
     store(region).flush_before(version);
     cache_->watches_.touch_region(region);
   }
   void apply_seen(RegionId region, std::string_view key, const Record& record, RegionId origin) override {
-    ExclusionGate::SharedLock hold(cache_->gate_, cache_->apply_slot(region));
     if (store(region).apply_seen(key, record, origin) == ApplyResult::kApplied) cache_->watches_.touch(region, key);
   }
   size_t end_snapshot(RegionId region, RegionId origin, std::optional<uint64_t> drop_before_hlc) override {
-    ExclusionGate::SharedLock hold(cache_->gate_, cache_->apply_slot(region));
     const size_t dropped = store(region).end_snapshot(origin, drop_before_hlc);
     if (dropped > 0) cache_->watches_.touch_region(region);
     return dropped;
