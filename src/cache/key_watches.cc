@@ -19,8 +19,9 @@ void KeyWatches::watch(Watcher* w, RegionId region, std::string_view key) {
 void KeyWatches::unwatch_all(Watcher* w) {
   if (!w->keys.empty()) {
     MutexLock lock(mu_);
-    for (const auto& [region, key] : w->keys) {
-      auto it = by_key_.find(key);
+    for (const auto& entry : w->keys) {
+      const RegionId region = entry.first;
+      auto it = by_key_.find(entry.second);
       if (it == by_key_.end()) continue;
       auto& list = it->second;
       const size_t before = list.size();
