@@ -39,9 +39,7 @@ void eval_generic(CommandContext& ctx, Args args, bool by_sha, bool read_only) {
   const int64_t limit = ctx.server.lua_time_limit_ms.load(std::memory_order_relaxed);
   ctx.cache.run_exclusive(
       ctx.gate_slot,
-      [&] {
-        if (!engine.run(ctx, sha, body, keys, argv, read_only, limit)) ctx.cache.undo_exclusive();
-      },
+      [&] { engine.run(ctx, sha, body, keys, argv, read_only, limit, [&] { return ctx.cache.undo_exclusive(); }); },
       /*undoable=*/true);
 }
 

@@ -447,14 +447,14 @@ void ScriptEngine::flush() {
   open_vm();
 }
 
-bool ScriptEngine::run(CommandContext& ctx, const std::string& sha, std::string_view body,
+void ScriptEngine::run(CommandContext& ctx, const std::string& sha, std::string_view body,
                        std::span<const std::string_view> keys, std::span<const std::string_view> argv, bool read_only,
-                       int64_t time_limit_ms) {
+                       int64_t time_limit_ms, absl::FunctionRef<bool()> undo) {
   lua_State* L = vm_;
   if (!body.empty() && !exists(sha)) {
     if (std::string err = compile(sha, body); !err.empty()) {
       ctx.reply.error(err);
-      return true;
+      return;
     }
   }
   lua_settop(L, 0);
@@ -478,7 +478,7 @@ bool ScriptEngine::run(CommandContext& ctx, const std::string& sha, std::string_
   if (!lua_isfunction(L, -1)) {
     lua_settop(L, 0);
     ctx.reply.error(errors::kNoScript);
-    return true;
+    return;
   }
   Run run{&ctx, read_only, sha, std::chrono::steady_clock::now() + std::chrono::milliseconds(time_limit_ms),
           time_limit_ms};
@@ -491,8 +491,12 @@ bool ScriptEngine::run(CommandContext& ctx, const std::string& sha, std::string_
   if (status == 0) {
     ScriptApi::write_value(L, lua_gettop(L), ctx.reply, 0);
   } else if (run.killed) {
+    const bool undone = undo();
     ctx.reply.error("ERR Script killed: it ran longer than lua-time-limit (" + std::to_string(time_limit_ms) +
-                    " ms); its writes were undone" + where);
+                    " ms); " +
+                    (undone ? "its writes were undone" : "its writes stand (it flushed, or followed writes of its "
+                                                         "transaction)") +
+                    where);
   } else if (lua_istable(L, -1)) {
     // An error reply raised by redis.call, or error({err=...}).
     lua_getfield(L, -1, "err");
@@ -503,7 +507,6 @@ bool ScriptEngine::run(CommandContext& ctx, const std::string& sha, std::string_
     ctx.reply.error("ERR " + one_line(err != nullptr ? err : "unknown error") + where);
   }
   lua_settop(L, 0);
-  return !run.killed;
 }
 
 }  // namespace geocache

@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/functional/function_ref.h"
 #include "core/mutex.h"
 #include "core/status.h"
 
@@ -63,11 +64,13 @@ class ScriptEngine {
 
   // Runs cached script `sha` (loading body first if given and not cached)
   // with KEYS and ARGV, and replies its result or error to ctx.reply.
-  // read_only: write commands are refused (EVAL_RO). Returns false if the
-  // script was killed over the time limit (its writes are to be undone).
+  // read_only: write commands are refused (EVAL_RO). A script killed over
+  // the time limit calls undo (which says whether its writes could be
+  // undone) before its error is replied.
   // REQUIRES: exclusive section; sha cached, or body given.
-  bool run(CommandContext& ctx, const std::string& sha, std::string_view body, std::span<const std::string_view> keys,
-           std::span<const std::string_view> argv, bool read_only, int64_t time_limit_ms);
+  void run(CommandContext& ctx, const std::string& sha, std::string_view body, std::span<const std::string_view> keys,
+           std::span<const std::string_view> argv, bool read_only, int64_t time_limit_ms,
+           absl::FunctionRef<bool()> undo);
 
   // VM instructions between two looks at the clock.
   static constexpr int kHookInstructions = 10'000;
