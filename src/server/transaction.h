@@ -16,6 +16,7 @@
 // Thread-safety: owned by the connection's session, used on its thread.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>

@@ -62,9 +62,9 @@ void exec_command(CommandContext& ctx, Args) {
       CommandTable::instance().dispatch(ctx, views);
     }
   });
-  // A command of the queue may have reset the session (RESET is never
-  // queued, but keep the check honest).
-  if (ctx.session.txn) ctx.session.txn->unwatch();
+  // EXEC forgets the watches whatever happened (no queued command can
+  // replace the session's transaction: MULTI, RESET, ... are never queued).
+  t->unwatch();
 }
 
 void watch_command(CommandContext& ctx, Args args) {
