@@ -2,6 +2,8 @@
 // FLUSH, KILL, HELP). The engine (server/script_engine.h) has the design; a
 // script runs in GeoCache::run_exclusive like a transaction, undoably: one
 // killed over lua-time-limit leaves the store as it found it.
+#include <cctype>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -52,10 +54,10 @@ void script_command(CommandContext& ctx, Args args) {
   ScriptEngine& engine = ctx.server.scripts();
   const std::string_view sub = args[1];
   if (equals_ci(sub, "load") && args.size() == 3) {
-    Result<std::string> sha = Status::Ok();
-    ctx.cache.run_exclusive(ctx.gate_slot, [&] { sha = engine.load(args[2]); });
-    if (!sha.ok()) return ctx.reply.error(sha.status().message());
-    return ctx.reply.bulk(*sha);
+    std::optional<Result<std::string>> sha;
+    ctx.cache.run_exclusive(ctx.gate_slot, [&] { sha.emplace(engine.load(args[2])); });
+    if (!sha->ok()) return ctx.reply.error(sha->status().message());
+    return ctx.reply.bulk(**sha);
   }
   if (equals_ci(sub, "exists") && args.size() >= 3) {
     ctx.reply.array_header(args.size() - 2);
