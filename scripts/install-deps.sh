@@ -11,6 +11,8 @@ packages=(
   # libraries
   librabbitmq-dev libssl-dev libasio-dev libtomlplusplus-dev libcli11-dev
   libspdlog-dev libfmt-dev nlohmann-json3-dev libabsl-dev
+  # scripting (EVAL): Lua 5.1, as Redis embeds it
+  liblua5.1-0-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev
   redis-server redis-tools memcached python3-redis rabbitmq-server

@@ -95,14 +95,25 @@ class GeoCache::ResyncAccess final : public ResyncStore {
     });
     return events;
   }
-  void apply(RegionId region, std::string_view key, const Record& record) override { store(region).apply(key, record); }
+  // Writes, seen by WATCH. Not under the gate: Resync applies under its
+  // mutex, which an exclusive section may want (INFO in a transaction), so
+  // a resync's records may land between a transaction's commands
+  // (docs/threads.md). Resync is recovery; events are applied under it.
+  void apply(RegionId region, std::string_view key, const Record& record) override {
+    if (store(region).apply(key, record) == ApplyResult::kApplied) cache_->watches_.touch(region, key);
+  }
   Version flush_mark(RegionId region) const override { return store(region).flush_mark(); }
-  void flush_before(RegionId region, Version version) override { store(region).flush_before(version); }
+  void flush_before(RegionId region, Version version) override {
+    store(region).flush_before(version);
+    cache_->watches_.touch_region(region);
+  }
   void apply_seen(RegionId region, std::string_view key, const Record& record, RegionId origin) override {
-    store(region).apply_seen(key, record, origin);
+    if (store(region).apply_seen(key, record, origin) == ApplyResult::kApplied) cache_->watches_.touch(region, key);
   }
   size_t end_snapshot(RegionId region, RegionId origin, std::optional<uint64_t> drop_before_hlc) override {
-    return store(region).end_snapshot(origin, drop_before_hlc);
+    const size_t dropped = store(region).end_snapshot(origin, drop_before_hlc);
+    if (dropped > 0) cache_->watches_.touch_region(region);
+    return dropped;
   }
   std::optional<uint64_t> copy_backlog(RegionId origin, uint64_t epoch, uint64_t from, uint64_t until,
                                        size_t max_events, size_t max_bytes, std::vector<Event>* out) const override {
@@ -161,6 +172,7 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
     r.id = id;
     r.store = std::make_unique<LruCache>(options_.store);
     r.breaker = std::make_unique<CircuitBreaker>(options_.region_breaker, clock_);
+    r.apply_slot = gate_.add_slot();
     local_.push_back(std::move(r));
   }
   home_ = options_.home_region.empty() ? regions_.local().front() : region_id(options_.home_region).value();
@@ -206,6 +218,9 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
       },
       [this](RegionId region, const EventBatch& batch) { handle_control(region, batch); });
   replicator_->set_known_regions([this](RegionId id) { return admit_region(id); });
+  // A remote transaction's writes are applied with every local client held
+  // off, so none sees part of them.
+  replicator_->set_group_runner([this](RegionId, absl::FunctionRef<void()> apply) { gate_.run_exclusive(nullptr, apply); });
   replicator_->set_clock_guard(&hlc_);
   replicator_->set_progress_listener([this] { notify_progress(); });
   miss_fallback_ = std::make_unique<MissFallback>(
@@ -213,7 +228,8 @@ GeoCache::GeoCache(const GeoCacheOptions& options, std::unique_ptr<Transport> tr
       [this](RegionId region, std::string_view key) { return store(region).peek_with_tombstone(key); },
       [this](RegionId region, std::string_view key, const Record& record) {
         hlc_.observe(record.version.hlc);
-        store(region).apply(key, record);
+        // Like a resync's record: not under the gate, seen by WATCH.
+        if (store(region).apply(key, record) == ApplyResult::kApplied) watches_.touch(region, key);
       },
       [this](RegionId region) {
         std::vector<RegionId> peers;
@@ -405,7 +421,15 @@ CircuitBreaker::State GeoCache::region_state(RegionId region) const {
 // ---------------------------------------------------------------------------
 
 Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
+  if (gate_.held_exclusively() && undoable_) {
+    std::string id(reinterpret_cast<const char*>(&region), sizeof region);
+    id.append(key);
+    if (undo_keys_.insert(std::move(id)).second) {
+      undo_.push_back(Prior{region, std::string(key), store(region).peek_with_tombstone(key)});
+    }
+  }
   std::optional<Record> written;
+  bool wrote = false;
   Status st = store(region).update(
       key,
       [&](const RecordView* cur, std::optional<Record>* next) {
@@ -424,18 +448,88 @@ Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
         // regions exist: a write elsewhere that has not reached us yet is
         // older than this delete and must lose to it. Alone, nothing can.
         if (rec.is_tombstone() && cur == nullptr && !replicates_) next->reset();
+        wrote = next->has_value();
         return inner;
       },
       // With a single region there is nobody to replicate to: no event.
       replicates_ ? &written : nullptr);
-  if (st.ok() && written) {
+  if (!st.ok()) return st;
+  if (wrote) watches_.touch(region, key);
+  if (written) {
     Event e;
     e.key.assign(key);
     e.record = std::move(*written);
     e.origin_wall_ms = clock_->now_ms();
-    replicator_->append(region, std::move(e));
+    replicate(region, std::move(e));
   }
   return st;
+}
+
+void GeoCache::replicate(RegionId region, Event event) {
+  // In an exclusive section the writes wait for its end and leave as one group.
+  if (gate_.held_exclusively()) {
+    group_.emplace_back(region, std::move(event));
+    return;
+  }
+  replicator_->append(region, std::move(event));
+}
+
+void GeoCache::run_exclusive(ExclusionGate::Slot* held, absl::FunctionRef<void()> fn, bool undoable) {
+  if (gate_.held_exclusively()) {
+    // Nested: part of the outer unit. A script in a transaction is undoable
+    // on its own only if nothing before it needs undoing.
+    const bool start_undo = undoable && !undoable_ && group_.empty();
+    if (start_undo) undoable_ = true;
+    fn();
+    if (start_undo) {
+      undoable_ = false;
+      undo_.clear();
+      undo_keys_.clear();
+    }
+    return;
+  }
+  gate_.run_exclusive(held, [&] {
+    undoable_ = undoable;
+    flushed_ = false;
+    // Handed to the replicator even if fn throws (a script's Lua error
+    // unwinds through here): what was written was written.
+    struct End {
+      GeoCache* cache;
+      ~End() {
+        cache->flush_group();
+        cache->undoable_ = false;
+        cache->undo_.clear();
+        cache->undo_keys_.clear();
+      }
+    } end{this};
+    fn();
+  });
+}
+
+bool GeoCache::undo_exclusive() {
+  if (!undoable_ || flushed_) return false;
+  for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+    store(it->region).restore(it->key, it->record);
+    watches_.touch(it->region, it->key);
+  }
+  undo_.clear();
+  undo_keys_.clear();
+  group_.clear();
+  return true;
+}
+
+void GeoCache::flush_group() {
+  // Usually one region (the client's); one group per origin region, in order.
+  while (!group_.empty()) {
+    const RegionId region = group_.front().first;
+    std::vector<Event> events;
+    std::erase_if(group_, [&](auto& e) {
+      if (e.first != region) return false;
+      events.push_back(std::move(e.second));
+      return true;
+    });
+    replicator_->append_group(region, std::move(events));
+  }
 }
 
 Result<bool> GeoCache::remove(std::string_view key, RegionId region) {
@@ -452,23 +546,31 @@ Result<bool> GeoCache::remove(std::string_view key, RegionId region) {
 
 void GeoCache::flush_all(RegionId region) {
   const Version v{hlc_.now(), region};
-  for (const LocalRegion& r : local_) r.store->flush_before(v);
+  if (gate_.held_exclusively()) flushed_ = true;
+  for (const LocalRegion& r : local_) {
+    r.store->flush_before(v);
+    watches_.touch_region(r.id);
+  }
   Event e;
   e.kind = EventKind::kFlush;
   e.record.version = v;
   e.record.kind = ValueKind::kTombstone;
   e.origin_wall_ms = clock_->now_ms();
-  if (replicates_) replicator_->append(region, std::move(e));
+  if (replicates_) replicate(region, std::move(e));
 }
 
 void GeoCache::apply_remote(RegionId region, const Event& event) {
   hlc_.observe(event.record.version.hlc);
-  if (!is_local(region)) return;
+  const LocalRegion* r = find_local(region);
+  if (r == nullptr) return;
+  // Kept out of the local clients' exclusive sections (transactions, scripts).
+  ExclusionGate::SharedLock hold(gate_, r->apply_slot);
   if (event.kind == EventKind::kFlush) {
-    store(region).flush_before(event.record.version);
+    r->store->flush_before(event.record.version);
+    watches_.touch_region(region);
     return;
   }
-  store(region).apply(event.key, event.record);
+  if (r->store->apply(event.key, event.record) == ApplyResult::kApplied) watches_.touch(region, event.key);
 }
 
 // ---------------------------------------------------------------------------

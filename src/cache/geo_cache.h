@@ -24,11 +24,14 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
+#include "cache/key_watches.h"
 #include "cache/lru_cache.h"
 #include "cache/miss_fallback.h"
 #include "cache/region_reader.h"
 #include "core/clock.h"
+#include "core/exclusion_gate.h"
 #include "core/mutex.h"
 #include "core/value.h"
 #include "core/version.h"
@@ -181,6 +184,27 @@ class GeoCache {
   // FLUSHALL: removes everything written before now, in every region.
   void flush_all(RegionId region);
 
+  // ---- Atomicity (transactions, scripts; docs/design.md, "Transactions").
+  // Runs fn with every server thread, replication receiver and resync of
+  // this process held off (they hold the gate's slots): nobody sees part of
+  // what fn does, nobody writes in between. The local writes fn makes are
+  // replicated as one group per region (Replicator::append_group), applied
+  // together by every receiver. held: the caller's own slot, which it holds
+  // now (a loop's, see gate()), or null. Re-entrant: a nested call just runs.
+  // undoable: remember what each key written held before, for undo_exclusive.
+  void run_exclusive(ExclusionGate::Slot* held, absl::FunctionRef<void()> fn, bool undoable = false);
+  // Within an undoable exclusive section (a script over its time limit):
+  // puts every key the section wrote back as it was, and replicates none of
+  // its writes. False (nothing undone, the writes stand and replicate) if
+  // the section flushed a store, which cannot be undone.
+  bool undo_exclusive();
+  // The gate the server's event loops each take a slot of (add_slot) and
+  // hold (ExclusionGate::SharedLock) while they run commands. Exclusive
+  // sections go through run_exclusive above, never the gate's own.
+  ExclusionGate& gate() { return gate_; }
+  // Who WATCHes what. Every write to a local store touches it.
+  KeyWatches& watches() { return watches_; }
+
   // Applies an event from another region (the replicator's apply hook).
   void apply_remote(RegionId region, const Event& event);
   // Hands a hello to membership, any other control batch to resync: the
@@ -262,7 +286,17 @@ class GeoCache {
     RegionId id = 0;
     std::unique_ptr<LruCache> store;
     std::unique_ptr<CircuitBreaker> breaker;  // its read circuit
+    ExclusionGate::Slot* apply_slot = nullptr;  // held while remote writes are applied
   };
+  ExclusionGate::Slot* apply_slot(RegionId region) const {
+    const LocalRegion* r = find_local(region);
+    return r == nullptr ? nullptr : r->apply_slot;
+  }
+  // Hands a local write's event to the replicator, or, in an exclusive
+  // section, to the section's group.
+  void replicate(RegionId region, Event event);
+  // Appends the exclusive section's writes as groups. REQUIRES: held_exclusively.
+  void flush_group();
   // The local region `id`, or null. A scan: a process hosts a few regions,
   // and the first is the one most reads name.
   const LocalRegion* find_local(RegionId id) const {
@@ -305,6 +339,21 @@ class GeoCache {
   std::unique_ptr<MissFallback> miss_fallback_;
   bool replicates_ = true;  // false in a one-region deployment
   std::atomic<int64_t> default_ttl_ms_;
+  ExclusionGate gate_;
+  KeyWatches watches_;
+  // The exclusive section's writes, (origin region, event), in order. Only
+  // the thread holding the gate exclusively touches it.
+  std::vector<std::pair<RegionId, Event>> group_;
+  // An undoable section's: each key's state before its first write there.
+  struct Prior {
+    RegionId region;
+    std::string key;
+    std::optional<Record> record;
+  };
+  bool undoable_ = false;
+  bool flushed_ = false;  // the section ran a FLUSHALL
+  std::vector<Prior> undo_;
+  absl::flat_hash_set<std::string> undo_keys_;  // region id bytes + key, of undo_
 
   mutable Mutex progress_mu_;
   std::function<void()> progress_ ABSL_GUARDED_BY(progress_mu_);

@@ -589,6 +589,27 @@ std::optional<Record> LruCache::peek_with_tombstone(std::string_view key) const 
   return s.view_of(s.at(*it)).to_record();
 }
 
+void LruCache::restore(std::string_view key, const std::optional<Record>& prior) {
+  Shard& s = shard_for(key);
+  const size_t hash = hash_key(key);
+  const int64_t now = clock_->now_ms();
+  {
+    detail::AdaptiveMutexLock lock(s.mu);
+    const Handle cur = s.find_locked(key, now);
+    // Superseded, not forgotten: the versions written since never left
+    // this process, so no mark needs to remember them.
+    if (cur != kNil) s.remove_locked(cur, Removal::kSuperseded);
+    if (prior) {
+      if (prior->kind == ValueKind::kHash) {
+        s.merge_hash_locked(key, hash, kNil, *prior, /*to_front=*/false, now, options_.tombstone_retention_ms);
+      } else {
+        s.store_locked(key, hash, kNil, *prior, /*to_front=*/false, now, options_.tombstone_retention_ms);
+      }
+    }
+  }
+  settle_budget();
+}
+
 ApplyResult LruCache::apply(std::string_view key, const Record& record) {
   Shard& s = shard_for(key);
   const size_t hash = hash_key(key);

@@ -131,6 +131,12 @@ class LruCache {
   // touch LRU for an existing key; a new key starts most recently used.
   ApplyResult apply(std::string_view key, const Record& record);
 
+  // Puts key back as it was before writes that never left this process (a
+  // killed script's, GeoCache::undo_exclusive): `prior` as
+  // peek_with_tombstone() returned it then, or nothing. Versions are not
+  // compared: prior is older than what it replaces.
+  void restore(std::string_view key, const std::optional<Record>& prior);
+
   // Read-modify-write of one key under its shard lock. fn sees the live
   // record (nullptr if absent, expired or deleted) and either leaves *next
   // empty (no change) or fills it with the key's new state, whose version must

@@ -225,6 +225,8 @@ const std::vector<Setting>& settings() {
                    "without a password, refuse clients not on loopback, yes/no"),
       INT_SETTING("server", "maxclients", server.maxclients, 1, 1'000'000, "connections at most"),
       INT_SETTING("server", "timeout", server.timeout_s, 0, INT32_MAX, "close clients idle this many s; 0 = never"),
+      INT_SETTING("server", "lua-time-limit", server.lua_time_limit_ms, 1, INT32_MAX,
+                  "a Lua script (EVAL) running longer is killed and its writes undone, ms; default 5000"),
       SIZE_SETTING("server", "proto-max-bulk-len", server.proto_max_bulk_len, "largest bulk string, bytes"),
       SIZE_SETTING("server", "client-query-buffer-limit", server.client_query_buffer_limit,
                    "unparsed input per client, bytes"),

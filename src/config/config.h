@@ -28,6 +28,7 @@ struct ServerOptions {
   bool protected_mode = true;      // no password: refuse non-loopback clients
   size_t maxclients = 10000;       // connections at most
   int64_t timeout_s = 0;           // close idle clients after this many s; 0 = never
+  int64_t lua_time_limit_ms = 5000; // a script running longer is killed and its writes undone, ms
   size_t proto_max_bulk_len = 512ull << 20;         // largest bulk string, bytes
   size_t client_query_buffer_limit = 1ull << 30;    // unparsed input per client, bytes
   size_t client_output_buffer_limit = 256ull << 20; // unsent replies per client, bytes; over it the client is closed

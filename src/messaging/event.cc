@@ -3,7 +3,7 @@
 //
 //   magic "GC" | format 3 (byte) | origin (fixed32) | epoch | first_seq | count
 //   count * event:
-//     kind (byte) | key (length-prefixed) | hlc (fixed64) | region (fixed32)
+//     kind (byte; bit 7: group_next) | key (length-prefixed) | hlc (fixed64) | region (fixed32)
 //     origin_wall_ms | value kind (byte) | value bytes (length-prefixed)
 //     expire_at_ms
 //
@@ -79,8 +79,11 @@ constexpr size_t kMaxHelloEndpoint = 261;
 
 bool valid_kind(uint8_t k) { return k <= static_cast<uint8_t>(ValueKind::kTombstone); }
 
+// The kind byte's top bit: the next event is of the same group (protocol 4).
+constexpr uint8_t kGroupNextBit = 0x80;
+
 void encode_event(const Event& e, std::string* out) {
-  out->push_back(static_cast<char>(e.kind));
+  out->push_back(static_cast<char>(static_cast<uint8_t>(e.kind) | (e.group_next ? kGroupNextBit : 0)));
   put_length_prefixed(out, e.key);
   put_fixed64(out, e.record.version.hlc);
   put_fixed32(out, e.record.version.region);
@@ -94,7 +97,8 @@ Status decode_event(std::string_view* in, Event* e) {
   std::string_view key, bytes;
   uint64_t wall, expire;
   if (in->empty()) return Status::Corruption("truncated event");
-  const uint8_t kind = static_cast<uint8_t>((*in)[0]);
+  const uint8_t kind = static_cast<uint8_t>((*in)[0]) & ~kGroupNextBit;
+  e->group_next = (static_cast<uint8_t>((*in)[0]) & kGroupNextBit) != 0;
   in->remove_prefix(1);
   if (kind != static_cast<uint8_t>(EventKind::kPut) && kind != static_cast<uint8_t>(EventKind::kFlush)) {
     return Status::Corruption("unknown event kind");

@@ -37,6 +37,10 @@ struct Event {
   std::string key;          // empty for kFlush
   Record record;            // record.version is the write's version
   int64_t origin_wall_ms = 0;  // origin's wall clock at the write, for lag
+  // The next event of the batch belongs to the same group (a transaction's
+  // or a script's writes): a receiver applies a group as one unit, and a
+  // batch never ends inside one (Replicator::append_group).
+  bool group_next = false;
 };
 
 enum class BatchKind : uint8_t {
@@ -52,8 +56,10 @@ enum class BatchKind : uint8_t {
 // The replication protocol this build speaks. Hellos carry it; a node that
 // hears another number logs it as an error. 1: region ids were positions in
 // --regions; 2: region ids are hashes of the names; 3: a kHash record is a
-// VersionedHash, merged per field (it was a whole Value::Map).
-inline constexpr uint32_t kProtocolVersion = 3;
+// VersionedHash, merged per field (it was a whole Value::Map); 4: an event
+// may carry the group flag (Event::group_next), and control batches may be
+// miss-fallback fetches (kFetchRequest, kFetchReply).
+inline constexpr uint32_t kProtocolVersion = 4;
 
 struct EventBatch {
   BatchKind kind = BatchKind::kEvents;

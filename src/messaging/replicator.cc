@@ -169,42 +169,61 @@ void Replicator::stop() {
 }
 
 void Replicator::append(RegionId origin, Event event) {
-  const size_t size = encoded_event_size(event);
   bool wake = false;
   {
     MutexLock lock(mu_);
     auto it = outboxes_.find(origin);
     if (it == outboxes_.end()) return;  // not a local region: nothing to replicate
-    Outbox& box = *it->second;
-    bool lost = false;
-    while (!box.queue.empty() && box.bytes + size > options_.outbox_max_bytes) {
-      box.bytes -= box.queue.front().bytes;
-      box.queue.pop_front();
-      ++box.dropped;
-      lost = true;
-    }
-    // One new epoch per overflow episode (until the outbox drains to half its
-    // bound): receivers need to hear "you missed something" once, not per event.
-    if (lost && !box.overflowing) {
-      box.overflowing = true;
-      ++box.epoch;
-      box.backlog.clear();
-      box.backlog_bytes = 0;
-      spdlog::warn("replication outbox of region {} full: dropping the oldest events, epoch now {}", origin,
-                   box.epoch);
-    }
-    const bool was_empty = box.queue.empty();
-    box.queue.push_back({box.next_seq++, size, std::move(event)});
-    box.bytes += size;
-    ++box.appended;
-    // Wake the sender only when it has something new to decide: the first
-    // event (start lingering) or a full batch (stop lingering). A wake-up
-    // per event costs the request path a futex call and the machine a
-    // context switch per write, for nothing.
-    wake = was_empty || box.queue.size() == options_.batch_max_events ||
-           (box.bytes >= options_.batch_max_bytes && box.bytes - size < options_.batch_max_bytes);
+    wake = append_locked(*it->second, std::move(event));
   }
   if (wake) work_cv_.notify_one();
+}
+
+void Replicator::append_group(RegionId origin, std::vector<Event> events) {
+  bool wake = false;
+  {
+    MutexLock lock(mu_);
+    auto it = outboxes_.find(origin);
+    if (it == outboxes_.end()) return;
+    for (size_t i = 0; i < events.size(); ++i) {
+      // A receiver refuses a batch of more events than this: such a group
+      // travels as several.
+      events[i].group_next = i + 1 < events.size() && (i + 1) % kMaxEventsPerBatch != 0;
+      wake |= append_locked(*it->second, std::move(events[i]));
+    }
+  }
+  if (wake) work_cv_.notify_one();
+}
+
+bool Replicator::append_locked(Outbox& box, Event event) {
+  const size_t size = encoded_event_size(event);
+  bool lost = false;
+  while (!box.queue.empty() && box.bytes + size > options_.outbox_max_bytes) {
+    box.bytes -= box.queue.front().bytes;
+    box.queue.pop_front();
+    ++box.dropped;
+    lost = true;
+  }
+  // One new epoch per overflow episode (until the outbox drains to half its
+  // bound): receivers need to hear "you missed something" once, not per event.
+  if (lost && !box.overflowing) {
+    box.overflowing = true;
+    ++box.epoch;
+    box.backlog.clear();
+    box.backlog_bytes = 0;
+    spdlog::warn("replication outbox of region {} full: dropping the oldest events, epoch now {}", box.origin,
+                 box.epoch);
+  }
+  const bool was_empty = box.queue.empty();
+  box.queue.push_back({box.next_seq++, size, std::move(event)});
+  box.bytes += size;
+  ++box.appended;
+  // Wake the sender only when it has something new to decide: the first
+  // event (start lingering) or a full batch (stop lingering). A wake-up
+  // per event costs the request path a futex call and the machine a
+  // context switch per write, for nothing.
+  return was_empty || box.queue.size() == options_.batch_max_events ||
+         (box.bytes >= options_.batch_max_bytes && box.bytes - size < options_.batch_max_bytes);
 }
 
 bool Replicator::wait_drained(int64_t timeout_ms) {
@@ -368,8 +387,10 @@ bool Replicator::publish_one(Outbox& box) {
     batch.epoch = box.epoch;
     size_t bytes = 0;
     for (const auto& q : box.queue) {
-      if (batch.events.size() >= options_.batch_max_events) break;
-      if (!batch.events.empty() && bytes + q.bytes > options_.batch_max_bytes) break;
+      // The limits end a batch only between groups (append_group).
+      const bool in_group = !batch.events.empty() && batch.events.back().group_next;
+      if (!in_group && batch.events.size() >= options_.batch_max_events) break;
+      if (!in_group && !batch.events.empty() && bytes + q.bytes > options_.batch_max_bytes) break;
       if (batch.events.empty()) batch.first_seq = q.seq;
       // Sequences in a batch are consecutive; a drop in the middle of the
       // queue cannot happen (drops take the front), but stay safe.
@@ -647,8 +668,19 @@ void Replicator::receive(RegionId region, std::string_view payload) {
     spdlog::debug("region {} resyncs from region {} ({})", region, batch.origin, resync_reason_name(*resync));
     if (resync_) resync_(region, batch.origin, *resync, missed);
   }
-  for (size_t i = skip; i < count; ++i) {
-    if (!verdicts[i]) apply_(region, batch.events[i]);
+  for (size_t i = skip; i < count;) {
+    // A group (a transaction's writes) is applied as one unit; a batch
+    // starting inside one (after a skip) applies the rest of it so.
+    size_t end = i + 1;
+    while (end < count && batch.events[end - 1].group_next) ++end;
+    auto apply_range = [&] {
+      for (size_t j = i; j < end; ++j) {
+        if (!verdicts[j]) apply_(region, batch.events[j]);
+      }
+    };
+    if (end - i > 1 && group_runner_) group_runner_(region, apply_range);
+    else apply_range();
+    i = end;
   }
   {
     // Batches of one (region, origin) arrive on one consumer, in order: no

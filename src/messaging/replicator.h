@@ -56,6 +56,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "core/clock.h"
 #include "core/mutex.h"
 #include "core/version.h"
@@ -177,12 +178,22 @@ class Replicator {
   // of one process sharing it). Default: none, the guard is the wall clock
   // alone. REQUIRES: before start().
   void set_clock_guard(const Hlc* hlc) { hlc_ = hlc; }
+  // Runs `apply` (which applies one received group of events through the
+  // apply hook) so that no local reader sees part of the group: the owner's
+  // exclusive section. Default: apply just runs. REQUIRES: before start().
+  using GroupRunFn = std::function<void(RegionId region, absl::FunctionRef<void()> apply)>;
+  void set_group_runner(GroupRunFn fn) { group_runner_ = std::move(fn); }
   Status start();
   // Stops the replication thread after one last attempt to send what is queued.
   void stop();
 
   // Queues an event from local region `origin`. Never blocks on the network.
   void append(RegionId origin, Event event);
+  // Queues events as one group (a transaction's writes): consecutive in the
+  // stream, never split between batches (a batch may so pass
+  // batch_max_events or batch_max_bytes), and applied by each receiver
+  // through the group runner. A group past kMaxEventsPerBatch is split.
+  void append_group(RegionId origin, std::vector<Event> events);
 
   // Where local region origin's stream stands: its last event appended (the
   // last write made there, published or not). nullopt: not a local region.
@@ -240,6 +251,8 @@ class Replicator {
 
   void run();
   bool publish_one(Outbox& box);  // false when it failed
+  // Queues one event; true if the sender should be woken.
+  bool append_locked(Outbox& box, Event event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void receive(RegionId region, std::string_view payload);
   void receive_control(RegionId region, EventBatch& batch, int64_t now);
   bool known_region(RegionId id) const { return id != 0 && (!known_region_ || known_region_(id)); }
@@ -268,6 +281,7 @@ class Replicator {
   KnownRegionFn known_region_;
   std::function<void()> progress_;
   const Hlc* hlc_ = nullptr;
+  GroupRunFn group_runner_;
 
   mutable Mutex mu_;  // also guards each Outbox's queue and counters
   std::condition_variable work_cv_;

@@ -10,11 +10,13 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/version.h"
+#include "server/transaction.h"
 
 namespace geocache {
 
@@ -33,6 +35,8 @@ struct ClientSession {
   bool close_after_reply = false;  // QUIT, protocol errors, SHUTDOWN
   std::string name;                // CLIENT SETNAME; guarded by the registry mutex
   std::string lib_name, lib_ver;   // CLIENT SETINFO; guarded by the registry mutex
+  // MULTI and WATCH state; made at the first of them (server/transaction.h).
+  std::unique_ptr<Transaction> txn;
 
   // Set by a command that cannot answer yet (GEO.WAIT, a GET waiting for a
   // miss fallback), which then writes no reply: the connection keeps the

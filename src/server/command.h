@@ -25,6 +25,10 @@ struct CommandContext {
   ReplyWriter& reply;
   ServerState& server;
   ClientSession& session;
+  // The caller's slot of the cache's exclusion gate, held while commands run
+  // (a loop's; null where nothing holds one, as in tests): a transaction or
+  // script lets go of it to run exclusively (GeoCache::run_exclusive).
+  ExclusionGate::Slot* gate_slot = nullptr;
 };
 
 // args[0] is the command name as the client sent it.
@@ -37,6 +41,9 @@ enum CommandFlag : uint32_t {
   kCmdFast = 1 << 3,       // O(1) or O(log n)
   kCmdAdmin = 1 << 4,      // CONFIG, SHUTDOWN, ...
   kCmdDenyOom = 1 << 5,    // may grow memory
+  kCmdNoScript = 1 << 6,   // refused from a script's redis.call (Redis' noscript)
+  kCmdNoMulti = 1 << 7,    // refused between MULTI and EXEC (Redis' no_multi)
+  kCmdTxnControl = 1 << 8, // runs at once between MULTI and EXEC, never queued
 };
 
 struct CommandSpec {

@@ -15,5 +15,7 @@ std::span<const CommandSpec> json_family();        // json_commands.cc
 std::span<const CommandSpec> connection_family();  // connection_commands.cc
 std::span<const CommandSpec> server_family();      // server_commands.cc
 std::span<const CommandSpec> geo_family();         // geo_commands.cc
+std::span<const CommandSpec> transaction_family(); // transaction_commands.cc
+std::span<const CommandSpec> scripting_family();   // script_commands.cc
 
 }  // namespace geocache

@@ -78,6 +78,8 @@ CommandTable::CommandTable() {
   add(connection_family(), "connection");
   add(server_family(), "server");
   add(geo_family(), "geo");
+  add(transaction_family(), "transactions");
+  add(scripting_family(), "scripting");
 
   size_t cap = 16;
   while (cap < rows_.size() * 4) cap <<= 1;
@@ -113,17 +115,17 @@ void CommandTable::dispatch(CommandContext& ctx, std::span<const std::string_vie
   if (spec == nullptr) {
     if (is_http_line(args[0])) return drop_http_client(ctx);
     ctx.server.stats().unknown_commands.fetch_add(1, std::memory_order_relaxed);
-    ctx.reply.error(errors::unknown_command(args[0], args.subspan(1)));
-    return;
+    return reject_command(ctx, errors::unknown_command(args[0], args.subspan(1)));
   }
   const int argc = static_cast<int>(args.size());
   if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
-    ctx.reply.error(errors::wrong_arity(spec->name));
-    return;
+    return reject_command(ctx, errors::wrong_arity(spec->name));
   }
   if (!ctx.session.authenticated && !(spec->flags & kCmdNoAuth) && ctx.server.auth_required()) {
-    ctx.reply.error(errors::kNoAuth);
-    return;
+    return reject_command(ctx, errors::kNoAuth);
+  }
+  if (ctx.session.txn != nullptr && ctx.session.txn->queuing && !(spec->flags & kCmdTxnControl)) {
+    return queue_command(ctx, spec->flags, args);
   }
   ctx.session.last_command.store(spec, std::memory_order_relaxed);
   spec->handler(ctx, args);

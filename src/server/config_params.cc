@@ -65,6 +65,14 @@ std::string set_timeout(CommandContext& ctx, std::string_view v) {
   return {};
 }
 
+std::string get_lua_time_limit(CommandContext& ctx) { return std::to_string(ctx.server.lua_time_limit_ms.load()); }
+std::string set_lua_time_limit(CommandContext& ctx, std::string_view v) {
+  int64_t ms = 0;
+  if (!parse_i64(v, &ms) || ms < 1) return kIntError;
+  ctx.server.lua_time_limit_ms.store(ms);
+  return {};
+}
+
 std::string get_maxclients(CommandContext& ctx) { return std::to_string(ctx.server.maxclients.load()); }
 std::string set_maxclients(CommandContext& ctx, std::string_view v) {
   uint64_t n = 0;
@@ -126,6 +134,8 @@ constexpr ConfigParam kParams[] = {
     {"maxmemory-policy", get_policy, set_policy},
     {"default-ttl-ms", get_default_ttl, set_default_ttl},
     {"timeout", get_timeout, set_timeout},
+    {"lua-time-limit", get_lua_time_limit, set_lua_time_limit},
+    {"busy-reply-threshold", get_lua_time_limit, set_lua_time_limit},
     {"maxclients", get_maxclients, set_maxclients},
     {"requirepass", get_requirepass, set_requirepass},
     {"proto-max-bulk-len", get_bulk_len, set_bulk_len},

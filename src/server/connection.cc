@@ -55,12 +55,12 @@ bool send_some(int fd, std::string_view bytes, size_t* sent, HotCounters& counte
 }  // namespace
 
 Connection::Connection(int fd, RegionId region, std::string addr, std::string laddr, GeoCache& cache,
-                       ServerState& state, HotCounters& counters)
+                       ServerState& state, HotCounters& counters, ExclusionGate::Slot* gate_slot)
     : cache_(cache),
       state_(state),
       counters_(counters),
       writer_(&out_),
-      ctx_{cache, region, writer_, state, session_} {
+      ctx_{cache, region, writer_, state, session_, gate_slot} {
   session_.fd = fd;
   session_.region = region;
   session_.addr = std::move(addr);
@@ -136,6 +136,10 @@ bool Connection::process_input() {
   limits.max_bulk_len = state_.proto_max_bulk_len.load(std::memory_order_relaxed);
   uint64_t commands = 0;
   bool keep = true;
+  // Held for the whole read's worth of commands, not per command: one
+  // uncontended lock per read is all ordinary commands pay for transactions
+  // and scripts (core/exclusion_gate.h).
+  ExclusionGate::SharedLock hold(cache_.gate(), ctx_.gate_slot);
   while (!parked() && in_start_ < in_end_) {
     limits.authenticated = session_.authenticated;
     RespParser::Result r = parser_.parse(in_.get() + in_start_, in_end_ - in_start_, limits);

@@ -28,9 +28,10 @@ class Connection {
   };
 
   // Takes ownership of fd (non-blocking) and registers the session.
-  // counters: the owning loop's block.
+  // counters: the owning loop's block. gate_slot: the owning loop's slot of
+  // cache.gate(), held while commands run.
   Connection(int fd, RegionId region, std::string addr, std::string laddr, GeoCache& cache,
-             ServerState& state, HotCounters& counters);
+             ServerState& state, HotCounters& counters, ExclusionGate::Slot* gate_slot);
   ~Connection();  // unregisters and closes the socket
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

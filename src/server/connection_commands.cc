@@ -151,6 +151,7 @@ void reset_command(CommandContext& ctx, Args) {
   set_protocol(ctx, 2);
   ctx.server.set_client_name(&ctx.session, "");
   ctx.session.authenticated = !ctx.server.auth_required();
+  ctx.session.txn.reset();  // leaves MULTI, forgets the WATCHed keys
   ctx.reply.simple("RESET");
 }
 
@@ -216,12 +217,12 @@ void client_command(CommandContext& ctx, Args args) {
 constexpr CommandSpec kConnectionCommands[] = {
     {"ping", -1, kCmdFast, ping_command, 0, 0, 0},
     {"echo", 2, kCmdFast, echo_command, 0, 0, 0},
-    {"hello", -1, kCmdFast | kCmdNoAuth, hello_command, 0, 0, 0},
-    {"auth", -2, kCmdFast | kCmdNoAuth, auth_command, 0, 0, 0},
+    {"hello", -1, kCmdFast | kCmdNoAuth | kCmdNoScript, hello_command, 0, 0, 0},
+    {"auth", -2, kCmdFast | kCmdNoAuth | kCmdNoScript, auth_command, 0, 0, 0},
     {"select", 2, kCmdFast, select_command, 0, 0, 0},
-    {"quit", -1, kCmdFast | kCmdNoAuth, quit_command, 0, 0, 0},
-    {"reset", 1, kCmdFast | kCmdNoAuth, reset_command, 0, 0, 0},
-    {"client", -2, 0, client_command, 0, 0, 0},
+    {"quit", -1, kCmdFast | kCmdNoAuth | kCmdNoScript | kCmdTxnControl, quit_command, 0, 0, 0},
+    {"reset", 1, kCmdFast | kCmdNoAuth | kCmdNoScript | kCmdTxnControl, reset_command, 0, 0, 0},
+    {"client", -2, kCmdNoScript, client_command, 0, 0, 0},
 };
 
 }  // namespace

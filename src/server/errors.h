@@ -72,6 +72,19 @@ inline constexpr std::string_view kDebugProtocolType =
     "ERR Wrong protocol type name. Please use one of the following: "
     "string|integer|double|null|array|set|map|true|false|verbatim";
 
+// Transactions and scripts.
+inline constexpr std::string_view kExecWithoutMulti = "ERR EXEC without MULTI";
+inline constexpr std::string_view kDiscardWithoutMulti = "ERR DISCARD without MULTI";
+inline constexpr std::string_view kMultiNested = "ERR MULTI calls can not be nested";
+inline constexpr std::string_view kWatchInMulti = "ERR WATCH inside MULTI is not allowed";
+inline constexpr std::string_view kNotInMulti = "ERR Command not allowed inside a transaction";
+inline constexpr std::string_view kExecAbort = "EXECABORT Transaction discarded because of previous errors.";
+inline constexpr std::string_view kNoScript = "NOSCRIPT No matching script. Please use EVAL.";
+inline constexpr std::string_view kNegativeKeys = "ERR Number of keys can't be negative";
+inline constexpr std::string_view kTooManyKeys = "ERR Number of keys can't be greater than number of args";
+inline constexpr std::string_view kScriptNotAllowed = "ERR This Redis command is not allowed from script";
+inline constexpr std::string_view kScriptWriteReadOnly = "ERR Write commands are not allowed from read-only scripts.";
+
 // "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
 std::string unknown_command(std::string_view name, std::string_view first_args);
 // The same, quoting the arguments after the name the way Redis 7 does.

@@ -81,7 +81,11 @@ void refuse(int fd, std::string_view line) {
 }  // namespace
 
 EventLoop::EventLoop(int index, GeoCache& cache, ServerState& state)
-    : index_(index), cache_(cache), state_(state), counters_(state.add_hot_counters()) {
+    : index_(index),
+      cache_(cache),
+      state_(state),
+      counters_(state.add_hot_counters()),
+      gate_slot_(cache.gate().add_slot()) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   wake_watch_ = std::make_unique<Watch>();
@@ -186,7 +190,7 @@ void EventLoop::adopt(Pending p) {
   w->fd = p.fd;
   w->region = p.region;
   w->conn = std::make_unique<Connection>(p.fd, p.region, std::move(p.addr), std::move(p.laddr), cache_, state_,
-                                         *counters_);
+                                         *counters_, gate_slot_);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.ptr = w.get();

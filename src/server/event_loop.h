@@ -72,6 +72,7 @@ class EventLoop {
   GeoCache& cache_;
   ServerState& state_;
   HotCounters* counters_;
+  ExclusionGate::Slot* gate_slot_;  // this loop's, held by its connections while they run commands
   int epfd_ = -1;
   int wake_fd_ = -1;
   std::atomic<bool> stopping_{false};

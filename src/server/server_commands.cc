@@ -128,7 +128,8 @@ void command_flags(CommandContext& ctx, const CommandSpec& spec) {
     std::string_view name;
   };
   static constexpr Flag kFlags[] = {{kCmdWrite, "write"},  {kCmdReadOnly, "readonly"}, {kCmdDenyOom, "denyoom"},
-                                    {kCmdAdmin, "admin"},  {kCmdNoAuth, "no_auth"},    {kCmdFast, "fast"}};
+                                    {kCmdAdmin, "admin"},  {kCmdNoAuth, "no_auth"},    {kCmdFast, "fast"},
+                                    {kCmdNoScript, "noscript"}, {kCmdNoMulti, "no_multi"}};
   size_t n = 0;
   for (const Flag& f : kFlags) n += (spec.flags & f.bit) != 0;
   ctx.reply.set_header(n);
@@ -287,13 +288,13 @@ void debug_command(CommandContext& ctx, Args args) {
 }
 
 constexpr CommandSpec kServerCommands[] = {
-    {"debug", -2, kCmdAdmin, debug_command, 0, 0, 0},
+    {"debug", -2, kCmdAdmin | kCmdNoScript, debug_command, 0, 0, 0},
     {"info", -1, 0, info_command, 0, 0, 0},
     {"config", -2, kCmdAdmin, config_command, 0, 0, 0},
     {"command", -1, 0, command_command, 0, 0, 0},
     {"dbsize", 1, kCmdReadOnly | kCmdFast, dbsize_command, 0, 0, 0},
     {"time", 1, kCmdFast, time_command, 0, 0, 0},
-    {"shutdown", -1, kCmdAdmin, shutdown_command, 0, 0, 0},
+    {"shutdown", -1, kCmdAdmin | kCmdNoScript | kCmdNoMulti, shutdown_command, 0, 0, 0},
 };
 
 }  // namespace

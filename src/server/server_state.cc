@@ -1,5 +1,7 @@
 #include "server/server_state.h"
 
+#include "server/script_engine.h"
+
 namespace geocache {
 
 ServerState::ServerState(const Config& config, const Clock* clock)
@@ -9,11 +11,15 @@ ServerState::ServerState(const Config& config, const Clock* clock)
       client_query_buffer_limit(config.server.client_query_buffer_limit),
       client_output_buffer_limit(config.server.client_output_buffer_limit),
       maxmemory(config.cache.store.max_bytes),
+      lua_time_limit_ms(config.server.lua_time_limit_ms),
       clock_(clock != nullptr ? clock : SystemClock::instance()),
       config_(config),
-      start_ms_(clock_->now_ms()) {
+      start_ms_(clock_->now_ms()),
+      scripts_(std::make_unique<ScriptEngine>()) {
   set_requirepass(config.server.requirepass);
 }
+
+ServerState::~ServerState() = default;
 
 std::string ServerState::requirepass() const {
   MutexLock lock(mu_);

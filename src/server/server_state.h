@@ -23,6 +23,8 @@
 
 namespace geocache {
 
+class ScriptEngine;
+
 // Counters bumped on every request: one block per event loop, so loops
 // never write the same cache line, and only the owning loop writes its
 // block (a plain load and store, no locked read-modify-write).
@@ -57,6 +59,7 @@ class ServerState {
   // times, the idle timeout); nullptr for the system clock. It must outlive
   // the state; tests pass a ManualClock so none of these needs a sleep.
   explicit ServerState(const Config& config, const Clock* clock = nullptr);
+  ~ServerState();
 
   const Config& config() const { return config_; }
   const Clock& clock() const { return *clock_; }
@@ -71,6 +74,10 @@ class ServerState {
   std::atomic<size_t> client_query_buffer_limit;
   std::atomic<size_t> client_output_buffer_limit;
   std::atomic<size_t> maxmemory;  // bytes per hosted region's store; 0 = none
+  std::atomic<int64_t> lua_time_limit_ms;  // scripts running longer are killed
+
+  // The Lua VM and script cache (EVAL, SCRIPT; server/script_engine.h).
+  ScriptEngine& scripts() { return *scripts_; }
 
   // Password of the default user; empty = none.
   std::string requirepass() const;
@@ -118,6 +125,7 @@ class ServerState {
   const Config config_;
   const int64_t start_ms_;
   ServerStats stats_;
+  std::unique_ptr<ScriptEngine> scripts_;
 
   mutable Mutex mu_;  // also guards the sessions' names and library fields
   std::string password_ ABSL_GUARDED_BY(mu_);

@@ -1193,3 +1193,71 @@ TEST_F(TwoProcessResyncTest, RestartedProcessIsNoSnapshotSourceUntilItHasWarmed)
 
 }  // namespace
 }  // namespace geocache
+
+namespace geocache {
+namespace {
+
+// ---- Exclusive sections (transactions, scripts) ---------------------------
+
+// Writes a and b to the same value, i, in one exclusive section, n times,
+// from region eu.
+void write_pairs(GeoCache& geo, int n) {
+  for (int i = 1; i <= n; ++i) {
+    geo.run_exclusive(nullptr, [&] {
+      for (const char* key : {"a", "b"}) {
+        ASSERT_TRUE(geo.put(key, std::to_string(i), "eu").ok());
+      }
+    });
+  }
+}
+
+// Reads a and b in region `region` under a slot of the gate, as a server
+// loop does, until both read `last`; true if they never differed.
+bool pairs_never_torn(GeoCache& geo, std::string_view region, int last) {
+  ExclusionGate::Slot* slot = geo.gate().add_slot();
+  const std::string want = std::to_string(last);
+  while (true) {
+    ExclusionGate::SharedLock hold(geo.gate(), slot);
+    auto a = geo.get("a", region);
+    auto b = geo.get("b", region);
+    const std::string av = a.ok() ? a->as_string() : "-", bv = b.ok() ? b->as_string() : "-";
+    if (av != bv) {
+      ADD_FAILURE() << "a=" << av << " b=" << bv;
+      return false;
+    }
+    if (av == want) return true;
+  }
+}
+
+TEST_F(GeoCacheTest, NoSlotHolderSeesPartOfAnExclusiveSection) {
+  start();
+  constexpr int kRounds = 2000;
+  std::thread writer([&] { write_pairs(*geo_, kRounds); });
+  EXPECT_TRUE(pairs_never_torn(*geo_, "eu", kRounds));
+  writer.join();
+}
+
+TEST_F(GeoCacheTest, AnExclusiveSectionsWritesAreAppliedAsOneUnitElsewhere) {
+  start();
+  constexpr int kRounds = 2000;
+  std::thread writer([&] { write_pairs(*geo_, kRounds); });
+  // us receives each pair as one group, applied under the gate.
+  EXPECT_TRUE(pairs_never_torn(*geo_, "us", kRounds));
+  writer.join();
+  quiesce();
+}
+
+TEST_F(GeoCacheTest, ExclusiveSectionsNest) {
+  start();
+  geo_->run_exclusive(nullptr, [&] {
+    EXPECT_TRUE(geo_->gate().held_exclusively());
+    geo_->run_exclusive(nullptr, [&] { ASSERT_TRUE(geo_->put("n", "1", "eu").ok()); });
+    EXPECT_TRUE(geo_->gate().held_exclusively());
+  });
+  EXPECT_FALSE(geo_->gate().held_exclusively());
+  quiesce();
+  EXPECT_EQ(read("n", "ap"), "1");
+}
+
+}  // namespace
+}  // namespace geocache

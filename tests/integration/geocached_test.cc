@@ -244,6 +244,20 @@ TEST_F(GeocachedTest, RedisPyRoundTrip) {
   EXPECT_EQ(out, "ok\n");
 }
 
+// redis-py's transactions (pipeline(transaction=True), the WATCH loop), its
+// Lock (Lua), rate-limiter scripts and a runaway script, against a server
+// with two event loops (tests/integration/redis_py_transactions.py).
+TEST(GeocachedProcessTest, RedisPyTransactionsLocksAndScripts) {
+  GeocachedProcess server({"--threads", "2"});
+  ASSERT_TRUE(server.started()) << server.log();
+  std::string out;
+  const int rc = run_program(
+      {"/usr/bin/python3", GEOCACHE_SOURCE_DIR "/tests/integration/redis_py_transactions.py", std::to_string(server.port())},
+      &out);
+  EXPECT_EQ(rc, 0) << out << server.log();
+  EXPECT_EQ(out, "ok\n");
+}
+
 TEST_F(GeocachedTest, ShutdownStopsTheServerCleanly) {
   auto c = server_.connect();
   redisAppendCommand(c.get(), "SHUTDOWN NOSAVE");

@@ -22,6 +22,7 @@ EventBatch sample_batch() {
   put.key = "user:\0:42"s;
   put.record = Record{ValueKind::kString, "bytes\0\xff"s, 1'700'000'060'000, Version{0xfedcba9876543210, kOrigin}};
   put.origin_wall_ms = 1'700'000'000'500;
+  put.group_next = true;  // put and hash: one group (a transaction's writes)
   b.events.push_back(put);
   Event hash;
   hash.key = "h";
@@ -76,6 +77,7 @@ void expect_same(const EventBatch& a, const EventBatch& b) {
     EXPECT_EQ(x.record.expire_at_ms, y.record.expire_at_ms) << i;
     EXPECT_EQ(x.record.version, y.record.version) << i;
     EXPECT_EQ(x.origin_wall_ms, y.origin_wall_ms) << i;
+    EXPECT_EQ(x.group_next, y.group_next) << i;
   }
 }
 

@@ -180,6 +180,28 @@ TEST_F(ReplicatorSendTest, PacksAtMostBatchMaxEventsPerBatch) {
   EXPECT_EQ(outbox().depth_bytes, 0u);
 }
 
+TEST_F(ReplicatorSendTest, AGroupIsNeverSplitBetweenBatches) {
+  ReplicatorOptions o;
+  o.batch_max_events = 2;
+  make(o);
+  rep_->append(1, put_event("before"));
+  std::vector<Event> group;
+  for (const auto& k : numbered("g", 5)) group.push_back(put_event(k));
+  rep_->append_group(1, std::move(group));
+  rep_->append(1, put_event("after1"));
+  rep_->append(1, put_event("after2"));
+  ASSERT_TRUE(rep_->start().ok());
+  ASSERT_TRUE(rep_->wait_drained(20'000));
+  const auto batches = transport_.batches();
+  // "before" opens a batch the group then fills past batch_max_events.
+  ASSERT_EQ(batches.size(), 2u);
+  ASSERT_EQ(batches[0].events.size(), 6u);
+  EXPECT_FALSE(batches[0].events[0].group_next);
+  for (size_t i = 1; i < 5; ++i) EXPECT_TRUE(batches[0].events[i].group_next) << i;
+  EXPECT_FALSE(batches[0].events[5].group_next);  // the group's last
+  EXPECT_EQ(keys_of(batches), (std::vector<std::string>{"before", "g0", "g1", "g2", "g3", "g4", "after1", "after2"}));
+}
+
 TEST_F(ReplicatorSendTest, PublishedEventsStayInTheBacklogForResyncs) {
   const size_t each = encoded_event_size(put_event("k00"));
   ReplicatorOptions o;
@@ -462,6 +484,29 @@ TEST_F(ReplicatorReceiveTest, AppliesEventsOfABatchInOrder) {
   EXPECT_EQ(inbound(1).next_seq, 4u);
   EXPECT_EQ(inbound(1).events_in, 3u);
   EXPECT_EQ(inbound(1).batches_in, 1u);
+}
+
+TEST_F(ReplicatorReceiveTest, AppliesAGroupThroughTheGroupRunner) {
+  std::vector<std::pair<RegionId, size_t>> runs;  // (region, events applied by the run)
+  rep_.set_group_runner([&](RegionId region, absl::FunctionRef<void()> apply) {
+    const size_t before = applied_.size();
+    apply();
+    runs.emplace_back(region, applied_.size() - before);
+  });
+  EventBatch b;
+  b.origin = 1;
+  b.epoch = 7;
+  b.first_seq = 1;
+  for (const char* k : {"solo", "g1", "g2", "g3", "tail"}) {
+    b.events.push_back(put_event(k));
+    b.events.back().record.version.region = 1;
+  }
+  b.events[1].group_next = b.events[2].group_next = true;  // g1, g2, g3: one group
+  std::string bytes;
+  encode_batch(b, &bytes);
+  rep_.TEST_receive(2, bytes);
+  EXPECT_EQ(applied(), (Keys{"2:solo", "2:g1", "2:g2", "2:g3", "2:tail"}));
+  EXPECT_EQ(runs, (std::vector<std::pair<RegionId, size_t>>{{2, 3}}));
 }
 
 TEST_F(ReplicatorReceiveTest, SkipsDuplicateBatches) {
