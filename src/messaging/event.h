@@ -52,8 +52,9 @@ enum class BatchKind : uint8_t {
 // The replication protocol this build speaks. Hellos carry it; a node that
 // hears another number logs it as an error. 1: region ids were positions in
 // --regions; 2: region ids are hashes of the names; 3: a kHash record is a
-// VersionedHash, merged per field (it was a whole Value::Map).
-inline constexpr uint32_t kProtocolVersion = 3;
+// VersionedHash, merged per field (it was a whole Value::Map); 4: sets,
+// sorted sets and counters (kSet, kZset, kCounter records).
+inline constexpr uint32_t kProtocolVersion = 4;
 
 struct EventBatch {
   BatchKind kind = BatchKind::kEvents;
