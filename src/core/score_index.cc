@@ -28,6 +28,7 @@ struct ScoreIndex::Node {
   Node* backward;
   int levels;
   Link* link() { return reinterpret_cast<Link*>(this + 1); }
+  const Link* link() const { return reinterpret_cast<const Link*>(this + 1); }
 
   static Node* make(int levels, double score, std::string_view member) {
     void* mem = ::operator new(sizeof(Node) + levels * sizeof(Link));
@@ -170,11 +171,9 @@ size_t ScoreIndex::count_before(absl::FunctionRef<bool(double, std::string_view)
   const Node* x = header_;
   size_t rank = 0;
   for (int i = level_ - 1; i >= 0; --i) {
-    Node* const* link = &const_cast<Node*>(x)->link()[i].forward;
-    while (*link != nullptr && pred((*link)->score, (*link)->member)) {
-      rank += const_cast<Node*>(x)->link()[i].span;
-      x = *link;
-      link = &const_cast<Node*>(x)->link()[i].forward;
+    while (x->link()[i].forward != nullptr && pred(x->link()[i].forward->score, x->link()[i].forward->member)) {
+      rank += x->link()[i].span;
+      x = x->link()[i].forward;
     }
   }
   return rank;
@@ -200,7 +199,7 @@ const ScoreIndex::Node* ScoreIndex::at(size_t rank) const {
   return nullptr;
 }
 
-const ScoreIndex::Node* ScoreIndex::next(const Node* n) { return const_cast<Node*>(n)->link()[0].forward; }
+const ScoreIndex::Node* ScoreIndex::next(const Node* n) { return n->link()[0].forward; }
 const ScoreIndex::Node* ScoreIndex::prev(const Node* n) { return n->backward; }
 double ScoreIndex::score(const Node* n) { return n->score; }
 std::string_view ScoreIndex::member(const Node* n) { return n->member; }

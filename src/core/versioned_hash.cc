@@ -15,6 +15,7 @@
 #include "core/versioned_hash.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstring>
 
@@ -206,6 +207,7 @@ bool VersionedHash::raise_base(Version v, int64_t base_value) {
 }
 
 bool VersionedHash::merge(const VersionedHash& other) {
+  assert(kind_ == other.kind_);
   bool changed = raise_base(other.base_, other.base_value_);
   changed |= set_expiry(other.expire_at_ms_, other.expire_version_);
   for (const auto& [name, f] : other.fields_) changed |= write_field(name, f.value, f.deleted, f.version);

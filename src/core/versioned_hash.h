@@ -123,7 +123,7 @@ class VersionedHash {
   static std::string encode_i64(int64_t v);
   static int64_t decode_i64(std::string_view value);
   static std::string counter_field(RegionId region);
-  // Joins other into this hash.
+  // Joins other into this hash. REQUIRES: other is of the same kind.
   bool merge(const VersionedHash& other);
 
   // The encoded form with every version written out (a snapshot's record).
