@@ -112,14 +112,23 @@ void srem_command(CommandContext& ctx, Args args) {
   if (ok) ctx.reply.integer(removed);
 }
 
-// Up to `count` distinct members of set, chosen at random.
+// Up to `count` distinct members of set, chosen at random: one walk of the
+// set, copying only the members kept (reservoir sampling, so every subset of
+// `count` members is equally likely).
 Members sample_distinct(const VersionedHash* set, size_t count) {
-  Members all = members_of(set);
-  if (count >= all.size()) return all;
-  // A partial Fisher-Yates shuffle: the first `count` are a uniform sample.
-  for (size_t i = 0; i < count; ++i) std::swap(all[i], all[i + rng()() % (all.size() - i)]);
-  all.resize(count);
-  return all;
+  if (count >= card(set)) return members_of(set);
+  Members out;
+  out.reserve(count);
+  size_t seen = 0;
+  set->for_each([&](std::string_view m, std::string_view) {
+    if (out.size() < count) {
+      out.emplace_back(m);
+    } else if (const size_t j = rng()() % (seen + 1); j < count) {
+      out[j].assign(m);
+    }
+    ++seen;
+  });
+  return out;
 }
 
 // SPOP key [count]
