@@ -1089,6 +1089,30 @@ TEST_F(LruCacheTest, HashChargeGrowsWithItsFieldsAndCountsAgainstTheByteLimit) {
   EXPECT_FALSE(cache_->contains("big"));
 }
 
+// A sorted set's members are charged with their index nodes, and a set or
+// sorted set evicts like any key.
+TEST_F(LruCacheTest, SortedSetsAndSetsAreChargedWithTheirIndexAndEvicted) {
+  LruCacheOptions opts;
+  opts.max_bytes = 64 * 1024;
+  opts.shards = 1;
+  make(opts);
+  HashDelta members;
+  for (int i = 0; i < 100; ++i) members.put("member" + std::to_string(i), VersionedHash::encode_score(i));
+  ASSERT_EQ(cache_->apply("z", Record{ValueKind::kZset, members.encode(), kNoExpiry, ver(1)}), ApplyResult::kApplied);
+  EXPECT_GE(cache_->stats().bytes, 100 * (VersionedHash::kFieldOverhead + ScoreIndex::kNodeOverhead));
+  cache_->TEST_check_invariants();
+  // Sets of 100 members each, until the zset (least recently used) goes.
+  for (int k = 0; k < 20 && cache_->contains("z"); ++k) {
+    HashDelta set;
+    for (int i = 0; i < 100; ++i) set.put("m" + std::to_string(i), "");
+    cache_->apply("s" + std::to_string(k), Record{ValueKind::kSet, set.encode(), kNoExpiry, ver(10 + k)});
+    cache_->TEST_check_invariants();
+  }
+  EXPECT_FALSE(cache_->contains("z"));
+  EXPECT_GE(cache_->stats().evictions, 1u);
+  EXPECT_LE(cache_->stats().bytes, opts.max_bytes);
+}
+
 TEST_F(LruCacheTest, FlushTakesAHashsOlderFieldsAndKeepsItsNewerOnes) {
   make();
   cache_->apply("h", hash_write({{"old", "1"}}, ver(10)));
