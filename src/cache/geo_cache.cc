@@ -78,12 +78,12 @@ class GeoCache::ResyncAccess final : public ResyncStore {
     std::vector<Event> events;
     store(region).scan_shard(shard, /*include_tombstones=*/true, [&](std::string_view key, const RecordView& view) {
       if (view.hash != nullptr && view.hash->charge() > kHashPieceBytes) {
-        // A big hash goes in pieces that merge back into it (one record could
+        // A big collection goes in pieces that merge back into it (one record could
         // outgrow a broker message).
         for (std::string& piece : view.hash->encode_in_pieces(kHashPieceBytes)) {
           Event e;
           e.key.assign(key);
-          e.record = Record{ValueKind::kHash, std::move(piece), view.hash->expire_at_ms(), view.version};
+          e.record = Record{view.kind, std::move(piece), view.hash->expire_at_ms(), view.version};
           events.push_back(std::move(e));
         }
         return;

@@ -31,8 +31,9 @@
 // memory held by expired keys that are never read again comes back within one
 // sweep. The cursor is fixed up whenever the entry it points at moves or goes.
 //
-// Hashes. A kHash entry's value is the address of its VersionedHash, which
-// the entry owns; the entry's version is the hash's newest one, and its
+// Collections. A hash's, set's, sorted set's or counter's entry (kHash,
+// kSet, kZset, kCounter: "hash" entries below, whatever their kind) holds
+// the address of its VersionedHash, which the entry owns; the entry's version is the hash's newest one, and its
 // charge adds the hash's. A hash whose fields are all deleted counts as a
 // tombstone and, like one, retires after the retention window.
 //
@@ -71,6 +72,7 @@
 #include "cache/detail/adaptive_mutex.h"
 #include "cache/detail/region_slots.h"
 #include "cache/detail/slab_arena.h"
+#include "core/decimal.h"
 
 namespace geocache {
 namespace {
@@ -103,13 +105,14 @@ struct Entry {
   bool mark() const { return (meta & 0x80) != 0; }
   void set_mark(bool m) { meta = (meta & ~uint64_t{0x80}) | (m ? 0x80 : 0); }
   uint8_t slot() const { return static_cast<uint8_t>((meta >> 8) & 0xff); }
-  // The hash a kHash entry owns.
+  // The VersionedHash a collection's entry owns.
   VersionedHash* hash() const {
     VersionedHash* h;
     std::memcpy(&h, data() + key_len, sizeof h);
     return h;
   }
-  bool is_hash() const { return kind() == ValueKind::kHash; }
+  // A collection of any kind (is_collection in core/record.h).
+  bool is_hash() const { return is_collection(kind()); }
   // Holds no live value: a tombstone, or a hash whose fields are all deleted.
   bool is_tombstone() const { return kind() == ValueKind::kTombstone || (is_hash() && hash()->empty()); }
   Version version(const RegionSlots& slots) const {
@@ -145,6 +148,18 @@ size_t charge_of(const Entry* e) {
 int64_t hash_entry_expiry(const VersionedHash& h, int64_t now, int64_t tombstone_retention_ms) {
   return h.empty() ? now + tombstone_retention_ms : h.expire_at_ms();
 }
+
+// What a counter that replaces entry e takes as its base value: the integer
+// a string holds (0 for any other value, or a string that is no integer).
+int64_t base_value_of(const Entry* e) {
+  int64_t v = 0;
+  if (e->kind() == ValueKind::kString && parse_int64(e->value(), &v)) return v;
+  if (e->kind() == ValueKind::kCounter) return e->hash()->counter_total();
+  return 0;
+}
+
+// A live entry's own expiry (a collection's, not its entry's retention).
+int64_t hash_expiry_of(const Entry* e) { return e->is_hash() ? e->hash()->expire_at_ms() : e->expire_at_ms(); }
 
 // The table stores handles; hashing and comparing them needs the arena.
 struct KeyHash {
@@ -315,7 +330,7 @@ struct LruCache::Shard {
     fn(*hash);
     e->hlc = hash->max_version().hlc;
     const uint8_t max_slot = *slots->slot_of(hash->max_version().region);
-    e->set_meta(hash_entry_expiry(*hash, now, tombstone_retention_ms), max_slot, ValueKind::kHash,
+    e->set_meta(hash_entry_expiry(*hash, now, tombstone_retention_ms), max_slot, e->kind(),
                 mark_for_write(e, max_slot));
     count_locked(e, +1);
     const size_t after = charge_of(e);
@@ -409,19 +424,31 @@ struct LruCache::Shard {
     evict_locked(h);
   }
 
-  // Merges the kHash record `rec` into key's state (the class comment, and
-  // core/versioned_hash.h). REQUIRES: rec's bytes decode (checked on receipt;
-  // the store's own writes always do).
+  // Merges the collection record `rec` into key's state (the class comment,
+  // and core/versioned_hash.h). REQUIRES: rec's bytes decode (checked on
+  // receipt; the store's own writes always do).
   ApplyResult merge_hash_locked(std::string_view key, size_t hash, Handle cur, const Record& rec, bool to_front,
                                 int64_t now, int64_t tombstone_retention_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    auto decoded = VersionedHash::decode(rec.bytes, rec.version);
+    auto decoded = VersionedHash::decode(rec.bytes, rec.version, collection_kind(rec.kind));
     if (!decoded.ok()) {
       ++st.stale_applies;
       return ApplyResult::kStale;
     }
     VersionedHash& in = *decoded;
     const size_t max = budget->max.load(std::memory_order_relaxed);
-    if (cur != kNil && at(cur)->is_hash()) {
+    if (cur != kNil && at(cur)->is_hash() && at(cur)->kind() != rec.kind && !at(cur)->is_tombstone()) {
+      // Another kind of collection: the newer wins whole, the other counting
+      // as a whole-key write at its newest version (as a string would).
+      if (!(in.max_version() > version_of(cur))) {
+        if (!(in.max_version() > at(cur)->hash()->base())) {
+          ++st.stale_applies;
+          return ApplyResult::kStale;
+        }
+        Record as_write{rec.kind, {}, in.expire_at_ms(), in.max_version()};
+        lose_to_hash_locked(cur, as_write, now, tombstone_retention_ms);
+        return ApplyResult::kApplied;
+      }
+    } else if (cur != kNil && at(cur)->is_hash() && at(cur)->kind() == rec.kind) {
       Entry* e = at(cur);
       if (max != 0 && charge_of(e) + in.charge() > max) return ApplyResult::kTooLarge;
       bool changed = false;
@@ -448,8 +475,8 @@ struct LruCache::Shard {
       ++st.stale_applies;
       return ApplyResult::kStale;
     }
-    in.raise_base(bar);
-    if (cur != kNil) in.set_expiry(at(cur)->is_tombstone() ? kNoExpiry : at(cur)->expire_at_ms(), bar);
+    in.raise_base(bar, cur != kNil ? base_value_of(at(cur)) : 0);
+    if (cur != kNil) in.set_expiry(at(cur)->is_tombstone() ? kNoExpiry : hash_expiry_of(at(cur)), bar);
     if (in.expire_at_ms() != kNoExpiry && in.expire_at_ms() <= now) {
       if (cur != kNil) remove_locked(cur, Removal::kSuperseded);
       Version& mark = mark_for(hash);
@@ -462,7 +489,7 @@ struct LruCache::Shard {
     const std::optional<uint8_t> slot = slots->slot_of(in.max_version().region);
     if (!slot) return ApplyResult::kTooManyRegions;
     owned = new VersionedHash(std::move(in));
-    insert_locked(key, cur, ValueKind::kHash, std::string_view(reinterpret_cast<const char*>(&owned), sizeof owned),
+    insert_locked(key, cur, rec.kind, std::string_view(reinterpret_cast<const char*>(&owned), sizeof owned),
                   owned->max_version().hlc, hash_entry_expiry(*owned, now, tombstone_retention_ms), *slot, to_front);
     return ApplyResult::kApplied;
   }
@@ -473,9 +500,11 @@ struct LruCache::Shard {
   void lose_to_hash_locked(Handle cur, const Record& rec, int64_t now, int64_t tombstone_retention_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     const int64_t expiry = rec.is_tombstone() ? kNoExpiry : rec.expire_at_ms;
+    int64_t base_value = 0;
+    if (rec.kind == ValueKind::kString && !parse_int64(rec.bytes, &base_value)) base_value = 0;
     // The hash's newest version stays what it was: the write is older.
     change_hash_locked(cur, at(cur)->hash()->max_version(), now, tombstone_retention_ms, [&](VersionedHash& h) {
-      h.raise_base(rec.version);
+      h.raise_base(rec.version, base_value);
       h.set_expiry(expiry, rec.version);
     });
   }
@@ -531,7 +560,7 @@ Record RecordView::with_expiry(int64_t at) const {
   if (hash != nullptr) {
     HashDelta delta;
     delta.set_expiry(at);
-    return Record{ValueKind::kHash, delta.encode(), at, version};
+    return Record{kind, delta.encode(), at, version};
   }
   return Record{kind, std::string(bytes), at, version};
 }
@@ -618,7 +647,7 @@ ApplyResult LruCache::apply(std::string_view key, const Record& record) {
   {
     detail::AdaptiveMutexLock lock(s.mu);
     const Handle cur = s.find_locked(key, now);
-    if (record.kind == ValueKind::kHash) {
+    if (is_collection(record.kind)) {
       result = s.merge_hash_locked(key, hash, cur, record, /*to_front=*/false, now, options_.tombstone_retention_ms);
     } else {
       const Version bar = cur != kNil ? s.version_of(cur) : s.mark_for(hash);
@@ -653,7 +682,7 @@ Status LruCache::update(std::string_view key, Mutator fn, std::optional<Record>*
     assert(cur == kNil || next->version > s.version_of(cur));
     assert(cur != kNil || next->version > s.mark_for(hash));
     const ApplyResult result =
-        next->kind == ValueKind::kHash
+        is_collection(next->kind)
             ? s.merge_hash_locked(key, hash, cur, *next, /*to_front=*/true, now, options_.tombstone_retention_ms)
             : s.store_locked(key, hash, cur, *next, /*to_front=*/true, now, options_.tombstone_retention_ms);
     switch (result) {

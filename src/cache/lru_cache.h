@@ -17,8 +17,10 @@
 // (evicted, expired or retired tombstone). So applying is idempotent and
 // commutative, and forgetting never lets older data back (DESIGN.md).
 //
-// Hashes merge per field (core/versioned_hash.h): a kHash record, applied or
-// written, is merged into the hash held, starting from what the key held
+// Hashes merge per field (core/versioned_hash.h), and so do sets, sorted sets
+// and counters: such a record, applied or written, is merged into the
+// collection of its kind held (another kind's is replaced if older than the
+// record, else loses its elements older than the record's newest version), starting from what the key held
 // before if it was something else (whose version becomes the hash's base). A
 // whole-key record (a string, a tombstone) replaces a hash only if newer than
 // all of it; if only newer than its base, the hash keeps its newer fields and
@@ -76,7 +78,7 @@ struct RecordView {
   std::string_view bytes;  // empty for a hash: see `hash`
   int64_t expire_at_ms;
   Version version;          // a hash's newest version (VersionedHash::max_version)
-  const VersionedHash* hash = nullptr;  // kHash only: the hash held, read in O(1) per field
+  const VersionedHash* hash = nullptr;  // collections only (is_collection): the one held, read in O(1) per element
 
   // A copy; a hash's whole state, encoded with every version (O(fields)).
   Record to_record() const;

@@ -9,11 +9,23 @@ Result<Value> Record::to_value() const {
     case ValueKind::kString: return Value(bytes);
     case ValueKind::kApiValue:
     case ValueKind::kJson: return Value::decode(bytes);
-    case ValueKind::kHash: {
-      auto h = VersionedHash::decode(bytes, version);
+    case ValueKind::kHash:
+    case ValueKind::kSet:
+    case ValueKind::kZset:
+    case ValueKind::kCounter: {
+      auto h = VersionedHash::decode(bytes, version, collection_kind(kind));
       if (!h.ok()) return h.status();
-      Value::Map map;
-      h->for_each([&](std::string_view field, std::string_view value) { map.emplace(field, Value(value)); });
+      if (kind == ValueKind::kCounter) return Value(h->counter_total());
+      if (kind == ValueKind::kSet) {
+        Value::List members;
+        h->for_each([&](std::string_view member, std::string_view) { members.emplace_back(member); });
+        return Value(std::move(members));
+      }
+      Value::Map map;  // a sorted set: member -> score
+      h->for_each([&](std::string_view field, std::string_view value) {
+        if (kind == ValueKind::kZset) map.emplace(field, Value(VersionedHash::decode_score(value)));
+        else map.emplace(field, Value(value));
+      });
       return Value(std::move(map));
     }
     case ValueKind::kTombstone: return Status::NotFound();
@@ -28,7 +40,10 @@ Status Record::well_formed() const {
     case ValueKind::kTombstone: return bytes.empty() ? Status::Ok() : Status::Corruption("tombstone with a value");
     case ValueKind::kApiValue:
     case ValueKind::kJson: return Value::decode(bytes).status();
-    case ValueKind::kHash: return VersionedHash::decode(bytes, version).status();
+    case ValueKind::kHash:
+    case ValueKind::kSet:
+    case ValueKind::kZset:
+    case ValueKind::kCounter: return VersionedHash::decode(bytes, version, collection_kind(kind)).status();
   }
   return Status::Corruption("unknown value kind");
 }

@@ -77,7 +77,7 @@ constexpr size_t kMaxHelloName = 255;
 // A hello's endpoint, bytes at most ("host:port"; a DNS name is at most 253).
 constexpr size_t kMaxHelloEndpoint = 261;
 
-bool valid_kind(uint8_t k) { return k <= static_cast<uint8_t>(ValueKind::kTombstone); }
+bool valid_kind(uint8_t k) { return k <= static_cast<uint8_t>(kLastValueKind); }
 
 // The kind byte's top bit: the next event is of the same group (protocol 4).
 constexpr uint8_t kGroupNextBit = 0x80;

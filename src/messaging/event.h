@@ -57,8 +57,9 @@ enum class BatchKind : uint8_t {
 // hears another number logs it as an error. 1: region ids were positions in
 // --regions; 2: region ids are hashes of the names; 3: a kHash record is a
 // VersionedHash, merged per field (it was a whole Value::Map); 4: an event
-// may carry the group flag (Event::group_next), and control batches may be
-// miss-fallback fetches (kFetchRequest, kFetchReply).
+// may carry the group flag (Event::group_next), control batches may be
+// miss-fallback fetches (kFetchRequest, kFetchReply), and records may be sets,
+// sorted sets and counters (kSet, kZset, kCounter).
 inline constexpr uint32_t kProtocolVersion = 4;
 
 struct EventBatch {

@@ -74,6 +74,8 @@ CommandTable::CommandTable() {
   add(string_family(), "string");
   add(key_family(), "generic");
   add(hash_family(), "hash");
+  add(set_family(), "set");
+  add(zset_family(), "sorted-set");
   add(json_family(), "json");
   add(connection_family(), "connection");
   add(server_family(), "server");

@@ -5,7 +5,11 @@
 // How record kinds map to Redis types (the choices are ours; DESIGN.md
 // leaves them open):
 //   kString            "string"; raw bytes.
-//   kHash              "hash"; an encoded Value::Map of string fields.
+//   kHash              "hash"; a VersionedHash of string fields.
+//   kSet, kZset        "set", "zset"; a VersionedHash of members (and scores).
+//   kCounter           "string" (INCR on a string makes one): a VersionedHash
+//                      of per-region contributions; string commands read its
+//                      decimal total.
 //   kJson              "ReJSON-RL" (RedisJSON's type name); an encoded Value.
 //   kApiValue          put through the C++ API: scalars (bool, int, double,
 //                      string) are strings to string commands: ints print
@@ -35,6 +39,7 @@
 #include "cache/lru_cache.h"
 #include "core/record.h"
 #include "core/value.h"
+#include "core/versioned_hash.h"
 #include "server/arg_parser.h"
 #include "server/command.h"
 #include "server/errors.h"
@@ -49,6 +54,11 @@ namespace geocache {
 inline Status read_string(const RecordView& rec, std::string* scratch, std::string_view* out) {
   if (rec.kind == ValueKind::kString) {
     *out = rec.bytes;
+    return Status::Ok();
+  }
+  if (rec.kind == ValueKind::kCounter) {
+    *scratch = std::to_string(rec.hash->counter_total());
+    *out = *scratch;
     return Status::Ok();
   }
   if (rec.kind != ValueKind::kApiValue) return Status::WrongType();
@@ -68,8 +78,11 @@ inline Status read_string(const RecordView& rec, std::string* scratch, std::stri
 // TYPE's name for a record: "string", "hash", "ReJSON-RL".
 inline std::string_view type_name(const RecordView& rec) {
   switch (rec.kind) {
-    case ValueKind::kString: return "string";
+    case ValueKind::kString:
+    case ValueKind::kCounter: return "string";
     case ValueKind::kHash: return "hash";
+    case ValueKind::kSet: return "set";
+    case ValueKind::kZset: return "zset";
     case ValueKind::kJson: return "ReJSON-RL";
     case ValueKind::kApiValue: {
       std::string scratch;
@@ -79,6 +92,27 @@ inline std::string_view type_name(const RecordView& rec) {
     case ValueKind::kTombstone: return "none";
   }
   return "none";
+}
+
+// OBJECT ENCODING's name for a record, as Redis 7 names its encodings for
+// the same content: an integer string "int", a short one "embstr"; our
+// collections are hash tables and a skiplist, which Redis reports for big
+// ones ("hashtable", "skiplist").
+inline std::string_view encoding_name(const RecordView& rec) {
+  switch (rec.kind) {
+    case ValueKind::kCounter: return "int";
+    case ValueKind::kHash:
+    case ValueKind::kSet: return "hashtable";
+    case ValueKind::kZset: return "skiplist";
+    case ValueKind::kJson: return "raw";
+    default: break;
+  }
+  std::string scratch;
+  std::string_view text;
+  if (!read_string(rec, &scratch, &text).ok()) return "raw";
+  int64_t v;
+  if (text.size() <= 20 && parse_int64(text, &v)) return "int";
+  return text.size() <= 44 ? "embstr" : "raw";
 }
 
 // The absolute expiry a newly written whole value gets: now + the default
@@ -113,6 +147,58 @@ inline bool ok_or_reply(CommandContext& ctx, const Status& st) {
 // outcome in locals and the handler replies once the write is done.
 inline bool mutate_or_reply(CommandContext& ctx, std::string_view key, GeoCache::Mutator fn) {
   return ok_or_reply(ctx, ctx.cache.mutate(key, ctx.region, fn));
+}
+
+// ---------------------------------------------------------------------------
+// Collections: hashes, sets, sorted sets (a VersionedHash each)
+// ---------------------------------------------------------------------------
+
+// Calls fn with the collection of `kind` at key (null if absent) under the
+// store's lock: fn may reply but must not touch the cache. Returns false
+// after replying WRONGTYPE if the key holds something else.
+template <typename Fn>
+bool read_collection_or_reply(CommandContext& ctx, std::string_view key, ValueKind kind, Fn&& fn) {
+  bool wrong_type = false;
+  const bool found = ctx.cache.reader(ctx.region).get(key, [&](const RecordView& rec) {
+    if (rec.kind != kind) {
+      wrong_type = true;
+      return;
+    }
+    fn(rec.hash);
+  });
+  if (wrong_type) return ok_or_reply(ctx, Status::WrongType());
+  if (!found) fn(static_cast<const VersionedHash*>(nullptr));
+  return true;
+}
+
+// Read-modify-write of the collection of `kind` at key: fn(collection or
+// null, HashDelta*, bool* delete_key) puts what it changes in the delta and
+// returns a non-ok status to refuse; an empty delta writes nothing, and
+// *delete_key set deletes the key instead. The write carries only the
+// delta (and the collection's expiry: a new one gets the default TTL), so
+// it costs O(elements changed) whatever the collection's size. Returns
+// false once it has replied an error.
+template <typename Fn>
+bool update_collection_or_reply(CommandContext& ctx, std::string_view key, ValueKind kind, Fn&& fn) {
+  return mutate_or_reply(ctx, key, [&](const RecordView* cur, std::optional<Record>* next) {
+    if (cur != nullptr && cur->kind != kind) return Status::WrongType();
+    const VersionedHash* collection = cur != nullptr ? cur->hash : nullptr;
+    HashDelta delta;
+    bool delete_key = false;
+    if (Status st = fn(collection, &delta, &delete_key); !st.ok()) return st;
+    if (delete_key) {
+      *next = tombstone_record();
+      return Status::Ok();
+    }
+    if (delta.empty()) return Status::Ok();
+    if (collection == nullptr) {
+      delta.set_expiry(default_expire_at(ctx.cache));
+    } else if (!collection->expire_version().is_zero()) {
+      delta.keep_expiry(collection->expire_at_ms(), collection->expire_version());
+    }
+    *next = make_record(kind, delta.encode(), delta.expire_at_ms());
+    return Status::Ok();
+  });
 }
 
 }  // namespace geocache

@@ -66,6 +66,22 @@ inline constexpr std::string_view kJsonNewAtRoot = "ERR new objects must be crea
 inline constexpr std::string_view kJsonRootOnly = "ERR only the root path ($ or .) is supported";
 inline constexpr std::string_view kCorruptValue = "ERR stored value is corrupt";
 
+// Sets and sorted sets.
+inline constexpr std::string_view kMustBePositive = "ERR value is out of range, must be positive";
+inline constexpr std::string_view kOutOfRange = "ERR value is out of range";
+inline constexpr std::string_view kNumkeysPositive = "ERR numkeys should be greater than 0";
+inline constexpr std::string_view kNumkeysTooBig = "ERR Number of keys can't be greater than number of args";
+inline constexpr std::string_view kLimitNegative = "ERR LIMIT can't be negative";
+inline constexpr std::string_view kMinMaxNotFloat = "ERR min or max is not a float";
+inline constexpr std::string_view kMinMaxNotString = "ERR min or max not valid string range item";
+inline constexpr std::string_view kZaddXxNx = "ERR XX and NX options at the same time are not compatible";
+inline constexpr std::string_view kZaddGtLtNx = "ERR GT, LT, and/or NX options at the same time are not compatible";
+inline constexpr std::string_view kZaddIncrPair = "ERR INCR option supports a single increment-element pair";
+inline constexpr std::string_view kScoreNan = "ERR resulting score is not a number (NaN)";
+inline constexpr std::string_view kZrangeLimit =
+    "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX";
+inline constexpr std::string_view kZrangeByLexScores = "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
+
 // Connection and server commands.
 inline constexpr std::string_view kProtocolVersion = "ERR Protocol version is not an integer or out of range";
 inline constexpr std::string_view kDebugProtocolType =

@@ -32,49 +32,15 @@ namespace {
 
 using Args = std::span<const std::string_view>;
 
-// Calls fn with the hash at key (null if absent) under the store's lock: fn
-// may reply but must not touch the cache. Returns false after replying
-// WRONGTYPE if the key holds something else.
+// The shared collection paths (data_helpers.h), for hashes.
 template <typename Fn>
 bool read_hash_or_reply(CommandContext& ctx, std::string_view key, Fn&& fn) {
-  bool wrong_type = false;
-  const bool found = ctx.cache.reader(ctx.region).get(key, [&](const RecordView& rec) {
-    if (rec.kind != ValueKind::kHash) {
-      wrong_type = true;
-      return;
-    }
-    fn(rec.hash);
-  });
-  if (wrong_type) return ok_or_reply(ctx, Status::WrongType());
-  if (!found) fn(nullptr);
-  return true;
+  return read_collection_or_reply(ctx, key, ValueKind::kHash, std::forward<Fn>(fn));
 }
 
-// Read-modify-write of the hash at key: fn sees the hash (null if absent),
-// puts what it changes in *delta and returns a non-ok status to refuse; an
-// empty delta writes nothing, and *delete_key set deletes the key instead
-// (HDEL of every field left). Returns false once it has replied an error.
 template <typename Fn>
 bool update_hash_or_reply(CommandContext& ctx, std::string_view key, Fn&& fn) {
-  return mutate_or_reply(ctx, key, [&](const RecordView* cur, std::optional<Record>* next) {
-    if (cur != nullptr && cur->kind != ValueKind::kHash) return Status::WrongType();
-    const VersionedHash* hash = cur != nullptr ? cur->hash : nullptr;
-    HashDelta delta;
-    bool delete_key = false;
-    if (Status st = fn(hash, &delta, &delete_key); !st.ok()) return st;
-    if (delete_key) {
-      *next = tombstone_record();
-      return Status::Ok();
-    }
-    if (delta.empty()) return Status::Ok();
-    if (hash == nullptr) {
-      delta.set_expiry(default_expire_at(ctx.cache));
-    } else if (!hash->expire_version().is_zero()) {
-      delta.keep_expiry(hash->expire_at_ms(), hash->expire_version());
-    }
-    *next = make_record(ValueKind::kHash, delta.encode(), delta.expire_at_ms());
-    return Status::Ok();
-  });
+  return update_collection_or_reply(ctx, key, ValueKind::kHash, std::forward<Fn>(fn));
 }
 
 bool has_field(const VersionedHash* hash, std::string_view field) {

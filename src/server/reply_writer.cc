@@ -3,8 +3,10 @@
 // (no locale, no snprintf) because a GET reply is mostly its length header.
 #include "server/reply_writer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 
 namespace geocache {
 namespace {
@@ -25,13 +27,14 @@ inline void line(std::string* out, char prefix, std::string_view s) {
   out->append("\r\n", 2);
 }
 
-// Shortest text that reads back as the same double; Redis' spelling of the
-// special values.
+// A double as Redis 7.0's addReplyDouble writes one: "%.17g" (so 0.1 reads
+// "0.10000000000000001", as clients of Redis see sorted-set scores), and
+// Redis' spelling of the special values.
 size_t format_double(double v, char* buf, size_t cap) {
   if (std::isnan(v)) return std::string_view("nan").copy(buf, cap);
   if (std::isinf(v)) return std::string_view(v > 0 ? "inf" : "-inf").copy(buf, cap);
-  auto r = std::to_chars(buf, buf + cap, v);
-  return static_cast<size_t>(r.ptr - buf);
+  const int n = std::snprintf(buf, cap, "%.17g", v);
+  return n < 0 ? 0 : std::min(static_cast<size_t>(n), cap - 1);
 }
 
 }  // namespace

@@ -3,8 +3,10 @@
 //
 // Every write is one GeoCache::mutate of one key: the mutator sees the key's
 // live record under its shard lock and computes the key's whole new record
-// (kind, bytes, absolute expiry), which mutate versions and replicates — so
-// INCR replicates the resulting number, never "+1" (DESIGN.md). A mutator
+// (kind, bytes, absolute expiry), which mutate versions and replicates. The
+// INCR family is the exception that merges: it keeps a per-region
+// contribution and replicates that (incr_by). INCRBYFLOAT does not: it
+// writes the resulting string (last writer wins), as Redis replicates it. A mutator
 // refuses with a Status and never replies (mutate_or_reply, data_helpers.h).
 // Reads use RegionReader::get with a visitor, which touches LRU and lets the
 // reply be written straight from the stored bytes without a copy.
@@ -23,6 +25,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/versioned_hash.h"
 #include "server/arg_parser.h"
 #include "server/client_session.h"
 #include "server/command_families.h"
@@ -165,25 +168,39 @@ void reply_bulk_or_null(ReplyWriter& reply, const std::optional<std::string>& s)
 }
 
 // Adds delta to the integer stored at key (absent = 0) and replies the
-// result: INCR, DECR, INCRBY, DECRBY.
+// result: INCR, DECR, INCRBY, DECRBY. The key becomes a counter (kCounter,
+// core/versioned_hash.h) holding this region's running sum of increments
+// beside the value it was (its base): the write replicates that sum alone,
+// and increments made at once in several regions add up.
 void incr_by(CommandContext& ctx, std::string_view key, int64_t delta) {
   int64_t result = 0;
   const bool ok = mutate_or_reply(ctx, key, [&](const RecordView* cur, std::optional<Record>* next) {
     int64_t value = 0;
-    int64_t at = default_expire_at(ctx.cache);
-    if (cur != nullptr) {
+    int64_t own = 0;  // this region's contribution so far
+    HashDelta change;
+    if (cur == nullptr) {
+      change.set_expiry(default_expire_at(ctx.cache));
+    } else if (cur->kind == ValueKind::kCounter) {
+      const VersionedHash& counter = *cur->hash;
+      value = counter.counter_total();
+      if (const std::string* mine = counter.find(VersionedHash::counter_field(ctx.region))) {
+        own = VersionedHash::decode_i64(*mine);
+      }
+      if (!counter.base().is_zero()) change.keep_base(counter.base(), counter.base_value());
+      if (!counter.expire_version().is_zero()) change.keep_expiry(counter.expire_at_ms(), counter.expire_version());
+    } else {
       std::string scratch;
       std::string_view text;
       if (Status st = read_string(*cur, &scratch, &text); !st.ok()) return st;
       if (!parse_int64(text, &value)) return Status::NotInteger();
-      at = cur->expire_at_ms;
+      change.keep_base(cur->version, value);
+      if (cur->expire_at_ms != kNoExpiry) change.keep_expiry(cur->expire_at_ms, cur->version);
     }
-    if ((delta < 0 && value < 0 && delta < std::numeric_limits<int64_t>::min() - value) ||
-        (delta > 0 && value > 0 && delta > std::numeric_limits<int64_t>::max() - value)) {
-      return Status::Overflow();
-    }
-    result = value + delta;
-    *next = make_record(ValueKind::kString, std::to_string(result), at);
+    if (__builtin_add_overflow(value, delta, &result)) return Status::Overflow();
+    // Wrapping: the contribution alone may pass int64 while the total does not.
+    own = static_cast<int64_t>(static_cast<uint64_t>(own) + static_cast<uint64_t>(delta));
+    change.put(VersionedHash::counter_field(ctx.region), VersionedHash::encode_i64(own));
+    *next = make_record(ValueKind::kCounter, change.encode(), change.expire_at_ms());
     return Status::Ok();
   });
   if (ok) ctx.reply.integer(result);
@@ -220,8 +237,18 @@ void get_command(CommandContext& ctx, Args args) {
     // a newer write of the key), but this read may use it.
     std::optional<Record> rec = ctx.cache.fetched(ticket);
     if (rec && !rec->is_tombstone() && !rec->expired_at(ctx.cache.now_ms())) {
-      if (rec->kind != ValueKind::kString) return ctx.reply.error(errors::kWrongType);
-      return ctx.reply.bulk(rec->bytes);
+      RecordView view{rec->kind, rec->bytes, rec->expire_at_ms, rec->version};
+      Result<VersionedHash> held = VersionedHash();  // a collection's elements (a counter's sums)
+      if (is_collection(rec->kind)) {
+        held = VersionedHash::decode(rec->bytes, rec->version, collection_kind(rec->kind));
+        if (!held.ok()) return ctx.reply.error(errors::kCorruptValue);
+        view.bytes = {};
+        view.hash = &*held;
+      }
+      std::string scratch;
+      std::string_view text;
+      if (ok_or_reply(ctx, read_string(view, &scratch, &text))) ctx.reply.bulk(text);
+      return;
     }
   }
   ctx.reply.null();

@@ -1010,6 +1010,44 @@ TEST_F(LruCacheTest, HashWritesAndWholeKeyWritesConvergeInEveryOrder) {
   EXPECT_EQ(expected, "2:{\"a\":\"5\",\"d\":\"4\"} ttl 0");
 }
 
+// A region's INCR: its running sum, with the base it started from.
+Record counter_write(RegionId region, int64_t sum, Version v, std::optional<std::pair<Version, int64_t>> base = {}) {
+  HashDelta d;
+  if (base) d.keep_base(base->first, base->second);
+  d.put(VersionedHash::counter_field(region), VersionedHash::encode_i64(sum));
+  return Record{ValueKind::kCounter, d.encode(), kNoExpiry, v};
+}
+
+TEST_F(LruCacheTest, CounterWritesAndWholeKeyWritesConvergeInEveryOrder) {
+  // SET 10, increments of three regions (some before a later SET 100, some
+  // after it), a DEL older than all but one: every order gives one total.
+  std::vector<Record> writes = {
+      rec("10", ver(10, 1)),
+      counter_write(1, 1, ver(11, 1), std::pair(ver(10, 1), int64_t{10})),
+      counter_write(2, 5, ver(12, 2)),
+      counter_write(1, 3, ver(14, 1), std::pair(ver(10, 1), int64_t{10})),
+      rec("100", ver(20, 3)),
+      counter_write(2, 9, ver(25, 2)),
+      counter_write(3, 2, ver(30, 3), std::pair(ver(20, 3), int64_t{100})),
+  };
+  std::vector<size_t> order(writes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::string expected;
+  int orders = 0;
+  do {
+    make();
+    for (size_t i : order) cache_->apply("n", writes[i]);
+    cache_->TEST_check_invariants();
+    const std::string got = state_of(*cache_, "n");
+    if (expected.empty()) expected = got;
+    ASSERT_EQ(got, expected) << "order " << orders;
+    ++orders;
+  } while (std::next_permutation(order.begin(), order.end()) && orders < 2000);
+  // SET 100 took region 1's increments; region 2's sum (9, newer) and
+  // region 3's (2) add to it.
+  EXPECT_EQ(expected, "7:111 ttl 0");
+}
+
 TEST_F(LruCacheTest, HashWhoseFieldsAreAllDeletedReadsAsAbsentAndRetiresLikeATombstone) {
   LruCacheOptions o;
   o.tombstone_retention_ms = 1000;
@@ -1049,6 +1087,30 @@ TEST_F(LruCacheTest, HashChargeGrowsWithItsFieldsAndCountsAgainstTheByteLimit) {
   for (int i = 0; i < 100; ++i) many.emplace_back("field" + std::to_string(i), "value");
   EXPECT_EQ(cache_->apply("big", hash_write(many, ver(5))), ApplyResult::kTooLarge);
   EXPECT_FALSE(cache_->contains("big"));
+}
+
+// A sorted set's members are charged with their index nodes, and a set or
+// sorted set evicts like any key.
+TEST_F(LruCacheTest, SortedSetsAndSetsAreChargedWithTheirIndexAndEvicted) {
+  LruCacheOptions opts;
+  opts.max_bytes = 64 * 1024;
+  opts.shards = 1;
+  make(opts);
+  HashDelta members;
+  for (int i = 0; i < 100; ++i) members.put("member" + std::to_string(i), VersionedHash::encode_score(i));
+  ASSERT_EQ(cache_->apply("z", Record{ValueKind::kZset, members.encode(), kNoExpiry, ver(1)}), ApplyResult::kApplied);
+  EXPECT_GE(cache_->stats().bytes, 100 * (VersionedHash::kFieldOverhead + ScoreIndex::kNodeOverhead));
+  cache_->TEST_check_invariants();
+  // Sets of 100 members each, until the zset (least recently used) goes.
+  for (int k = 0; k < 20 && cache_->contains("z"); ++k) {
+    HashDelta set;
+    for (int i = 0; i < 100; ++i) set.put("m" + std::to_string(i), "");
+    cache_->apply("s" + std::to_string(k), Record{ValueKind::kSet, set.encode(), kNoExpiry, ver(10 + k)});
+    cache_->TEST_check_invariants();
+  }
+  EXPECT_FALSE(cache_->contains("z"));
+  EXPECT_GE(cache_->stats().evictions, 1u);
+  EXPECT_LE(cache_->stats().bytes, opts.max_bytes);
 }
 
 TEST_F(LruCacheTest, FlushTakesAHashsOlderFieldsAndKeepsItsNewerOnes) {

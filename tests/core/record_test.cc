@@ -126,6 +126,30 @@ TEST(RecordTest, TombstoneWithBytesOrAnUnknownKindIsNotWellFormed) {
   EXPECT_EQ((Record{static_cast<ValueKind>(9), "", kNoExpiry, {}}).well_formed().code(), StatusCode::kCorruption);
 }
 
+// Sets, sorted sets and counters are checked for what their kind holds: a
+// forged counter cannot claim another region's increments, a score is never
+// NaN.
+TEST(RecordTest, CollectionsOfEachKindAreCheckedForWhatTheyHold) {
+  const Version v{100 << 16, 7};
+  HashDelta own;
+  own.put(VersionedHash::counter_field(7), VersionedHash::encode_i64(3));
+  EXPECT_TRUE((Record{ValueKind::kCounter, own.encode(), kNoExpiry, v}).well_formed().ok());
+  HashDelta other;
+  other.put(VersionedHash::counter_field(8), VersionedHash::encode_i64(1'000'000));
+  EXPECT_EQ((Record{ValueKind::kCounter, other.encode(), kNoExpiry, v}).well_formed().code(), StatusCode::kCorruption);
+  HashDelta member;
+  member.put("m", "");
+  EXPECT_TRUE((Record{ValueKind::kSet, member.encode(), kNoExpiry, v}).well_formed().ok());
+  EXPECT_EQ((Record{ValueKind::kZset, member.encode(), kNoExpiry, v}).well_formed().code(), StatusCode::kCorruption);
+  HashDelta scored;
+  scored.put("m", VersionedHash::encode_score(1.5));
+  EXPECT_TRUE((Record{ValueKind::kZset, scored.encode(), kNoExpiry, v}).well_formed().ok());
+  EXPECT_EQ((Record{ValueKind::kSet, scored.encode(), kNoExpiry, v}).well_formed().code(), StatusCode::kCorruption);
+  auto counter = Record{ValueKind::kCounter, own.encode(), kNoExpiry, v}.to_value();
+  ASSERT_TRUE(counter.ok());
+  EXPECT_EQ(*counter, Value(int64_t{3}));
+}
+
 TEST(RecordTest, ExpiryTheStoreCannotHoldIsNotWellFormed) {
   // A negative expiry would read as "none" in the store, making the key immortal.
   for (int64_t at : {int64_t{-1}, INT64_MIN, kMaxExpireAtMs + 1, INT64_MAX}) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
@@ -199,6 +200,175 @@ TEST(VersionedHashTest, MalformedBytesAreRefusedNotMisread) {
   EXPECT_FALSE(VersionedHash::decode(bad_flags, ver(5)).ok());
   // A count claiming more fields than the bytes could hold.
   EXPECT_FALSE(VersionedHash::decode(std::string("\x01\x00\xff\xff\xff\x0f", 6), ver(5)).ok());
+}
+
+
+// ---------------------------------------------------------------------------
+// Sets, sorted sets and counters: the same merge, other kinds of values
+// ---------------------------------------------------------------------------
+
+using Kind = VersionedHash::Kind;
+
+// The writes regions make to one collection of `kind`, as the commands make
+// them: each write is (who applies it first, the change) and the test
+// checks that any order of delivery gives one state.
+struct KindWrite {
+  enum { kField, kBase } what;
+  std::string field;
+  std::string value;
+  bool deleted;
+  Version v;
+  int64_t base_value;
+};
+
+void apply_write(VersionedHash& h, const KindWrite& w) {
+  if (w.what == KindWrite::kBase) h.raise_base(w.v, w.base_value);
+  else h.write_field(w.field, w.value, w.deleted, w.v);
+}
+
+void expect_converges(Kind kind, const std::vector<KindWrite>& writes, std::mt19937& rng) {
+  VersionedHash in_order(kind);
+  for (const KindWrite& w : writes) apply_write(in_order, w);
+  std::vector<KindWrite> shuffled = writes;
+  for (int round = 0; round < 5; ++round) {
+    std::shuffle(shuffled.begin(), shuffled.end(), rng);
+    VersionedHash a(kind), b(kind);
+    for (size_t i = 0; i < shuffled.size(); ++i) apply_write(i % 3 ? a : b, shuffled[i]);
+    // Through the encoded form, as a snapshot carries it.
+    auto b_sent = VersionedHash::decode(b.encode(), std::max(b.max_version(), ver(1)), kind);
+    ASSERT_TRUE(b_sent.ok()) << b_sent.status().message();
+    a.merge(*b_sent);
+    EXPECT_EQ(a, in_order);
+    EXPECT_EQ(a.live_fields(), in_order.live_fields());
+    EXPECT_EQ(a.charge(), in_order.charge());
+    if (kind == Kind::kCounter) EXPECT_EQ(a.counter_total(), in_order.counter_total());
+    if (kind == Kind::kZset) {
+      // The index holds exactly the live members, in order.
+      ASSERT_EQ(a.index()->size(), a.live_fields());
+      const ScoreIndex::Node* prev = nullptr;
+      for (const ScoreIndex::Node* n = a.index()->at(0); n != nullptr; n = ScoreIndex::next(n)) {
+        const std::string* score = a.find(ScoreIndex::member(n));
+        ASSERT_NE(score, nullptr);
+        EXPECT_EQ(VersionedHash::decode_score(*score), ScoreIndex::score(n));
+        if (prev != nullptr) {
+          EXPECT_TRUE(ScoreIndex::score(prev) < ScoreIndex::score(n) ||
+                      (ScoreIndex::score(prev) == ScoreIndex::score(n) && ScoreIndex::member(prev) < ScoreIndex::member(n)));
+        }
+        prev = n;
+      }
+    }
+  }
+}
+
+TEST(VersionedHashTest, CountersConvergeToTheBasePlusEveryNewerContribution) {
+  std::mt19937 rng(3);
+  for (int round = 0; round < 30; ++round) {
+    // Three regions increment, each its own running sum; now and then one
+    // of them SETs the counter (a base with a value).
+    std::vector<KindWrite> writes;
+    int64_t sums[4] = {0, 0, 0, 0};
+    for (uint64_t i = 1; i <= 40; ++i) {
+      const RegionId r = 1 + rng() % 3;
+      const Version v = ver(i * 10, r);
+      if (rng() % 8 == 0) {
+        writes.push_back({KindWrite::kBase, "", "", false, v, static_cast<int64_t>(rng() % 100)});
+        continue;
+      }
+      sums[r] += 1 + static_cast<int64_t>(rng() % 5);
+      writes.push_back({KindWrite::kField, VersionedHash::counter_field(r), VersionedHash::encode_i64(sums[r]), false, v, 0});
+    }
+    expect_converges(Kind::kCounter, writes, rng);
+  }
+}
+
+TEST(VersionedHashTest, ASetCounterKeepsIncrementsItIsOlderThan) {
+  VersionedHash c(Kind::kCounter);
+  c.write_field(VersionedHash::counter_field(1), VersionedHash::encode_i64(5), false, ver(10, 1));
+  c.write_field(VersionedHash::counter_field(2), VersionedHash::encode_i64(7), false, ver(30, 2));
+  EXPECT_EQ(c.counter_total(), 12);
+  // SET 100 at 20: region 1's increments (before it) go, region 2's stay.
+  c.raise_base(ver(20, 3), 100);
+  EXPECT_EQ(c.counter_total(), 107);
+  EXPECT_FALSE(c.empty());
+}
+
+TEST(VersionedHashTest, SetsConvergeAndAnAddWinsOverARemoveThatDidNotSeeIt) {
+  std::mt19937 rng(5);
+  for (int round = 0; round < 30; ++round) {
+    // Adds at their own version; removes at the version of an add made
+    // earlier (the one the remover saw).
+    std::vector<KindWrite> writes;
+    std::vector<Version> adds;
+    for (uint64_t i = 1; i <= 40; ++i) {
+      const Version v = ver(i * 10, 1 + rng() % 3);
+      const std::string m = "m" + std::to_string(rng() % 6);
+      if (rng() % 3 == 0 && !adds.empty()) {
+        writes.push_back({KindWrite::kField, m, "", true, adds[rng() % adds.size()], 0});
+      } else {
+        writes.push_back({KindWrite::kField, m, "", false, v, 0});
+        adds.push_back(v);
+      }
+    }
+    expect_converges(Kind::kSet, writes, rng);
+  }
+  // Region 1 removes m having seen its add at 10; region 2 adds m again at
+  // 15, concurrently (before the remove, by the clocks): the add stays.
+  VersionedHash s(Kind::kSet);
+  s.write_field("m", "", false, ver(10, 1));
+  EXPECT_TRUE(s.write_field("m", "", true, ver(10, 1)));  // the remove, at the add it saw
+  EXPECT_EQ(s.find("m"), nullptr);
+  EXPECT_TRUE(s.write_field("m", "", false, ver(15, 2)));
+  EXPECT_NE(s.find("m"), nullptr);
+  // The other order: the concurrent add first, then the remove.
+  VersionedHash t(Kind::kSet);
+  t.write_field("m", "", false, ver(10, 1));
+  t.write_field("m", "", false, ver(15, 2));
+  EXPECT_FALSE(t.write_field("m", "", true, ver(10, 1)));
+  EXPECT_NE(t.find("m"), nullptr);
+}
+
+TEST(VersionedHashTest, SortedSetsConvergeWithTheirIndexInOrder) {
+  std::mt19937 rng(9);
+  for (int round = 0; round < 30; ++round) {
+    std::vector<KindWrite> writes;
+    for (uint64_t i = 1; i <= 60; ++i) {
+      const Version v = ver(i * 10, 1 + rng() % 3);
+      if (rng() % 10 == 0) {
+        writes.push_back({KindWrite::kBase, "", "", false, v, 0});
+        continue;
+      }
+      const std::string m = "m" + std::to_string(rng() % 10);
+      const bool del = rng() % 4 == 0;
+      writes.push_back({KindWrite::kField, m, del ? "" : VersionedHash::encode_score(static_cast<double>(rng() % 5)), del, v, 0});
+    }
+    expect_converges(Kind::kZset, writes, rng);
+  }
+}
+
+TEST(VersionedHashTest, RecordsThatAreNotWhatTheirKindHoldsAreRefused) {
+  auto one_field = [](std::string_view name, std::string_view value, Version v) {
+    HashDelta d;
+    d.put(name, value);
+    return std::pair(d.encode(), v);
+  };
+  // A counter's contribution claimed for another region than the writer.
+  auto [forged, v] = one_field(VersionedHash::counter_field(2), VersionedHash::encode_i64(1), ver(5, 1));
+  EXPECT_FALSE(VersionedHash::decode(forged, v, Kind::kCounter).ok());
+  auto [own, v1] = one_field(VersionedHash::counter_field(1), VersionedHash::encode_i64(1), ver(5, 1));
+  EXPECT_TRUE(VersionedHash::decode(own, v1, Kind::kCounter).ok());
+  EXPECT_FALSE(VersionedHash::decode(own.substr(0, own.size() - 1) , v1, Kind::kCounter).ok());
+  // A score that is NaN or not 8 bytes; a set member with a value.
+  auto [nan, v2] = one_field("m", VersionedHash::encode_score(std::nan("")), ver(5));
+  EXPECT_FALSE(VersionedHash::decode(nan, v2, Kind::kZset).ok());
+  auto [short_score, v3] = one_field("m", "1.5", ver(5));
+  EXPECT_FALSE(VersionedHash::decode(short_score, v3, Kind::kZset).ok());
+  EXPECT_TRUE(VersionedHash::decode(short_score, v3, Kind::kHash).ok());
+  EXPECT_FALSE(VersionedHash::decode(short_score, v3, Kind::kSet).ok());
+  // A base value outside a counter.
+  HashDelta based;
+  based.keep_base(ver(3), 42);
+  EXPECT_TRUE(VersionedHash::decode(based.encode(), ver(5), Kind::kCounter).ok());
+  EXPECT_FALSE(VersionedHash::decode(based.encode(), ver(5), Kind::kHash).ok());
 }
 
 }  // namespace

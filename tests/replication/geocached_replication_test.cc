@@ -348,6 +348,35 @@ TEST_F(GeocachedReplication, ConcurrentConflictingWritesConverge) {
   }
 }
 
+// Issue 10's bar across processes: 3 regions x 1,000 concurrent INCR, SADD,
+// ZADD and HSET each end with every increment and every member everywhere.
+TEST_F(GeocachedReplication, ConcurrentIncrementsAndMembersAllArriveEverywhere) {
+  start_nodes(test_amqp_url(), "proc-merge");
+  constexpr int kOps = 1000;
+  std::vector<std::thread> writers;
+  for (const auto& r : kRegions) {
+    writers.emplace_back([&, r] {
+      auto c = client(r);
+      for (int i = 0; i < kOps; ++i) {
+        const std::string member = r + ":" + std::to_string(i);
+        EXPECT_TRUE(command_text(c.get(), {"INCR", "counter"}).has_value());
+        EXPECT_EQ(command_text(c.get(), {"SADD", "set", member}), "1");
+        EXPECT_EQ(command_text(c.get(), {"ZADD", "zset", std::to_string(i), member}), "1");
+        EXPECT_EQ(command_text(c.get(), {"HSET", "hash", member, "v"}), "1");
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  const std::string all = std::to_string(3 * kOps);
+  for (const auto& r : kRegions) {
+    EXPECT_TRUE(eventually(r, {"GET", "counter"}, all, 30'000)) << r << ": " << cmd(r, {"GET", "counter"}).value_or("?");
+    EXPECT_TRUE(eventually(r, {"SCARD", "set"}, all)) << r << ": " << cmd(r, {"SCARD", "set"}).value_or("?");
+    EXPECT_TRUE(eventually(r, {"ZCARD", "zset"}, all)) << r << ": " << cmd(r, {"ZCARD", "zset"}).value_or("?");
+    EXPECT_TRUE(eventually(r, {"HLEN", "hash"}, all)) << r << ": " << cmd(r, {"HLEN", "hash"}).value_or("?");
+    EXPECT_EQ(cmd(r, {"ZSCORE", "zset", "north:999"}), "999") << r;
+  }
+}
+
 TEST_F(GeocachedReplication, KilledNodeReceivesWhatWasPublishedWhileDown) {
   start_nodes(test_amqp_url(), "proc-kill");
   nodes_["west"]->kill_now();
