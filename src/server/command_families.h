@@ -15,5 +15,6 @@ std::span<const CommandSpec> json_family();        // json_commands.cc
 std::span<const CommandSpec> connection_family();  // connection_commands.cc
 std::span<const CommandSpec> server_family();      // server_commands.cc
 std::span<const CommandSpec> geo_family();         // geo_commands.cc
+std::span<const CommandSpec> pubsub_family();      // pubsub_commands.cc
 
 }  // namespace geocache

@@ -13,6 +13,7 @@
 #include "cache/geo_cache.h"
 #include "server/client_session.h"
 #include "server/command.h"
+#include "server/mailbox.h"
 #include "server/reply_writer.h"
 #include "server/resp_parser.h"
 #include "server/server_state.h"
@@ -37,6 +38,12 @@ class Connection {
 
   Next on_readable(int64_t now_ms);
   Next on_writable();
+  // Gives the connection a mailbox its loop drains (server/mailbox.h);
+  // owner: the loop's handle for it.
+  void attach_mailbox(MailWaker* waker, void* owner);
+  // What other threads sent (pub/sub messages, invalidations) goes out; a
+  // kill request or an overflowed mailbox closes the connection.
+  Next on_mail();
   // Sends what can be sent without blocking, for a connection being closed.
   void flush_best_effort();
 

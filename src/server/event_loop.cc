@@ -134,6 +134,14 @@ void EventLoop::hand_over(int fd, RegionId region, std::string addr, std::string
   wake();
 }
 
+void EventLoop::post(std::shared_ptr<Mailbox> box) {
+  {
+    MutexLock lock(pending_mu_);
+    mail_.push_back(std::move(box));
+  }
+  wake();
+}
+
 void EventLoop::stop() {
   stopping_.store(true);
   wake();
@@ -195,6 +203,7 @@ void EventLoop::adopt(Pending p) {
     return;  // w's destructor closes the socket and frees the slot
   }
   Watch* key = w.get();
+  key->conn->attach_mailbox(this, key);
   clients_.emplace(key, std::move(w));
 }
 
@@ -208,6 +217,26 @@ void EventLoop::take_handed_over() {
     batch.swap(pending_);
   }
   for (auto& p : batch) adopt(std::move(p));
+}
+
+void EventLoop::take_mail() {
+  std::vector<std::shared_ptr<Mailbox>> boxes;
+  {
+    MutexLock lock(pending_mu_);
+    boxes.swap(mail_);
+  }
+  for (const auto& box : boxes) {
+    // A closed mailbox's connection is gone (it closes it as it goes, on
+    // this thread), so its owner is not looked at.
+    if (box->closed()) continue;
+    auto* w = static_cast<Watch*>(box->owner());
+    const Connection::Next next = w->conn->on_mail();
+    if (next == Connection::Next::kClose) {
+      close_client(w);
+    } else {
+      set_interest(w, next == Connection::Next::kWrite);
+    }
+  }
 }
 
 void EventLoop::set_interest(Watch* w, bool want_write) {
@@ -300,6 +329,7 @@ void EventLoop::run() {
           break;
         case Watch::Kind::kWake:
           take_handed_over();
+          take_mail();
           break;
         case Watch::Kind::kClient:
           on_client(w, events[i].events);

@@ -54,6 +54,7 @@ Status Server::start() {
   const Config& config = state_.config();
   int n = config.server.threads;
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  state_.server_threads.store(n);
 
   // Which port serves which local region.
   std::vector<std::pair<RegionId, int>> plan;
