@@ -464,11 +464,14 @@ void GeoCache::flush_all(RegionId region) {
 void GeoCache::apply_remote(RegionId region, const Event& event) {
   hlc_.observe(event.record.version.hlc);
   if (!is_local(region)) return;
+  RemoteWriteObserver* observer = remote_write_observer_.load(std::memory_order_acquire);
   if (event.kind == EventKind::kFlush) {
     store(region).flush_before(event.record.version);
+    if (observer != nullptr) observer->on_remote_write(region, std::nullopt);
     return;
   }
-  store(region).apply(event.key, event.record);
+  const ApplyResult applied = store(region).apply(event.key, event.record);
+  if (observer != nullptr && applied == ApplyResult::kApplied) observer->on_remote_write(region, event.key);
 }
 
 // ---------------------------------------------------------------------------

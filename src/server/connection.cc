@@ -55,7 +55,7 @@ bool send_some(int fd, std::string_view bytes, size_t* sent, HotCounters& counte
 }  // namespace
 
 Connection::Connection(int fd, RegionId region, std::string addr, std::string laddr, GeoCache& cache,
-                       ServerState& state, HotCounters& counters)
+                       ServerState& state, HotCounters& counters, MailWaker* waker, void* owner)
     : cache_(cache),
       state_(state),
       counters_(counters),
@@ -68,6 +68,7 @@ Connection::Connection(int fd, RegionId region, std::string addr, std::string la
   session_.authenticated = !state.auth_required();
   session_.created_ms = state.now_ms();
   session_.last_interaction_ms.store(session_.created_ms);
+  session_.mailbox = std::make_shared<Mailbox>(waker, owner);
   // Registered last: from here other threads (CLIENT LIST) may read it.
   state_.register_client(&session_);
 }
@@ -79,10 +80,6 @@ Connection::~Connection() {
   state_.unregister_client(&session_);
   state_.release_slot();
   ::close(session_.fd);
-}
-
-void Connection::attach_mailbox(MailWaker* waker, void* owner) {
-  session_.mailbox = std::make_shared<Mailbox>(waker, owner);
 }
 
 Connection::Next Connection::on_mail() {

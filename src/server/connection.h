@@ -29,18 +29,16 @@ class Connection {
   };
 
   // Takes ownership of fd (non-blocking) and registers the session.
-  // counters: the owning loop's block.
+  // counters: the owning loop's block. waker, owner: the loop's side of the
+  // connection's mailbox (server/mailbox.h) and its handle for it.
   Connection(int fd, RegionId region, std::string addr, std::string laddr, GeoCache& cache,
-             ServerState& state, HotCounters& counters);
+             ServerState& state, HotCounters& counters, MailWaker* waker = nullptr, void* owner = nullptr);
   ~Connection();  // unregisters and closes the socket
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   Next on_readable(int64_t now_ms);
   Next on_writable();
-  // Gives the connection a mailbox its loop drains (server/mailbox.h);
-  // owner: the loop's handle for it.
-  void attach_mailbox(MailWaker* waker, void* owner);
   // What other threads sent (pub/sub messages, invalidations) goes out; a
   // kill request or an overflowed mailbox closes the connection.
   Next on_mail();

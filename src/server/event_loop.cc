@@ -194,7 +194,7 @@ void EventLoop::adopt(Pending p) {
   w->fd = p.fd;
   w->region = p.region;
   w->conn = std::make_unique<Connection>(p.fd, p.region, std::move(p.addr), std::move(p.laddr), cache_, state_,
-                                         *counters_);
+                                         *counters_, this, w.get());
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.ptr = w.get();
@@ -203,7 +203,6 @@ void EventLoop::adopt(Pending p) {
     return;  // w's destructor closes the socket and frees the slot
   }
   Watch* key = w.get();
-  key->conn->attach_mailbox(this, key);
   clients_.emplace(key, std::move(w));
 }
 

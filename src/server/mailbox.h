@@ -9,8 +9,8 @@
 // its loop then closes the connection, as Redis drops a slow subscriber.
 //
 // Thread-safety: deliver() from any thread; take() on the owning loop's
-// thread. The lock is a leaf but for the wake, which runs after it is
-// released.
+// thread. The lock is held while the loop is woken (its pending_mu_ is
+// taken under it); nothing else is.
 #pragma once
 
 #include <cstddef>
@@ -43,19 +43,19 @@ class Mailbox : public std::enable_shared_from_this<Mailbox> {
   // replies, as last published); then the mailbox overflows and takes
   // nothing more. Wakes the loop on the first bytes since its last take().
   void deliver(std::string_view bytes, size_t limit, size_t unsent_elsewhere = 0) {
-    bool wake = false;
-    {
-      MutexLock lock(mu_);
-      if (closed_ || overflow_) return;
-      if (limit > 0 && bytes_.size() + bytes.size() + unsent_elsewhere > limit) {
-        overflow_ = true;
-        bytes_.clear();
-      } else {
-        bytes_.append(bytes);
-      }
-      wake = !queued_;
-      queued_ = true;
+    MutexLock lock(mu_);
+    if (closed_ || overflow_) return;
+    if (limit > 0 && bytes_.size() + bytes.size() + unsent_elsewhere > limit) {
+      overflow_ = true;
+      bytes_.clear();
+    } else {
+      bytes_.append(bytes);
     }
+    const bool wake = !queued_;
+    queued_ = true;
+    // Under the lock: close() waits for it, so once a connection is closed
+    // nothing wakes its loop, which may be gone (a replication thread can
+    // deliver an invalidation while the server shuts down).
     if (wake && waker_ != nullptr) waker_->post(shared_from_this());
   }
 

@@ -1,5 +1,6 @@
 #include "server/tracking.h"
 
+#include "server/databases.h"
 #include "server/mailbox.h"
 #include "server/reply_writer.h"
 
@@ -79,6 +80,14 @@ void Tracking::invalidate_all() {
   MutexLock lock(mu_);
   keys_.clear();
   for (const auto& [id, c] : clients_) send_locked(c, nullptr);
+}
+
+void Tracking::on_remote_write(RegionId, std::optional<std::string_view> key) {
+  if (!active()) return;
+  if (!key) return invalidate_all();
+  std::string_view user_key;
+  key_db(*key, &user_key);
+  invalidate(user_key, nullptr);
 }
 
 }  // namespace geocache

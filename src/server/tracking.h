@@ -11,8 +11,9 @@
 // to that client (RESP2 clients use a second connection subscribed there).
 //
 // What writes are seen: every write a client of this process makes, through
-// dispatch. Writes arriving from other regions do not invalidate yet
-// (docs/data_commands.md, "Client-side caching").
+// dispatch, and every write another region's event makes to a local store
+// (GeoCache's RemoteWriteObserver, set by Server::start). Evictions and
+// expiries are not (Redis tells of those too).
 //
 // Thread-safety: every method is thread-safe.
 #pragma once
@@ -29,6 +30,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "cache/geo_cache.h"
 #include "core/mutex.h"
 #include "server/client_session.h"
 
@@ -47,7 +49,7 @@ struct TrackingOptions {
   bool redirected = false;
 };
 
-class Tracking {
+class Tracking : public RemoteWriteObserver {
  public:
   void enable(const ClientSession* s, TrackingOptions options);
   void disable(const ClientSession* s);
@@ -62,6 +64,8 @@ class Tracking {
   void invalidate(std::string_view key, const ClientSession* writer);
   // Everything was (FLUSHDB, FLUSHALL).
   void invalidate_all();
+  // A write from another region (keys as stored: a database's prefix goes).
+  void on_remote_write(RegionId region, std::optional<std::string_view> key) override;
 
  private:
   struct Client {

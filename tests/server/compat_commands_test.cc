@@ -9,6 +9,7 @@
 
 #include "server/client_session.h"
 #include "server/command_table.h"
+#include "server/databases.h"
 #include "server/mailbox.h"
 #include "command_fixture.h"
 
@@ -293,6 +294,22 @@ TEST_F(CompatCommandsTest, TrackingInvalidatesWhatTheClientRead) {
   ASSERT_EQ(run_other({"GET", "k"}, 3), "_\r\n");
   ASSERT_EQ(run({"SET", "k", "y"}), ok());
   EXPECT_EQ(mail(), "");
+}
+
+TEST_F(CompatCommandsTest, TrackingInvalidatesOnAnotherRegionsWrite) {
+  cache_->set_remote_write_observer(&server_.tracking());
+  ASSERT_EQ(run_other({"SELECT", "2"}, 3), ok());
+  ASSERT_EQ(run_other({"CLIENT", "TRACKING", "ON"}, 3), ok());
+  ASSERT_EQ(run_other({"GET", "k"}, 3), "_\r\n");
+  // Written in r2 through the C++ API (not through this server's dispatch):
+  // only its event, applied in r1, can tell.
+  ASSERT_TRUE(cache_->put(db_key(2, "k"), "v", "r2").ok());
+  quiesce();
+  EXPECT_EQ(mail(), ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n");
+  cache_->flush_all(kR2);
+  quiesce();
+  EXPECT_EQ(mail(), ">2\r\n$10\r\ninvalidate\r\n_\r\n");
+  cache_->set_remote_write_observer(nullptr);
 }
 
 TEST_F(CompatCommandsTest, TrackingBcastAndRedirect) {
