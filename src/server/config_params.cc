@@ -153,10 +153,11 @@ std::string set_slowlog_slower(CommandContext& ctx, std::string_view v) {
 
 std::string get_slowlog_len(CommandContext& ctx) { return std::to_string(ctx.server.slowlog_max_len.load()); }
 std::string set_slowlog_len(CommandContext& ctx, std::string_view v) {
-  uint64_t n = 0;
-  if (!parse_u64(v, &n)) return kIntError;
-  ctx.server.slowlog_max_len.store(n);
-  ctx.server.slowlog().trim(n);
+  int64_t n = 0;
+  if (!parse_i64(v, &n)) return kIntError;
+  if (n < 0) return "argument must be between 0 and 9223372036854775807 inclusive";
+  ctx.server.slowlog_max_len.store(static_cast<size_t>(n));
+  ctx.server.slowlog().trim(static_cast<size_t>(n));
   return {};
 }
 

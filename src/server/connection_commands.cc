@@ -272,7 +272,7 @@ void client_kill(CommandContext& ctx, Args args) {
         }
       } else if (equals_ci(opt, "maxage")) {
         if (!parse_int64(val, &n)) {
-          ctx.reply.error(errors::kNotInteger);
+          ctx.reply.error(errors::kSyntax);
           return;
         }
         maxage = n;

@@ -404,4 +404,9 @@ std::string info_text(CommandContext& ctx, std::string_view section) {
   return text;
 }
 
+int64_t region_lag_ms(CommandContext& ctx, const PeerStatus& p) {
+  if (p.region.id == ctx.region) return 0;
+  return lag_ms(region_lag(ctx, p, ctx.cache.replicator().inbound_stats()));
+}
+
 }  // namespace geocache

@@ -15,6 +15,7 @@
 // checked but is no limit: a call returns a whole shard. This keeps SCAN's
 // guarantee — a key present for the whole iteration is returned — because a
 // shard is visited under its lock in one go.
+#include <cctype>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -495,7 +496,12 @@ void object_command(CommandContext& ctx, Args args) {
   }
   const bool known = equals_ci(sub, "encoding") || equals_ci(sub, "freq") || equals_ci(sub, "idletime") ||
                      equals_ci(sub, "refcount");
-  if (!known || args.size() != 3) return ctx.reply.error(errors::unknown_subcommand(sub, "object"));
+  if (!known) return ctx.reply.error(errors::unknown_subcommand(sub, "object"));
+  if (args.size() != 3) {
+    std::string name = "object|" + std::string(sub);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return ctx.reply.error(errors::wrong_arity(name));
+  }
   // The key: OBJECT's key is its third argument, which dispatch does not map
   // (the row names none), so map it here.
   const int db = ctx.session.db.load();

@@ -105,8 +105,9 @@ void pubsub_command(CommandContext& ctx, Args args) {
     ctx.reply.simple("NUMPAT -- Return number of subscriptions to patterns.");
     ctx.reply.simple("NUMSUB [<channel> ...] -- Return the number of subscribers for the specified channels.");
     ctx.reply.simple("HELP -- Print this help.");
-  } else if (equals_ci(sub, "channels") || equals_ci(sub, "numpat")) {
-    ctx.reply.error(errors::wrong_arity("pubsub|" + std::string(sub)));
+  } else if (equals_ci(sub, "channels") || equals_ci(sub, "numpat") || equals_ci(sub, "help")) {
+    ctx.reply.error("ERR unknown subcommand or wrong number of arguments for '" + std::string(sub) +
+                    "'. Try PUBSUB HELP.");
   } else {
     ctx.reply.error(errors::unknown_subcommand(sub, "pubsub"));
   }
