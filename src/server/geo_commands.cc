@@ -10,8 +10,8 @@
 #include "server/arg_parser.h"
 #include "server/client_session.h"
 #include "server/command_families.h"
-#include "server/info_sections.h"
 #include "server/errors.h"
+#include "server/info_sections.h"
 #include "server/server_state.h"
 
 namespace geocache {
