@@ -226,8 +226,15 @@ void cpu_section(CommandContext&, Out out) {
                  self.sys_s, self.user_s, children.sys_s, children.user_s, thread.sys_s, thread.user_s);
 }
 
-// One walk of the region's store: keys, keys with a TTL and their mean
-// remaining TTL, per database (Redis shows only databases with keys).
+// Keys, keys with a TTL and their mean remaining TTL, per database (Redis
+// shows only databases with keys). Shards are walked whole, in order, until
+// kKeyspaceSample keys are seen: a store that small is counted exactly; a
+// bigger one is estimated from the shards walked (each a uniform hash
+// sample of the keys), scaled to the store's exact key count, so INFO stays
+// cheap at any size (a whole walk of 1M keys took 200 ms). Database 0's
+// count is exact whenever no other database is in use.
+constexpr uint64_t kKeyspaceSample = 65'536;
+
 void keyspace_section(CommandContext& ctx, Out out) {
   struct Db {
     uint64_t keys = 0, expires = 0;
@@ -235,11 +242,14 @@ void keyspace_section(CommandContext& ctx, Out out) {
   };
   std::array<Db, kDatabases> dbs{};
   const RegionReader reader = ctx.cache.reader(ctx.region);
+  const uint64_t items = reader.stats().items;
   const int64_t now = ctx.cache.now_ms();
-  for (int shard = 0; shard < reader.shard_count(); ++shard) {
+  uint64_t seen = 0;
+  for (int shard = 0; shard < reader.shard_count() && seen < kKeyspaceSample; ++shard) {
     reader.scan_shard(shard, [&](std::string_view stored, const RecordView& rec) {
       std::string_view key;
       Db& db = dbs[static_cast<size_t>(key_db(stored, &key))];
+      ++seen;
       ++db.keys;
       if (rec.expire_at_ms != kNoExpiry) {
         ++db.expires;
@@ -247,12 +257,19 @@ void keyspace_section(CommandContext& ctx, Out out) {
       }
     });
   }
+  // A sample scales up; a whole walk (seen == items, give or take the writes
+  // since) is taken as it is.
+  const long double scale =
+      seen >= kKeyspaceSample && seen < items ? static_cast<long double>(items) / static_cast<long double>(seen) : 1.0L;
+  const bool only_db0 = !other_databases_seen().load(std::memory_order_relaxed);
   fmt::format_to(out, "# Keyspace\r\n");
   for (size_t i = 0; i < dbs.size(); ++i) {
     const Db& db = dbs[i];
     if (db.keys == 0) continue;
+    const uint64_t keys = only_db0 && i == 0 ? items : static_cast<uint64_t>(static_cast<long double>(db.keys) * scale);
+    const uint64_t expires = std::min<uint64_t>(keys, static_cast<uint64_t>(static_cast<long double>(db.expires) * scale));
     const int64_t avg_ttl = db.expires == 0 ? 0 : static_cast<int64_t>(db.ttl_sum / db.expires);
-    fmt::format_to(out, "db{}:keys={},expires={},avg_ttl={}\r\n", i, db.keys, db.expires, avg_ttl);
+    fmt::format_to(out, "db{}:keys={},expires={},avg_ttl={}\r\n", i, keys, expires, avg_ttl);
   }
   fmt::format_to(out, "\r\n");
 }

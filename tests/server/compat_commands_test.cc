@@ -126,6 +126,28 @@ TEST_F(CompatCommandsTest, KeyspaceCountsKeysAndExpiriesPerDatabase) {
   EXPECT_EQ(f["db5"], "keys=1,expires=0,avg_ttl=0");
 }
 
+TEST_F(CompatCommandsTest, KeyspaceOfABigStoreIsEstimatedFromWholeShards) {
+  // Past the 65,536-key sample: the key count stays exact (database 0 only),
+  // the expiries are scaled from the shards walked (keys hash evenly, so
+  // every other key having a TTL shows as about half).
+  for (int i = 0; i < 100'000; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    if (i % 2 == 0) {
+      ASSERT_EQ(run({"SET", key, "v", "EX", "100"}), ok());
+    } else {
+      ASSERT_EQ(run({"SET", key, "v"}), ok());
+    }
+  }
+  auto f = info_fields(run({"INFO", "keyspace"}));
+  const std::string db0 = f["db0"];
+  ASSERT_EQ(db0.substr(0, db0.find(',')), "keys=100000") << db0;
+  const size_t at = db0.find("expires=") + 8;
+  const uint64_t expires = std::stoull(db0.substr(at, db0.find(',', at) - at));
+  EXPECT_GT(expires, 45'000u) << db0;
+  EXPECT_LT(expires, 55'000u) << db0;
+  EXPECT_NE(db0.find("avg_ttl=100000"), std::string::npos) << db0;
+}
+
 TEST_F(CompatCommandsTest, DatabasesAreSeparateKeyspaces) {
   ASSERT_EQ(run({"SET", "k", "zero"}), ok());
   ASSERT_EQ(run({"SELECT", "1"}), ok());
