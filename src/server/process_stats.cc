@@ -15,7 +15,9 @@
 #define GEOCACHE_SANITIZER_ALLOCATOR 1
 #endif
 #ifdef GEOCACHE_SANITIZER_ALLOCATOR
-#include <sanitizer/allocator_interface.h>
+// From <sanitizer/allocator_interface.h>, which g++ does not put on the
+// include path; the sanitizer runtimes (ASan, TSan) define it.
+extern "C" size_t __sanitizer_get_current_allocated_bytes();
 #endif
 
 namespace geocache {
