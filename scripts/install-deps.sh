@@ -16,6 +16,9 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev
   redis-server redis-tools memcached python3-redis rabbitmq-server
+  # client libraries run against geocached (tests/clients); npm brings the
+  # Node.js ones (ioredis, node-redis, cache-manager) when the tests run
+  python3-django python3-django-redis nodejs
   # the fault harness (tests/faults): network namespaces; a shifted clock
   # (tests/faults, tests/replication/forged_events_test)
   iproute2 faketime
@@ -36,4 +39,11 @@ if ((${#missing[@]})); then
   fi
   $SUDO apt-get update -qq || true
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Debian's nodejs leaves npm to a package of its own (NodeSource's bundles it).
+if ! command -v npm >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get install -y -qq --no-install-recommends npm
 fi

@@ -565,12 +565,17 @@ void GeoCache::apply_remote(RegionId region, const Event& event) {
   if (r == nullptr) return;
   // Kept out of the local clients' exclusive sections (transactions, scripts).
   ExclusionGate::SharedLock hold(gate_, r->apply_slot);
+  RemoteWriteObserver* observer = remote_write_observer_.load(std::memory_order_acquire);
   if (event.kind == EventKind::kFlush) {
     r->store->flush_before(event.record.version);
     watches_.touch_region(region);
+    if (observer != nullptr) observer->on_remote_write(region, std::nullopt);
     return;
   }
-  if (r->store->apply(event.key, event.record) == ApplyResult::kApplied) watches_.touch(region, event.key);
+  if (r->store->apply(event.key, event.record) == ApplyResult::kApplied) {
+    watches_.touch(region, event.key);
+    if (observer != nullptr) observer->on_remote_write(region, event.key);
+  }
 }
 
 // ---------------------------------------------------------------------------

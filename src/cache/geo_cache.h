@@ -89,6 +89,16 @@ struct GeoCacheOptions {
 // the transport for a GeoCache hosting every region of a deployment.
 std::unique_ptr<InProcessTransport> make_in_process_transport(const GeoCacheOptions& options);
 
+// Told of every write another region's event makes to a local store (the
+// server invalidates client-side caches: CLIENT TRACKING). Called on a
+// transport thread, so it must not block.
+class RemoteWriteObserver {
+ public:
+  virtual ~RemoteWriteObserver() = default;
+  // key: the key written, or nullopt for a FLUSHALL.
+  virtual void on_remote_write(RegionId region, std::optional<std::string_view> key) = 0;
+};
+
 class GeoCache {
  public:
   // transport: how events travel, chosen by the caller (the composition
@@ -204,6 +214,9 @@ class GeoCache {
   ExclusionGate& gate() { return gate_; }
   // Who WATCHes what. Every write to a local store touches it.
   KeyWatches& watches() { return watches_; }
+  // The observer of writes from other regions (nullptr: none). It must stay
+  // valid until it is replaced or the cache is stopped.
+  void set_remote_write_observer(RemoteWriteObserver* observer) { remote_write_observer_.store(observer); }
 
   // Applies an event from another region (the replicator's apply hook).
   void apply_remote(RegionId region, const Event& event);
@@ -354,6 +367,7 @@ class GeoCache {
   bool flushed_ = false;  // the section ran a FLUSHALL
   std::vector<Prior> undo_;
   absl::flat_hash_set<std::string> undo_keys_;  // region id bytes + key, of undo_
+  std::atomic<RemoteWriteObserver*> remote_write_observer_{nullptr};
 
   mutable Mutex progress_mu_;
   std::function<void()> progress_ ABSL_GUARDED_BY(progress_mu_);

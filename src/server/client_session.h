@@ -12,6 +12,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -21,6 +23,7 @@
 namespace geocache {
 
 struct CommandSpec;
+class Mailbox;
 
 struct ClientSession {
   uint64_t id = 0;                 // unique per process, from 1 (CLIENT ID)
@@ -30,7 +33,7 @@ struct ClientSession {
   std::string laddr;               // "ip:port" of our end
   int64_t created_ms = 0;          // server clock at accept (ServerState::now_ms)
   std::atomic<int> protocol{2};    // RESP version (HELLO); read by CLIENT LIST
-  int db = 0;                      // always 0; SELECT 0 is accepted
+  std::atomic<int> db{0};          // SELECT; read by CLIENT LIST
   bool authenticated = false;      // true once AUTH succeeded or none is needed
   bool close_after_reply = false;  // QUIT, protocol errors, SHUTDOWN
   std::string name;                // CLIENT SETNAME; guarded by the registry mutex
@@ -59,6 +62,16 @@ struct ClientSession {
   std::atomic<const CommandSpec*> last_command{nullptr};  // a row of the command table
   std::atomic<uint64_t> input_buffer_bytes{0};
   std::atomic<uint64_t> output_buffer_bytes{0};
+
+  // How other threads reach this connection (PUBLISH, invalidations); null
+  // for a session without a connection.
+  std::shared_ptr<Mailbox> mailbox;
+  // Pub/sub (server/pubsub.h): changed only by PubSub on this session's
+  // thread; the counts are read by CLIENT LIST.
+  std::set<std::string, std::less<>> channels, patterns;
+  std::atomic<int> subscriptions{0}, pattern_subscriptions{0};
+  bool tracking = false;    // CLIENT TRACKING ON (server/tracking.h)
+  std::atomic<bool> kill_requested{false};  // set by CLIENT KILL from any thread
 };
 
 }  // namespace geocache

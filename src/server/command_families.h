@@ -19,5 +19,6 @@ std::span<const CommandSpec> server_family();      // server_commands.cc
 std::span<const CommandSpec> geo_family();         // geo_commands.cc
 std::span<const CommandSpec> transaction_family(); // transaction_commands.cc
 std::span<const CommandSpec> scripting_family();   // script_commands.cc
+std::span<const CommandSpec> pubsub_family();      // pubsub_commands.cc
 
 }  // namespace geocache

@@ -6,11 +6,15 @@
 #include "server/command_table.h"
 
 #include <cassert>
+#include <chrono>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "server/client_session.h"
+#include "server/arg_parser.h"
 #include "server/command_families.h"
+#include "server/databases.h"
 #include "server/errors.h"
 #include "server/server_state.h"
 #include "spdlog/spdlog.h"
@@ -57,6 +61,21 @@ void drop_http_client(CommandContext& ctx) {
   }
 }
 
+// What a RESP2 client may send while subscribed (Redis' list).
+bool allowed_while_subscribed(std::string_view name) {
+  return name == "subscribe" || name == "unsubscribe" || name == "psubscribe" || name == "punsubscribe" ||
+         name == "ping" || name == "quit" || name == "reset";
+}
+
+// Calls fn(index) for each key argument of a command, from its row's key
+// positions (Redis' first, last, step; last -1 = the last argument).
+template <typename Fn>
+void for_each_key(const CommandSpec& spec, size_t argc, Fn fn) {
+  if (spec.first_key <= 0 || spec.key_step <= 0) return;
+  const int last = spec.last_key < 0 ? static_cast<int>(argc) + spec.last_key : spec.last_key;
+  for (int i = spec.first_key; i <= last && i < static_cast<int>(argc); i += spec.key_step) fn(static_cast<size_t>(i));
+}
+
 }  // namespace
 
 const CommandTable& CommandTable::instance() {
@@ -82,6 +101,7 @@ CommandTable::CommandTable() {
   add(geo_family(), "geo");
   add(transaction_family(), "transactions");
   add(scripting_family(), "scripting");
+  add(pubsub_family(), "pubsub");
 
   size_t cap = 16;
   while (cap < rows_.size() * 4) cap <<= 1;
@@ -129,8 +149,58 @@ void CommandTable::dispatch(CommandContext& ctx, std::span<const std::string_vie
   if (ctx.session.txn != nullptr && ctx.session.txn->queuing && !(spec->flags & kCmdTxnControl)) {
     return queue_command(ctx, spec->flags, args);
   }
+  if (ctx.session.protocol.load(std::memory_order_relaxed) == 2 &&
+      (ctx.session.subscriptions.load(std::memory_order_relaxed) > 0 ||
+       ctx.session.pattern_subscriptions.load(std::memory_order_relaxed) > 0) &&
+      !allowed_while_subscribed(spec->name)) {
+    ctx.reply.error(errors::only_while_subscribed(spec->name));
+    return;
+  }
   ctx.session.last_command.store(spec, std::memory_order_relaxed);
-  spec->handler(ctx, args);
+
+  // A database other than 0 (SELECT) stores its keys behind a prefix
+  // (server/databases.h): the handler sees the stored keys.
+  std::span<const std::string_view> run_args = args;
+  std::vector<std::string> stored;
+  std::vector<std::string_view> stored_views;
+  const int db = ctx.session.db.load(std::memory_order_relaxed);
+  if (db != 0 && spec->first_key > 0) {
+    for_each_key(*spec, args.size(), [&](size_t i) { stored.push_back(db_key(db, args[i])); });
+    stored_views.assign(args.begin(), args.end());
+    size_t k = 0;
+    for_each_key(*spec, args.size(), [&](size_t i) { stored_views[i] = stored[k++]; });
+    run_args = stored_views;
+    if (spec->flags & kCmdWrite) other_databases_seen().store(true, std::memory_order_relaxed);
+  }
+
+  const int64_t slower_than = ctx.server.slowlog_slower_than_us.load(std::memory_order_relaxed);
+  const auto start = slower_than >= 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  spec->handler(ctx, run_args);
+  if (slower_than >= 0) {
+    const int64_t us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+    if (us >= slower_than) {
+      ctx.server.slowlog().add(args, ctx.server.now_ms() / 1000, us, ctx.session.addr,
+                               ctx.server.client_name(&ctx.session),
+                               ctx.server.slowlog_max_len.load(std::memory_order_relaxed));
+    }
+  }
+
+  // Client-side caching (server/tracking.h): what a tracking client reads
+  // is remembered, what anyone writes is invalidated. Keys as the clients
+  // name them, whatever their database (as Redis tracks them).
+  Tracking& tracking = ctx.server.tracking();
+  if (!tracking.active()) return;
+  if ((spec->flags & kCmdReadOnly) && ctx.session.tracking) {
+    for_each_key(*spec, args.size(), [&](size_t i) { tracking.remember(&ctx.session, args[i]); });
+  }
+  if (spec->flags & kCmdWrite) {
+    if (spec->first_key > 0) {
+      for_each_key(*spec, args.size(), [&](size_t i) { tracking.invalidate(args[i], &ctx.session); });
+    } else if (spec->name == "flushall" || spec->name == "flushdb") {
+      tracking.invalidate_all();
+    }
+  }
 }
 
 }  // namespace geocache

@@ -1,9 +1,13 @@
 #include "server/config_params.h"
 
+#include <algorithm>
 #include <charconv>
+#include <optional>
 #include <stdexcept>
+#include <vector>
 
 #include "config/config.h"
+#include "server/databases.h"
 #include "server/server_state.h"
 
 namespace geocache {
@@ -107,13 +111,61 @@ std::string set_query_limit(CommandContext& ctx, std::string_view v) {
   return {};
 }
 
+// Redis' form, "normal <hard> <soft> <seconds> replica ... pubsub ...":
+// the hard limits of the normal and pubsub classes are enforced, soft
+// limits are not (shown as 0). A single memory value sets the normal class.
 std::string get_output_limit(CommandContext& ctx) {
-  return std::to_string(ctx.server.client_output_buffer_limit.load());
+  return "normal " + std::to_string(ctx.server.client_output_buffer_limit.load()) + " 0 0 replica 0 0 0 pubsub " +
+         std::to_string(ctx.server.pubsub_output_buffer_limit.load()) + " 0 0";
 }
 std::string set_output_limit(CommandContext& ctx, std::string_view v) {
   size_t n = 0;
-  if (!parse_bytes(v, &n)) return kMemoryError;
-  ctx.server.client_output_buffer_limit.store(n);
+  if (parse_bytes(v, &n)) {
+    ctx.server.client_output_buffer_limit.store(n);
+    return {};
+  }
+  std::vector<std::string_view> words;
+  for (size_t pos = 0; pos < v.size();) {
+    const size_t end = std::min(v.find(' ', pos), v.size());
+    if (end > pos) words.push_back(v.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  if (words.empty() || words.size() % 4 != 0) return "Wrong number of arguments in buffer limit configuration.";
+  std::optional<size_t> normal, pubsub;
+  for (size_t i = 0; i < words.size(); i += 4) {
+    size_t hard = 0, soft = 0;
+    uint64_t seconds = 0;
+    if (!parse_bytes(words[i + 1], &hard) || !parse_bytes(words[i + 2], &soft) || !parse_u64(words[i + 3], &seconds)) {
+      return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+    }
+    if (words[i] == "normal") {
+      normal = hard;
+    } else if (words[i] == "pubsub") {
+      pubsub = hard;
+    } else if (words[i] != "replica" && words[i] != "slave") {
+      return "Invalid client class specified in buffer limit configuration.";
+    }
+  }
+  if (normal) ctx.server.client_output_buffer_limit.store(*normal);
+  if (pubsub) ctx.server.pubsub_output_buffer_limit.store(*pubsub);
+  return {};
+}
+
+std::string get_slowlog_slower(CommandContext& ctx) { return std::to_string(ctx.server.slowlog_slower_than_us.load()); }
+std::string set_slowlog_slower(CommandContext& ctx, std::string_view v) {
+  int64_t us = 0;
+  if (!parse_i64(v, &us)) return kIntError;
+  ctx.server.slowlog_slower_than_us.store(us);
+  return {};
+}
+
+std::string get_slowlog_len(CommandContext& ctx) { return std::to_string(ctx.server.slowlog_max_len.load()); }
+std::string set_slowlog_len(CommandContext& ctx, std::string_view v) {
+  int64_t n = 0;
+  if (!parse_i64(v, &n)) return kIntError;
+  if (n < 0) return "argument must be between 0 and 9223372036854775807 inclusive";
+  ctx.server.slowlog_max_len.store(static_cast<size_t>(n));
+  ctx.server.slowlog().trim(static_cast<size_t>(n));
   return {};
 }
 
@@ -123,7 +175,7 @@ std::string get_protected(CommandContext& ctx) { return yes_no(ctx.server.config
 std::string get_loglevel(CommandContext& ctx) { return ctx.server.config().server.loglevel; }
 std::string get_logfile(CommandContext& ctx) { return ctx.server.config().server.logfile; }
 std::string get_threads(CommandContext& ctx) { return std::to_string(ctx.server.config().server.threads); }
-std::string get_databases(CommandContext&) { return "1"; }
+std::string get_databases(CommandContext&) { return std::to_string(kDatabases); }
 std::string get_empty(CommandContext&) { return ""; }
 std::string get_no(CommandContext&) { return "no"; }
 std::string get_transport(CommandContext& ctx) { return ctx.server.config().uses_amqp() ? "amqp" : "in-process"; }
@@ -141,6 +193,8 @@ constexpr ConfigParam kParams[] = {
     {"proto-max-bulk-len", get_bulk_len, set_bulk_len},
     {"client-query-buffer-limit", get_query_limit, set_query_limit},
     {"client-output-buffer-limit", get_output_limit, set_output_limit},
+    {"slowlog-log-slower-than", get_slowlog_slower, set_slowlog_slower},
+    {"slowlog-max-len", get_slowlog_len, set_slowlog_len},
     {"port", get_port, nullptr},
     {"bind", get_bind, nullptr},
     {"protected-mode", get_protected, nullptr},

@@ -55,7 +55,8 @@ bool send_some(int fd, std::string_view bytes, size_t* sent, HotCounters& counte
 }  // namespace
 
 Connection::Connection(int fd, RegionId region, std::string addr, std::string laddr, GeoCache& cache,
-                       ServerState& state, HotCounters& counters, ExclusionGate::Slot* gate_slot)
+                       ServerState& state, HotCounters& counters, ExclusionGate::Slot* gate_slot, MailWaker* waker,
+                       void* owner)
     : cache_(cache),
       state_(state),
       counters_(counters),
@@ -68,14 +69,35 @@ Connection::Connection(int fd, RegionId region, std::string addr, std::string la
   session_.authenticated = !state.auth_required();
   session_.created_ms = state.now_ms();
   session_.last_interaction_ms.store(session_.created_ms);
+  session_.mailbox = std::make_shared<Mailbox>(waker, owner);
   // Registered last: from here other threads (CLIENT LIST) may read it.
   state_.register_client(&session_);
 }
 
 Connection::~Connection() {
+  state_.pubsub().drop(&session_);
+  state_.tracking().disable(&session_);
+  if (session_.mailbox) session_.mailbox->close();
   state_.unregister_client(&session_);
   state_.release_slot();
   ::close(session_.fd);
+}
+
+Connection::Next Connection::on_mail() {
+  if (session_.kill_requested.load()) return Next::kClose;
+  // A subscriber too slow for client-output-buffer-limit pubsub (its
+  // mailbox overflowed, or what the socket did not take is over the limit):
+  // Redis drops it with its messages unsent.
+  bool over = session_.mailbox && session_.mailbox->take(&out_);
+  Next next = over ? Next::kClose : flush_output();
+  const size_t limit = state_.pubsub_output_buffer_limit.load(std::memory_order_relaxed);
+  if (next == Next::kWrite && limit > 0 && queued_bytes_ > limit) over = true;
+  if (over) {
+    state_.stats().closed_output_limit.fetch_add(1, std::memory_order_relaxed);
+    drop_output();
+    return Next::kClose;
+  }
+  return next;
 }
 
 bool Connection::reserve_input(size_t free_bytes) {
@@ -124,7 +146,7 @@ Connection::Next Connection::on_readable(int64_t now_ms) {
 Connection::Next Connection::run_input() {
   bool keep = process_input();
   Next next = flush_output();
-  if (!keep) {
+  if (!keep || session_.kill_requested.load(std::memory_order_relaxed)) {
     flush_best_effort();
     return Next::kClose;
   }

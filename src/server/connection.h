@@ -13,6 +13,7 @@
 #include "cache/geo_cache.h"
 #include "server/client_session.h"
 #include "server/command.h"
+#include "server/mailbox.h"
 #include "server/reply_writer.h"
 #include "server/resp_parser.h"
 #include "server/server_state.h"
@@ -29,15 +30,20 @@ class Connection {
 
   // Takes ownership of fd (non-blocking) and registers the session.
   // counters: the owning loop's block. gate_slot: the owning loop's slot of
-  // cache.gate(), held while commands run.
+  // cache.gate(), held while commands run. waker, owner: the loop's side of
+  // the connection's mailbox (server/mailbox.h) and its handle for it.
   Connection(int fd, RegionId region, std::string addr, std::string laddr, GeoCache& cache,
-             ServerState& state, HotCounters& counters, ExclusionGate::Slot* gate_slot);
+             ServerState& state, HotCounters& counters, ExclusionGate::Slot* gate_slot,
+             MailWaker* waker = nullptr, void* owner = nullptr);
   ~Connection();  // unregisters and closes the socket
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   Next on_readable(int64_t now_ms);
   Next on_writable();
+  // What other threads sent (pub/sub messages, invalidations) goes out; a
+  // kill request or an overflowed mailbox closes the connection.
+  Next on_mail();
   // Sends what can be sent without blocking, for a connection being closed.
   void flush_best_effort();
 

@@ -1,6 +1,8 @@
 // Error lines built at run time. The fixed texts are constants in errors.h.
 #include "server/errors.h"
 
+#include "fmt/format.h"
+
 #include <algorithm>
 
 namespace geocache::errors {
@@ -129,6 +131,13 @@ std::string from_status(const Status& status) {
   std::string out = "ERR ";
   append_one_line(&out, status.message());
   return out;
+}
+
+std::string only_while_subscribed(std::string_view name) {
+  return fmt::format(
+      "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
+      "context",
+      name);
 }
 
 }  // namespace geocache::errors

@@ -105,6 +105,8 @@ inline constexpr std::string_view kScriptWriteReadOnly = "ERR Write commands are
 std::string unknown_command(std::string_view name, std::string_view first_args);
 // The same, quoting the arguments after the name the way Redis 7 does.
 std::string unknown_command(std::string_view name, std::span<const std::string_view> args);
+// "ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+std::string only_while_subscribed(std::string_view name);
 // "ERR unknown subcommand 'foo'. Try CLIENT HELP."
 std::string unknown_subcommand(std::string_view sub, std::string_view command);
 // "ERR Protocol error: expected '$', got 'x'" and the like.

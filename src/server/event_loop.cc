@@ -138,6 +138,14 @@ void EventLoop::hand_over(int fd, RegionId region, std::string addr, std::string
   wake();
 }
 
+void EventLoop::post(std::shared_ptr<Mailbox> box) {
+  {
+    MutexLock lock(pending_mu_);
+    mail_.push_back(std::move(box));
+  }
+  wake();
+}
+
 void EventLoop::stop() {
   stopping_.store(true);
   wake();
@@ -190,7 +198,7 @@ void EventLoop::adopt(Pending p) {
   w->fd = p.fd;
   w->region = p.region;
   w->conn = std::make_unique<Connection>(p.fd, p.region, std::move(p.addr), std::move(p.laddr), cache_, state_,
-                                         *counters_, gate_slot_);
+                                         *counters_, gate_slot_, this, w.get());
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.ptr = w.get();
@@ -212,6 +220,26 @@ void EventLoop::take_handed_over() {
     batch.swap(pending_);
   }
   for (auto& p : batch) adopt(std::move(p));
+}
+
+void EventLoop::take_mail() {
+  std::vector<std::shared_ptr<Mailbox>> boxes;
+  {
+    MutexLock lock(pending_mu_);
+    boxes.swap(mail_);
+  }
+  for (const auto& box : boxes) {
+    // A closed mailbox's connection is gone (it closes it as it goes, on
+    // this thread), so its owner is not looked at.
+    if (box->closed()) continue;
+    auto* w = static_cast<Watch*>(box->owner());
+    const Connection::Next next = w->conn->on_mail();
+    if (next == Connection::Next::kClose) {
+      close_client(w);
+    } else {
+      set_interest(w, next == Connection::Next::kWrite);
+    }
+  }
 }
 
 void EventLoop::set_interest(Watch* w, bool want_write) {
@@ -304,6 +332,7 @@ void EventLoop::run() {
           break;
         case Watch::Kind::kWake:
           take_handed_over();
+          take_mail();
           break;
         case Watch::Kind::kClient:
           on_client(w, events[i].events);

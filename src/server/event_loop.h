@@ -20,11 +20,12 @@
 #include "cache/geo_cache.h"
 #include "core/mutex.h"
 #include "server/connection.h"
+#include "server/mailbox.h"
 #include "server/server_state.h"
 
 namespace geocache {
 
-class EventLoop {
+class EventLoop : public MailWaker {
  public:
   EventLoop(int index, GeoCache& cache, ServerState& state);
   ~EventLoop();
@@ -45,6 +46,8 @@ class EventLoop {
   // Makes the loop look at its parked connections (GEO.WAIT) soon, if it
   // has any: replication progressed. Thread-safe, cheap when none is parked.
   void wake_if_parked();
+  // A connection of this loop has mail (server/mailbox.h). Thread-safe.
+  void post(std::shared_ptr<Mailbox> box) override;
 
  private:
   struct Watch;
@@ -57,6 +60,7 @@ class EventLoop {
   void accept_all(const Watch& listener);
   void adopt(Pending p);
   void take_handed_over();
+  void take_mail();
   void on_client(Watch* w, uint32_t events);
   void set_interest(Watch* w, bool want_write);
   void close_client(Watch* w);
@@ -87,6 +91,7 @@ class EventLoop {
 
   Mutex pending_mu_;
   std::vector<Pending> pending_ ABSL_GUARDED_BY(pending_mu_);
+  std::vector<std::shared_ptr<Mailbox>> mail_ ABSL_GUARDED_BY(pending_mu_);
 };
 
 }  // namespace geocache

@@ -11,6 +11,7 @@
 #include "server/client_session.h"
 #include "server/command_families.h"
 #include "server/errors.h"
+#include "server/info_sections.h"
 #include "server/server_state.h"
 
 namespace geocache {
@@ -24,7 +25,7 @@ void geo_regions_command(CommandContext& ctx, Args) {
   const std::vector<PeerStatus> peers = ctx.cache.peers();
   ctx.reply.array_header(peers.size());
   for (const PeerStatus& p : peers) {
-    ctx.reply.map_header(13);
+    ctx.reply.map_header(14);
     ctx.reply.bulk("name");
     ctx.reply.bulk(ctx.cache.region_name(p.region.id));
     ctx.reply.bulk("id");
@@ -38,6 +39,8 @@ void geo_regions_command(CommandContext& ctx, Args) {
     ctx.reply.bulk("last_seen_ms");
     ctx.reply.integer(p.last_seen_ms);
     ctx.reply.bulk("lag_ms");
+    ctx.reply.integer(region_lag_ms(ctx, p));
+    ctx.reply.bulk("hello_jitter_ms");
     ctx.reply.integer(p.lag_ms);
     ctx.reply.bulk("clock_offset_ms");
     if (p.clock_offset_ms) {

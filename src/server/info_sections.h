@@ -13,4 +13,9 @@ namespace geocache {
 // "everything"; empty for an unknown section (Redis replies an empty text).
 std::string info_text(CommandContext& ctx, std::string_view section);
 
+// How far this connection's region is behind region p, ms: INFO's lag_ms
+// (the last event's write-to-apply delay, or before any event the last
+// hello's transit; docs/data_commands.md, "INFO"). 0 for its own region.
+int64_t region_lag_ms(CommandContext& ctx, const PeerStatus& p);
+
 }  // namespace geocache

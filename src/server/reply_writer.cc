@@ -87,6 +87,8 @@ void ReplyWriter::map_header(size_t pairs) {
 
 void ReplyWriter::set_header(size_t n) { header(out_, protocol_ == 3 ? '~' : '*', static_cast<int64_t>(n)); }
 
+void ReplyWriter::push_header(size_t n) { header(out_, protocol_ == 3 ? '>' : '*', static_cast<int64_t>(n)); }
+
 void ReplyWriter::dbl(double v) {
   char buf[40];
   size_t n = format_double(v, buf, sizeof(buf));

@@ -31,6 +31,7 @@ class ReplyWriter {
   void array_header(size_t n);                      // *n
   void map_header(size_t pairs);                    // RESP3 %n, RESP2 *2n
   void set_header(size_t n);                        // RESP3 ~n, RESP2 *n
+  void push_header(size_t n);                       // RESP3 >n, RESP2 *n (pub/sub, invalidations)
   void dbl(double v);                               // RESP3 ,v  RESP2 bulk
   void boolean(bool b);                             // RESP3 #t  RESP2 :1
   void verbatim(std::string_view s);                // RESP3 =txt:, RESP2 bulk

@@ -54,6 +54,9 @@ Status Server::start() {
   const Config& config = state_.config();
   int n = config.server.threads;
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  state_.server_threads.store(n);
+  // Writes from other regions invalidate client-side caches too.
+  cache_.set_remote_write_observer(&state_.tracking());
 
   // Which port serves which local region.
   std::vector<std::pair<RegionId, int>> plan;
@@ -143,6 +146,7 @@ void Server::stop() {
   }
   threads_.clear();
   state_.set_shutdown_hook(nullptr);
+  cache_.set_remote_write_observer(nullptr);
   loops_.clear();
   MutexLock lock(mu_);
   running_ = false;

@@ -127,6 +127,26 @@ void ServerState::reset_hot_totals() {
   hot_baseline_.output_bytes += now.output_bytes;
 }
 
+OpsRate ServerState::ops_rate(const HotTotals& now) {
+  const int64_t t = now_ms();
+  MutexLock lock(mu_);
+  if (rate_sample_ms_ < 0 || now.commands < rate_sample_.commands) {  // first call, or RESETSTAT since
+    rate_sample_ = now;
+    rate_sample_ms_ = t;
+    return rate_;
+  }
+  const int64_t dt = t - rate_sample_ms_;
+  if (dt >= 1000) {
+    const double secs = static_cast<double>(dt) / 1000.0;
+    rate_.ops_per_sec = static_cast<int64_t>(static_cast<double>(now.commands - rate_sample_.commands) / secs);
+    rate_.input_kbps = static_cast<double>(now.input_bytes - rate_sample_.input_bytes) / 1024.0 / secs;
+    rate_.output_kbps = static_cast<double>(now.output_bytes - rate_sample_.output_bytes) / 1024.0 / secs;
+    rate_sample_ = now;
+    rate_sample_ms_ = t;
+  }
+  return rate_;
+}
+
 void ServerState::set_shutdown_hook(std::function<void()> hook) {
   MutexLock lock(mu_);
   hook_ = std::move(hook);

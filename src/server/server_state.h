@@ -20,6 +20,9 @@
 #include "core/log_throttle.h"
 #include "core/mutex.h"
 #include "server/client_session.h"
+#include "server/pubsub.h"
+#include "server/slowlog.h"
+#include "server/tracking.h"
 
 namespace geocache {
 
@@ -40,6 +43,12 @@ struct alignas(64) HotCounters {
 
 struct HotTotals {
   uint64_t commands = 0, input_bytes = 0, output_bytes = 0;
+};
+
+// Requests and bytes per second (INFO's instantaneous_* fields).
+struct OpsRate {
+  int64_t ops_per_sec = 0;
+  double input_kbps = 0, output_kbps = 0;
 };
 
 struct ServerStats {
@@ -78,6 +87,17 @@ class ServerState {
 
   // The Lua VM and script cache (EVAL, SCRIPT; server/script_engine.h).
   ScriptEngine& scripts() { return *scripts_; }
+  // client-output-buffer-limit's pubsub class (hard limit): a subscriber
+  // whose unread messages pass it is dropped. 0 = none.
+  std::atomic<size_t> pubsub_output_buffer_limit{32ull << 20};
+  // slowlog-log-slower-than (µs; negative: off) and slowlog-max-len.
+  std::atomic<int64_t> slowlog_slower_than_us{10'000};
+  std::atomic<size_t> slowlog_max_len{128};
+  // Event loops actually running (threads = 0 means one per core); set by
+  // Server::start, 0 before.
+  std::atomic<int> server_threads{0};
+  // The highest used_memory INFO or MEMORY STATS has computed (used_memory_peak).
+  std::atomic<uint64_t> used_memory_peak{0};
 
   // Password of the default user; empty = none.
   std::string requirepass() const;
@@ -104,11 +124,25 @@ class ServerState {
   std::string client_name(const ClientSession* session) const;
   void set_client_lib(ClientSession* session, std::string_view name, std::string_view ver);
 
+  // ---- Pub/sub, client-side caching, the slow log.
+  PubSub& pubsub() { return pubsub_; }
+  Tracking& tracking() { return tracking_; }
+  SlowLog& slowlog() { return slowlog_; }
+  size_t pubsub_clients() const { return pubsub_.clients(); }
+  size_t pubsub_channels() const { return pubsub_.channel_count(); }
+  size_t pubsub_patterns() const { return pubsub_.numpat(); }
+  size_t tracking_clients() const { return tracking_.clients(); }
+
   // ---- Per-loop request counters. The block lives as long as the state.
   HotCounters* add_hot_counters();
   // Sums of every block since start or the last reset_hot_totals().
   HotTotals hot_totals() const;
   void reset_hot_totals();
+  // The rate over the last interval of at least a second between two calls
+  // (INFO calls it with the totals it read); 0 until there is one. Redis
+  // samples on a timer; a cache that runs no timer of its own measures
+  // between the INFO calls that ask.
+  OpsRate ops_rate(const HotTotals& now);
 
   // ---- Warnings a client can trigger at will, logged once a minute at most
   // (on now_ms()), so a flood of them cannot flood the log.
@@ -126,6 +160,9 @@ class ServerState {
   const int64_t start_ms_;
   ServerStats stats_;
   std::unique_ptr<ScriptEngine> scripts_;
+  PubSub pubsub_;
+  Tracking tracking_;
+  SlowLog slowlog_;
 
   mutable Mutex mu_;  // also guards the sessions' names and library fields
   std::string password_ ABSL_GUARDED_BY(mu_);
@@ -135,6 +172,9 @@ class ServerState {
   std::function<void()> hook_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<HotCounters>> hot_ ABSL_GUARDED_BY(mu_);
   HotTotals hot_baseline_ ABSL_GUARDED_BY(mu_);
+  HotTotals rate_sample_ ABSL_GUARDED_BY(mu_);
+  int64_t rate_sample_ms_ ABSL_GUARDED_BY(mu_) = -1;
+  OpsRate rate_ ABSL_GUARDED_BY(mu_);
 
   std::atomic<uint64_t> next_client_id_{1};
   std::atomic<size_t> connected_{0};

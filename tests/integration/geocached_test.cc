@@ -76,7 +76,7 @@ TEST_F(GeocachedTest, Hello3SwitchesToResp3Types) {
 TEST_F(GeocachedTest, SelectOnlyDbZero) {
   auto c = server_.connect();
   EXPECT_EQ(str(command(c.get(), {"SELECT", "0"})), "OK");
-  EXPECT_EQ(str(command(c.get(), {"SELECT", "1"})), "ERR DB index is out of range");
+  EXPECT_EQ(str(command(c.get(), {"SELECT", "16"})), "ERR DB index is out of range");
   EXPECT_EQ(str(command(c.get(), {"SELECT", "x"})), "ERR value is not an integer or out of range");
 }
 

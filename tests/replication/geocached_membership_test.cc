@@ -182,6 +182,12 @@ TEST_F(GeocachedMembership, HeartbeatsShowEachRegionsStateAndClockOffset) {
   // Where clients reach each region: its own, and the others' from hellos.
   EXPECT_EQ(by_name["east"]["endpoint"], "127.0.0.1:" + std::to_string(nodes_["east"]->port()));
   EXPECT_EQ(by_name["west"]["endpoint"], "127.0.0.1:" + std::to_string(nodes_["west"]->port()));
+  // The lag from each region: known from its hellos' transit before any write.
+  EXPECT_NE(info_field("east", "region_west").find("hello_transit_ms="), std::string::npos) << info_geo("east");
+  EXPECT_TRUE(by_name["west"].contains("hello_jitter_ms"));
+  Reply repl_reply = command(c.get(), {"INFO", "replication"});
+  const std::string repl = repl_reply ? std::string(repl_reply->str, repl_reply->len) : "";
+  EXPECT_NE(repl.find("name=west,state=up,lag_ms="), std::string::npos) << repl;
 
   nodes_["west"]->kill_now();
   EXPECT_TRUE(wait_until(15'000, [&] {
