@@ -1,6 +1,5 @@
 // ioredis against geocached: what an application does with it, unchanged.
-// multi() (MULTI/EXEC) is being built elsewhere: it runs last, in
-// expectedToFail, and is reported, not failed on.
+// multi() (MULTI/EXEC) included.
 'use strict';
 const assert = require('node:assert/strict');
 const Redis = require('ioredis');
@@ -65,17 +64,9 @@ async function transaction(r) {
 
 (async () => {
   const r = new Redis({ port });
-  for (const t of [basics, pipelining, databases, pubsub, server]) {
+  for (const t of [basics, pipelining, databases, pubsub, server, transaction]) {
     await t(r);
     console.log(`ok   ${t.name}`);
-  }
-  for (const t of [transaction]) {
-    try {
-      await t(r);
-      console.log(`ok   ${t.name} (was expected to fail: MULTI/EXEC now works)`);
-    } catch (e) {
-      console.log(`xfail ${t.name}: ${e.message}`);
-    }
   }
   r.disconnect();
   console.log('ioredis: all passed');

@@ -1,6 +1,5 @@
 // node-redis v4 against geocached: what an application does with it,
-// unchanged, RESP2 (v4's only protocol). multi() (MULTI/EXEC) is being
-// built elsewhere: it runs last, in expectedToFail, and is reported.
+// unchanged, RESP2 (v4's only protocol), multi() (MULTI/EXEC) included.
 'use strict';
 const assert = require('node:assert/strict');
 const { createClient } = require('redis');
@@ -69,17 +68,9 @@ async function transaction(c) {
   const c = createClient({ url });
   c.on('error', (e) => console.error('client error', e));
   await c.connect();
-  for (const t of [basics, databases, pubsub, server]) {
+  for (const t of [basics, databases, pubsub, server, transaction]) {
     await t(c);
     console.log(`ok   ${t.name}`);
-  }
-  for (const t of [transaction]) {
-    try {
-      await t(c);
-      console.log(`ok   ${t.name} (was expected to fail: MULTI/EXEC now works)`);
-    } catch (e) {
-      console.log(`xfail ${t.name}: ${e.message}`);
-    }
   }
   await c.quit();
   console.log('node-redis: all passed');
