@@ -86,6 +86,6 @@ if [ -z "${GEOCACHE_SKIP_SANITIZERS:-}" ]; then
   echo "== ThreadSanitizer (concurrent parts)"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 900 \
-      -R 'Concurrent|Replicator|Resync|TwoProcess|InProcessTransport|GeoCache|Geocached|BadInput|CircuitBreaker|Amqp|Membership|SeparateProcesses|ClientTest|ClientHysteresis|DelayRelay'
+      -R 'Concurrent|Replicator|Resync|TwoProcess|InProcessTransport|GeoCache|Geocached|BadInput|CircuitBreaker|Amqp|Membership|SeparateProcesses|ClientTest|ClientHysteresis|ClientReadYourWrites|DelayRelay|WarmUp|MissFallback|MergeConvergence'
 fi
 echo "== all tests passed"
