@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,36 @@
 #include "server/errors.h"
 
 namespace geocache {
+
+// The arguments of SCAN and its per-key forms (SSCAN, ZSCAN): the cursor at
+// args[cursor_at], then MATCH pattern and COUNT n (and, with_type, TYPE t)
+// in any order. False, the error replied, if one is bad.
+struct ScanArgs {
+  int64_t cursor = 0;
+  int64_t count = 10;
+  std::optional<std::string_view> match, type;
+};
+inline bool parse_scan_or_reply(CommandContext& ctx, std::span<const std::string_view> args, size_t cursor_at,
+                                bool with_type, ScanArgs* out) {
+  if (!parse_int64(args[cursor_at], &out->cursor) || out->cursor < 0) {
+    ctx.reply.error(errors::kInvalidCursor);
+    return false;
+  }
+  ArgParser p(args, cursor_at + 1);
+  while (p.has_next()) {
+    if (p.remaining() >= 2 && p.check("COUNT")) {
+      out->count = p.next_int();
+      if (p.ok() && out->count < 1) p.fail(errors::kSyntax);
+    } else if (p.remaining() >= 2 && p.check("MATCH")) {
+      out->match = p.next();
+    } else if (with_type && p.remaining() >= 2 && p.check("TYPE")) {
+      out->type = p.next();
+    } else {
+      p.fail(errors::kSyntax);
+    }
+  }
+  return p.ok_or_reply(ctx.reply);
+}
 
 // The string content of a record for string commands. For kString *out views
 // rec.bytes (no copy, valid as long as rec); for a kApiValue scalar the text is

@@ -227,26 +227,11 @@ void keys_command(CommandContext& ctx, Args args) {
 // SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: see the comment at
 // the top of the file for what the cursor means.
 void scan_command(CommandContext& ctx, Args args) {
-  int64_t cursor = 0;
-  if (!parse_int64(args[1], &cursor) || cursor < 0) {
-    ctx.reply.error(errors::kInvalidCursor);
-    return;
-  }
-  std::optional<std::string_view> match, type;
-  ArgParser p(args, 2);
-  while (p.has_next()) {
-    if (p.remaining() >= 2 && p.check("COUNT")) {
-      const int64_t count = p.next_int();
-      if (p.ok() && count < 1) p.fail(errors::kSyntax);
-    } else if (p.remaining() >= 2 && p.check("MATCH")) {
-      match = p.next();
-    } else if (p.remaining() >= 2 && p.check("TYPE")) {
-      type = p.next();
-    } else {
-      p.fail(errors::kSyntax);
-    }
-  }
-  if (!p.ok_or_reply(ctx.reply)) return;
+  ScanArgs scan;
+  if (!parse_scan_or_reply(ctx, args, 1, true, &scan)) return;
+  const int64_t cursor = scan.cursor;
+  const std::optional<std::string_view> match = scan.match;
+  const std::optional<std::string_view> type = scan.type;
 
   const RegionReader reader = ctx.cache.reader(ctx.region);
   std::vector<std::string> keys;

@@ -557,25 +557,11 @@ void zrevrange_command(CommandContext& ctx, Args args) {
 
 // ZSCAN key cursor [MATCH pattern] [COUNT count]: the cursor is a rank.
 void zscan_command(CommandContext& ctx, Args args) {
-  int64_t cursor = 0;
-  if (!parse_int64(args[2], &cursor) || cursor < 0) {
-    ctx.reply.error(errors::kInvalidCursor);
-    return;
-  }
-  std::optional<std::string_view> match;
-  int64_t count = 10;
-  ArgParser p(args, 3);
-  while (p.has_next()) {
-    if (p.remaining() >= 2 && p.check("COUNT")) {
-      count = p.next_int();
-      if (p.ok() && count < 1) p.fail(errors::kSyntax);
-    } else if (p.remaining() >= 2 && p.check("MATCH")) {
-      match = p.next();
-    } else {
-      p.fail(errors::kSyntax);
-    }
-  }
-  if (!p.ok_or_reply(ctx.reply)) return;
+  ScanArgs scan;
+  if (!parse_scan_or_reply(ctx, args, 2, false, &scan)) return;
+  const int64_t cursor = scan.cursor;
+  const std::optional<std::string_view> match = scan.match;
+  const int64_t count = scan.count;
   read_zset_or_reply(ctx, args[1], [&](const VersionedHash* z) {
     const size_t n = card(z);
     Scored page = z != nullptr ? collect(z->index(), {0, n}, false, cursor, count) : Scored{};
