@@ -16,11 +16,8 @@ BUILD=${1:-build}
 ROUNDS=${2:-3}
 source bench/server/servers.sh
 
-broker=$(mktemp -d /tmp/origin-cpu-broker.XXXXXX)
-broker_port=$((11000 + RANDOM % 1000))
-bash scripts/rabbitmq.sh start "$broker" "$broker_port" >/dev/null
-url=$(bash scripts/rabbitmq.sh url "$broker")
-trap 'cleanup; bash scripts/rabbitmq.sh stop "$broker" >/dev/null 2>&1 || true; rm -rf "$broker"' EXIT
+start_broker
+trap 'cleanup; stop_broker' EXIT
 
 alone=$(free_port)
 "$BUILD/apps/geocached" --port "$alone" --loglevel warning >/dev/null 2>&1 &

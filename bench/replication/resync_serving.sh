@@ -17,11 +17,7 @@ BUILD=${1:-build}
 KEYS=${2:-300000}
 source bench/server/servers.sh
 
-broker=$(mktemp -d /tmp/resync-bench-broker.XXXXXX)
-broker_port=$((11000 + RANDOM % 1000))
-bash scripts/rabbitmq.sh start "$broker" "$broker_port" >/dev/null
-url=$(bash scripts/rabbitmq.sh url "$broker")
-stop_all() { cleanup; bash scripts/rabbitmq.sh stop "$broker" >/dev/null 2>&1 || true; rm -rf "$broker"; }
+start_broker
 
 east_port=$(free_port)
 west_port=$(free_port)
@@ -41,7 +37,7 @@ kill_west() {
   kill -9 "$pid" 2>/dev/null || true
   while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
 }
-trap 'kill_west; stop_all' EXIT
+trap 'kill_west; cleanup; stop_broker' EXIT
 wait_port "$east_port"
 start_west
 loading() { redis-cli -p "$1" info geo | tr -d '\r' | awk -F: '$1=="loading" {print $2}'; }

@@ -36,3 +36,12 @@ rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # µs of CPU per request between two cpu_ticks readings over n requests.
 cpu_us_per() { awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.3f", (b - a) * 1e6 / hz / n}'; }
+
+# A private RabbitMQ broker for benchmarks that replicate: sets $broker (its
+# directory) and $url. stop_broker stops it; call it on exit.
+start_broker() {
+  broker=$(mktemp -d /tmp/geocache-bench-broker.XXXXXX)
+  bash scripts/rabbitmq.sh start "$broker" $((11000 + RANDOM % 1000)) >/dev/null
+  url=$(bash scripts/rabbitmq.sh url "$broker")
+}
+stop_broker() { bash scripts/rabbitmq.sh stop "$broker" >/dev/null 2>&1 || true; rm -rf "$broker"; }
