@@ -105,7 +105,9 @@ TEST_F(CompatCommandsTest, CpuSectionCountsTime) {
 }
 
 TEST_F(CompatCommandsTest, ReplicationLagIsTheEventsDelay) {
-  // Written in r1 at t, applied in r2 42 ms later on the shared clock.
+  // Written in r1 at t, applied in r2 42 ms later on the shared clock (held
+  // on the way until then).
+  partition();
   ASSERT_EQ(run_in(kR1, {"SET", "k", "v"}), ok());
   clock_.advance_ms(42);
   quiesce();
