@@ -908,9 +908,11 @@ class MissFallbackTest : public ::testing::Test {
 };
 
 TEST_F(MissFallbackTest, MissIsAnsweredByTheClosestRegionAndKeptWithItsVersion) {
+  transport_.cut(kB, kA);  // b's answer waits on the way
   const std::optional<uint64_t> ticket = a_->fetch_missing(kA, "k");
   ASSERT_TRUE(ticket.has_value());
   EXPECT_EQ(a_->fetch_missing(kA, "k"), ticket);  // one fetch for concurrent misses
+  transport_.heal(kB, kA);
   ASSERT_TRUE(await([&] { return a_->fetch_done(*ticket); }));
   const std::optional<Record> got = a_->TEST_store(kA).peek("k");
   ASSERT_TRUE(got.has_value());
