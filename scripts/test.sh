@@ -12,6 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+# Each phase's heading says when it began (s since the start): CI has a
+# time budget, and this shows where it goes.
+started=$SECONDS
+phase() { echo "== [$((SECONDS - started)) s] $*"; }
+
 bash scripts/install-deps.sh
 
 jobs=$(nproc)
@@ -23,7 +28,7 @@ build() {  # build DIR [cmake args...]; $targets: only those (default: all)
 # The tests ThreadSanitizer runs: the concurrent parts.
 tsan_tests='Concurrent|Replicator|Resync|TwoProcess|InProcessTransport|GeoCache|Geocached|BadInput|CircuitBreaker|Amqp|Membership|SeparateProcesses|ClientTest|ClientHysteresis|ClientReadYourWrites|DelayRelay|WarmUp|MissFallback|MergeConvergence'
 
-echo "== build (RelWithDebInfo)"
+phase "build (RelWithDebInfo)"
 build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 # The other builds compile while the tests of this one run: those mostly wait
@@ -47,7 +52,7 @@ import json, os, sys
 tests = json.load(sys.stdin)["tests"]
 print(" ".join(sorted({os.path.basename(t["command"][0]) for t in tests if t.get("command")})))')
 builds_log=$(mktemp /tmp/geocache-builds.XXXXXX)
-echo "== clang -Wthread-safety and sanitizer builds (in the background, log $builds_log)"
+phase "clang -Wthread-safety and sanitizer builds (in the background, log $builds_log)"
 # A session of its own, so that stopping it early stops its compilers too.
 setsid nice -n 19 bash -c "$(declare -f build other_builds); jobs=$jobs; tsan_targets='$tsan_targets'; other_builds" \
   >"$builds_log" 2>&1 &
@@ -55,10 +60,10 @@ builds_pid=$!
 await_builds() {
   if ! wait "$builds_pid"; then
     cat "$builds_log"
-    echo "== a background build failed (above)"
+    phase "a background build failed (above)"
     exit 1
   fi
-  echo "== background builds done"
+  phase "background builds done"
 }
 
 # A private broker for the replication tests: its own node name, ports and
@@ -73,15 +78,15 @@ cleanup() {
   rm -rf "$broker_dir"
 }
 trap cleanup EXIT
-echo "== private RabbitMQ on 127.0.0.1:$broker_port"
+phase "private RabbitMQ on 127.0.0.1:$broker_port"
 bash scripts/rabbitmq.sh start "$broker_dir" "$broker_port"
 export GEOCACHE_TEST_AMQP_URL=$(bash scripts/rabbitmq.sh url "$broker_dir")
 export GEOCACHE_TEST_BROKER_DIR="$broker_dir"
 
-echo "== tests"
+phase "tests"
 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
 
-echo "== main job smoke test"
+phase "main job smoke test"
 GEOCACHE_DEMO_ONLY=1 GEOCACHE_BUILD_DIR=build bash scripts/run.sh
 
 await_builds
@@ -89,12 +94,12 @@ if [ -z "${GEOCACHE_SKIP_SANITIZERS:-}" ]; then
   # The fault scenarios (five minutes of killed processes, broker
   # namespaces and links) run in the plain build only: under ASan they
   # exercise no code the unit and integration tests do not.
-  echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
+  phase "AddressSanitizer + UndefinedBehaviorSanitizer"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900 -E '^Faults\.'
 
-  echo "== ThreadSanitizer (concurrent parts)"
+  phase "ThreadSanitizer (concurrent parts)"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 900 -R "$tsan_tests"
 fi
-echo "== all tests passed"
+phase "all tests passed"

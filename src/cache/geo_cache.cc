@@ -95,10 +95,10 @@ class GeoCache::ResyncAccess final : public ResyncStore {
     });
     return events;
   }
-  // Writes, seen by WATCH. Not under the gate: Resync applies under its
-  // mutex, which an exclusive section may want (INFO in a transaction), so
-  // a resync's records may land between a transaction's commands
-  // (docs/threads.md). Resync is recovery; events are applied under it.
+  // Writes, seen by WATCH. Not under the gate: Resync applies a snapshot
+  // under its mutex, which an exclusive section may want (INFO in a
+  // transaction), so a snapshot's records may land between a transaction's
+  // commands (docs/threads.md). A backlog's groups come through run_group.
   void apply(RegionId region, std::string_view key, const Record& record) override {
     if (store(region).apply(key, record) == ApplyResult::kApplied) cache_->watches_.touch(region, key);
   }
@@ -119,6 +119,7 @@ class GeoCache::ResyncAccess final : public ResyncStore {
                                        size_t max_events, size_t max_bytes, std::vector<Event>* out) const override {
     return cache_->replicator_->copy_backlog(origin, epoch, from, until, max_events, max_bytes, out);
   }
+  void run_group(absl::FunctionRef<void()> apply) override { cache_->gate_.run_exclusive(nullptr, apply); }
   uint64_t hlc_now() override { return cache_->hlc_.now(); }
   void hlc_observe(uint64_t hlc) override { cache_->hlc_.observe(hlc); }
 

@@ -81,7 +81,8 @@ std::optional<uint64_t> EncodedLog::copy(uint64_t from, uint64_t until, size_t m
   uint64_t seq = from;
   for (; i < entries_.size() && seq < until; ++i, ++seq) {
     if (entries_[i].seq != seq) return std::nullopt;
-    if (copied >= max_events || (copied > 0 && offset(i + 1) - start > max_bytes)) break;
+    const bool in_group = copied > 0 && entries_[i - 1].group_next;
+    if (!in_group && (copied >= max_events || (copied > 0 && offset(i + 1) - start > max_bytes))) break;
     std::string_view in = bytes(offset(i), offset(i + 1));
     Event e;
     if (!decode_event(&in, &e).ok()) return std::nullopt;  // our own bytes: cannot happen

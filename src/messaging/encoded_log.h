@@ -61,8 +61,9 @@ class EncodedLog {
   size_t mark_published(uint64_t last_seq, size_t backlog_max_bytes);
 
   // Decodes events from..until-1 (backlog or queue) into *out, at most
-  // max_events and about max_bytes (at least one). Returns the sequence
-  // after the last one copied, or nullopt if `from` is no longer held.
+  // max_events and about max_bytes (at least one), never ending inside a
+  // group. Returns the sequence after the last one copied, or nullopt if
+  // `from` is no longer held.
   std::optional<uint64_t> copy(uint64_t from, uint64_t until, size_t max_events, size_t max_bytes,
                                std::vector<Event>* out) const;
 

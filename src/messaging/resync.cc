@@ -309,24 +309,43 @@ void Resync::handle_control(RegionId region, const EventBatch& batch) {
 }
 
 void Resync::apply_snapshot_chunk(RegionId region, const EventBatch& chunk) {
-  MutexLock lock(mu_);
-  auto it = pending_.find({region, chunk.origin});
-  // An answer to a request we gave up on (or never made): its end will not
-  // be taken either, so applying it would only be work.
-  if (it == pending_.end() || it->second.request_id != chunk.request_id) return;
-  it->second.chunks.insert(chunk.first_seq);
-  for (const Event& e : chunk.events) {
-    store_->hlc_observe(e.record.version.hlc);
-    stats_.bytes_in += encoded_event_size(e);
-    ++stats_.records_in;
-    ++it->second.records;
-    if (chunk.backlog) {
-      // The origin's own events, as they were published: a flush among them too.
-      if (e.kind == EventKind::kFlush) store_->flush_before(region, e.record.version);
-      else store_->apply(region, e.key, e.record);
-      continue;
+  {
+    MutexLock lock(mu_);
+    auto it = pending_.find({region, chunk.origin});
+    // An answer to a request we gave up on (or never made): its end will not
+    // be taken either, so applying it would only be work.
+    if (it == pending_.end() || it->second.request_id != chunk.request_id) return;
+    it->second.chunks.insert(chunk.first_seq);
+    for (const Event& e : chunk.events) {
+      store_->hlc_observe(e.record.version.hlc);
+      stats_.bytes_in += encoded_event_size(e);
+      ++stats_.records_in;
+      ++it->second.records;
+      if (!chunk.backlog) store_->apply_seen(region, e.key, e.record, chunk.origin);
     }
-    store_->apply_seen(region, e.key, e.record, chunk.origin);
+    if (!chunk.backlog) return;
+  }
+  // The origin's own events, as they were published: a flush among them too,
+  // and a transaction's or a script's writes applied as one unit, as the
+  // replicator applies them. Outside mu_: the group holds every local client
+  // off, and one may be waiting for mu_ (INFO) while holding its own slot.
+  auto apply = [&](const Event& e) {
+    if (e.kind == EventKind::kFlush) store_->flush_before(region, e.record.version);
+    else store_->apply(region, e.key, e.record);
+  };
+  const std::vector<Event>& events = chunk.events;
+  for (size_t i = 0; i < events.size();) {
+    size_t end = i;
+    while (end < events.size() && events[end].group_next) ++end;
+    end = std::min(end + 1, events.size());  // the group's last event has no flag
+    if (end - i == 1) {
+      apply(events[i]);
+    } else {
+      store_->run_group([&] {
+        for (size_t j = i; j < end; ++j) apply(events[j]);
+      });
+    }
+    i = end;
   }
 }
 

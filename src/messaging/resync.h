@@ -75,9 +75,14 @@ class ResyncStore {
   // drop_before_hlc that the snapshot did not mark as seen (none: drops
   // nothing); returns how many went (LruCache::end_snapshot).
   virtual size_t end_snapshot(RegionId region, RegionId origin, std::optional<uint64_t> drop_before_hlc) = 0;
+  // Runs `apply` (applying a transaction's or a script's writes from a
+  // backlog) with every local client held off, as the replicator applies a
+  // group (GeoCache's exclusion gate). Called without Resync's lock.
+  virtual void run_group(absl::FunctionRef<void()> apply) { apply(); }
   // Local region origin's published events [from, until) of `epoch`, a
-  // chunk at a time (Replicator::copy_backlog): the sequence to go on from,
-  // or nullopt if its backlog does not hold `from` of that epoch.
+  // chunk at a time, never ending inside a group (Replicator::copy_backlog):
+  // the sequence to go on from, or nullopt if its backlog does not hold
+  // `from` of that epoch.
   virtual std::optional<uint64_t> copy_backlog(RegionId origin, uint64_t epoch, uint64_t from, uint64_t until,
                                                size_t max_events, size_t max_bytes, std::vector<Event>* out) const = 0;
 

@@ -104,6 +104,21 @@ TEST(EncodedLogTest, PublishedEventsStayInABoundedBacklogAndCopyBack) {
   EXPECT_EQ(log.copy(11, 12, 2, 1 << 20, &out), 11u);  // nothing yet past the end
 }
 
+TEST(EncodedLogTest, CopyFromTheBacklogNeverEndsInsideAGroup) {
+  EncodedLog log;
+  log.append(1, write("a"));
+  log.append(2, write("g1", 8, true));
+  log.append(3, write("g2", 8, true));
+  log.append(4, write("g3"));
+  log.append(5, write("b"));
+  log.mark_published(5, 1 << 20);
+  std::vector<Event> out;
+  EXPECT_EQ(log.copy(1, 6, 2, 1 << 20, &out), 5u);  // past the limit of two, to the group's end
+  EXPECT_EQ(keys(out), (std::vector<std::string>{"a", "g1", "g2", "g3"}));
+  EXPECT_TRUE(out[1].group_next);
+  EXPECT_FALSE(out[3].group_next);
+}
+
 TEST(EncodedLogTest, DroppingTheOldestQueuedEventDropsTheBacklog) {
   EncodedLog log;
   for (uint64_t seq = 1; seq <= 5; ++seq) log.append(seq, write("k" + std::to_string(seq)));

@@ -38,6 +38,7 @@ class FakeStore final : public ResyncStore {
   }
   void apply(RegionId region, std::string_view key, const Record& record) override {
     std::lock_guard lock(mu_);
+    if (in_group_) groups_.back().push_back(std::string(key));
     auto [it, fresh] = records_[region].try_emplace(std::string(key), record);
     if (!fresh && it->second.version < record.version) it->second = record;
   }
@@ -79,6 +80,21 @@ class FakeStore final : public ResyncStore {
   }
   uint64_t hlc_now() override { return hlc_.now(); }
   void hlc_observe(uint64_t hlc) override { hlc_.observe(hlc); }
+  // Records the keys applied within each group.
+  void run_group(absl::FunctionRef<void()> apply) override {
+    {
+      std::lock_guard lock(mu_);
+      in_group_ = true;
+      groups_.emplace_back();
+    }
+    apply();
+    std::lock_guard lock(mu_);
+    in_group_ = false;
+  }
+  std::vector<std::vector<std::string>> groups() const {
+    std::lock_guard lock(mu_);
+    return groups_;
+  }
 
   // kOrigin's backlog holds events first..last of `epoch`, each a write of key
   // "e<seq>"; a flush at `flush_at` if given.
@@ -124,6 +140,8 @@ class FakeStore final : public ResyncStore {
   std::map<std::pair<RegionId, RegionId>, std::set<std::string>> seen_;  // (region, origin): keys of its snapshot
   uint64_t backlog_epoch_ = 0;
   std::map<uint64_t, Event> backlog_;
+  bool in_group_ = false;
+  std::vector<std::vector<std::string>> groups_;
 };
 
 class ResyncTest : public ::testing::Test {
@@ -428,6 +446,24 @@ TEST_F(ResyncTest, MissedEventsAreAppliedAndDropNothing) {
   resync_->handle_control(kHere, e);
   EXPECT_EQ(store_->keys(kHere), std::set<std::string>{});
   EXPECT_EQ(resync_->stats().by_backlog, 2u);
+}
+
+// A transaction's writes that come again from the origin's backlog are
+// applied as one unit, as when they were first published.
+TEST_F(ResyncTest, GroupFromTheBacklogIsAppliedAsOneUnit) {
+  make();
+  resync_->resync(kHere, kOrigin, MissedRange{7, 1, 5});
+  ASSERT_TRUE(await_sent(1));
+  const uint64_t id = sent()[0].request_id;
+  EventBatch c = chunk(id, {"alone", "tx1", "tx2", "tx3", "after"});
+  c.backlog = true;
+  c.events[1].group_next = c.events[2].group_next = true;
+  resync_->handle_control(kHere, c);
+  EventBatch e = end(id, 1);
+  e.backlog = true;
+  resync_->handle_control(kHere, e);
+  EXPECT_EQ(store_->groups(), (std::vector<std::vector<std::string>>{{"tx1", "tx2", "tx3"}}));
+  EXPECT_EQ(store_->keys(kHere), (std::set<std::string>{"alone", "after", "tx1", "tx2", "tx3"}));
 }
 
 TEST_F(ResyncTest, RequestIsAnsweredWithBoundedChunksAndAnEnd) {
