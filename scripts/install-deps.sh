@@ -13,6 +13,8 @@ packages=(
   libspdlog-dev libfmt-dev nlohmann-json3-dev libabsl-dev
   # scripting (EVAL): Lua 5.1, as Redis embeds it
   liblua5.1-0-dev
+  # the io_uring event loop (server.io-engine)
+  liburing-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev
   redis-server redis-tools memcached python3-redis rabbitmq-server

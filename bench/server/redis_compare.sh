@@ -4,9 +4,11 @@
 #   bench/server/redis_compare.sh [ROUNDS]
 #
 # 1. Throughput, latency and CPU: redis-benchmark (SET, GET with -d 32 -r
-#    1000000 -c 50, at -P 1 and -P 16, and PING_MBULK at -P 16), the two
-#    servers alternately, ROUNDS rounds (default 3); prints median ops/s, p50,
-#    p99, the server's CPU time per request, and the ratios geocached/redis.
+#    1000000 -c 50, at -P 1 and -P 16, and PING_MBULK at -P 16) against
+#    redis-server and geocached on each event-loop engine (--io-engine epoll,
+#    uring), in turn, ROUNDS rounds (default 3; the order rotates each
+#    round); prints median ops/s, p50, p99, the server's CPU time per
+#    request, and the ratios geocached/redis. PARTS=throughput stops there.
 # 2. Memory: RSS per key after loading 1M keys (16-byte keys, 32-byte values).
 # 3. Hit ratio: one Zipf(0.99) cache-aside trace replayed against both at the
 #    same maxmemory (Redis with allkeys-lru).
@@ -29,9 +31,13 @@ ninja -C "$BUILD" -j2 geocached zipf_replay load_keys >/dev/null
 source "$ROOT/bench/server/servers.sh"
 
 # ---------------------------------------------------------------- throughput
-RP=$(free_port); GP=$(free_port)
+RP=$(free_port); EP=$(free_port); UP=$(free_port)
 start_redis "$RP" "$MAXMEM_BENCH"
-start_geocached "$GP" "$MAXMEM_BENCH"
+GEO_ARGS="${GEO_ARGS:-} --io-engine epoll" start_geocached "$EP" "$MAXMEM_BENCH"; EPOLL_PID=$GEO_PID
+GEO_ARGS="${GEO_ARGS:-} --io-engine uring" start_geocached "$UP" "$MAXMEM_BENCH"; URING_PID=$GEO_PID
+[[ $(redis-cli -p "$UP" info server | tr -d '\r' | grep io_engine:) == io_engine:uring ]] ||
+  echo "warning: io_uring refused here, 'uring' below runs epoll" >&2
+SERVERS=("redis $RP $REDIS_PID" "epoll $EP $EPOLL_PID" "uring $UP $URING_PID")
 
 RESULTS=$(mktemp)
 run_bench() {  # server port pid test pipeline n
@@ -45,16 +51,14 @@ run_bench() {  # server port pid test pipeline n
 }
 for round in $(seq 1 "$ROUNDS"); do
   for spec in "set 1 $N_P1" "get 1 $N_P1" "set 16 $N_P16" "get 16 $N_P16" "ping_mbulk 16 $N_P16"; do
-    set -- $spec
-    # Alternate which server goes first, so neither always gets a warm machine.
-    if (( round % 2 )); then
-      run_bench redis "$RP" "$REDIS_PID" "$1" "$2" "$3"; run_bench geocached "$GP" "$GEO_PID" "$1" "$2" "$3"
-    else
-      run_bench geocached "$GP" "$GEO_PID" "$1" "$2" "$3"; run_bench redis "$RP" "$REDIS_PID" "$1" "$2" "$3"
-    fi
+    # Rotate which server goes first, so none always gets a warm machine.
+    for i in 0 1 2; do
+      server=(${SERVERS[$(( (i + round) % 3 ))]})
+      run_bench "${server[@]}" $spec
+    done
   done
 done
-stop "$REDIS_PID"; stop "$GEO_PID"
+stop "$REDIS_PID"; stop "$EPOLL_PID"; stop "$URING_PID"
 
 echo
 echo "== throughput: median of $ROUNDS rounds, -c 50 -d 32 -r 1000000 (ops/s, ms)"
@@ -64,16 +68,19 @@ rows = {}
 for server, test, pipe, rps, p50, p99, cpu in csv.reader(open(sys.argv[1])):
     rows.setdefault((test, pipe, server), []).append((float(rps), float(p50), float(p99), float(cpu)))
 def med(vals, i): return statistics.median(v[i] for v in vals)
-print(f"{'test':<12}{'pipe':>5}{'redis ops/s':>14}{'geo ops/s':>14}{'ratio':>8}{'redis p50':>11}{'geo p50':>9}"
-      f"{'redis p99':>11}{'geo p99':>9}{'redis cpu':>11}{'geo cpu':>9}{'ratio':>7}")
-for test, pipe in sorted({(t, p) for t, p, _ in rows}, key=lambda k: (int(k[1][1:]), k[0])):
-    r, g = rows[(test, pipe, "redis")], rows[(test, pipe, "geocached")]
-    print(f"{test.upper():<12}{pipe:>5}{med(r,0):>14,.0f}{med(g,0):>14,.0f}{med(g,0)/med(r,0):>8.2f}"
-          f"{med(r,1):>11.3f}{med(g,1):>9.3f}{med(r,2):>11.3f}{med(g,2):>9.3f}"
-          f"{med(r,3):>11.2f}{med(g,3):>9.2f}{med(g,3)/med(r,3):>7.2f}")
-print("cpu: the server process's user+system time per request, µs (/proc/PID/stat)")
+tests = sorted({(t, p) for t, p, _ in rows}, key=lambda k: (int(k[1][1:]), k[0]))
+for title, i, fmt in (("ops/s", 0, ",.0f"), ("p50 ms", 1, ".3f"), ("p99 ms", 2, ".3f"),
+                      ("cpu µs/request", 3, ".2f")):
+    print(f"-- {title}")
+    print(f"{'test':<12}{'pipe':>5}{'redis':>12}{'epoll':>12}{'uring':>12}{'epoll/redis':>13}{'uring/redis':>13}")
+    for test, pipe in tests:
+        r, e, u = (med(rows[(test, pipe, s)], i) for s in ("redis", "epoll", "uring"))
+        print(f"{test.upper():<12}{pipe:>5}{r:>12{fmt}}{e:>12{fmt}}{u:>12{fmt}}{e/r:>13.2f}{u/r:>13.2f}")
+print("epoll, uring: geocached --io-engine epoll / uring. cpu: the server process's user+system time per "
+      "request, µs (/proc/PID/stat)")
 PY
 rm -f "$RESULTS"
+[[ ${PARTS:-all} == throughput ]] && exit 0
 
 # ---------------------------------------------------------------- memory
 echo

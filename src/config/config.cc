@@ -233,6 +233,12 @@ const std::vector<Setting>& settings() {
       SIZE_SETTING("server", "client-output-buffer-limit", server.client_output_buffer_limit,
                    "unsent replies per client before it is closed, bytes"),
       INT_SETTING("server", "threads", server.threads, 0, 256, "event-loop threads; 0 = one per core"),
+      STRING_SETTING("server", "io-engine", server.io_engine,
+                     "how the event loops do their I/O: uring (io_uring; epoll, with a warning, where the kernel "
+                     "refuses it) or epoll"),
+      INT_SETTING("server", "io-uring-entries", server.io_uring_entries, 1, 1 << 20,
+                  "submission queue entries of each loop's io_uring; over the kernel's maximum (32768) the "
+                  "ring cannot be made and epoll is used"),
       STRING_SETTING("server", "loglevel", server.loglevel, "debug, verbose, notice or warning"),
       STRING_SETTING("server", "logfile", server.logfile, "log file; empty = stderr"),
       BOOL_SETTING("server", "daemonize", server.daemonize, "only 'no' is supported"),
@@ -467,6 +473,9 @@ void Config::validate() const {
   static const char* kLevels[] = {"debug", "verbose", "notice", "warning"};
   if (std::find(std::begin(kLevels), std::end(kLevels), server.loglevel) == std::end(kLevels)) {
     throw std::invalid_argument("server.loglevel: must be debug, verbose, notice or warning");
+  }
+  if (server.io_engine != "uring" && server.io_engine != "epoll") {
+    throw std::invalid_argument("server.io-engine: must be uring or epoll");
   }
   if (server.daemonize) throw std::invalid_argument("server.daemonize: only 'no' is supported; use a supervisor");
 }

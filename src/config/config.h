@@ -33,6 +33,10 @@ struct ServerOptions {
   size_t client_query_buffer_limit = 1ull << 30;    // unparsed input per client, bytes
   size_t client_output_buffer_limit = 256ull << 20; // unsent replies per client, bytes; over it the client is closed
   int threads = 0;                 // event-loop threads; 0 = one per core
+  // How the event loops do their I/O: "uring" (io_uring; epoll if the
+  // kernel refuses a ring) or "epoll".
+  std::string io_engine = "uring";
+  int io_uring_entries = 1024;     // submission queue entries of each loop's ring
   std::string loglevel = "notice"; // debug, verbose, notice, warning
   std::string logfile;             // empty = stderr
   bool daemonize = false;          // only "no" is supported; run under a supervisor

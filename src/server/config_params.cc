@@ -175,6 +175,10 @@ std::string get_protected(CommandContext& ctx) { return yes_no(ctx.server.config
 std::string get_loglevel(CommandContext& ctx) { return ctx.server.config().server.loglevel; }
 std::string get_logfile(CommandContext& ctx) { return ctx.server.config().server.logfile; }
 std::string get_threads(CommandContext& ctx) { return std::to_string(ctx.server.config().server.threads); }
+std::string get_io_engine(CommandContext& ctx) { return ctx.server.config().server.io_engine; }
+std::string get_uring_entries(CommandContext& ctx) {
+  return std::to_string(ctx.server.config().server.io_uring_entries);
+}
 std::string get_databases(CommandContext&) { return std::to_string(kDatabases); }
 std::string get_empty(CommandContext&) { return ""; }
 std::string get_no(CommandContext&) { return "no"; }
@@ -201,6 +205,8 @@ constexpr ConfigParam kParams[] = {
     {"loglevel", get_loglevel, nullptr},
     {"logfile", get_logfile, nullptr},
     {"threads", get_threads, nullptr},
+    {"io-engine", get_io_engine, nullptr},
+    {"io-uring-entries", get_uring_entries, nullptr},
     {"databases", get_databases, nullptr},
     // Persistence does not exist; these answer what tools such as
     // redis-benchmark ask at start.

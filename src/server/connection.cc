@@ -14,6 +14,11 @@
 // bytes are then over the limit the client is dropped before its next
 // command runs. A client so costs at most about the limit plus one reply,
 // as in Redis (whose reply list is also made of blocks).
+//
+// With deferred output (io_uring) a flush only queues: the loop takes the
+// queued blocks at the end of its turn and sends every connection's in one
+// submission. Bytes taken but not yet reported sent still count against the
+// limit, so the bound holds whichever engine moves them.
 #include "server/connection.h"
 
 #include <sys/socket.h>
@@ -137,7 +142,17 @@ Connection::Next Connection::on_readable(int64_t now_ms) {
     }
     return Next::kClose;
   }
-  in_end_ += static_cast<size_t>(n);
+  return took_input(static_cast<size_t>(n), now_ms);
+}
+
+Connection::Next Connection::on_input(const char* data, size_t size, int64_t now_ms) {
+  if (!reserve_input(size)) return Next::kClose;
+  memcpy(in_.get() + in_end_, data, size);
+  return took_input(size, now_ms);
+}
+
+Connection::Next Connection::took_input(size_t n, int64_t now_ms) {
+  in_end_ += n;
   HotCounters::add(counters_.input_bytes, static_cast<uint64_t>(n));
   session_.last_interaction_ms.store(now_ms, std::memory_order_relaxed);
   return run_input();
@@ -146,10 +161,8 @@ Connection::Next Connection::on_readable(int64_t now_ms) {
 Connection::Next Connection::run_input() {
   bool keep = process_input();
   Next next = flush_output();
-  if (!keep || session_.kill_requested.load(std::memory_order_relaxed)) {
-    flush_best_effort();
-    return Next::kClose;
-  }
+  // The loop sends what is left, as far as it goes, when it closes.
+  if (!keep || session_.kill_requested.load(std::memory_order_relaxed)) return Next::kClose;
   return next;
 }
 
@@ -221,40 +234,23 @@ Connection::Next Connection::resume(int64_t now_ms) {
 }
 
 Connection::Next Connection::flush_output() {
-  // Oldest first: the queued blocks, then the replies since.
-  while (!queued_.empty()) {
-    const std::string& block = queued_.front();
-    const size_t before = queued_pos_;
-    if (!send_some(session_.fd, block, &queued_pos_, counters_)) return Next::kClose;
-    queued_bytes_ -= queued_pos_ - before;
-    if (queued_pos_ < block.size()) break;  // the socket is full
-    queued_.pop_front();
-    queued_pos_ = 0;
+  if (deferred_) {
+    queue_new_output(0);
+  } else if (!send_now()) {
+    return Next::kClose;
   }
-  if (!out_.empty()) {
-    size_t sent = 0;
-    if (queued_.empty() && !send_some(session_.fd, out_, &sent, counters_)) return Next::kClose;
-    if (sent == out_.size()) {
-      out_.clear();
-      if (out_.capacity() > kKeepCapacity) out_.shrink_to_fit();
-    } else {
-      if (queued_.empty()) queued_pos_ = sent;
-      queued_bytes_ += out_.size() - sent;
-      queued_.push_back(std::move(out_));
-      out_ = std::string();  // the writer keeps appending here
-    }
-  }
-  session_.output_buffer_bytes.store(queued_bytes_, std::memory_order_relaxed);
-  if (queued_.empty()) return Next::kRead;
+  const size_t unsent = queued_bytes_ + taken_bytes_;
+  session_.output_buffer_bytes.store(unsent, std::memory_order_relaxed);
+  if (unsent == 0) return Next::kRead;
   const size_t limit = state_.client_output_buffer_limit.load(std::memory_order_relaxed);
-  if (limit > 0 && queued_bytes_ > limit) {
+  if (limit > 0 && unsent > limit) {
     state_.stats().closed_output_limit.fetch_add(1, std::memory_order_relaxed);
     uint64_t held = 0;
     if (state_.output_limit_log.allow(state_.now_ms(), &held)) {
       spdlog::warn(
           "client {} closed: {} bytes of replies unread, over client-output-buffer-limit {} "
           "({} more since the last such line)",
-          session_.addr, queued_bytes_, limit, held);
+          session_.addr, unsent, limit, held);
     }
     // Like Redis: the client goes with its replies unsent.
     drop_output();
@@ -263,11 +259,69 @@ Connection::Next Connection::flush_output() {
   return Next::kWrite;
 }
 
+void Connection::queue_new_output(size_t sent) {
+  if (sent == out_.size()) {
+    out_.clear();
+    if (out_.capacity() > kKeepCapacity) out_.shrink_to_fit();
+    return;
+  }
+  if (queued_.empty()) queued_pos_ = sent;
+  queued_bytes_ += out_.size() - sent;
+  queued_.push_back(std::move(out_));
+  out_ = std::string();  // the writer keeps appending here
+}
+
+bool Connection::send_now() {
+  // Oldest first: the queued blocks, then the replies since.
+  while (!queued_.empty()) {
+    const std::string& block = queued_.front();
+    const size_t before = queued_pos_;
+    if (!send_some(session_.fd, block, &queued_pos_, counters_)) return false;
+    queued_bytes_ -= queued_pos_ - before;
+    if (queued_pos_ < block.size()) break;  // the socket is full
+    queued_.pop_front();
+    queued_pos_ = 0;
+  }
+  if (!out_.empty()) {
+    size_t sent = 0;
+    if (queued_.empty() && !send_some(session_.fd, out_, &sent, counters_)) return false;
+    queue_new_output(sent);
+  }
+  return true;
+}
+
+bool Connection::take_output(std::string* bytes) {
+  if (!out_.empty()) queue_new_output(0);
+  if (queued_.empty()) return false;
+  if (queued_.size() == 1 && queued_pos_ == 0) {
+    *bytes = std::move(queued_.front());
+  } else {
+    bytes->clear();
+    bytes->reserve(queued_bytes_);
+    for (const std::string& block : queued_) {
+      bytes->append(block, &block == &queued_.front() ? queued_pos_ : 0);
+    }
+  }
+  queued_.clear();
+  queued_pos_ = 0;
+  taken_bytes_ += queued_bytes_;
+  queued_bytes_ = 0;
+  return true;
+}
+
+void Connection::on_sent(size_t n) {
+  HotCounters::add(counters_.output_bytes, static_cast<uint64_t>(n));
+  taken_bytes_ -= std::min(n, taken_bytes_);
+  session_.output_buffer_bytes.store(queued_bytes_ + taken_bytes_, std::memory_order_relaxed);
+}
+
 void Connection::drop_output() {
   out_.clear();
   out_.shrink_to_fit();
   queued_.clear();
   queued_pos_ = queued_bytes_ = 0;
+  // What the loop took is on its way; it is no longer this client's to count.
+  taken_bytes_ = 0;
   session_.output_buffer_bytes.store(0, std::memory_order_relaxed);
 }
 
@@ -278,15 +332,15 @@ Connection::Next Connection::on_writable() {
     // Input may have waited while output was blocked: run it now.
     bool keep = process_input();
     next = flush_output();
-    if (!keep) {
-      flush_best_effort();
-      return Next::kClose;
-    }
+    if (!keep) return Next::kClose;
   }
   return next;
 }
 
 void Connection::flush_best_effort() {
+  // The loop sent (or gave up on) what it had taken.
+  deferred_ = false;
+  taken_bytes_ = 0;
   if (has_pending_output()) flush_output();
 }
 

@@ -1,6 +1,9 @@
 // Connection: one client's socket, buffers, parser and session. Reads what
 // the socket has, runs every complete command in it (pipelining), and sends
-// all their replies with one write.
+// all their replies with one write. How the bytes move is the event loop's
+// I/O engine's (server/io_engine.h): epoll lets the connection read and send
+// itself; io_uring hands it what a receive brought (on_input) and takes its
+// replies to send them (defer_output, take_output, on_sent).
 //
 // Thread-safety: owned by one event loop and used only on its thread.
 #pragma once
@@ -39,12 +42,28 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // Reads what the socket has and runs it.
   Next on_readable(int64_t now_ms);
+  // Runs input that arrived by other means (an io_uring receive).
+  Next on_input(const char* data, size_t size, int64_t now_ms);
+  // Sends what waited; once all is out, runs input that waited behind it.
   Next on_writable();
+
+  // From now on replies are not sent by the connection: the loop takes them
+  // (take_output) and reports what went (on_sent); on_writable() then only
+  // does the rest of its work.
+  void defer_output() { deferred_ = true; }
+  // Moves every unsent reply into *bytes, oldest first. They count as unsent
+  // (client-output-buffer-limit, CLIENT LIST) until on_sent(). False: none.
+  bool take_output(std::string* bytes);
+  // n bytes of what take_output() gave were sent.
+  void on_sent(size_t n);
+
   // What other threads sent (pub/sub messages, invalidations) goes out; a
   // kill request or an overflowed mailbox closes the connection.
   Next on_mail();
-  // Sends what can be sent without blocking, for a connection being closed.
+  // Sends what can be sent without blocking, for a connection being closed
+  // (with deferred output: after the loop sent what it had taken).
   void flush_best_effort();
 
   // A command that cannot answer yet (ClientSession::Wait) holds the
@@ -62,13 +81,21 @@ class Connection {
  private:
   // Runs the complete commands in the input buffer. False: close the connection.
   bool process_input();
+  // Counts n bytes just put at in_end_, then run_input().
+  Next took_input(size_t n, int64_t now_ms);
   // process_input(), then sends the replies: what the loop does next.
   Next run_input();
   // Sends queued then new replies, as much as the socket takes. kClose if
   // the peer is gone or the unsent bytes are over client-output-buffer-limit
   // (then they are dropped); kWrite if some wait for EPOLLOUT.
+  // With deferred output it only queues them for take_output().
   Next flush_output();
-  bool has_pending_output() const { return !out_.empty() || !queued_.empty(); }
+  // Sends queued_ then out_ as far as the socket takes; what is left of out_
+  // joins queued_. False if the peer is gone.
+  bool send_now();
+  // out_ joins queued_, but its first `sent` bytes, which were sent.
+  void queue_new_output(size_t sent);
+  bool has_pending_output() const { return !out_.empty() || !queued_.empty() || taken_bytes_ > 0; }
   void drop_output();
   void compact_input();
   bool reserve_input(size_t free_bytes);
@@ -94,6 +121,9 @@ class Connection {
   std::deque<std::string> queued_;  // oldest first
   size_t queued_pos_ = 0;           // bytes of queued_.front() already sent
   size_t queued_bytes_ = 0;         // unsent bytes in queued_
+
+  bool deferred_ = false;   // the loop sends the replies (defer_output)
+  size_t taken_bytes_ = 0;  // taken by the loop, not reported sent yet
 };
 
 }  // namespace geocache

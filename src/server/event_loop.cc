@@ -1,8 +1,6 @@
-// EventLoop. Level-triggered epoll: a readable client is read once per
-// wake-up and its complete commands run; if more input remains in the
-// kernel, epoll reports it again on the next turn, which keeps one busy
-// client from starving the others. EPOLLOUT is asked for only while a
-// client has unsent replies.
+// EventLoop. Its engine reports what happened (IoHandler); the loop
+// accepts, adopts handed-over sockets, delivers mail, resumes parked
+// connections and closes clients, whatever the engine.
 //
 // Every 100 ms the loop wakes even when idle, to see stop requests and
 // (once a second) to close clients idle longer than `timeout`. Both the
@@ -16,7 +14,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -29,14 +26,6 @@
 #include "spdlog/spdlog.h"
 
 namespace geocache {
-
-struct EventLoop::Watch {
-  enum class Kind { kListener, kWake, kClient } kind;
-  int fd = -1;
-  RegionId region = 0;
-  bool want_write = false;
-  std::unique_ptr<Connection> conn;
-};
 
 namespace {
 
@@ -80,24 +69,19 @@ void refuse(int fd, std::string_view line) {
 
 }  // namespace
 
-EventLoop::EventLoop(int index, GeoCache& cache, ServerState& state)
+int EventLoop::make_wake_fd() { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+EventLoop::EventLoop(int index, GeoCache& cache, ServerState& state, int wake_fd, std::unique_ptr<IoEngine> engine)
     : index_(index),
       cache_(cache),
       state_(state),
       counters_(state.add_hot_counters()),
-      gate_slot_(cache.gate().add_slot()) {
-  epfd_ = epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  wake_watch_ = std::make_unique<Watch>();
-  wake_watch_->kind = Watch::Kind::kWake;
-  wake_watch_->fd = wake_fd_;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = wake_watch_.get();
-  epoll_ctl(epfd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-}
+      gate_slot_(cache.gate().add_slot()),
+      wake_fd_(wake_fd),
+      engine_(std::move(engine)) {}
 
 EventLoop::~EventLoop() {
+  engine_.reset();  // before what its operations name
   clients_.clear();
   for (auto& l : listeners_) ::close(l->fd);
   {
@@ -109,7 +93,6 @@ EventLoop::~EventLoop() {
     pending_.clear();
   }
   ::close(wake_fd_);
-  ::close(epfd_);
 }
 
 void EventLoop::add_listener(int fd, RegionId region) {
@@ -117,10 +100,7 @@ void EventLoop::add_listener(int fd, RegionId region) {
   w->kind = Watch::Kind::kListener;
   w->fd = fd;
   w->region = region;
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = w.get();
-  epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev);
+  engine_->add_listener(*w);
   listeners_.push_back(std::move(w));
 }
 
@@ -155,7 +135,7 @@ void EventLoop::wake_if_parked() {
   if (parked_count_.load(std::memory_order_relaxed) > 0) wake();
 }
 
-void EventLoop::accept_all(const Watch& listener) {
+void EventLoop::on_listener(IoWatch& listener) {
   for (int i = 0; i < 256; ++i) {
     sockaddr_storage peer{};
     socklen_t len = sizeof(peer);
@@ -199,21 +179,17 @@ void EventLoop::adopt(Pending p) {
   w->region = p.region;
   w->conn = std::make_unique<Connection>(p.fd, p.region, std::move(p.addr), std::move(p.laddr), cache_, state_,
                                          *counters_, gate_slot_, this, w.get());
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.ptr = w.get();
-  if (epoll_ctl(epfd_, EPOLL_CTL_ADD, p.fd, &ev) != 0) {
-    spdlog::warn("epoll_ctl add: {}", strerror(errno));
-    return;  // w's destructor closes the socket and frees the slot
-  }
+  if (!engine_->add_client(*w)) return;  // w's destructor closes the socket and frees the slot
   Watch* key = w.get();
   clients_.emplace(key, std::move(w));
 }
 
+void EventLoop::on_wake() {
+  take_handed_over();
+  take_mail();
+}
+
 void EventLoop::take_handed_over() {
-  uint64_t count;
-  ssize_t ignored = ::read(wake_fd_, &count, sizeof(count));
-  (void)ignored;
   std::vector<Pending> batch;
   {
     MutexLock lock(pending_mu_);
@@ -231,30 +207,31 @@ void EventLoop::take_mail() {
   for (const auto& box : boxes) {
     // A closed mailbox's connection is gone (it closes it as it goes, on
     // this thread), so its owner is not looked at.
+    // A closing one (its engine finishing its I/O) takes no more.
     if (box->closed()) continue;
     auto* w = static_cast<Watch*>(box->owner());
-    const Connection::Next next = w->conn->on_mail();
-    if (next == Connection::Next::kClose) {
-      close_client(w);
-    } else {
-      set_interest(w, next == Connection::Next::kWrite);
-    }
+    if (w->closing) continue;
+    follow(w, w->conn->on_mail());
   }
 }
 
-void EventLoop::set_interest(Watch* w, bool want_write) {
-  if (w->want_write == want_write) return;
-  w->want_write = want_write;
-  epoll_event ev{};
-  ev.events = want_write ? (EPOLLIN | EPOLLOUT) : EPOLLIN;
-  ev.data.ptr = w;
-  epoll_ctl(epfd_, EPOLL_CTL_MOD, w->fd, &ev);
+void EventLoop::follow(Watch* w, Connection::Next next) {
+  if (next == Connection::Next::kClose) {
+    close_client(w);
+  } else {
+    engine_->update(*w, next);
+  }
 }
 
 void EventLoop::close_client(Watch* w) {
-  epoll_ctl(epfd_, EPOLL_CTL_DEL, w->fd, nullptr);
+  if (w->closing) return;
+  w->closing = true;
   if (parked_.erase(w) != 0) parked_count_.store(parked_.size(), std::memory_order_relaxed);
-  clients_.erase(w);  // the Connection closes the socket
+  engine_->remove(*w);  // release() follows
+}
+
+void EventLoop::release(IoWatch& watch) {
+  clients_.erase(&watch);  // the Connection closes the socket
 }
 
 void EventLoop::note_parked(Watch* w) {
@@ -262,18 +239,9 @@ void EventLoop::note_parked(Watch* w) {
   parked_count_.store(parked_.size(), std::memory_order_relaxed);
 }
 
-void EventLoop::on_client(Watch* w, uint32_t events) {
-  Connection::Next next = Connection::Next::kRead;
-  if (events & EPOLLOUT) next = w->conn->on_writable();
-  if (next != Connection::Next::kClose && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-    next = w->conn->on_readable(state_.now_ms());
-  }
-  if (next == Connection::Next::kClose) {
-    close_client(w);
-  } else {
-    set_interest(w, next == Connection::Next::kWrite);
-    note_parked(w);
-  }
+void EventLoop::on_client(IoWatch& client, Connection::Next next) {
+  follow(&client, next);
+  if (next != Connection::Next::kClose) note_parked(&client);
 }
 
 void EventLoop::resume_parked(int64_t now_ms) {
@@ -284,12 +252,8 @@ void EventLoop::resume_parked(int64_t now_ms) {
   parked_.clear();
   for (Watch* w : parked) {
     Connection::Next next = w->conn->resume(now_ms);
-    if (next == Connection::Next::kClose) {
-      close_client(w);
-      continue;
-    }
-    set_interest(w, next == Connection::Next::kWrite);
-    if (w->conn->parked()) parked_.insert(w);
+    follow(w, next);
+    if (next != Connection::Next::kClose && w->conn->parked()) parked_.insert(w);
   }
   parked_count_.store(parked_.size(), std::memory_order_relaxed);
 }
@@ -305,6 +269,7 @@ void EventLoop::close_idle_clients(int64_t now_ms) {
   if (timeout_s <= 0) return;
   std::vector<Watch*> idle;
   for (auto& [w, owned] : clients_) {
+    if (w->closing) continue;
     int64_t last = w->conn->session().last_interaction_ms.load(std::memory_order_relaxed);
     if (now_ms - last > timeout_s * 1000) idle.push_back(w);
   }
@@ -315,30 +280,10 @@ void EventLoop::close_idle_clients(int64_t now_ms) {
 }
 
 void EventLoop::run() {
-  constexpr int kMaxEvents = 256;
-  epoll_event events[kMaxEvents];
+  engine_->begin();
   int64_t last_sweep = state_.now_ms();
   while (!stopping_.load(std::memory_order_relaxed)) {
-    int n = epoll_wait(epfd_, events, kMaxEvents, wait_timeout_ms(state_.now_ms()));
-    if (n < 0 && errno != EINTR) {
-      spdlog::error("epoll_wait: {}", strerror(errno));
-      break;
-    }
-    for (int i = 0; i < n; ++i) {
-      auto* w = static_cast<Watch*>(events[i].data.ptr);
-      switch (w->kind) {
-        case Watch::Kind::kListener:
-          accept_all(*w);
-          break;
-        case Watch::Kind::kWake:
-          take_handed_over();
-          take_mail();
-          break;
-        case Watch::Kind::kClient:
-          on_client(w, events[i].events);
-          break;
-      }
-    }
+    if (!engine_->poll(wait_timeout_ms(state_.now_ms()), *this)) break;
     int64_t now = state_.now_ms();
     // Replication progress wakes the loop (wake_if_parked); deadlines end
     // the wait above.
@@ -348,7 +293,14 @@ void EventLoop::run() {
       close_idle_clients(now);
     }
   }
-  for (auto& [w, owned] : clients_) owned->conn->flush_best_effort();
+  // Each client sends what it can of its replies as it goes.
+  std::vector<Watch*> all;
+  for (auto& [w, owned] : clients_) all.push_back(w);
+  for (Watch* w : all) close_client(w);
+  while (engine_->releasing() > 0) {
+    if (!engine_->poll(0, *this)) break;
+  }
+  engine_->end();
   clients_.clear();
 }
 

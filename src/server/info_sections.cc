@@ -57,6 +57,9 @@ std::string run_id(const GeoCache& cache) {
   return fmt::format("{:016x}{:016x}{:08x}", id, id * 0x9e3779b97f4a7c15ull, static_cast<uint32_t>(id >> 17));
 }
 
+// Redis' name for the engine's way of waiting.
+std::string_view multiplexing_api(std::string_view engine) { return engine == "uring" ? "io_uring" : "epoll"; }
+
 void server_section(CommandContext& ctx, Out out) {
   const Config& c = ctx.server.config();
   const int64_t uptime = (ctx.server.now_ms() - ctx.server.start_ms()) / 1000;
@@ -65,11 +68,12 @@ void server_section(CommandContext& ctx, Out out) {
   fmt::format_to(out,
                  "# Server\r\nredis_version:{}\r\ngeocache_version:{}\r\nredis_git_sha1:00000000\r\n"
                  "redis_git_dirty:0\r\nredis_mode:standalone\r\nos:Linux\r\narch_bits:{}\r\n"
-                 "multiplexing_api:epoll\r\ngcc_version:{}.{}.{}\r\nprocess_id:{}\r\nprocess_supervised:no\r\n"
+                 "multiplexing_api:{}\r\nio_engine:{}\r\ngcc_version:{}.{}.{}\r\nprocess_id:{}\r\nprocess_supervised:no\r\n"
                  "run_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\n"
                  "uptime_in_days:{}\r\nhz:10\r\nconfigured_hz:10\r\nexecutable:{}\r\nconfig_file:{}\r\n"
                  "io_threads_active:0\r\nserver_threads:{}\r\n\r\n",
-                 kRedisCompatVersion, geocache_version(), sizeof(void*) * 8, __GNUC__, __GNUC_MINOR__,
+                 kRedisCompatVersion, geocache_version(), sizeof(void*) * 8, multiplexing_api(ctx.server.io_engine.load()),
+                 ctx.server.io_engine.load(), __GNUC__, __GNUC_MINOR__,
                  __GNUC_PATCHLEVEL__, getpid(), run_id(ctx.cache), c.server.port, ctx.server.clock().now_us(),
                  uptime, uptime / 86400, exe_len > 0 ? std::string_view(exe, static_cast<size_t>(exe_len)) : "",
                  c.config_file, ctx.server.server_threads.load());

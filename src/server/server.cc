@@ -50,6 +50,25 @@ Status Server::listen_on(const std::string& address, int port, std::vector<int>*
   return st;
 }
 
+std::vector<std::unique_ptr<IoEngine>> Server::make_engines(const std::vector<int>& wake_fds) {
+  const ServerOptions& options = state_.config().server;
+  std::vector<std::unique_ptr<IoEngine>> engines;
+  if (options.io_engine == "uring") {
+    std::string why;
+    for (int fd : wake_fds) {
+      auto engine = make_uring_engine(fd, static_cast<unsigned>(options.io_uring_entries), &why);
+      if (!engine) break;
+      engines.push_back(std::move(engine));
+    }
+    if (engines.size() == wake_fds.size()) return engines;
+    // Then every loop uses epoll: one engine for the whole server, as INFO says.
+    engines.clear();
+    spdlog::warn("io_uring unavailable ({}): the event loops use epoll", why);
+  }
+  for (int fd : wake_fds) engines.push_back(make_epoll_engine(fd));
+  return engines;
+}
+
 Status Server::start() {
   const Config& config = state_.config();
   int n = config.server.threads;
@@ -105,7 +124,13 @@ Status Server::start() {
   }
   state_.set_ports(ports_);
 
-  for (int i = 0; i < n; ++i) loops_.push_back(std::make_unique<EventLoop>(i, cache_, state_));
+  std::vector<int> wake_fds;
+  for (int i = 0; i < n; ++i) wake_fds.push_back(EventLoop::make_wake_fd());
+  std::vector<std::unique_ptr<IoEngine>> engines = make_engines(wake_fds);
+  for (int i = 0; i < n; ++i) {
+    loops_.push_back(std::make_unique<EventLoop>(i, cache_, state_, wake_fds[i], std::move(engines[i])));
+  }
+  state_.io_engine.store(loops_[0]->engine_name());
   std::vector<EventLoop*> peers;
   for (auto& l : loops_) peers.push_back(l.get());
   loops_[0]->set_peers(peers);

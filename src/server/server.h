@@ -44,6 +44,9 @@ class Server {
 
  private:
   Status listen_on(const std::string& address, int port, std::vector<int>* fds);
+  // One engine per loop (around its wake-up eventfd): what server.io-engine
+  // asks for, or epoll for all if io_uring is refused for one.
+  std::vector<std::unique_ptr<IoEngine>> make_engines(const std::vector<int>& wake_fds);
 
   GeoCache& cache_;
   ServerState& state_;

@@ -96,6 +96,10 @@ class ServerState {
   // Event loops actually running (threads = 0 means one per core); set by
   // Server::start, 0 before.
   std::atomic<int> server_threads{0};
+  // The loops' I/O engine ("epoll" or "uring"): server.io-engine, or epoll
+  // when io_uring was asked for and the kernel refused it. Set by
+  // Server::start (a static string).
+  std::atomic<const char*> io_engine{"epoll"};
   // The highest used_memory INFO or MEMORY STATS has computed (used_memory_peak).
   std::atomic<uint64_t> used_memory_peak{0};
 

@@ -189,6 +189,8 @@ TEST(ConfigTest, BadValuesAreRejectedWithTheirName) {
   EXPECT_THAT(error_of({"--regions", "a,a"}), HasSubstr("'a' is listed twice"));
   EXPECT_THAT(error_of({"--amqp-url", "http://x"}), HasSubstr("amqp.url"));
   EXPECT_THAT(error_of({"--loglevel", "chatty"}), HasSubstr("server.loglevel"));
+  EXPECT_THAT(error_of({"--io-engine", "kqueue"}), HasSubstr("server.io-engine: must be uring or epoll"));
+  EXPECT_THAT(error_of({"--io-uring-entries", "0"}), HasSubstr("server.io-uring-entries"));
   EXPECT_THAT(error_of({"--no-such-flag", "1"}), HasSubstr("no-such-flag"));
 }
 

@@ -99,6 +99,15 @@ std::unique_ptr<GeocachedProcess> GeocachedProcess::one_region(const std::string
       new GeocachedProcess(std::move(args), {region}, {{region, port}}, std::move(placement)));
 }
 
+std::vector<std::string> io_engine_args(const std::vector<std::string>& args) {
+  const char* engine = std::getenv("GEOCACHE_TEST_IO_ENGINE");
+  if (engine == nullptr || *engine == '\0') return {};
+  for (const auto& a : args) {
+    if (a == "--io-engine" || a.rfind("--io-engine=", 0) == 0) return {};
+  }
+  return {"--io-engine", engine};
+}
+
 bool GeocachedProcess::start() {
   if (log_path_.empty()) {
     char tmpl[] = "/tmp/geocached-test-XXXXXX";
@@ -110,8 +119,10 @@ bool GeocachedProcess::start() {
   started_ = false;
   // Everything the child needs is built before fork: between fork and exec
   // it may only make system calls.
+  std::vector<std::string> engine = io_engine_args(args_);
   std::vector<char*> argv;
   for (auto& a : args_) argv.push_back(a.data());
+  for (auto& a : engine) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::vector<char*> envp;
   auto overridden = [&](const char* entry) {

@@ -29,6 +29,11 @@ struct ReplyDeleter {
 };
 using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
+// The event-loop engine the test run asks for: GEOCACHE_TEST_IO_ENGINE
+// (epoll or uring; ctest runs the key programs once per engine), given as
+// --io-engine unless args name one. Empty: geocached's default.
+std::vector<std::string> io_engine_args(const std::vector<std::string>& args);
+
 // A port that was free a moment ago (bound to port 0, then released).
 int free_port();
 // Whether something accepts connections on 127.0.0.1:port.

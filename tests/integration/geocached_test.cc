@@ -276,6 +276,38 @@ TEST(GeocachedProcessTest, SigtermStopsCleanly) {
   EXPECT_NE(server.log().find("bye"), std::string::npos);
 }
 
+// INFO server names the engine the loops run on.
+std::string io_engine_of(const GeocachedProcess& server) {
+  auto c = server.connect();
+  Reply info = command(c.get(), {"INFO", "server"});
+  std::string text = info ? std::string(info->str, info->len) : "";
+  const size_t at = text.find("io_engine:");
+  if (at == std::string::npos) return "<none>";
+  return text.substr(at + 10, text.find('\r', at) - at - 10);
+}
+
+TEST(GeocachedProcessTest, ServesOnTheEngineAskedFor) {
+  for (const char* engine : {"epoll", "uring"}) {
+    GeocachedProcess server({"--io-engine", engine, "--threads", "2"});
+    ASSERT_TRUE(server.started()) << server.log();
+    EXPECT_EQ(io_engine_of(server), engine) << server.log();
+    auto c = server.connect();
+    EXPECT_EQ(std::string(command(c.get(), {"SET", "k", engine})->str), "OK");
+    EXPECT_EQ(std::string(command(c.get(), {"GET", "k"})->str), engine);
+  }
+}
+
+TEST(GeocachedProcessTest, FallsBackToEpollWhenTheKernelRefusesAnIoUring) {
+  // Over the kernel's largest submission queue (32768): the ring cannot be made.
+  GeocachedProcess server({"--io-engine", "uring", "--io-uring-entries", "65536"});
+  ASSERT_TRUE(server.started()) << server.log();
+  EXPECT_EQ(io_engine_of(server), "epoll");
+  EXPECT_NE(server.log().find("io_uring unavailable"), std::string::npos) << server.log();
+  auto c = server.connect();
+  EXPECT_EQ(std::string(command(c.get(), {"SET", "k", "v"})->str), "OK");
+  EXPECT_EQ(std::string(command(c.get(), {"GET", "k"})->str), "v");
+}
+
 TEST(GeocachedProcessTest, RequirepassAndAuth) {
   GeocachedProcess server({"--requirepass", "s3cret"});
   ASSERT_TRUE(server.started()) << server.log();
