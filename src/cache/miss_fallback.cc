@@ -11,6 +11,7 @@ namespace geocache {
 void MissFallbackOptions::validate() const {
   if (timeout_ms < 1) throw std::invalid_argument("miss_fallback.timeout_ms must be at least 1");
   if (max_pending < 1) throw std::invalid_argument("miss_fallback.max_pending must be at least 1");
+  if (state_timeout_ms < 1) throw std::invalid_argument("miss_fallback.state_timeout_ms must be at least 1");
   breaker.validate();
 }
 
@@ -74,8 +75,24 @@ std::optional<uint64_t> MissFallback::fetch(RegionId region, std::string_view ke
     ++stats_.skipped;
     return std::nullopt;
   }
+  return ask_locked(region, peer, key, options_.timeout_ms);
+}
+
+std::optional<uint64_t> MissFallback::fetch_from(RegionId region, RegionId peer, std::string_view key) {
+  MutexLock lock(mu_);
+  if (!running_) return std::nullopt;
+  if (auto it = by_key_.find({region, std::string(key)}); it != by_key_.end()) return it->second;
+  if (pending_.size() >= options_.max_pending) {
+    ++stats_.skipped;
+    return std::nullopt;
+  }
+  ++stats_.state_fetches;
+  return ask_locked(region, peer, key, options_.state_timeout_ms);
+}
+
+uint64_t MissFallback::ask_locked(RegionId region, RegionId peer, std::string_view key, int64_t timeout_ms) {
   const uint64_t ticket = next_ticket_++;
-  pending_[ticket] = Pending{region, peer, std::string(key), clock_->now_ms() + options_.timeout_ms};
+  pending_[ticket] = Pending{region, peer, std::string(key), clock_->now_ms() + timeout_ms};
   by_key_[{region, std::string(key)}] = ticket;
   EventBatch request;
   request.kind = BatchKind::kFetchRequest;
