@@ -140,7 +140,7 @@ void rpushx_command(CommandContext& ctx, Args args) { push(ctx, args, false, tru
 void pop(CommandContext& ctx, Args args, bool head) {
   std::optional<int64_t> count;
   if (args.size() > 3) {
-    ctx.reply.error(errors::kSyntax);
+    ctx.reply.error(errors::wrong_arity(head ? "lpop" : "rpop"));
     return;
   }
   if (args.size() == 3) {
