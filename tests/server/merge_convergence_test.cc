@@ -209,16 +209,17 @@ TEST_F(MergeConvergenceTest, ConcurrentListPushesInThreeRegionsConvergeToOneList
   EXPECT_EQ(cache_->list_state_fetches(), fetches);
 }
 
-// A region cut off while the others write its list catches up when healed:
-// the ops it receives apply in order (same stream), and its own concurrent
-// write loses to a newer one made elsewhere.
+// A region cut off while another writes its list catches up when healed:
+// its own concurrent write loses to the newer ones made elsewhere, whose
+// whole list it fetches, and the third region (which applied every op in
+// order, then got c's older one) stays as it is.
 TEST_F(MergeConvergenceTest, AnIsolatedRegionsListConvergesWhenHealed) {
   run("a", {"RPUSH", "q", "1", "2", "3"});
   quiesce();
   isolate("c");
   run("c", {"LPUSH", "q", "from-c"});
   run("a", {"RPUSH", "q", "4"});
-  run("b", {"LPOP", "q"});  // newer than c's push
+  run("a", {"LPOP", "q"});  // newer than c's push
   heal_all();
   quiesce();
   for (const auto& r : kRegions) {
