@@ -234,5 +234,27 @@ TEST_F(ListCommandsTest, ConcurrentWritesConvergeToTheNewerWritersList) {
   EXPECT_GE(cache_->list_state_fetches(), 1u);
 }
 
+// A resync snapshot carries a list whole, a big one (over 256 KiB) in
+// pieces that rebuild it at its version, so later ops apply to it.
+TEST_F(ListCommandsTest, ASnapshotCarriesABigListInPieces) {
+  partition();  // r2 gets nothing but the snapshot
+  std::vector<std::string> push = {"RPUSH", "big"};
+  for (int i = 0; i < 40'000; ++i) push.push_back("element-" + std::to_string(i));
+  EXPECT_EQ(run(push), integer(40'000));
+  run({"RPUSH", "small", "a", "b"});
+  const Resync::Stats before = cache_->resync_stats();
+  cache_->resync(kR2, kR1);
+  EXPECT_GT(cache_->resync_stats().records_in - before.records_in, 2u);  // the big list took several records
+  EXPECT_EQ(run_in(kR2, {"LRANGE", "big", "0", "-1"}), run({"LRANGE", "big", "0", "-1"}));
+  EXPECT_EQ(range(kR2, "small"), bulks({"a", "b"}));
+  EXPECT_EQ(cache_->TEST_store(kR2).peek("big")->version, cache_->TEST_store(kR1).peek("big")->version);
+  quiesce();  // the held pushes are older than the snapshot: nothing changes
+  run({"LPUSH", "big", "head"});
+  quiesce();
+  EXPECT_EQ(run_in(kR2, {"LINDEX", "big", "0"}), bulk("head"));
+  EXPECT_EQ(run_in(kR2, {"LLEN", "big"}), integer(40'001));
+  EXPECT_EQ(cache_->list_state_fetches(), 0u);
+}
+
 }  // namespace
 }  // namespace geocache::testing
