@@ -81,7 +81,11 @@ std::optional<uint64_t> MissFallback::fetch(RegionId region, std::string_view ke
 std::optional<uint64_t> MissFallback::fetch_from(RegionId region, RegionId peer, std::string_view key) {
   MutexLock lock(mu_);
   if (!running_) return std::nullopt;
-  if (auto it = by_key_.find({region, std::string(key)}); it != by_key_.end()) return it->second;
+  // Shared only with a fetch from the same peer: another's answer may be
+  // older than what this peer holds.
+  if (auto it = by_key_.find({region, std::string(key)}); it != by_key_.end() && pending_.at(it->second).peer == peer) {
+    return it->second;
+  }
   if (pending_.size() >= options_.max_pending) {
     ++stats_.skipped;
     return std::nullopt;
@@ -93,7 +97,7 @@ std::optional<uint64_t> MissFallback::fetch_from(RegionId region, RegionId peer,
 uint64_t MissFallback::ask_locked(RegionId region, RegionId peer, std::string_view key, int64_t timeout_ms) {
   const uint64_t ticket = next_ticket_++;
   pending_[ticket] = Pending{region, peer, std::string(key), clock_->now_ms() + timeout_ms};
-  by_key_[{region, std::string(key)}] = ticket;
+  by_key_.try_emplace({region, std::string(key)}, ticket);  // a miss shares the first fetch out
   EventBatch request;
   request.kind = BatchKind::kFetchRequest;
   request.origin = region;
@@ -104,6 +108,11 @@ uint64_t MissFallback::ask_locked(RegionId region, RegionId peer, std::string_vi
   ++stats_.fetches;
   cv_.notify_one();
   return ticket;
+}
+
+void MissFallback::forget_key_locked(RegionId region, const std::string& key, uint64_t ticket) {
+  auto it = by_key_.find({region, key});
+  if (it != by_key_.end() && it->second == ticket) by_key_.erase(it);
 }
 
 bool MissFallback::done(uint64_t ticket) const {
@@ -139,7 +148,7 @@ void MissFallback::handle_control(RegionId region, const EventBatch& batch) {
     if (!batch.events.empty() && batch.events[0].key != it->second.key) return;
     answered = std::move(it->second);
     pending_.erase(it);
-    by_key_.erase({answered.region, answered.key});
+    forget_key_locked(answered.region, answered.key, batch.request_id);
     breaker_locked(answered.peer).record_success();
     ++stats_.answered;
     if (!batch.events.empty()) {
@@ -187,7 +196,7 @@ void MissFallback::run() {
       }
       breaker_locked(it->second.peer).record_failure();
       ++stats_.timed_out;
-      by_key_.erase({it->second.region, it->second.key});
+      forget_key_locked(it->second.region, it->second.key, it->first);
       it = pending_.erase(it);
       expired = true;
     }

@@ -127,6 +127,8 @@ class MissFallback {
   void run();
   uint64_t ask_locked(RegionId region, RegionId peer, std::string_view key, int64_t timeout_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops key's entry of by_key_ if it is ticket's.
+  void forget_key_locked(RegionId region, const std::string& key, uint64_t ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   CircuitBreaker& breaker_locked(RegionId peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const MissFallbackOptions options_;
