@@ -299,14 +299,90 @@ std::optional<uint64_t> list_piece_offset(std::string_view op_bytes, Version ver
   return ops[0].a;
 }
 
+namespace {
+
+// Byte offset, within an encoded list's elements (after the count), where
+// element `index` starts (the end for index == count). O(index) varint reads.
+size_t offset_of(std::string_view elements, size_t index) {
+  std::string_view in = elements;
+  for (size_t i = 0; i < index; ++i) next_element(&in);
+  return elements.size() - in.size();
+}
+
+// `list` after one op. Pushes, pops, LSET and LTRIM splice the encoded bytes
+// (one copy, no per-element work beyond finding an offset); LREM and LINSERT
+// go element by element.
+std::string apply_one(std::string_view list, const Op& op) {
+  const ListView view(list);
+  const size_t size = view.size();
+  const std::string_view elements = list.substr(4);
+  std::string out;
+  auto start = [&](size_t count, size_t reserve) {
+    out.reserve(4 + reserve);
+    put_fixed32(&out, static_cast<uint32_t>(count));
+  };
+  switch (op.code) {
+    case ListOps::Code::kPushHead:
+    case ListOps::Code::kPushTail:
+    case ListOps::Code::kAppendAt: {
+      std::string added;
+      for (std::string_view e : op.elements) put_length_prefixed(&added, e);
+      start(size + op.elements.size(), elements.size() + added.size());
+      if (op.code == ListOps::Code::kPushHead) {
+        out.append(added);
+        out.append(elements);
+      } else {
+        out.append(elements);
+        out.append(added);
+      }
+      return out;
+    }
+    case ListOps::Code::kPopHead:
+    case ListOps::Code::kPopTail:
+    case ListOps::Code::kTrim: {
+      // The kept range [from, to).
+      size_t from = 0, to = size;
+      if (op.code == ListOps::Code::kPopHead) from = static_cast<size_t>(std::min<uint64_t>(op.a, size));
+      if (op.code == ListOps::Code::kPopTail) to = size - static_cast<size_t>(std::min<uint64_t>(op.a, size));
+      if (op.code == ListOps::Code::kTrim) {
+        from = static_cast<size_t>(std::min<uint64_t>(op.a, size));
+        to = from + static_cast<size_t>(std::min<uint64_t>(op.b, size - from));
+      }
+      const size_t begin = offset_of(elements, from);
+      const size_t end = to == size ? elements.size() : begin + offset_of(elements.substr(begin), to - from);
+      start(to - from, end - begin);
+      out.append(elements.substr(begin, end - begin));
+      return out;
+    }
+    case ListOps::Code::kSet: {
+      if (op.a >= size) return std::string(list);
+      const size_t begin = offset_of(elements, static_cast<size_t>(op.a));
+      std::string_view rest = elements.substr(begin);
+      next_element(&rest);
+      start(size, elements.size() + op.value.size());
+      out.append(elements.substr(0, begin));
+      put_length_prefixed(&out, op.value);
+      out.append(rest);
+      return out;
+    }
+    case ListOps::Code::kRemove:
+    case ListOps::Code::kInsert: break;
+  }
+  const std::vector<std::string_view> before = view.elements();
+  std::deque<std::string_view> changed(before.begin(), before.end());
+  apply_op(op, &changed);
+  return encode_list(std::vector<std::string_view>(changed.begin(), changed.end()));
+}
+
+}  // namespace
+
 std::string apply_list_ops(std::string_view list, std::string_view op_bytes) {
   std::vector<Op> ops;
   decode_ops(op_bytes, &ops);
-  const ListView view(list);
-  const std::vector<std::string_view> before = view.elements();
-  std::deque<std::string_view> elements(before.begin(), before.end());
-  for (const Op& op : ops) apply_op(op, &elements);
-  return encode_list(std::vector<std::string_view>(elements.begin(), elements.end()));
+  if (ops.empty()) return std::string(list);  // EXPIRE, PERSIST: the list as it is
+  std::string current = apply_one(list, ops[0]);
+  for (size_t i = 1; i < ops.size(); ++i) current = apply_one(current, ops[i]);
+  return current;
 }
 
 }  // namespace geocache

@@ -105,7 +105,9 @@ Status validate_list_ops(std::string_view op_bytes, Version version);
 std::optional<uint64_t> list_piece_offset(std::string_view op_bytes, Version version);
 
 // The encoded list `list` (validated) becomes after the ops of op_bytes
-// (validated): O(n) in the list's elements, one copy of its bytes.
+// (validated): one copy of the list's bytes per op; pushes, pops, LSET and
+// LTRIM splice bytes (plus a walk to the index they touch), LREM and
+// LINSERT rebuild the list element by element.
 std::string apply_list_ops(std::string_view list, std::string_view op_bytes);
 
 }  // namespace geocache
