@@ -280,22 +280,20 @@ Status GeoCache::start() {
     MutexLock lock(loop_mu_);
     if (!warm_up_asked_) {
       warm_up_asked_ = true;
-      // The stores start empty: each local region warms up from every region
-      // of another process, closest first, and is loading until the first
-      // warm-up ends. Asked before the transport delivers anything. A region
-      // is no snapshot source for another until it has warmed up from that
-      // one (messaging/resync.h, "Warm-up"). (Asking the closest alone, the
-      // others after warm_up_fallback_ms of silence, lost writes made during
-      // the warm-up in a kill-and-restart test under ASan: not yet understood,
-      // so every region is asked at once, as before.)
+      // The stores start empty: each local region warms up from the closest
+      // region of another process (its snapshot holds every region's
+      // writes), the next closest too if that one stays silent. Asked before
+      // the transport delivers anything. A region is no snapshot source for
+      // another until it has warmed up from that one too: a request from a
+      // region not warmed up from starts that warm-up first
+      // (messaging/resync.h, "Warm-up").
       for (RegionId region : regions_.local()) {
         WarmUp w;
         for (RegionId origin : regions_.by_distance(region)) {
           if (!is_local(origin)) w.sources.push_back(origin);
         }
         if (w.sources.empty()) continue;
-        WarmUp& asked = warm_ups_[region] = std::move(w);
-        while (asked.asked < asked.sources.size()) ask_next_warm_up_locked(region, asked);
+        ask_next_warm_up_locked(region, warm_ups_[region] = std::move(w));
       }
     }
   }

@@ -259,8 +259,8 @@ const std::vector<Setting>& settings() {
       INT_SETTING("replication", "breaker-half-open-probes", cache.replication.breaker.half_open_probes, 1, 1000,
                   "successful probes that close the circuit"),
       INT_SETTING("replication", "warm-up-fallback-ms", cache.warm_up_fallback_ms, 1, kHourMs,
-                  "a starting node asks every region for its warm-up at once (closest first); this would let "
-                  "a silent closest one hold the next back that long, ms (unused while all are asked)"),
+                  "a restarted node warms up from its closest region; if that one has sent nothing within this, "
+                  "from the next closest too, ms"),
       BOOL_SETTING("replication", "miss-fallback", cache.miss_fallback.enabled,
                    "on a local miss, ask the closest other region and keep its answer, yes/no"),
       INT_SETTING("replication", "miss-fallback-timeout-ms", cache.miss_fallback.timeout_ms, 1, 60'000,

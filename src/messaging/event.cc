@@ -82,44 +82,6 @@ bool valid_kind(uint8_t k) { return k <= static_cast<uint8_t>(kLastValueKind); }
 // The kind byte's top bit: the next event is of the same group (protocol 4).
 constexpr uint8_t kGroupNextBit = 0x80;
 
-void encode_event(const Event& e, std::string* out) {
-  out->push_back(static_cast<char>(static_cast<uint8_t>(e.kind) | (e.group_next ? kGroupNextBit : 0)));
-  put_length_prefixed(out, e.key);
-  put_fixed64(out, e.record.version.hlc);
-  put_fixed32(out, e.record.version.region);
-  put_varint(out, static_cast<uint64_t>(e.origin_wall_ms));
-  out->push_back(static_cast<char>(e.record.kind));
-  put_length_prefixed(out, e.record.bytes);
-  put_varint(out, static_cast<uint64_t>(e.record.expire_at_ms));
-}
-
-Status decode_event(std::string_view* in, Event* e) {
-  std::string_view key, bytes;
-  uint64_t wall, expire;
-  if (in->empty()) return Status::Corruption("truncated event");
-  const uint8_t kind = static_cast<uint8_t>((*in)[0]) & ~kGroupNextBit;
-  e->group_next = (static_cast<uint8_t>((*in)[0]) & kGroupNextBit) != 0;
-  in->remove_prefix(1);
-  if (kind != static_cast<uint8_t>(EventKind::kPut) && kind != static_cast<uint8_t>(EventKind::kFlush)) {
-    return Status::Corruption("unknown event kind");
-  }
-  e->kind = static_cast<EventKind>(kind);
-  if (!get_length_prefixed(in, &key) || !get_fixed64(in, &e->record.version.hlc) ||
-      !get_fixed32(in, &e->record.version.region) || !get_varint(in, &wall) || in->empty()) {
-    return Status::Corruption("truncated event");
-  }
-  const uint8_t vkind = static_cast<uint8_t>((*in)[0]);
-  in->remove_prefix(1);
-  if (!valid_kind(vkind)) return Status::Corruption("unknown value kind");
-  if (!get_length_prefixed(in, &bytes) || !get_varint(in, &expire)) return Status::Corruption("truncated event");
-  e->key.assign(key);
-  e->origin_wall_ms = static_cast<int64_t>(wall);
-  e->record.kind = static_cast<ValueKind>(vkind);
-  e->record.bytes.assign(bytes);
-  e->record.expire_at_ms = static_cast<int64_t>(expire);
-  return Status::Ok();
-}
-
 // Reads `count`, then that many events, then expects the end of input.
 Status decode_events(std::string_view in, std::vector<Event>* events) {
   uint64_t count;
@@ -209,20 +171,100 @@ bool is_sealed(std::string_view bytes) {
 
 }  // namespace
 
-void encode_batch(const EventBatch& batch, std::string* out, std::string_view secret) {
-  // The seal's header goes first with room for the MAC, computed once the
-  // batch behind it is written: no second copy of the batch.
-  const size_t seal_at = out->size();
-  if (!secret.empty()) {
-    out->push_back(kMagic0);
-    out->push_back(kMagic1);
-    out->push_back(static_cast<char>(kSealedFormat));
-    out->append(kMacBytes, '\0');
+void encode_event(const Event& e, std::string* out) {
+  out->push_back(static_cast<char>(static_cast<uint8_t>(e.kind) | (e.group_next ? kGroupNextBit : 0)));
+  put_length_prefixed(out, e.key);
+  put_fixed64(out, e.record.version.hlc);
+  put_fixed32(out, e.record.version.region);
+  put_varint(out, static_cast<uint64_t>(e.origin_wall_ms));
+  out->push_back(static_cast<char>(e.record.kind));
+  put_length_prefixed(out, e.record.bytes);
+  put_varint(out, static_cast<uint64_t>(e.record.expire_at_ms));
+}
+
+Status decode_event(std::string_view* in, Event* e) {
+  std::string_view key, bytes;
+  uint64_t wall, expire;
+  if (in->empty()) return Status::Corruption("truncated event");
+  const uint8_t kind = static_cast<uint8_t>((*in)[0]) & ~kGroupNextBit;
+  e->group_next = (static_cast<uint8_t>((*in)[0]) & kGroupNextBit) != 0;
+  in->remove_prefix(1);
+  if (kind != static_cast<uint8_t>(EventKind::kPut) && kind != static_cast<uint8_t>(EventKind::kFlush)) {
+    return Status::Corruption("unknown event kind");
   }
-  const size_t batch_at = out->size();
+  e->kind = static_cast<EventKind>(kind);
+  if (!get_length_prefixed(in, &key) || !get_fixed64(in, &e->record.version.hlc) ||
+      !get_fixed32(in, &e->record.version.region) || !get_varint(in, &wall) || in->empty()) {
+    return Status::Corruption("truncated event");
+  }
+  const uint8_t vkind = static_cast<uint8_t>((*in)[0]);
+  in->remove_prefix(1);
+  if (!valid_kind(vkind)) return Status::Corruption("unknown value kind");
+  if (!get_length_prefixed(in, &bytes) || !get_varint(in, &expire)) return Status::Corruption("truncated event");
+  e->key.assign(key);
+  e->origin_wall_ms = static_cast<int64_t>(wall);
+  e->record.kind = static_cast<ValueKind>(vkind);
+  e->record.bytes.assign(bytes);
+  e->record.expire_at_ms = static_cast<int64_t>(expire);
+  return Status::Ok();
+}
+
+namespace {
+
+// The seal's header goes first with room for the MAC, computed once the
+// batch behind it is written: no second copy of the batch.
+class Seal {
+ public:
+  Seal(std::string* out, std::string_view secret) : out_(out), secret_(secret), seal_at_(out->size()) {
+    if (!secret_.empty()) {
+      out->push_back(kMagic0);
+      out->push_back(kMagic1);
+      out->push_back(static_cast<char>(kSealedFormat));
+      out->append(kMacBytes, '\0');
+    }
+    batch_at_ = out->size();
+  }
+  // Call once the batch is written.
+  void close() {
+    if (secret_.empty()) return;
+    unsigned char mac[kMacBytes];
+    compute_mac(secret_, std::string_view(*out_).substr(batch_at_), mac);
+    std::memcpy(out_->data() + seal_at_ + 3, mac, kMacBytes);
+  }
+
+ private:
+  std::string* out_;
+  std::string_view secret_;
+  size_t seal_at_, batch_at_ = 0;
+};
+
+void put_events_header(RegionId origin, uint64_t epoch, uint64_t first_seq, std::string* out) {
   out->push_back(kMagic0);
   out->push_back(kMagic1);
-  if (batch.kind == BatchKind::kHello) {
+  out->push_back(static_cast<char>(kFormat));
+  put_fixed32(out, origin);
+  put_varint(out, epoch);
+  put_varint(out, first_seq);
+}
+
+}  // namespace
+
+void encode_event_batch(RegionId origin, uint64_t epoch, uint64_t first_seq, size_t count, std::string_view events,
+                        std::string* out, std::string_view secret) {
+  Seal seal(out, secret);
+  put_events_header(origin, epoch, first_seq, out);
+  put_varint(out, count);
+  out->append(events);
+  seal.close();
+}
+
+void encode_batch(const EventBatch& batch, std::string* out, std::string_view secret) {
+  Seal seal(out, secret);
+  if (batch.kind == BatchKind::kEvents) {
+    put_events_header(batch.origin, batch.epoch, batch.first_seq, out);
+  } else if (batch.kind == BatchKind::kHello) {
+    out->push_back(kMagic0);
+    out->push_back(kMagic1);
     out->push_back(static_cast<char>(kHelloFormat));
     put_varint(out, batch.protocol);
     put_fixed32(out, batch.origin);
@@ -232,7 +274,9 @@ void encode_batch(const EventBatch& batch, std::string* out, std::string_view se
     put_length_prefixed(out, batch.endpoint);
     put_varint(out, batch.epoch);
     put_varint(out, batch.published_seq);
-  } else if (batch.is_control()) {
+  } else {
+    out->push_back(kMagic0);
+    out->push_back(kMagic1);
     out->push_back(static_cast<char>(kControlFormat));
     out->push_back(static_cast<char>(batch.kind));
     out->push_back(static_cast<char>((batch.warming ? kFlagWarming : 0) | (batch.backlog ? kFlagBacklog : 0)));
@@ -245,21 +289,12 @@ void encode_batch(const EventBatch& batch, std::string* out, std::string_view se
     put_fixed32(out, batch.flush_mark.region);
     put_varint(out, batch.epoch);
     put_varint(out, batch.until_seq);
-  } else {
-    out->push_back(static_cast<char>(kFormat));
-    put_fixed32(out, batch.origin);
-    put_varint(out, batch.epoch);
-    put_varint(out, batch.first_seq);
   }
   if (batch.kind != BatchKind::kHello) {
     put_varint(out, batch.events.size());
     for (const Event& e : batch.events) encode_event(e, out);
   }
-  if (!secret.empty()) {
-    unsigned char mac[kMacBytes];
-    compute_mac(secret, std::string_view(*out).substr(batch_at), mac);
-    std::memcpy(out->data() + seal_at + 3, mac, kMacBytes);
-  }
+  seal.close();
 }
 
 std::optional<std::string_view> unseal_batch(std::string_view bytes, std::string_view secret) {

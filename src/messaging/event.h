@@ -155,4 +155,14 @@ Result<EventBatch> decode_batch(std::string_view bytes);
 // Bytes one event adds to a batch (for size-based flushing and outbox bounds).
 size_t encoded_event_size(const Event& e);
 
+// An event as a batch of kEvents holds it, appended to *out; and read back
+// from the front of *in (checked as decode_batch checks it). An origin keeps
+// its outgoing events so, encoded once (messaging/encoded_log.h).
+void encode_event(const Event& e, std::string* out);
+Status decode_event(std::string_view* in, Event* e);
+// Appends a batch of kEvents whose `count` events are already encoded, one
+// after another, in `events`: the same bytes encode_batch writes for them.
+void encode_event_batch(RegionId origin, uint64_t epoch, uint64_t first_seq, size_t count, std::string_view events,
+                        std::string* out, std::string_view secret = {});
+
 }  // namespace geocache

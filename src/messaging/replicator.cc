@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "messaging/encoded_log.h"
+
 namespace geocache {
 namespace {
 
@@ -63,22 +65,14 @@ const char* resync_reason_name(ResyncReason r) {
 }
 
 struct Replicator::Outbox {
-  struct Queued {
-    uint64_t seq;
-    size_t bytes;
-    Event event;
-  };
   Outbox(RegionId r, const CircuitBreakerOptions& b, const Clock* c, uint64_t first_epoch)
       : origin(r), breaker(b, c), epoch(first_epoch) {}
 
   RegionId origin;
   CircuitBreaker breaker;
-  std::deque<Queued> queue;
-  std::deque<Queued> backlog;  // published, consecutive sequences, all before queue's
-  size_t backlog_bytes = 0;
+  EncodedLog log;  // the backlog, then the queue not yet published
   uint64_t epoch;
   uint64_t next_seq = 1;
-  size_t bytes = 0;
   uint64_t appended = 0, published = 0, dropped = 0, failures = 0;
   int64_t retry_at_ms = 0;
   uint64_t last_published_seq = 0;  // of the epoch it was published under
@@ -168,13 +162,13 @@ void Replicator::stop() {
   transport_->stop();
 }
 
-void Replicator::append(RegionId origin, Event event) {
+void Replicator::append(RegionId origin, const Event& event) {
   bool wake = false;
   {
     MutexLock lock(mu_);
     auto it = outboxes_.find(origin);
     if (it == outboxes_.end()) return;  // not a local region: nothing to replicate
-    wake = append_locked(*it->second, std::move(event));
+    wake = append_locked(*it->second, event);
   }
   if (wake) work_cv_.notify_one();
 }
@@ -189,18 +183,17 @@ void Replicator::append_group(RegionId origin, std::vector<Event> events) {
       // A receiver refuses a batch of more events than this: such a group
       // travels as several.
       events[i].group_next = i + 1 < events.size() && (i + 1) % kMaxEventsPerBatch != 0;
-      wake |= append_locked(*it->second, std::move(events[i]));
+      wake |= append_locked(*it->second, events[i]);
     }
   }
   if (wake) work_cv_.notify_one();
 }
 
-bool Replicator::append_locked(Outbox& box, Event event) {
+bool Replicator::append_locked(Outbox& box, const Event& event) {
   const size_t size = encoded_event_size(event);
   bool lost = false;
-  while (!box.queue.empty() && box.bytes + size > options_.outbox_max_bytes) {
-    box.bytes -= box.queue.front().bytes;
-    box.queue.pop_front();
+  while (!box.log.queue_empty() && box.log.queued_bytes() + size > options_.outbox_max_bytes) {
+    box.log.drop_oldest_queued();
     ++box.dropped;
     lost = true;
   }
@@ -209,21 +202,20 @@ bool Replicator::append_locked(Outbox& box, Event event) {
   if (lost && !box.overflowing) {
     box.overflowing = true;
     ++box.epoch;
-    box.backlog.clear();
-    box.backlog_bytes = 0;
+    box.log.clear_backlog();
     spdlog::warn("replication outbox of region {} full: dropping the oldest events, epoch now {}", box.origin,
                  box.epoch);
   }
-  const bool was_empty = box.queue.empty();
-  box.queue.push_back({box.next_seq++, size, std::move(event)});
-  box.bytes += size;
+  const bool was_empty = box.log.queue_empty();
+  box.log.append(box.next_seq++, event);
   ++box.appended;
+  const size_t queued = box.log.queued_events(), bytes = box.log.queued_bytes();
   // Wake the sender only when it has something new to decide: the first
   // event (start lingering) or a full batch (stop lingering). A wake-up
   // per event costs the request path a futex call and the machine a
   // context switch per write, for nothing.
-  return was_empty || box.queue.size() == options_.batch_max_events ||
-         (box.bytes >= options_.batch_max_bytes && box.bytes - size < options_.batch_max_bytes);
+  return was_empty || queued == options_.batch_max_events ||
+         (bytes >= options_.batch_max_bytes && bytes - size < options_.batch_max_bytes);
 }
 
 bool Replicator::wait_drained(int64_t timeout_ms) {
@@ -231,7 +223,7 @@ bool Replicator::wait_drained(int64_t timeout_ms) {
   MutexLock lock(mu_);
   auto drained = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (const auto& [r, box] : outboxes_) {
-      if (!box->queue.empty()) return false;
+      if (!box->log.queue_empty()) return false;
     }
     return true;
   };
@@ -250,7 +242,7 @@ void Replicator::run() {
     auto has_work = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       const int64_t now = clock_->now_ms();
       for (const auto& [r, box] : outboxes_) {
-        if (!box->queue.empty() && box->retry_at_ms <= now) return true;
+        if (!box->log.queue_empty() && box->retry_at_ms <= now) return true;
       }
       return false;
     };
@@ -262,7 +254,10 @@ void Replicator::run() {
     }
     auto full = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       for (const auto& [r, box] : outboxes_) {
-        if (box->queue.size() >= options_.batch_max_events || box->bytes >= options_.batch_max_bytes) return true;
+        if (box->log.queued_events() >= options_.batch_max_events ||
+            box->log.queued_bytes() >= options_.batch_max_bytes) {
+          return true;
+        }
       }
       return false;
     };
@@ -272,7 +267,7 @@ void Replicator::run() {
     // its lag for nothing.
     auto streaming = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       for (const auto& [r, box] : outboxes_) {
-        if (box->queue.size() > 1) return true;
+        if (box->log.queued_events() > 1) return true;
       }
       return false;
     };
@@ -282,7 +277,7 @@ void Replicator::run() {
       }
     }
     for (auto& [r, box] : outboxes_) {
-      if (box->queue.empty() || box->retry_at_ms > clock_->now_ms()) continue;
+      if (box->log.queue_empty() || box->retry_at_ms > clock_->now_ms()) continue;
       lock.unlock();
       const bool ok = publish_one(*box);
       lock.lock();
@@ -293,7 +288,7 @@ void Replicator::run() {
   // Last attempt to hand over what is queued, so a clean stop loses nothing
   // the transport can still take.
   for (auto& [r, box] : outboxes_) {
-    for (int attempt = 0; attempt < 3 && !box->queue.empty(); ++attempt) {
+    for (int attempt = 0; attempt < 3 && !box->log.queue_empty(); ++attempt) {
       lock.unlock();
       const bool ok = publish_one(*box);
       lock.lock();
@@ -347,25 +342,9 @@ std::optional<uint64_t> Replicator::copy_backlog(RegionId origin, uint64_t epoch
   const Outbox& box = *it->second;
   if (box.epoch != epoch || from == 0) return std::nullopt;
   until = std::min(until, box.next_seq);
-  // Both deques hold consecutive sequences, the backlog's before the queue's
-  // (a drop between them starts a new epoch and empties the backlog).
-  const uint64_t lowest =
-      !box.backlog.empty() ? box.backlog.front().seq : !box.queue.empty() ? box.queue.front().seq : box.next_seq;
-  if (from < lowest) return std::nullopt;
-  size_t bytes = 0;
-  const size_t added_before = out->size();
-  uint64_t seq = from;
-  for (const std::deque<Outbox::Queued>* part : {&box.backlog, &box.queue}) {
-    if (part->empty() || seq >= until) continue;
-    const uint64_t first = part->front().seq;
-    if (seq < first) return std::nullopt;  // cannot happen (see above); stay safe
-    for (size_t i = seq - first; i < part->size() && seq < until; ++i, ++seq) {
-      if (out->size() - added_before >= max_events || (bytes > 0 && bytes + (*part)[i].bytes > max_bytes)) return seq;
-      out->push_back((*part)[i].event);
-      bytes += (*part)[i].bytes;
-    }
-  }
-  return seq;
+  // Nothing held: only what is yet to come is "covered".
+  if (box.log.empty()) return from >= box.next_seq ? std::optional(from) : std::nullopt;
+  return box.log.copy(from, until, max_events, max_bytes, out);
 }
 
 Status Replicator::send_control(const EventBatch& batch) {
@@ -379,30 +358,20 @@ Status Replicator::send_control(const EventBatch& batch) {
 
 bool Replicator::publish_one(Outbox& box) {
   if (!box.breaker.allow()) return false;
-  EventBatch batch;
-  uint64_t last_seq = 0;
+  std::string events;
+  EncodedLog::Slice slice;
+  uint64_t epoch;
   {
     MutexLock lock(mu_);
-    batch.origin = box.origin;
-    batch.epoch = box.epoch;
-    size_t bytes = 0;
-    for (const auto& q : box.queue) {
-      // The limits end a batch only between groups (append_group).
-      const bool in_group = !batch.events.empty() && batch.events.back().group_next;
-      if (!in_group && batch.events.size() >= options_.batch_max_events) break;
-      if (!in_group && !batch.events.empty() && bytes + q.bytes > options_.batch_max_bytes) break;
-      if (batch.events.empty()) batch.first_seq = q.seq;
-      // Sequences in a batch are consecutive; a drop in the middle of the
-      // queue cannot happen (drops take the front), but stay safe.
-      if (q.seq != batch.first_seq + batch.events.size()) break;
-      batch.events.push_back(q.event);
-      bytes += q.bytes;
-      last_seq = q.seq;
-    }
+    // The limits end a batch only between groups (append_group).
+    slice = box.log.next_batch(options_.batch_max_events, options_.batch_max_bytes);
+    events.assign(slice.bytes);  // the slice is the log's, valid under the lock only
+    epoch = box.epoch;
   }
-  if (batch.events.empty()) return true;
+  if (slice.count == 0) return true;
+  const uint64_t last_seq = slice.first_seq + slice.count - 1;
   std::string payload;
-  encode_batch(batch, &payload, options_.secret);
+  encode_event_batch(box.origin, epoch, slice.first_seq, slice.count, events, &payload, options_.secret);
   Status st = transport_->publish(box.origin, payload);
   MutexLock lock(mu_);
   if (!st.ok()) {
@@ -413,24 +382,12 @@ bool Replicator::publish_one(Outbox& box) {
   }
   box.breaker.record_success();
   box.last_published_seq = last_seq;
-  box.last_published_epoch = batch.epoch;
-  // Move exactly the confirmed events to the backlog; overflow may have
+  box.last_published_epoch = epoch;
+  // Exactly the confirmed events join the backlog; overflow may have
   // dropped some meanwhile (and emptied the backlog: a new epoch).
-  while (!box.queue.empty() && box.queue.front().seq <= last_seq) {
-    box.bytes -= box.queue.front().bytes;
-    if (options_.backlog_max_bytes > 0) {
-      box.backlog_bytes += box.queue.front().bytes;
-      box.backlog.push_back(std::move(box.queue.front()));
-    }
-    box.queue.pop_front();
-    ++box.published;
-  }
-  while (box.backlog_bytes > options_.backlog_max_bytes) {
-    box.backlog_bytes -= box.backlog.front().bytes;
-    box.backlog.pop_front();
-  }
+  box.published += box.log.mark_published(last_seq, options_.backlog_max_bytes);
   // The episode ends once the outbox has drained to half its bound.
-  if (box.bytes < options_.outbox_max_bytes / 2) box.overflowing = false;
+  if (box.log.queued_bytes() < options_.outbox_max_bytes / 2) box.overflowing = false;
   return true;
 }
 
@@ -781,14 +738,14 @@ std::vector<OutboxStats> Replicator::outbox_stats() const {
     OutboxStats s;
     s.origin = r;
     s.epoch = box->epoch;
-    s.depth_events = box->queue.size();
-    s.depth_bytes = box->bytes;
+    s.depth_events = box->log.queued_events();
+    s.depth_bytes = box->log.queued_bytes();
     s.appended = box->appended;
     s.published = box->published;
     s.dropped = box->dropped;
     s.last_published_seq = box->last_published_epoch == box->epoch ? box->last_published_seq : 0;
-    s.backlog_events = box->backlog.size();
-    s.backlog_bytes = box->backlog_bytes;
+    s.backlog_events = box->log.backlog_events();
+    s.backlog_bytes = box->log.backlog_bytes();
     s.publish_failures = box->failures;
     s.breaker = box->breaker.state();
     out.push_back(s);

@@ -2,7 +2,8 @@
 // other regions into applied events.
 //
 // Sending. append() puts an event in the origin region's outbox: a bounded
-// FIFO (in bytes) that never blocks the request path. One replication thread
+// FIFO (in bytes) that never blocks the request path, holding the events
+// encoded once, as batches carry them (messaging/encoded_log.h). One replication thread
 // drains every outbox: it packs up to batch_max_events / batch_max_bytes into
 // one batch, waiting at most linger_us for a batch to fill (only while writes
 // stream in: a lone write to an idle outbox goes at once), publishes it, and
@@ -15,8 +16,9 @@
 // Backlog. The last backlog_max_bytes of published events of each origin
 // stay (Redis' repl-backlog-size), so a receiver that missed some (its queue
 // overflowed, a link was cut) gets just those (copy_backlog, for Resync)
-// rather than a snapshot of the whole store. A new epoch empties it: the
-// events before it can no longer be told apart by sequence.
+// rather than a snapshot of the whole store. A new epoch empties it (so does
+// any drop from a full outbox): the events before it can no longer be told
+// apart by sequence.
 //
 // Receiving. Each batch is unsealed (with a secret), decoded, validated and
 // checked against the (epoch, sequence) last seen from its origin:
@@ -188,7 +190,7 @@ class Replicator {
   void stop();
 
   // Queues an event from local region `origin`. Never blocks on the network.
-  void append(RegionId origin, Event event);
+  void append(RegionId origin, const Event& event);
   // Queues events as one group (a transaction's writes): consecutive in the
   // stream, never split between batches (a batch may so pass
   // batch_max_events or batch_max_bytes), and applied by each receiver
@@ -252,7 +254,7 @@ class Replicator {
   void run();
   bool publish_one(Outbox& box);  // false when it failed
   // Queues one event; true if the sender should be woken.
-  bool append_locked(Outbox& box, Event event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool append_locked(Outbox& box, const Event& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void receive(RegionId region, std::string_view payload);
   void receive_control(RegionId region, EventBatch& batch, int64_t now);
   bool known_region(RegionId id) const { return id != 0 && (!known_region_ || known_region_(id)); }

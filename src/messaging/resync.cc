@@ -154,7 +154,13 @@ void Resync::warm_up_locked(const Pair& pair) {
   if (warmed_.count(pair) || !warming_.try_emplace(pair).second) return;  // once per run
   spdlog::info("region {} warms up from region {}", name(pair.first), name(pair.second));
   Pending& p = pending_[pair];
-  if (p.request_id != 0) return;  // a request is out already: its end ends the warm-up
+  if (p.request_id != 0) {
+    // A request for the whole store is out already: its end ends the
+    // warm-up. One for a range of the backlog is not the store, and its end
+    // must not: ask for the whole instead (it serves the range's gap too).
+    if (p.missed) ask_locked(pair, p, clock_->now_ms());
+    return;
+  }
   ask_locked(pair, p, clock_->now_ms());
   p.warm_up = true;
 }

@@ -1000,21 +1000,31 @@ class WarmUpTest : public ::testing::Test {
   std::unique_ptr<GeoCache> a_, b_, c_;
 };
 
-TEST_F(WarmUpTest, StartingProcessIsLoadingUntilAWarmUpHasEnded) {
-  transport_.cut(kB, kA);  // the answers wait on the way
-  transport_.cut(kC, kA);
+TEST_F(WarmUpTest, StartingProcessWarmsUpFromItsClosestRegionAndIsLoadingUntilThen) {
+  transport_.cut(kB, kA);  // b's answer waits on the way
   ASSERT_NO_FATAL_FAILURE(start_a());
   EXPECT_TRUE(a_->loading(kA));
-  EXPECT_EQ(a_->warming(), 2u);  // from b and c
+  EXPECT_EQ(a_->warming(), 1u);  // from b alone, not from c too
   EXPECT_FALSE(b_->loading(kB));
   transport_.heal(kB, kA);
   ASSERT_TRUE(await([&] { return !a_->loading(kA); }));
   // b's snapshot holds c's writes too.
   EXPECT_TRUE(holds(*a_, kA, "from-b"));
   EXPECT_TRUE(holds(*a_, kA, "from-c"));
-  EXPECT_EQ(a_->warming(), 1u);  // c's answer is still on the way
-  transport_.heal(kC, kA);
-  ASSERT_TRUE(await([&] { return a_->warming() == 0; }));
+  EXPECT_EQ(a_->warming(), 0u);
+}
+
+TEST_F(WarmUpTest, ClosestRegionSilentPastTheFallbackMakesTheNextClosestAskedToo) {
+  transport_.cut(kA, kB);  // b never hears a's request
+  ASSERT_NO_FATAL_FAILURE(start_a());
+  ASSERT_TRUE(a_->wait_replicated());
+  EXPECT_EQ(a_->warming(), 1u);
+  EXPECT_TRUE(a_->loading(kA));
+  clock_.advance_ms(2000);
+  ASSERT_TRUE(await([&] { return !a_->loading(kA); }));
+  EXPECT_TRUE(holds(*a_, kA, "from-b"));
+  EXPECT_TRUE(holds(*a_, kA, "from-c"));
+  EXPECT_EQ(a_->warming(), 1u);  // b's warm-up is still asked for
 }
 
 // ---- regions are names -----------------------------------------------------------

@@ -564,6 +564,37 @@ TEST_F(ResyncTest, RequestFromARegionNotWarmedUpFromYetWaitsForThatWarmUp) {
   EXPECT_EQ(sent()[4].request_id, 43u);
 }
 
+// A gap asked for from the backlog before a warm-up from the same region
+// starts (a region warming up from its closest peer alone meets the others
+// first this way): the backlog's events are not the region's store, so their
+// end must not end the warm-up. Ended by them, the region answered the other
+// one's snapshot request without its own writes from before the restart, and
+// the other dropped them.
+TEST_F(ResyncTest, BacklogAnswerOutWhenAWarmUpStartsDoesNotEndIt) {
+  make();
+  resync_->resync(kHere, kOrigin, MissedRange{7, 3, 5});
+  ASSERT_TRUE(await_sent(1));
+  const uint64_t range_request = sent()[0].request_id;
+  EXPECT_EQ(sent()[0].until_seq, 5u);
+  resync_->warm_up(kHere, kOrigin);
+  ASSERT_TRUE(await_sent(2));  // a request for the whole store, superseding the range
+  const EventBatch ask = sent()[1];
+  EXPECT_EQ(ask.until_seq, 0u);
+  EXPECT_TRUE(ask.warming);
+  EXPECT_NE(ask.request_id, range_request);
+
+  // The range's answer, late: ignored, the region stays warming.
+  EventBatch late = end(range_request);
+  late.backlog = true;
+  resync_->handle_control(kHere, late);
+  EXPECT_EQ(resync_->warming(), 1u);
+  EXPECT_FALSE(resync_->warmed_up(kHere));
+
+  resync_->handle_control(kHere, end(ask.request_id));
+  EXPECT_EQ(resync_->warming(), 0u);
+  EXPECT_TRUE(resync_->warmed_up(kHere));
+}
+
 // A request queued for a node while it was down arrives before Resync::start:
 // start answers it (here at once: the requester is warming up too).
 TEST_F(ResyncTest, RequestReceivedBeforeStartIsAnsweredByStart) {
