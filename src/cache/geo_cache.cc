@@ -19,6 +19,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/list.h"
+
 namespace geocache {
 namespace {
 
@@ -88,6 +90,10 @@ class GeoCache::ResyncAccess final : public ResyncStore {
         }
         return;
       }
+      if (view.kind == ValueKind::kList && view.bytes.size() > kHashPieceBytes) {
+        append_list_pieces(key, view, &events);
+        return;
+      }
       Event e;
       e.key.assign(key);
       e.record = view.to_record();
@@ -95,12 +101,35 @@ class GeoCache::ResyncAccess final : public ResyncStore {
     });
     return events;
   }
+  // A big list goes as a kList record of its first elements, then snapshot
+  // pieces (core/list.h) appending the rest, at the list's version.
+  static void append_list_pieces(std::string_view key, const RecordView& view, std::vector<Event>* events) {
+    const std::vector<std::string_view> elements = ListView(view.bytes).elements();
+    size_t start = 0;
+    while (start < elements.size() || start == 0) {
+      size_t end = start, bytes = 0;
+      while (end < elements.size() && (end == start || bytes + elements[end].size() <= kHashPieceBytes)) {
+        bytes += elements[end].size() + 5;
+        ++end;
+      }
+      const std::vector<std::string_view> chunk(elements.begin() + start, elements.begin() + end);
+      Event e;
+      e.key.assign(key);
+      e.record = start == 0 ? Record{ValueKind::kList, encode_list(chunk), view.expire_at_ms, view.version}
+                            : Record{ValueKind::kListOp, ListOps::encode_piece(view.version, start, chunk),
+                                     view.expire_at_ms, view.version};
+      events->push_back(std::move(e));
+      start = end;
+    }
+  }
   // Writes, seen by WATCH. Not under the gate: Resync applies a snapshot
   // under its mutex, which an exclusive section may want (INFO in a
   // transaction), so a snapshot's records may land between a transaction's
   // commands (docs/threads.md). A backlog's groups come through run_group.
   void apply(RegionId region, std::string_view key, const Record& record) override {
-    if (store(region).apply(key, record) == ApplyResult::kApplied) cache_->watches_.touch(region, key);
+    const ApplyResult result = store(region).apply(key, record);
+    if (result == ApplyResult::kApplied) cache_->watches_.touch(region, key);
+    if (result == ApplyResult::kNeedsState) cache_->fetch_list_state(region, record.version.region, key);
   }
   Version flush_mark(RegionId region) const override { return store(region).flush_mark(); }
   void flush_before(RegionId region, Version version) override {
@@ -108,7 +137,9 @@ class GeoCache::ResyncAccess final : public ResyncStore {
     cache_->watches_.touch_region(region);
   }
   void apply_seen(RegionId region, std::string_view key, const Record& record, RegionId origin) override {
-    if (store(region).apply_seen(key, record, origin) == ApplyResult::kApplied) cache_->watches_.touch(region, key);
+    const ApplyResult result = store(region).apply_seen(key, record, origin);
+    if (result == ApplyResult::kApplied) cache_->watches_.touch(region, key);
+    if (result == ApplyResult::kNeedsState) cache_->fetch_list_state(region, record.version.region, key);
   }
   size_t end_snapshot(RegionId region, RegionId origin, std::optional<uint64_t> drop_before_hlc) override {
     const size_t dropped = store(region).end_snapshot(origin, drop_before_hlc);
@@ -430,6 +461,7 @@ Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
     }
   }
   std::optional<Record> written;
+  std::optional<Record> list_op;  // a list write's event: its ops, not the list
   bool wrote = false;
   Status st = store(region).update(
       key,
@@ -438,12 +470,32 @@ Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
         if (!inner.ok() || !*next) return inner;
         Record& rec = **next;
         rec.version = Version{hlc_.now(), region};
+        if (rec.kind == ValueKind::kListOp) {
+          // The ops change the list seen (none: an empty one); the store
+          // keeps the new list, the others get the ops and the version
+          // they were applied to (core/list.h).
+          const bool on_list = cur != nullptr && cur->kind == ValueKind::kList;
+          set_list_op_prev(&rec.bytes, on_list ? cur->version : Version{});
+          if (replicates_) list_op = rec;
+          static const std::string kEmptyList(4, '\0');
+          rec.bytes = apply_list_ops(on_list ? cur->bytes : std::string_view(kEmptyList), rec.bytes);
+          rec.kind = ValueKind::kList;
+          if (ListView(rec.bytes).size() == 0) {
+            // Emptied: Redis deletes the key; so do we, and say so whole.
+            *next = Record{ValueKind::kTombstone, {}, kNoExpiry, rec.version};
+            list_op.reset();
+            if (cur == nullptr && !replicates_) next->reset();
+            wrote = next->has_value();
+            return inner;
+          }
+        }
         if (!rec.is_tombstone() && rec.expired_at(clock_->now_ms())) {
           // Redis turns a write with a past expiry into a delete; so do we, so
           // that the other regions delete it too.
           rec.kind = ValueKind::kTombstone;
           rec.bytes.clear();
           rec.expire_at_ms = kNoExpiry;
+          list_op.reset();
         }
         // Deleting a key absent here still writes its tombstone when other
         // regions exist: a write elsewhere that has not reached us yet is
@@ -459,7 +511,7 @@ Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
   if (written) {
     Event e;
     e.key.assign(key);
-    e.record = std::move(*written);
+    e.record = list_op ? std::move(*list_op) : std::move(*written);
     e.origin_wall_ms = clock_->now_ms();
     replicate(region, std::move(e));
   }
@@ -573,9 +625,27 @@ void GeoCache::apply_remote(RegionId region, const Event& event) {
     if (observer != nullptr) observer->on_remote_write(region, std::nullopt);
     return;
   }
-  if (r->store->apply(event.key, event.record) == ApplyResult::kApplied) {
+  const ApplyResult result = r->store->apply(event.key, event.record);
+  if (result == ApplyResult::kApplied) {
     watches_.touch(region, event.key);
     if (observer != nullptr) observer->on_remote_write(region, event.key);
+  } else if (result == ApplyResult::kNeedsState) {
+    fetch_list_state(region, event.record.version.region, event.key);
+  }
+}
+
+void GeoCache::fetch_list_state(RegionId region, RegionId origin, std::string_view key) {
+  list_state_fetches_.fetch_add(1, std::memory_order_relaxed);
+  if (!is_local(origin)) {
+    // Answered by origin's process, applied by last-writer-wins (MissFallback).
+    miss_fallback_->fetch_from(region, origin, key);
+    return;
+  }
+  std::optional<Record> held = store(origin).peek_with_tombstone(key);
+  if (held && store(region).apply(key, *held) == ApplyResult::kApplied) {
+    watches_.touch(region, key);
+    RemoteWriteObserver* observer = remote_write_observer_.load(std::memory_order_acquire);
+    if (observer != nullptr) observer->on_remote_write(region, key);
   }
 }
 

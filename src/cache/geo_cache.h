@@ -219,7 +219,12 @@ class GeoCache {
   void set_remote_write_observer(RemoteWriteObserver* observer) { remote_write_observer_.store(observer); }
 
   // Applies an event from another region (the replicator's apply hook).
+  // A list write that cannot apply here (the list held is not the one it
+  // changed) has the key's whole state fetched from the write's origin.
   void apply_remote(RegionId region, const Event& event);
+  // List writes that could not apply here and had their key's whole state
+  // asked of their origin (docs/design.md, "Lists").
+  uint64_t list_state_fetches() const { return list_state_fetches_.load(std::memory_order_relaxed); }
   // Hands a hello to membership, any other control batch to resync: the
   // replicator's control hook.
   void handle_control(RegionId region, const EventBatch& batch);
@@ -319,6 +324,11 @@ class GeoCache {
     return nullptr;
   }
   LruCache& store(RegionId region) const;
+  // Brings key's whole state from region `origin` to local region `region`
+  // (a list write from origin could not apply there): read at once from a
+  // local origin, else asked of origin's process (MissFallback::fetch_from).
+  void fetch_list_state(RegionId region, RegionId origin, std::string_view key);
+  std::atomic<uint64_t> list_state_fetches_{0};
   void expiry_loop();
   // Tells the progress listener that has_applied() or a fetch may have moved.
   void notify_progress();

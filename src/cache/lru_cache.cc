@@ -73,6 +73,7 @@
 #include "cache/detail/region_slots.h"
 #include "cache/detail/slab_arena.h"
 #include "core/decimal.h"
+#include "core/list.h"
 
 namespace geocache {
 namespace {
@@ -399,6 +400,37 @@ struct LruCache::Shard {
     return ApplyResult::kApplied;
   }
 
+  // Applies a kListOp record (core/list.h) to key: its ops change the list
+  // it was applied to (version prev) if that is what the key holds (or, prev
+  // zero, nothing live); a snapshot piece continues the list of its own
+  // version if it holds exactly the elements before the piece. kNeedsState
+  // if the op is newer than what is held but cannot apply: the key's whole
+  // state must come from the op's origin. REQUIRES: rec validated.
+  ApplyResult apply_list_op_locked(std::string_view key, size_t hash, Handle cur, const Record& rec, int64_t now,
+                                   int64_t tombstone_retention_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const Version prev = list_op_prev(rec.bytes).value();
+    const bool holds_list = cur != kNil && at(cur)->kind() == ValueKind::kList;
+    if (std::optional<uint64_t> offset = list_piece_offset(rec.bytes, rec.version)) {
+      if (!holds_list || version_of(cur) != rec.version || ListView(at(cur)->value()).size() != *offset) {
+        ++st.stale_applies;
+        return ApplyResult::kStale;
+      }
+    } else {
+      const Version bar = cur != kNil ? version_of(cur) : mark_for(hash);
+      if (!(rec.version > bar)) {
+        ++st.stale_applies;
+        return ApplyResult::kStale;
+      }
+      const bool at_prev = holds_list ? version_of(cur) == prev : prev.is_zero() && (cur == kNil || at(cur)->is_tombstone());
+      if (!at_prev) return ApplyResult::kNeedsState;
+    }
+    static constexpr char kEmptyList[4] = {0, 0, 0, 0};
+    const std::string_view base = holds_list ? at(cur)->value() : std::string_view(kEmptyList, sizeof kEmptyList);
+    Record next{ValueKind::kList, apply_list_ops(base, rec.bytes), rec.expire_at_ms, rec.version};
+    if (ListView(next.bytes).size() == 0) next = Record{ValueKind::kTombstone, {}, kNoExpiry, rec.version};
+    return store_locked(key, hash, cur, next, /*to_front=*/false, now, tombstone_retention_ms);
+  }
+
   // A new entry for key holding `value`, in place of `cur` (may be kNil),
   // then evicts down to the limits (never the new entry).
   void insert_locked(std::string_view key, Handle cur, ValueKind kind, std::string_view value, uint64_t hlc,
@@ -562,6 +594,7 @@ Record RecordView::with_expiry(int64_t at) const {
     delta.set_expiry(at);
     return Record{kind, delta.encode(), at, version};
   }
+  if (kind == ValueKind::kList) return Record{ValueKind::kListOp, ListOps().encode(version), at, version};
   return Record{kind, std::string(bytes), at, version};
 }
 
@@ -649,6 +682,9 @@ ApplyResult LruCache::apply(std::string_view key, const Record& record) {
     const Handle cur = s.find_locked(key, now);
     if (is_collection(record.kind)) {
       result = s.merge_hash_locked(key, hash, cur, record, /*to_front=*/false, now, options_.tombstone_retention_ms);
+    } else if (record.kind == ValueKind::kListOp) {
+      result = s.apply_list_op_locked(key, hash, cur, record, now, options_.tombstone_retention_ms);
+      if (result == ApplyResult::kStale || result == ApplyResult::kNeedsState) return result;
     } else {
       const Version bar = cur != kNil ? s.version_of(cur) : s.mark_for(hash);
       if (record.version > bar) {

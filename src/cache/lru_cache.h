@@ -27,6 +27,12 @@
 // the write becomes its base. A hash whose fields are all deleted reads as
 // absent and is kept as long as a tombstone is.
 //
+// A list is a whole value (kList), but a list write's event is its ops
+// (kListOp, core/list.h): apply() runs them on the list they were applied
+// to, if that is the one held, and answers kNeedsState otherwise (the
+// caller fetches the key's whole state from the ops' origin). The store
+// never holds a kListOp.
+//
 // Eviction and expiry are local and never replicated.
 #pragma once
 
@@ -84,7 +90,9 @@ struct RecordView {
   Record to_record() const;
   // The record that changes this one's expiry to expire_at_ms (EXPIRE,
   // PERSIST): the same value with the new expiry, or for a hash a write of
-  // its expiry alone (a hash merges per field, so none of its fields need go).
+  // its expiry alone (a hash merges per field, so none of its fields need go),
+  // for a list an empty kListOp (GeoCache::mutate makes it the list with the
+  // new expiry, and replicates the op, not the list).
   Record with_expiry(int64_t expire_at_ms) const;
 };
 
@@ -104,6 +112,7 @@ enum class ApplyResult {
   kStale,      // older than (or equal to) the version held or forgotten: ignored
   kTooLarge,   // bigger than a whole shard's byte budget: ignored
   kTooManyRegions,  // its version's region would be the 256th this store holds: ignored
+  kNeedsState,  // list ops newer than what is held, applied elsewhere to a list this store does not hold: ignored; the key's whole state must be fetched
 };
 
 class LruCache {

@@ -11,6 +11,7 @@ namespace geocache {
 void MissFallbackOptions::validate() const {
   if (timeout_ms < 1) throw std::invalid_argument("miss_fallback.timeout_ms must be at least 1");
   if (max_pending < 1) throw std::invalid_argument("miss_fallback.max_pending must be at least 1");
+  if (state_timeout_ms < 1) throw std::invalid_argument("miss_fallback.state_timeout_ms must be at least 1");
   breaker.validate();
 }
 
@@ -74,9 +75,29 @@ std::optional<uint64_t> MissFallback::fetch(RegionId region, std::string_view ke
     ++stats_.skipped;
     return std::nullopt;
   }
+  return ask_locked(region, peer, key, options_.timeout_ms);
+}
+
+std::optional<uint64_t> MissFallback::fetch_from(RegionId region, RegionId peer, std::string_view key) {
+  MutexLock lock(mu_);
+  if (!running_) return std::nullopt;
+  // Shared only with a fetch from the same peer: another's answer may be
+  // older than what this peer holds.
+  if (auto it = by_key_.find({region, std::string(key)}); it != by_key_.end() && pending_.at(it->second).peer == peer) {
+    return it->second;
+  }
+  if (pending_.size() >= options_.max_pending) {
+    ++stats_.skipped;
+    return std::nullopt;
+  }
+  ++stats_.state_fetches;
+  return ask_locked(region, peer, key, options_.state_timeout_ms);
+}
+
+uint64_t MissFallback::ask_locked(RegionId region, RegionId peer, std::string_view key, int64_t timeout_ms) {
   const uint64_t ticket = next_ticket_++;
-  pending_[ticket] = Pending{region, peer, std::string(key), clock_->now_ms() + options_.timeout_ms};
-  by_key_[{region, std::string(key)}] = ticket;
+  pending_[ticket] = Pending{region, peer, std::string(key), clock_->now_ms() + timeout_ms};
+  by_key_.try_emplace({region, std::string(key)}, ticket);  // a miss shares the first fetch out
   EventBatch request;
   request.kind = BatchKind::kFetchRequest;
   request.origin = region;
@@ -87,6 +108,11 @@ std::optional<uint64_t> MissFallback::fetch(RegionId region, std::string_view ke
   ++stats_.fetches;
   cv_.notify_one();
   return ticket;
+}
+
+void MissFallback::forget_key_locked(RegionId region, const std::string& key, uint64_t ticket) {
+  auto it = by_key_.find({region, key});
+  if (it != by_key_.end() && it->second == ticket) by_key_.erase(it);
 }
 
 bool MissFallback::done(uint64_t ticket) const {
@@ -122,7 +148,7 @@ void MissFallback::handle_control(RegionId region, const EventBatch& batch) {
     if (!batch.events.empty() && batch.events[0].key != it->second.key) return;
     answered = std::move(it->second);
     pending_.erase(it);
-    by_key_.erase({answered.region, answered.key});
+    forget_key_locked(answered.region, answered.key, batch.request_id);
     breaker_locked(answered.peer).record_success();
     ++stats_.answered;
     if (!batch.events.empty()) {
@@ -170,7 +196,7 @@ void MissFallback::run() {
       }
       breaker_locked(it->second.peer).record_failure();
       ++stats_.timed_out;
-      by_key_.erase({it->second.region, it->second.key});
+      forget_key_locked(it->second.region, it->second.key, it->first);
       it = pending_.erase(it);
       expired = true;
     }

@@ -50,6 +50,9 @@ struct MissFallbackOptions {
   bool enabled = false;
   int64_t timeout_ms = 50;  // longest wait for a peer's answer
   size_t max_pending = 10'000;
+  // Longest wait for the whole state of a list a region could not apply a
+  // list write to (fetch_from): the origin may be far, and nobody waits on it.
+  int64_t state_timeout_ms = 5000;
   // Per peer region: two unanswered fetches in a row open it for a second.
   CircuitBreakerOptions breaker{.failure_threshold = 2, .open_interval_ms = 1000, .half_open_probes = 1};
   void validate() const;  // throws std::invalid_argument naming the field
@@ -83,6 +86,13 @@ class MissFallback {
   // done(), or nullopt if no region can be asked now (disabled, every
   // breaker open, too many fetches out): answer the miss as a miss.
   std::optional<uint64_t> fetch(RegionId region, std::string_view key);
+  // Asks region `peer` for key on behalf of local region `region`, whether
+  // or not misses are fetched (enabled), and applies its answer by
+  // last-writer-wins: how a region that could not apply a list write (its
+  // list was not the one the write changed) gets the list's whole state from
+  // the write's origin. A ticket, or nullopt if not running or too many
+  // fetches are out. Waits up to state_timeout_ms; never blocks.
+  std::optional<uint64_t> fetch_from(RegionId region, RegionId peer, std::string_view key);
   // Whether the fetch has ended: its answer applied, or given up on.
   bool done(uint64_t ticket) const;
   // The record the fetch brought (kept for kAnswerKeptMs after it came), or
@@ -104,6 +114,7 @@ class MissFallback {
     uint64_t timed_out = 0;
     uint64_t skipped = 0;    // misses not fetched: every breaker open, or too many out
     uint64_t served = 0;     // requests of other regions answered
+    uint64_t state_fetches = 0;  // of them, whole states of lists asked of a write's origin (fetch_from)
   };
   Stats stats() const;
 
@@ -114,6 +125,10 @@ class MissFallback {
     int64_t deadline_ms = 0;
   };
   void run();
+  uint64_t ask_locked(RegionId region, RegionId peer, std::string_view key, int64_t timeout_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops key's entry of by_key_ if it is ticket's.
+  void forget_key_locked(RegionId region, const std::string& key, uint64_t ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   CircuitBreaker& breaker_locked(RegionId peer) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const MissFallbackOptions options_;

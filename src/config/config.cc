@@ -272,6 +272,9 @@ const std::vector<Setting>& settings() {
       INT_SETTING("replication", "miss-fallback-timeout-ms", cache.miss_fallback.timeout_ms, 1, 60'000,
                   "longest wait for that answer, ms; a region that misses it twice in a row is not asked for a "
                   "second"),
+      INT_SETTING("replication", "list-fetch-timeout-ms", cache.miss_fallback.state_timeout_ms, 1, kHourMs,
+                  "a region that cannot apply a list write (its list is not the one the write changed) asks the "
+                  "write's origin for the whole list; longest wait for the answer, ms"),
       INT_SETTING("replication", "heartbeat-ms", cache.membership.heartbeat_ms, 0, kHourMs,
                   "interval between two hellos of a region to the others (amqp), ms; 0 = none"),
       INT_SETTING("replication", "peer-down-ms", cache.membership.down_after_ms, 1, kHourMs,

@@ -1,5 +1,6 @@
 #include "core/record.h"
 
+#include "core/list.h"
 #include "core/versioned_hash.h"
 
 namespace geocache {
@@ -28,6 +29,12 @@ Result<Value> Record::to_value() const {
       });
       return Value(std::move(map));
     }
+    case ValueKind::kList: {
+      Value::List elements;
+      for (std::string_view e : ListView(bytes).elements()) elements.emplace_back(e);
+      return Value(std::move(elements));
+    }
+    case ValueKind::kListOp: return Status::Corruption("list ops are not a value");
     case ValueKind::kTombstone: return Status::NotFound();
   }
   return Status::Corruption("unknown value kind");
@@ -44,6 +51,8 @@ Status Record::well_formed() const {
     case ValueKind::kSet:
     case ValueKind::kZset:
     case ValueKind::kCounter: return VersionedHash::decode(bytes, version, collection_kind(kind)).status();
+    case ValueKind::kList: return validate_list(bytes);
+    case ValueKind::kListOp: return validate_list_ops(bytes, version);
   }
   return Status::Corruption("unknown value kind");
 }

@@ -7,6 +7,8 @@
 // instead (core/versioned_hash.h): a kHash record holds the fields a write
 // changed, each with its version, and is merged into the hash held. Sets,
 // sorted sets and counters are such collections too (kSet, kZset, kCounter).
+// A list is a whole value (kList), but its writes travel as ops on the
+// version they were applied to (kListOp, core/list.h).
 #pragma once
 
 #include <cstdint>
@@ -28,8 +30,10 @@ enum class ValueKind : uint8_t {
   kSet = 5,        // an encoded VersionedHash of kind kSet (SADD family): merged
   kZset = 6,       // an encoded VersionedHash of kind kZset (ZADD family): merged
   kCounter = 7,    // an encoded VersionedHash of kind kCounter (INCR family): merged; a string to commands
+  kList = 8,       // an encoded list (core/list.h): a whole list, last-writer-wins
+  kListOp = 9,     // list ops (core/list.h) applied to the list of a given version: events only, never stored
 };
-inline constexpr ValueKind kLastValueKind = ValueKind::kCounter;
+inline constexpr ValueKind kLastValueKind = ValueKind::kListOp;
 
 // Whether records of `kind` hold a VersionedHash, merged element by element
 // rather than replacing the key's state.
@@ -75,7 +79,8 @@ struct Record {
   Result<Value> to_value() const;
   // Ok if the bytes are what the kind promises (a hash, set, sorted set or
   // counter: an encoded VersionedHash of that kind with no version newer
-  // than the record's; JSON and API
+  // than the record's; a list: an encoded list; list ops: well-formed ops on
+  // an older version (or a snapshot piece at its own); JSON and API
   // values: an encoded Value; a tombstone: nothing;
   // a string: anything) and the expiry is storable (0..kMaxExpireAtMs);
   // kCorruption saying what is not. For records from elsewhere (replication):

@@ -59,8 +59,10 @@ enum class BatchKind : uint8_t {
 // VersionedHash, merged per field (it was a whole Value::Map); 4: an event
 // may carry the group flag (Event::group_next), control batches may be
 // miss-fallback fetches (kFetchRequest, kFetchReply), and records may be sets,
-// sorted sets and counters (kSet, kZset, kCounter).
-inline constexpr uint32_t kProtocolVersion = 4;
+// sorted sets and counters (kSet, kZset, kCounter); 5: records may be lists
+// (kList) and list writes (kListOp, core/list.h), whose receiver may ask the
+// writer for the key (kFetchRequest) when the write cannot apply.
+inline constexpr uint32_t kProtocolVersion = 5;
 
 struct EventBatch {
   BatchKind kind = BatchKind::kEvents;

@@ -13,6 +13,7 @@ std::span<const CommandSpec> key_family();         // key_commands.cc
 std::span<const CommandSpec> hash_family();        // hash_commands.cc
 std::span<const CommandSpec> set_family();         // set_commands.cc
 std::span<const CommandSpec> zset_family();        // zset_commands.cc
+std::span<const CommandSpec> list_family();        // list_commands.cc
 std::span<const CommandSpec> json_family();        // json_commands.cc
 std::span<const CommandSpec> connection_family();  // connection_commands.cc
 std::span<const CommandSpec> server_family();      // server_commands.cc

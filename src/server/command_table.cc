@@ -95,6 +95,7 @@ CommandTable::CommandTable() {
   add(hash_family(), "hash");
   add(set_family(), "set");
   add(zset_family(), "sorted-set");
+  add(list_family(), "list");
   add(json_family(), "json");
   add(connection_family(), "connection");
   add(server_family(), "server");

@@ -7,6 +7,7 @@
 //   kString            "string"; raw bytes.
 //   kHash              "hash"; a VersionedHash of string fields.
 //   kSet, kZset        "set", "zset"; a VersionedHash of members (and scores).
+//   kList              "list"; an encoded list (core/list.h).
 //   kCounter           "string" (INCR on a string makes one): a VersionedHash
 //                      of per-region contributions; string commands read its
 //                      decimal total.
@@ -114,13 +115,15 @@ inline std::string_view type_name(const RecordView& rec) {
     case ValueKind::kHash: return "hash";
     case ValueKind::kSet: return "set";
     case ValueKind::kZset: return "zset";
+    case ValueKind::kList: return "list";
     case ValueKind::kJson: return "ReJSON-RL";
     case ValueKind::kApiValue: {
       std::string scratch;
       std::string_view text;
       return read_string(rec, &scratch, &text).ok() ? "string" : "ReJSON-RL";
     }
-    case ValueKind::kTombstone: return "none";
+    case ValueKind::kTombstone:
+    case ValueKind::kListOp: return "none";  // never stored
   }
   return "none";
 }
@@ -135,6 +138,7 @@ inline std::string_view encoding_name(const RecordView& rec) {
     case ValueKind::kHash:
     case ValueKind::kSet: return "hashtable";
     case ValueKind::kZset: return "skiplist";
+    case ValueKind::kList: return "quicklist";  // what Redis 7.0 reports for every list
     case ValueKind::kJson: return "raw";
     default: break;
   }

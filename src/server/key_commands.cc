@@ -464,6 +464,7 @@ std::string_view encoding_of(const RecordView& rec) {
       return rec.bytes.size() <= 44 ? "embstr" : "raw";
     }
     case ValueKind::kHash: return "hashtable";
+    case ValueKind::kList: return "quicklist";  // Redis 7.0's for every list
     default: return "raw";
   }
 }

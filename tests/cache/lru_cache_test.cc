@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/list.h"
 #include "core/version.h"
 #include "core/versioned_hash.h"
 
@@ -1119,6 +1120,80 @@ TEST_F(LruCacheTest, FlushTakesAHashsOlderFieldsAndKeepsItsNewerOnes) {
   cache_->apply("h", hash_write({{"new", "2"}}, ver(30)));
   cache_->flush_before(ver(20));
   EXPECT_EQ(state_of(*cache_, "h"), "2:{\"new\":\"2\"} ttl 0");
+  cache_->TEST_check_invariants();
+}
+
+}  // namespace
+}  // namespace geocache
+
+namespace geocache {
+namespace {
+
+Record list_record(std::vector<std::string_view> elements, Version v) {
+  return Record{ValueKind::kList, encode_list(elements), kNoExpiry, v};
+}
+Record push_op(std::string_view element, Version prev, Version v) {
+  ListOps ops;
+  ops.push_tail({element});
+  return Record{ValueKind::kListOp, ops.encode(prev), kNoExpiry, v};
+}
+std::string list_of(LruCache& cache, std::string_view key) {
+  std::string out;
+  cache.peek(key, [&](const RecordView& v) {
+    for (std::string_view e : ListView(v.bytes).elements()) out += std::string(e) + ",";
+  });
+  return out;
+}
+
+// List ops apply to the list of the version they changed and to nothing
+// else: older ones are stale, newer ones on another list need its state.
+TEST_F(LruCacheTest, ListOpsApplyOnlyToTheListTheyChanged) {
+  make();
+  ASSERT_EQ(cache_->apply("l", list_record({"a"}, ver(1))), ApplyResult::kApplied);
+  EXPECT_EQ(cache_->apply("l", push_op("b", ver(1), ver(2))), ApplyResult::kApplied);
+  EXPECT_EQ(list_of(*cache_, "l"), "a,b,");
+  EXPECT_EQ(cache_->peek("l")->version, ver(2));
+  EXPECT_EQ(cache_->apply("l", push_op("b", ver(1), ver(2))), ApplyResult::kStale);  // a duplicate
+  EXPECT_EQ(cache_->apply("l", push_op("x", ver(5), ver(6))), ApplyResult::kNeedsState);  // missed ver(5)
+  EXPECT_EQ(list_of(*cache_, "l"), "a,b,");
+  // On a key that held no live list the ops of a new list apply; not on a string.
+  EXPECT_EQ(cache_->apply("t", tombstone(ver(3))), ApplyResult::kApplied);
+  EXPECT_EQ(cache_->apply("t", push_op("n", Version{}, ver(4))), ApplyResult::kApplied);
+  EXPECT_EQ(list_of(*cache_, "t"), "n,");
+  EXPECT_EQ(cache_->apply("fresh", push_op("n", Version{}, ver(4))), ApplyResult::kApplied);
+  put("s", "v", ver(3));
+  EXPECT_EQ(cache_->apply("s", push_op("n", Version{}, ver(4))), ApplyResult::kNeedsState);
+  cache_->TEST_check_invariants();
+}
+
+TEST_F(LruCacheTest, ListOpsThatEmptyTheListDeleteIt) {
+  make();
+  ASSERT_EQ(cache_->apply("l", list_record({"a"}, ver(1))), ApplyResult::kApplied);
+  ListOps pop;
+  pop.pop_head(1);
+  EXPECT_EQ(cache_->apply("l", Record{ValueKind::kListOp, pop.encode(ver(1)), kNoExpiry, ver(2)}),
+            ApplyResult::kApplied);
+  EXPECT_FALSE(cache_->contains("l"));
+  EXPECT_EQ(cache_->peek_with_tombstone("l")->kind, ValueKind::kTombstone);
+  EXPECT_EQ(cache_->stats().tombstones, 1u);
+}
+
+// A store that forgot a list (evicted) cannot apply the next op: it needs
+// the whole state, and an op older than what it forgot is stale.
+TEST_F(LruCacheTest, ListOpsOnAForgottenListNeedTheWholeStateAndListsCountTheirBytes) {
+  LruCacheOptions opts;
+  opts.shards = 1;
+  opts.max_bytes = 32 * 1024;
+  make(opts);
+  std::vector<std::string> elements(1000, "0123456789");
+  ASSERT_EQ(cache_->apply("l", list_record({elements.begin(), elements.end()}, ver(1))), ApplyResult::kApplied);
+  EXPECT_GE(cache_->stats().bytes, 11'000u);  // the list's bytes are charged
+  for (int i = 0; i < 10 && cache_->contains("l"); ++i) {
+    put("filler" + std::to_string(i), std::string(4000, 'x'), ver(10 + i));
+  }
+  EXPECT_FALSE(cache_->contains("l"));
+  EXPECT_EQ(cache_->apply("l", push_op("late", ver(1), ver(2))), ApplyResult::kNeedsState);
+  EXPECT_EQ(cache_->apply("l", push_op("old", Version{}, ver(1))), ApplyResult::kStale);
   cache_->TEST_check_invariants();
 }
 

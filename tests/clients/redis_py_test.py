@@ -44,6 +44,17 @@ def hashes():
     check("hincrby", r.hincrby("h", "f1", 5), 6)
 
 
+def lists():
+    check("rpush", r.rpush("l", "a", "b", "c"), 3)
+    check("lpush", r.lpush("l", "z"), 4)
+    check("lrange", r.lrange("l", 0, -1), ["z", "a", "b", "c"])
+    check("lpop count", r.lpop("l", 2), ["z", "a"])
+    check("lpos", r.lpos("l", "c"), 1)
+    check("lmove", r.lmove("l", "l2", "RIGHT", "LEFT"), "c")
+    check("type", r.type("l2"), "list")
+    check("llen", r.llen("l"), 1)
+
+
 def databases():
     r1 = redis.Redis(port=PORT, db=1, decode_responses=True)
     r1.flushdb()
@@ -103,7 +114,7 @@ def lock():
         pass
 
 
-PASSES = [strings_and_keys, hashes, databases, pipeline_without_transaction, pubsub, server, transaction_pipeline,
+PASSES = [strings_and_keys, hashes, lists, databases, pipeline_without_transaction, pubsub, server, transaction_pipeline,
           lock]
 
 for t in PASSES:

@@ -146,7 +146,7 @@ TEST(EventTest, UnknownEventOrValueKindIsCorruption) {
   EXPECT_EQ(decode_batch(bad_kind).status().code(), StatusCode::kCorruption);
   // kind, key (2), hlc (8), region (4), wall (1) => value kind at 10 + 16.
   std::string bad_value_kind = good;
-  bad_value_kind[10 + 16] = 8;  // one past the last kind (kCounter)
+  bad_value_kind[10 + 16] = static_cast<char>(static_cast<uint8_t>(kLastValueKind) + 1);  // one past the last kind
   EXPECT_EQ(decode_batch(bad_value_kind).status().code(), StatusCode::kCorruption);
 }
 

@@ -377,6 +377,43 @@ TEST_F(GeocachedReplication, ConcurrentIncrementsAndMembersAllArriveEverywhere) 
   }
 }
 
+// Lists across processes: pushes and pops at once in three regions end in
+// one identical list everywhere (the newest writer's, whole: a region whose
+// list is not the one a write changed asks the writer for the key), and a
+// write made once quiet applies as an op everywhere.
+TEST_F(GeocachedReplication, ConcurrentListWritesConvergeToOneList) {
+  start_nodes(test_amqp_url(), "proc-list");
+  constexpr int kOps = 300;
+  std::vector<std::thread> writers;
+  for (const auto& r : kRegions) {
+    writers.emplace_back([&, r] {
+      auto c = client(r);
+      for (int i = 0; i < kOps; ++i) {
+        const std::string element = r + ":" + std::to_string(i);
+        EXPECT_TRUE(command_text(c.get(), {i % 2 == 0 ? "LPUSH" : "RPUSH", "list", element}).has_value());
+        if (i % 10 == 9) command_text(c.get(), {"RPOP", "list"});
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  auto joined = [&](const std::string& region) {
+    auto c = client(region);
+    std::string out;
+    testing::Reply r = testing::command(c.get(), {"LRANGE", "list", "0", "-1"});
+    if (!r || r->type != REDIS_REPLY_ARRAY) return out;
+    for (size_t i = 0; i < r->elements; ++i) out += std::string(r->element[i]->str, r->element[i]->len) + ",";
+    return out;
+  };
+  std::string agreed;
+  EXPECT_TRUE(wait_until(30'000, [&] {
+    agreed = joined("east");
+    return !agreed.empty() && joined("west") == agreed && joined("north") == agreed;
+  })) << "east: " << joined("east") << "\nwest: " << joined("west") << "\nnorth: " << joined("north");
+  EXPECT_TRUE(command_text(client("west").get(), {"LPUSH", "list", "last"}).has_value());
+  for (const auto& r : kRegions) EXPECT_TRUE(eventually(r, {"LINDEX", "list", "0"}, "last")) << r;
+  for (const auto& r : kRegions) EXPECT_EQ(joined(r), "last," + agreed) << r;
+}
+
 TEST_F(GeocachedReplication, KilledNodeReceivesWhatWasPublishedWhileDown) {
   start_nodes(test_amqp_url(), "proc-kill");
   nodes_["west"]->kill_now();

@@ -175,3 +175,57 @@ TEST_F(MergeConvergenceTest, SortedSetMembersMergeAndScoresAreLastWriterWins) {
 
 }  // namespace
 }  // namespace geocache
+
+namespace geocache {
+namespace {
+
+// Lists stay last-writer-wins as a key, but a write sends its op: pushes at
+// once in three regions end in one identical list everywhere (the list of
+// the newest writer, whole), and once quiet every region serves it.
+TEST_F(MergeConvergenceTest, ConcurrentListPushesInThreeRegionsConvergeToOneList) {
+  constexpr int kOps = 300;
+  std::vector<std::thread> writers;
+  for (const auto& r : kRegions) {
+    writers.emplace_back([&, r] {
+      for (int i = 0; i < kOps; ++i) {
+        const std::string element = r + ":" + std::to_string(i);
+        EXPECT_EQ(run(r, {i % 2 == 0 ? "LPUSH" : "RPUSH", "list", element}).front(), ':');
+        if (i % 10 == 9) {
+          EXPECT_EQ(run(r, {"RPOP", "list"}).front(), '$');
+        }
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  quiesce();
+  const std::string in_a = run("a", {"LRANGE", "list", "0", "-1"});
+  EXPECT_NE(in_a, "*0\r\n");
+  for (const auto& r : kRegions) EXPECT_EQ(run(r, {"LRANGE", "list", "0", "-1"}), in_a) << r;
+  // And a write made once it is quiet applies as an op everywhere.
+  const uint64_t fetches = cache_->list_state_fetches();
+  run("b", {"LPUSH", "list", "last"});
+  quiesce();
+  for (const auto& r : kRegions) EXPECT_EQ(run(r, {"LINDEX", "list", "0"}), bulk("last")) << r;
+  EXPECT_EQ(cache_->list_state_fetches(), fetches);
+}
+
+// A region cut off while another writes its list catches up when healed:
+// its own concurrent write loses to the newer ones made elsewhere, whose
+// whole list it fetches, and the third region (which applied every op in
+// order, then got c's older one) stays as it is.
+TEST_F(MergeConvergenceTest, AnIsolatedRegionsListConvergesWhenHealed) {
+  run("a", {"RPUSH", "q", "1", "2", "3"});
+  quiesce();
+  isolate("c");
+  run("c", {"LPUSH", "q", "from-c"});
+  run("a", {"RPUSH", "q", "4"});
+  run("a", {"LPOP", "q"});  // newer than c's push
+  heal_all();
+  quiesce();
+  for (const auto& r : kRegions) {
+    EXPECT_EQ(run(r, {"LRANGE", "q", "0", "-1"}), "*3\r\n" + bulk("2") + bulk("3") + bulk("4")) << r;
+  }
+}
+
+}  // namespace
+}  // namespace geocache
