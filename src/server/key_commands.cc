@@ -347,11 +347,16 @@ void flushdb_command(CommandContext& ctx, Args args) {
 Status copy_key(CommandContext& ctx, std::string_view src, std::string_view dst, bool replace, bool* copied) {
   *copied = false;
   std::optional<Record> value;
+  // A hash, set or sorted set is held as versioned elements (rec.bytes is
+  // empty): the copy writes each live one anew. A counter is a string to
+  // every command, and is copied as its total.
   HashDelta fields;
-  bool is_hash = false;
+  std::optional<ValueKind> collection;
   ctx.cache.reader(ctx.region).peek(src, [&](const RecordView& rec) {
-    if (rec.kind == ValueKind::kHash) {
-      is_hash = true;
+    if (rec.kind == ValueKind::kCounter) {
+      value = make_record(ValueKind::kString, std::to_string(rec.hash->counter_total()), rec.expire_at_ms);
+    } else if (is_collection(rec.kind)) {
+      collection = rec.kind;
       rec.hash->for_each([&](std::string_view f, std::string_view v) { fields.put(f, v); });
       fields.set_expiry(rec.expire_at_ms);
       value.emplace();
@@ -361,12 +366,13 @@ Status copy_key(CommandContext& ctx, std::string_view src, std::string_view dst,
   });
   if (!value) return Status::NotFound("no such key");
   if (!replace && ctx.cache.reader(ctx.region).contains(dst)) return Status::Ok();
-  if (is_hash) {
+  if (collection) {
+    // Removed first, or the elements would merge into what dst holds.
     if (ctx.cache.reader(ctx.region).contains(dst)) {
       if (Result<bool> r = ctx.cache.remove(dst, ctx.region); !r.ok()) return r.status();
     }
     Status st = ctx.cache.mutate(dst, ctx.region, [&](const RecordView*, std::optional<Record>* next) {
-      *next = make_record(ValueKind::kHash, fields.encode(), fields.expire_at_ms());
+      *next = make_record(*collection, fields.encode(), fields.expire_at_ms());
       return Status::Ok();
     });
     if (!st.ok()) return st;

@@ -203,6 +203,29 @@ TEST_F(CompatCommandsTest, RenameCopyMove) {
   EXPECT_EQ(run_in(kR2, {"EXISTS", "a"}), integer(0));
 }
 
+// Sets, sorted sets and counters keep their elements through COPY and
+// RENAME, here and in the other region (they were copied empty).
+TEST_F(CompatCommandsTest, CopyAndRenameKeepEveryKindsContents) {
+  ASSERT_EQ(run({"SADD", "s", "a", "b", "c"}), integer(3));
+  ASSERT_EQ(run({"ZADD", "z", "1", "one", "2.5", "two"}), integer(2));
+  ASSERT_EQ(run({"INCRBY", "n", "41"}), integer(41));
+  EXPECT_EQ(run({"COPY", "s", "s2"}), integer(1));
+  EXPECT_EQ(run({"COPY", "z", "z2"}), integer(1));
+  EXPECT_EQ(run({"COPY", "n", "n2"}), integer(1));
+  EXPECT_EQ(run({"RENAME", "s", "s3"}), ok());
+  EXPECT_EQ(run({"RENAME", "z", "z3"}), ok());
+  EXPECT_EQ(run({"RENAME", "n", "n3"}), ok());
+  for (RegionId r : {kR1, kR2}) {
+    if (r == kR2) quiesce();
+    for (const char* key : {"s2", "s3"}) EXPECT_EQ(run_in(r, {"SCARD", key}), integer(3)) << key;
+    for (const char* key : {"z2", "z3"}) EXPECT_EQ(run_in(r, {"ZSCORE", key, "two"}), bulk("2.5")) << key;
+    for (const char* key : {"n2", "n3"}) EXPECT_EQ(run_in(r, {"GET", key}), bulk("41")) << key;
+    EXPECT_EQ(run_in(r, {"EXISTS", "s", "z", "n"}), integer(0));
+  }
+  EXPECT_EQ(run({"INCR", "n2"}), integer(42));
+  EXPECT_EQ(run({"TYPE", "z2"}), simple("zset"));
+}
+
 TEST_F(CompatCommandsTest, ObjectAndMemoryUsage) {
   ASSERT_EQ(run({"SET", "n", "12345"}), ok());
   ASSERT_EQ(run({"SET", "s", "hello"}), ok());

@@ -10,6 +10,7 @@
 
 #include "command_fixture.h"
 #include "server/event_loop.h"
+#include "server/io_engine.h"
 
 namespace geocache::testing {
 namespace {
@@ -70,7 +71,8 @@ TEST_F(IdleTimeoutTest, SweepClosesClientsIdlePastTimeoutOnTheServerClock) {
   // Start the server clock at the real time, so a loop that read the system
   // clock instead would see these clients as fresh, not years idle.
   clock_.set_ms(SystemClock::instance()->now_ms());
-  EventLoop loop(0, *cache_, server_);
+  const int wake_fd = EventLoop::make_wake_fd();
+  EventLoop loop(0, *cache_, server_, wake_fd, make_epoll_engine(wake_fd));
   std::thread runner([&] { loop.run(); });
   int fds[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
