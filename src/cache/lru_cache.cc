@@ -162,11 +162,18 @@ int64_t base_value_of(const Entry* e) {
 // A live entry's own expiry (a collection's, not its entry's retention).
 int64_t hash_expiry_of(const Entry* e) { return e->is_hash() ? e->hash()->expire_at_ms() : e->expire_at_ms(); }
 
+// A lookup that matches nothing: each entry it would compare with its key
+// is prefetched instead of read (LruCache::prefetch).
+struct EntryPrefetch {
+  std::string_view key;
+};
+
 // The table stores handles; hashing and comparing them needs the arena.
 struct KeyHash {
   using is_transparent = void;
   const SlabArena* arena;
   size_t operator()(std::string_view k) const { return hash_key(k); }
+  size_t operator()(const EntryPrefetch& p) const { return hash_key(p.key); }
   size_t operator()(Handle h) const { return hash_key(reinterpret_cast<const Entry*>(arena->at(h))->key()); }
 };
 
@@ -179,6 +186,11 @@ struct KeyEq {
   bool operator()(const A& a, const B& b) const {
     return k(a) == k(b);
   }
+  bool operator()(const EntryPrefetch&, Handle h) const {
+    __builtin_prefetch(arena->at(h));
+    return false;
+  }
+  bool operator()(Handle h, const EntryPrefetch& p) const { return (*this)(p, h); }
 };
 
 using Table = absl::flat_hash_set<Handle, KeyHash, KeyEq>;
@@ -543,8 +555,8 @@ struct LruCache::Shard {
 
   // The entry for key if any; an expired live entry (or retired tombstone)
   // is removed on the way and reported as absent.
-  Handle find_locked(std::string_view key, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    auto it = table.find(key);
+  Handle find_locked(std::string_view key, size_t hash, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    auto it = table.find(key, hash);
     if (it == table.end()) return kNil;
     const Handle h = *it;
     if (at(h)->expired_at(now)) {
@@ -600,16 +612,51 @@ Record RecordView::with_expiry(int64_t at) const {
 
 int LruCache::shard_count() const { return options_.shards; }
 
-LruCache::Shard& LruCache::shard_for(std::string_view key) const {
+LruCache::Shard& LruCache::shard_for(std::string_view key) const { return shard_for_hash(hash_key(key)); }
+
+LruCache::Shard& LruCache::shard_for_hash(size_t hash) const {
   // The table uses the low bits of the hash; take the shard from the top.
-  const size_t h = hash_key(key);
-  return shards_[shard_bits_ == 0 ? 0 : h >> (64 - shard_bits_)];
+  return shards_[shard_bits_ == 0 ? 0 : hash >> (64 - shard_bits_)];
+}
+
+void LruCache::prefetch(std::span<const std::string_view> keys) const {
+  // In stages, each over every key, so that each stage's misses are in
+  // flight together: the table's control bytes and slots; then the entries
+  // the slots name (read only once the slots are in); then the neighbours
+  // in the LRU list that a hit relinks, and the value's first bytes.
+  constexpr size_t kMaxKeys = 64;
+  size_t hashes[kMaxKeys];
+  const size_t n = std::min(keys.size(), kMaxKeys);
+  for (size_t i = 0; i < n; ++i) {
+    hashes[i] = hash_key(keys[i]);
+    Shard& s = shard_for_hash(hashes[i]);
+    detail::AdaptiveMutexLock lock(s.mu);
+    s.table.prefetch(keys[i]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    Shard& s = shard_for_hash(hashes[i]);
+    detail::AdaptiveMutexLock lock(s.mu);
+    s.table.find(EntryPrefetch{keys[i]}, hashes[i]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    Shard& s = shard_for_hash(hashes[i]);
+    detail::AdaptiveMutexLock lock(s.mu);
+    auto it = s.table.find(keys[i], hashes[i]);
+    if (it == s.table.end()) continue;
+    const Entry* e = s.at(*it);
+    if (e->prev != kNil) __builtin_prefetch(s.at(e->prev), 1);
+    if (e->next != kNil) __builtin_prefetch(s.at(e->next), 1);
+    // The value's first bytes, which a reply copies, may be on the block's
+    // next line.
+    if (!e->is_hash() && e->value_len > 0) __builtin_prefetch(e->value().data() + std::min<size_t>(e->value_len, 64) - 1);
+  }
 }
 
 bool LruCache::get(std::string_view key, absl::FunctionRef<void(const RecordView&)> fn) {
-  Shard& s = shard_for(key);
+  const size_t hash = hash_key(key);
+  Shard& s = shard_for_hash(hash);
   detail::AdaptiveMutexLock lock(s.mu);
-  const Handle h = s.find_locked(key, clock_->now_ms());
+  const Handle h = s.find_locked(key, hash, clock_->now_ms());
   if (h == kNil || s.at(h)->is_tombstone()) {
     ++s.st.misses;
     return false;
@@ -652,12 +699,12 @@ std::optional<Record> LruCache::peek_with_tombstone(std::string_view key) const 
 }
 
 void LruCache::restore(std::string_view key, const std::optional<Record>& prior) {
-  Shard& s = shard_for(key);
   const size_t hash = hash_key(key);
+  Shard& s = shard_for_hash(hash);
   const int64_t now = clock_->now_ms();
   {
     detail::AdaptiveMutexLock lock(s.mu);
-    const Handle cur = s.find_locked(key, now);
+    const Handle cur = s.find_locked(key, hash, now);
     // Superseded, not forgotten: the versions written since never left
     // this process, so no mark needs to remember them.
     if (cur != kNil) s.remove_locked(cur, Removal::kSuperseded);
@@ -673,13 +720,13 @@ void LruCache::restore(std::string_view key, const std::optional<Record>& prior)
 }
 
 ApplyResult LruCache::apply(std::string_view key, const Record& record) {
-  Shard& s = shard_for(key);
   const size_t hash = hash_key(key);
+  Shard& s = shard_for_hash(hash);
   const int64_t now = clock_->now_ms();
   ApplyResult result;
   {
     detail::AdaptiveMutexLock lock(s.mu);
-    const Handle cur = s.find_locked(key, now);
+    const Handle cur = s.find_locked(key, hash, now);
     if (is_collection(record.kind)) {
       result = s.merge_hash_locked(key, hash, cur, record, /*to_front=*/false, now, options_.tombstone_retention_ms);
     } else if (record.kind == ValueKind::kListOp) {
@@ -703,12 +750,12 @@ ApplyResult LruCache::apply(std::string_view key, const Record& record) {
 }
 
 Status LruCache::update(std::string_view key, Mutator fn, std::optional<Record>* written) {
-  Shard& s = shard_for(key);
   const size_t hash = hash_key(key);
+  Shard& s = shard_for_hash(hash);
   const int64_t now = clock_->now_ms();
   {
     detail::AdaptiveMutexLock lock(s.mu);
-    const Handle cur = s.find_locked(key, now);
+    const Handle cur = s.find_locked(key, hash, now);
     const bool live = cur != kNil && !s.at(cur)->is_tombstone();
     RecordView view{};
     if (live) view = s.view_of(s.at(cur));

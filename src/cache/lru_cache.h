@@ -40,6 +40,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -130,6 +131,12 @@ class LruCache {
   // Like get() but changes neither recency nor counters.
   bool peek(std::string_view key, absl::FunctionRef<void(const RecordView&)> fn) const;
   std::optional<Record> peek(std::string_view key) const;
+  // A hint before a batch of lookups of these keys (a pipeline's): brings
+  // what finding them and relinking them in LRU order reads into the CPU
+  // cache, all keys at once, so that the misses of a store far larger than
+  // the cache overlap instead of stalling one lookup after the next. Changes
+  // nothing. Looks at the first 64 keys.
+  void prefetch(std::span<const std::string_view> keys) const;
   // The key's live record or tombstone, without touching anything (resync,
   // tests). nullopt if the store holds nothing for the key.
   std::optional<Record> peek_with_tombstone(std::string_view key) const;
@@ -204,6 +211,7 @@ class LruCache {
   struct ByteBudget;
   struct SeenMarks;
   Shard& shard_for(std::string_view key) const;
+  Shard& shard_for_hash(size_t hash) const;
   void settle_budget();
   std::unique_ptr<Shard[]> shards_;
   std::unique_ptr<ByteBudget> budget_;

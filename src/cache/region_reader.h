@@ -8,6 +8,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,8 @@ class RegionReader {
   }
   std::optional<Record> peek(std::string_view key) const { return store_->peek(key); }
   bool contains(std::string_view key) const { return store_->contains(key); }
+  // A hint before looking these keys up (LruCache::prefetch).
+  void prefetch(std::span<const std::string_view> keys) const { store_->prefetch(keys); }
 
   // Visits the live records of shard `shard` (0 <= shard < shard_count())
   // under its lock, without touching LRU (KEYS, SCAN).

@@ -67,15 +67,6 @@ bool allowed_while_subscribed(std::string_view name) {
          name == "ping" || name == "quit" || name == "reset";
 }
 
-// Calls fn(index) for each key argument of a command, from its row's key
-// positions (Redis' first, last, step; last -1 = the last argument).
-template <typename Fn>
-void for_each_key(const CommandSpec& spec, size_t argc, Fn fn) {
-  if (spec.first_key <= 0 || spec.key_step <= 0) return;
-  const int last = spec.last_key < 0 ? static_cast<int>(argc) + spec.last_key : spec.last_key;
-  for (int i = spec.first_key; i <= last && i < static_cast<int>(argc); i += spec.key_step) fn(static_cast<size_t>(i));
-}
-
 }  // namespace
 
 const CommandTable& CommandTable::instance() {
@@ -166,10 +157,10 @@ void CommandTable::dispatch(CommandContext& ctx, std::span<const std::string_vie
   std::vector<std::string_view> stored_views;
   const int db = ctx.session.db.load(std::memory_order_relaxed);
   if (db != 0 && spec->first_key > 0) {
-    for_each_key(*spec, args.size(), [&](size_t i) { stored.push_back(db_key(db, args[i])); });
+    CommandTable::for_each_key(*spec, args.size(), [&](size_t i) { stored.push_back(db_key(db, args[i])); });
     stored_views.assign(args.begin(), args.end());
     size_t k = 0;
-    for_each_key(*spec, args.size(), [&](size_t i) { stored_views[i] = stored[k++]; });
+    CommandTable::for_each_key(*spec, args.size(), [&](size_t i) { stored_views[i] = stored[k++]; });
     run_args = stored_views;
     if (spec->flags & kCmdWrite) other_databases_seen().store(true, std::memory_order_relaxed);
   }
@@ -193,11 +184,11 @@ void CommandTable::dispatch(CommandContext& ctx, std::span<const std::string_vie
   Tracking& tracking = ctx.server.tracking();
   if (!tracking.active()) return;
   if ((spec->flags & kCmdReadOnly) && ctx.session.tracking) {
-    for_each_key(*spec, args.size(), [&](size_t i) { tracking.remember(&ctx.session, args[i]); });
+    CommandTable::for_each_key(*spec, args.size(), [&](size_t i) { tracking.remember(&ctx.session, args[i]); });
   }
   if (spec->flags & kCmdWrite) {
     if (spec->first_key > 0) {
-      for_each_key(*spec, args.size(), [&](size_t i) { tracking.invalidate(args[i], &ctx.session); });
+      CommandTable::for_each_key(*spec, args.size(), [&](size_t i) { tracking.invalidate(args[i], &ctx.session); });
     } else if (spec->name == "flushall" || spec->name == "flushdb") {
       tracking.invalidate_all();
     }

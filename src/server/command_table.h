@@ -30,6 +30,18 @@ class CommandTable {
   // as Redis does. REQUIRES: !args.empty().
   void dispatch(CommandContext& ctx, std::span<const std::string_view> args) const;
 
+  // Calls fn(index) for each key argument of a command of argc arguments,
+  // from its row's key positions (Redis' first, last, step; last -1 = the
+  // last argument).
+  template <typename Fn>
+  static void for_each_key(const CommandSpec& spec, size_t argc, Fn fn) {
+    if (spec.first_key <= 0 || spec.key_step <= 0) return;
+    const int last = spec.last_key < 0 ? static_cast<int>(argc) + spec.last_key : spec.last_key;
+    for (int i = spec.first_key; i <= last && i < static_cast<int>(argc); i += spec.key_step) {
+      fn(static_cast<size_t>(i));
+    }
+  }
+
  private:
   CommandTable();
   std::vector<CommandSpec> rows_;

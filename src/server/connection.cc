@@ -41,6 +41,10 @@ constexpr size_t kKeepCapacity = 64 * 1024;
 // New replies past this are sent before the next command runs, not at the
 // end of the read (small pipelined replies still leave in one send).
 constexpr size_t kEarlyFlushBytes = 64 * 1024;
+// Pipelined commands whose keys are prefetched together: enough for their
+// memory misses to overlap, few enough that what the first ones bring into
+// the cache is still there when they run.
+constexpr int kPrefetchCommands = 16;
 
 // Sends bytes[*sent, size) until done or the socket is full. False if the
 // peer is gone.
@@ -175,8 +179,10 @@ bool Connection::process_input() {
   // uncontended lock per read is all ordinary commands pay for transactions
   // and scripts (core/exclusion_gate.h).
   ExclusionGate::SharedLock hold(cache_.gate(), ctx_.gate_slot);
+  size_t prefetched_to = in_start_;  // the commands before it had their keys prefetched
   while (!parked() && in_start_ < in_end_) {
     limits.authenticated = session_.authenticated;
+    if (in_start_ >= prefetched_to) prefetched_to = prefetch_ahead(limits);
     RespParser::Result r = parser_.parse(in_.get() + in_start_, in_end_ - in_start_, limits);
     if (r == RespParser::Result::kNeedMore) break;
     if (r == RespParser::Result::kError) {
@@ -222,6 +228,33 @@ bool Connection::process_input() {
     return false;
   }
   return keep;
+}
+
+size_t Connection::prefetch_ahead(const RespLimits& limits) {
+  // A database other than 0 stores its keys behind a prefix: those are not
+  // worth the look.
+  if (session_.db.load(std::memory_order_relaxed) != 0) return in_end_;
+  const CommandTable& table = CommandTable::instance();
+  lookahead_keys_.clear();
+  size_t pos = in_start_;
+  for (int n = 0; n < kPrefetchCommands && pos < in_end_; ++n) {
+    lookahead_.reset();
+    if (lookahead_.parse(in_.get() + pos, in_end_ - pos, limits) != RespParser::Result::kCommand) break;
+    auto args = lookahead_.args();
+    if (!args.empty()) {
+      if (const CommandSpec* spec = table.find(args[0])) {
+        // Views into the input only: an inline command's unquoted args live
+        // in the parser, replaced by the next parse.
+        CommandTable::for_each_key(*spec, args.size(), [&](size_t i) {
+          if (args[i].data() >= in_.get() && args[i].data() < in_.get() + in_end_) lookahead_keys_.push_back(args[i]);
+        });
+      }
+    }
+    pos += lookahead_.consumed();
+  }
+  // One command alone gains nothing from it.
+  if (lookahead_keys_.size() > 1) cache_.reader(ctx_.region).prefetch(lookahead_keys_);
+  return pos;
 }
 
 Connection::Next Connection::resume(int64_t now_ms) {

@@ -12,6 +12,8 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "cache/geo_cache.h"
 #include "server/client_session.h"
@@ -81,6 +83,10 @@ class Connection {
  private:
   // Runs the complete commands in the input buffer. False: close the connection.
   bool process_input();
+  // Looks at the next complete commands from in_start_ (a pipeline's) and
+  // prefetches their keys' entries (LruCache::prefetch). Returns the end of
+  // the last command looked at.
+  size_t prefetch_ahead(const RespLimits& limits);
   // Counts n bytes just put at in_end_, then run_input().
   Next took_input(size_t n, int64_t now_ms);
   // process_input(), then sends the replies: what the loop does next.
@@ -107,6 +113,8 @@ class Connection {
   ReplyWriter writer_;
   CommandContext ctx_;
   RespParser parser_;
+  RespParser lookahead_;  // prefetch_ahead's: never disturbs parser_'s progress
+  std::vector<std::string_view> lookahead_keys_;
 
   // Input bytes live in [in_start_, in_end_) of in_; in_start_ is the first
   // byte of the command being parsed.

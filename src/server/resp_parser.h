@@ -55,12 +55,14 @@ class RespParser {
   // (known once a bulk header is read; 0 otherwise). Lets the caller size
   // its buffer once for a big value instead of growing it step by step.
   size_t bytes_wanted() const { return wanted_; }
+  // Forgets a partial command: the next parse() starts at a command's first
+  // byte (a parser that only looks ahead starts over each time).
+  void reset();
 
  private:
   Result parse_multibulk(const char* data, size_t len, const RespLimits& limits);
   Result parse_inline(const char* data, size_t len, const RespLimits& limits);
   Result fail(std::string_view line);
-  void reset();
 
   // Progress inside a partial multibulk command, relative to its first byte.
   int64_t args_left_ = -1;  // -1: the "*N" header is not read yet

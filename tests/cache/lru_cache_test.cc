@@ -169,6 +169,26 @@ TEST_F(LruCacheTest, PeekLeavesRecencyAloneSoKeyIsStillEvictedFirst) {
   EXPECT_EQ(keys(), (std::vector<std::string>{"b", "c", "d"}));
 }
 
+// A pipeline's keys are prefetched before its commands run: the hint must
+// leave recency, counters and contents as they were, expired keys included.
+TEST_F(LruCacheTest, PrefetchChangesNeitherRecencyNorCountersNorContents) {
+  make_items(3);
+  put("a", "1", ver(1));
+  put("b", "2", ver(2), kStart + 10);
+  put("c", "3", ver(3));
+  clock_.advance_ms(10);  // b has expired but is still held
+  const std::vector<std::string_view> batch{"a", "b", "absent", "c", "a"};
+  cache_->prefetch(batch);
+  EXPECT_EQ(cache_->stats().hits, 0u);
+  EXPECT_EQ(cache_->stats().misses, 0u);
+  EXPECT_EQ(cache_->stats().expirations, 0u);
+  EXPECT_EQ(cache_->stats().items, 3u);
+  put("d", "4", ver(4));
+  EXPECT_EQ(peek("a"), "-");  // still the least recent: it went
+  EXPECT_EQ(peek("c"), "3");
+  EXPECT_EQ(peek("d"), "4");
+}
+
 TEST_F(LruCacheTest, RemoteApplyToExistingKeyKeepsItsRecency) {
   make_items(3);
   put("a", "1", ver(1));

@@ -208,6 +208,20 @@ TEST_F(GeocachedTest, InlineCommandsOverARawSocket) {
   EXPECT_EQ(s.read_some(expected.size()), expected);
 }
 
+// Pipelined commands have their keys looked at before they run (prefetch):
+// inline commands with quoted keys, mixed with multibulk ones, still run as
+// sent, each on its own key.
+TEST_F(GeocachedTest, PipelinedInlineCommandsWithQuotedKeys) {
+  RawSocket s(server_.port());
+  ASSERT_TRUE(s.ok());
+  s.send_all(
+      "SET \"k one\" 1\r\nSET 'k two' 2\r\n*3\r\n$3\r\nSET\r\n$7\r\nk three\r\n$1\r\n3\r\n"
+      "GET \"k one\"\r\nGET 'k two'\r\nGET \"k three\"\r\nMGET \"k one\" 'k two' \"k three\" absent\r\n");
+  const std::string expected =
+      "+OK\r\n+OK\r\n+OK\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n$-1\r\n";
+  EXPECT_EQ(s.read_some(expected.size()), expected);
+}
+
 TEST_F(GeocachedTest, BinaryKeysAndValues) {
   auto c = server_.connect();
   std::string key("k\0\r\n\xff", 5), value("\0\0v\r\n", 5);
