@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 
 #include "server/command_table.h"
 #include "server/errors.h"
@@ -45,6 +46,9 @@ constexpr size_t kEarlyFlushBytes = 64 * 1024;
 // memory misses to overlap, few enough that what the first ones bring into
 // the cache is still there when they run.
 constexpr int kPrefetchCommands = 16;
+// ... within this many bytes: a big command (a value of megabytes, an MSET
+// of a million keys) is not parsed twice for a hint.
+constexpr size_t kPrefetchBytes = 16 * 1024;
 
 // Sends bytes[*sent, size) until done or the socket is full. False if the
 // peer is gone.
@@ -237,16 +241,19 @@ size_t Connection::prefetch_ahead(const RespLimits& limits) {
   const CommandTable& table = CommandTable::instance();
   lookahead_keys_.clear();
   size_t pos = in_start_;
-  for (int n = 0; n < kPrefetchCommands && pos < in_end_; ++n) {
+  const size_t end = std::min(in_end_, in_start_ + kPrefetchBytes);
+  for (int n = 0; n < kPrefetchCommands && pos < end; ++n) {
     lookahead_.reset();
-    if (lookahead_.parse(in_.get() + pos, in_end_ - pos, limits) != RespParser::Result::kCommand) break;
+    if (lookahead_.parse(in_.get() + pos, end - pos, limits) != RespParser::Result::kCommand) break;
     auto args = lookahead_.args();
     if (!args.empty()) {
       if (const CommandSpec* spec = table.find(args[0])) {
         // Views into the input only: an inline command's unquoted args live
         // in the parser, replaced by the next parse.
+        const std::less<const char*> before;  // a total order even across unrelated arrays
         CommandTable::for_each_key(*spec, args.size(), [&](size_t i) {
-          if (args[i].data() >= in_.get() && args[i].data() < in_.get() + in_end_) lookahead_keys_.push_back(args[i]);
+          const char* at = args[i].data();
+          if (!before(at, in_.get()) && before(at, in_.get() + in_end_)) lookahead_keys_.push_back(args[i]);
         });
       }
     }
