@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # build
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config lld
   # the lock-annotation check (clang -Wthread-safety)
   clang
   # libraries

@@ -20,24 +20,32 @@ phase() { echo "== [$((SECONDS - started)) s] $*"; }
 bash scripts/install-deps.sh
 
 jobs=$(nproc)
+# Line tables only (-g1): stack traces, sanitizer reports and perf keep
+# file:line, and the compiler writes a fraction of full debug info. lld links
+# the many test programs in a fraction of ld's time.
 build() {  # build DIR [cmake args...]; $targets: only those (default: all)
   local dir=$1; shift
-  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
+    -DCMAKE_CXX_FLAGS_DEBUG="-g1" -DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld "$@" >/dev/null
   ninja -C "$dir" -j "$jobs" ${targets:-}
 }
 # The tests ThreadSanitizer runs: the concurrent parts.
 tsan_tests='Concurrent|Replicator|Resync|TwoProcess|InProcessTransport|GeoCache|Geocached|BadInput|CircuitBreaker|Amqp|Membership|SeparateProcesses|ClientTest|ClientHysteresis|ClientReadYourWrites|DelayRelay|WarmUp|MissFallback|MergeConvergence'
 
+# The benchmarks are compiled after the tests have run (no test needs them).
 phase "build (RelWithDebInfo)"
-build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+targets="apps/all examples/all tests/all" build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 # The other builds compile while the tests of this one run: those mostly wait
 # (on the broker, on processes, on deadlines), so the compilers, niced, take
 # the idle cores. Their output is kept and shown if one fails.
 # The lock annotations (core/mutex.h) are checked by clang only: the product
 # and its libraries, built once with -Wthread-safety as errors.
+# It compiles the libraries only, unoptimised and without debug info: a check
+# whose objects nothing runs.
 other_builds() {
-  CXX=clang++ build build-clang -DCMAKE_BUILD_TYPE=Debug -DGEOCACHE_THREAD_SAFETY=ON \
+  CXX=clang++ targets="$(echo src/{core,config,cache,messaging,relay,client,server}/all)" \
+    build build-clang -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g0 -DGEOCACHE_THREAD_SAFETY=ON \
     -DGEOCACHE_BUILD_TESTS=OFF -DGEOCACHE_BUILD_BENCH=OFF
   if [ -z "${GEOCACHE_SKIP_SANITIZERS:-}" ]; then
     build build-asan -DCMAKE_BUILD_TYPE=Debug -DGEOCACHE_SANITIZE=address,undefined -DGEOCACHE_BUILD_BENCH=OFF
@@ -88,6 +96,9 @@ ctest --test-dir build --output-on-failure -j "$jobs" --timeout 600
 
 phase "main job smoke test"
 GEOCACHE_DEMO_ONLY=1 GEOCACHE_BUILD_DIR=build bash scripts/run.sh
+
+phase "benchmarks (compiled, not run)"
+nice -n 19 ninja -C build -j "$jobs" bench/all
 
 await_builds
 if [ -z "${GEOCACHE_SKIP_SANITIZERS:-}" ]; then
