@@ -10,6 +10,8 @@
 # encoded, published and confirmed; west, a process of its own, applies it).
 # Prints the east process's CPU (user + system) per write and throughput,
 # medians of ROUNDS rounds (default 3), and the ratio on/off.
+# PEER=idle: west is stopped once the topology exists (its queue takes the
+# events, up to its bound), so that only east and the broker share the cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${1:-build}
@@ -30,8 +32,10 @@ common=(--regions east,west --amqp-url "$url" --amqp-exchange ocx --amqp-queue-p
 east_pid=$!
 PIDS+=("$east_pid")
 "$BUILD/apps/geocached" --region west --port "$west" "${common[@]}" >/dev/null 2>&1 &
-PIDS+=($!)
+west_pid=$!
+PIDS+=("$west_pid")
 for p in "$alone" "$east" "$west"; do wait_port "$p"; done
+[[ ${PEER:-} == idle ]] && stop "$west_pid"
 
 results=$(mktemp)
 run() {  # mode port pid pipeline n
