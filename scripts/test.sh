@@ -2,9 +2,9 @@
 # The test command: installs what is missing, builds (and checks the lock
 # annotations with clang), starts a private RabbitMQ broker, runs every test,
 # then the sanitizer builds (compiled while the plain tests run):
+# ThreadSanitizer over the concurrent tests (building just their programs),
 # AddressSanitizer+UBSan over all unit and integration tests (not the fault
-# scenarios), ThreadSanitizer over the concurrent ones (building just their
-# programs). Exits non-zero if anything fails.
+# scenarios). Exits non-zero if anything fails.
 #
 #   bash scripts/test.sh            # everything
 #   GEOCACHE_SKIP_SANITIZERS=1 bash scripts/test.sh   # plain build only
@@ -42,15 +42,18 @@ targets="apps/all examples/all tests/all" build build -DCMAKE_BUILD_TYPE=RelWith
 # The lock annotations (core/mutex.h) are checked by clang only: the product
 # and its libraries, built once with -Wthread-safety as errors.
 # It compiles the libraries only, unoptimised and without debug info: a check
-# whose objects nothing runs.
+# whose objects nothing runs. The TSan build comes before the ASan one and says
+# when it is done (the file $tsan_built), so that its tests run while the
+# ASan build compiles.
 other_builds() {
   CXX=clang++ targets="$(echo src/{core,config,cache,messaging,relay,client,server}/all)" \
     build build-clang -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g0 -DGEOCACHE_THREAD_SAFETY=ON \
     -DGEOCACHE_BUILD_TESTS=OFF -DGEOCACHE_BUILD_BENCH=OFF
   if [ -z "${GEOCACHE_SKIP_SANITIZERS:-}" ]; then
-    build build-asan -DCMAKE_BUILD_TYPE=Debug -DGEOCACHE_SANITIZE=address,undefined -DGEOCACHE_BUILD_BENCH=OFF
     targets="geocached $tsan_targets" build build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGEOCACHE_SANITIZE=thread \
       -DGEOCACHE_BUILD_BENCH=OFF
+    touch "$tsan_built"
+    build build-asan -DCMAKE_BUILD_TYPE=Debug -DGEOCACHE_SANITIZE=address,undefined -DGEOCACHE_BUILD_BENCH=OFF
   fi
 }
 # The programs holding those tests, as the plain build's ctest names them:
@@ -60,9 +63,10 @@ import json, os, sys
 tests = json.load(sys.stdin)["tests"]
 print(" ".join(sorted({os.path.basename(t["command"][0]) for t in tests if t.get("command")})))')
 builds_log=$(mktemp /tmp/geocache-builds.XXXXXX)
+tsan_built=$builds_log.tsan-built
 phase "clang -Wthread-safety and sanitizer builds (in the background, log $builds_log)"
 # A session of its own, so that stopping it early stops its compilers too.
-setsid nice -n 19 bash -c "$(declare -f build other_builds); jobs=$jobs; tsan_targets='$tsan_targets'; other_builds" \
+setsid nice -n 19 bash -c "$(declare -f build other_builds); jobs=$jobs; tsan_targets='$tsan_targets'; tsan_built='$tsan_built'; other_builds" \
   >"$builds_log" 2>&1 &
 builds_pid=$!
 await_builds() {
@@ -73,6 +77,13 @@ await_builds() {
   fi
   phase "background builds done"
 }
+# Until the TSan build is done, or the background builds have ended (failed,
+# if it is not done: await_builds says so).
+await_tsan_build() {
+  while [ ! -e "$tsan_built" ] && kill -0 "$builds_pid" 2>/dev/null; do sleep 1; done
+  [ -e "$tsan_built" ] || await_builds
+  phase "TSan build done"
+}
 
 # A private broker for the replication tests: its own node name, ports and
 # data directory, stopped on exit whatever happens.
@@ -82,6 +93,7 @@ broker_dir=$(mktemp -d /tmp/geocache-test-broker.XXXXXX)
 broker_port=$((11000 + RANDOM % 1000))
 cleanup() {
   kill -- "-$builds_pid" 2>/dev/null || true
+  rm -f "$tsan_built"
   bash scripts/rabbitmq.sh stop "$broker_dir" >/dev/null 2>&1 || true
   rm -rf "$broker_dir"
 }
@@ -100,6 +112,12 @@ GEOCACHE_DEMO_ONLY=1 GEOCACHE_BUILD_DIR=build bash scripts/run.sh
 phase "benchmarks (compiled, not run)"
 nice -n 19 ninja -C build -j "$jobs" bench/all
 
+if [ -z "${GEOCACHE_SKIP_SANITIZERS:-}" ]; then
+  await_tsan_build
+  phase "ThreadSanitizer (concurrent parts; the ASan build compiles meanwhile)"
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 900 -R "$tsan_tests"
+fi
 await_builds
 if [ -z "${GEOCACHE_SKIP_SANITIZERS:-}" ]; then
   # The fault scenarios (five minutes of killed processes, broker
@@ -108,9 +126,5 @@ if [ -z "${GEOCACHE_SKIP_SANITIZERS:-}" ]; then
   phase "AddressSanitizer + UndefinedBehaviorSanitizer"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900 -E '^Faults\.'
-
-  phase "ThreadSanitizer (concurrent parts)"
-  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 900 -R "$tsan_tests"
 fi
 phase "all tests passed"
