@@ -39,14 +39,13 @@ targets="apps/all examples/all tests/all" build build -DCMAKE_BUILD_TYPE=RelWith
 # The other builds compile while the tests of this one run: those mostly wait
 # (on the broker, on processes, on deadlines), so the compilers, niced, take
 # the idle cores. Their output is kept and shown if one fails.
-# The lock annotations (core/mutex.h) are checked by clang only: the product
-# and its libraries, built once with -Wthread-safety as errors.
-# It compiles the libraries only, unoptimised and without debug info: a check
-# whose objects nothing runs. The TSan build comes before the ASan one and says
-# when it is done (the file $tsan_built), so that its tests run while the
-# ASan build compiles.
+# The lock annotations (core/mutex.h) are checked by clang only: every
+# library of src/ compiled once with -Wthread-safety as errors, unoptimised
+# and without debug info (nothing runs those objects). The TSan build comes
+# before the ASan one and says when it is done (the file $tsan_built), so
+# that its tests run while the ASan build compiles.
 other_builds() {
-  CXX=clang++ targets="$(echo src/{core,config,cache,messaging,relay,client,server}/all)" \
+  CXX=clang++ targets="$(cd src && printf 'src/%sall ' */)" \
     build build-clang -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g0 -DGEOCACHE_THREAD_SAFETY=ON \
     -DGEOCACHE_BUILD_TESTS=OFF -DGEOCACHE_BUILD_BENCH=OFF
   if [ -z "${GEOCACHE_SKIP_SANITIZERS:-}" ]; then
