@@ -84,6 +84,7 @@ std::optional<uint64_t> MissFallback::fetch_from(RegionId region, RegionId peer,
   // Shared only with a fetch from the same peer: another's answer may be
   // older than what this peer holds.
   if (auto it = by_key_.find({region, std::string(key)}); it != by_key_.end() && pending_.at(it->second).peer == peer) {
+    pending_.at(it->second).ask_again = true;
     return it->second;
   }
   if (pending_.size() >= options_.max_pending) {
@@ -158,6 +159,9 @@ void MissFallback::handle_control(RegionId region, const EventBatch& batch) {
   }
   // Applied before the reader is told: its second read finds it.
   if (!batch.events.empty()) apply_(region, answered.key, batch.events[0].record);
+  // A write that needed the state came while this fetch was out: the peer
+  // may have answered before making it. Asked now, it has made it.
+  if (answered.ask_again) fetch_from(answered.region, answered.peer, answered.key);
   if (done_) done_();
 }
 

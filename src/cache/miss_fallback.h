@@ -91,7 +91,9 @@ class MissFallback {
   // last-writer-wins: how a region that could not apply a list write (its
   // list was not the one the write changed) gets the list's whole state from
   // the write's origin. A ticket, or nullopt if not running or too many
-  // fetches are out. Waits up to state_timeout_ms; never blocks.
+  // fetches are out. Waits up to state_timeout_ms; never blocks. Asked again
+  // while a fetch of the key from peer is out, it asks once more when that
+  // one's answer comes: the answer may predate the write that asked again.
   std::optional<uint64_t> fetch_from(RegionId region, RegionId peer, std::string_view key);
   // Whether the fetch has ended: its answer applied, or given up on.
   bool done(uint64_t ticket) const;
@@ -123,6 +125,7 @@ class MissFallback {
     RegionId region = 0, peer = 0;
     std::string key;
     int64_t deadline_ms = 0;
+    bool ask_again = false;  // fetch_from: asked again meanwhile
   };
   void run();
   uint64_t ask_locked(RegionId region, RegionId peer, std::string_view key, int64_t timeout_ms)
