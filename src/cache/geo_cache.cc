@@ -463,13 +463,14 @@ Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
   std::optional<Record> written;
   std::optional<Record> list_op;  // a list write's event: its ops, not the list
   bool wrote = false;
+  int64_t wall_ms = 0;  // the wall clock at the write
   Status st = store(region).update(
       key,
       [&](const RecordView* cur, std::optional<Record>* next) {
         Status inner = fn(cur, next);
         if (!inner.ok() || !*next) return inner;
         Record& rec = **next;
-        rec.version = Version{hlc_.now(), region};
+        rec.version = Version{hlc_.now(&wall_ms), region};
         if (rec.kind == ValueKind::kListOp) {
           // The ops change the list seen (none: an empty one); the store
           // keeps the new list, the others get the ops and the version
@@ -489,7 +490,7 @@ Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
             return inner;
           }
         }
-        if (!rec.is_tombstone() && rec.expired_at(clock_->now_ms())) {
+        if (!rec.is_tombstone() && rec.expired_at(wall_ms)) {
           // Redis turns a write with a past expiry into a delete; so do we, so
           // that the other regions delete it too.
           rec.kind = ValueKind::kTombstone;
@@ -508,23 +509,17 @@ Status GeoCache::mutate(std::string_view key, RegionId region, Mutator fn) {
       replicates_ ? &written : nullptr);
   if (!st.ok()) return st;
   if (wrote) watches_.touch(region, key);
-  if (written) {
-    Event e;
-    e.key.assign(key);
-    e.record = list_op ? std::move(*list_op) : std::move(*written);
-    e.origin_wall_ms = clock_->now_ms();
-    replicate(region, std::move(e));
-  }
+  if (written) replicate(region, EventRef(EventKind::kPut, key, list_op ? *list_op : *written, wall_ms));
   return st;
 }
 
-void GeoCache::replicate(RegionId region, Event event) {
+void GeoCache::replicate(RegionId region, EventRef event) {
   // In an exclusive section the writes wait for its end and leave as one group.
   if (gate_.held_exclusively()) {
-    group_.emplace_back(region, std::move(event));
+    group_.emplace_back(region, event.to_event());
     return;
   }
-  replicator_->append(region, std::move(event));
+  replicator_->append(region, event);
 }
 
 void GeoCache::run_exclusive(ExclusionGate::Slot* held, absl::FunctionRef<void()> fn, bool undoable) {
@@ -598,18 +593,15 @@ Result<bool> GeoCache::remove(std::string_view key, RegionId region) {
 }
 
 void GeoCache::flush_all(RegionId region) {
-  const Version v{hlc_.now(), region};
+  int64_t wall_ms;
+  const Version v{hlc_.now(&wall_ms), region};
   if (gate_.held_exclusively()) flushed_ = true;
   for (const LocalRegion& r : local_) {
     r.store->flush_before(v);
     watches_.touch_region(r.id);
   }
-  Event e;
-  e.kind = EventKind::kFlush;
-  e.record.version = v;
-  e.record.kind = ValueKind::kTombstone;
-  e.origin_wall_ms = clock_->now_ms();
-  if (replicates_) replicate(region, std::move(e));
+  const Record flush{ValueKind::kTombstone, {}, kNoExpiry, v};
+  if (replicates_) replicate(region, EventRef(EventKind::kFlush, {}, flush, wall_ms));
 }
 
 void GeoCache::apply_remote(RegionId region, const Event& event) {

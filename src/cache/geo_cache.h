@@ -312,7 +312,7 @@ class GeoCache {
   }
   // Hands a local write's event to the replicator, or, in an exclusive
   // section, to the section's group.
-  void replicate(RegionId region, Event event);
+  void replicate(RegionId region, EventRef event);
   // Appends the exclusive section's writes as groups. REQUIRES: held_exclusively.
   void flush_group();
   // The local region `id`, or null. A scan: a process hosts a few regions,

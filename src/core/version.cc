@@ -12,8 +12,9 @@ std::string Version::to_string() const {
 // high bits with a zero counter is either ahead of the last timestamp (take it)
 // or not (take last + 1, which bumps the counter, carrying into the millisecond
 // if 65,536 writes land in one ms — harmless: the clock then runs a hair ahead).
-uint64_t Hlc::now() {
-  const uint64_t physical = pack(clock_->now_ms(), 0);
+uint64_t Hlc::now(int64_t* wall_ms) {
+  *wall_ms = clock_->now_ms();
+  const uint64_t physical = pack(*wall_ms, 0);
   uint64_t last = last_.load(std::memory_order_relaxed);
   while (true) {
     const uint64_t next = physical > last ? physical : last + 1;

@@ -42,7 +42,14 @@ class Hlc {
   explicit Hlc(const Clock* clock) : clock_(clock) {}
 
   // A new timestamp, strictly greater than every one returned or observed before.
-  uint64_t now();
+  uint64_t now() {
+    int64_t wall_ms;
+    return now(&wall_ms);
+  }
+  // The same, and the wall clock it read, in *wall_ms: a writer that also
+  // needs the time (an expiry to check, the origin wall time of an event)
+  // reads the clock once.
+  uint64_t now(int64_t* wall_ms);
   // Merges a timestamp seen from another region so later local ones exceed it.
   void observe(uint64_t remote);
   // The last timestamp handed out or observed (for diagnostics and tests).

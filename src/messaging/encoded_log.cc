@@ -4,7 +4,7 @@
 
 namespace geocache {
 
-size_t EncodedLog::append(uint64_t seq, const Event& e) {
+size_t EncodedLog::append(uint64_t seq, EventRef e) {
   const size_t before = buf_.size();
   encode_event(e, &buf_);
   const size_t size = buf_.size() - before;

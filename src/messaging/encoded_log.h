@@ -29,7 +29,7 @@ class EncodedLog {
  public:
   // Appends e as sequence `seq` (the last one's + 1, or any after a drop or
   // at the start). Returns its encoded size.
-  size_t append(uint64_t seq, const Event& e);
+  size_t append(uint64_t seq, EventRef e);
 
   bool empty() const { return entries_.empty(); }
   bool queue_empty() const { return published_ == entries_.size(); }

@@ -171,7 +171,7 @@ bool is_sealed(std::string_view bytes) {
 
 }  // namespace
 
-void encode_event(const Event& e, std::string* out) {
+void encode_event(EventRef e, std::string* out) {
   out->push_back(static_cast<char>(static_cast<uint8_t>(e.kind) | (e.group_next ? kGroupNextBit : 0)));
   put_length_prefixed(out, e.key);
   put_fixed64(out, e.record.version.hlc);
@@ -313,7 +313,7 @@ std::optional<std::string_view> unseal_batch(std::string_view bytes, std::string
   return inner;
 }
 
-size_t encoded_event_size(const Event& e) {
+size_t encoded_event_size(EventRef e) {
   return 1 + varint_length(e.key.size()) + e.key.size() + 8 + 4 +
          varint_length(static_cast<uint64_t>(e.origin_wall_ms)) + 1 + varint_length(e.record.bytes.size()) +
          e.record.bytes.size() + varint_length(static_cast<uint64_t>(e.record.expire_at_ms));

@@ -43,6 +43,22 @@ struct Event {
   bool group_next = false;
 };
 
+// An event by reference, as encode_event reads it: the request path encodes
+// a write from the key and record it has, without copying them into an Event.
+struct EventRef {
+  EventKind kind;
+  std::string_view key;
+  const Record& record;
+  int64_t origin_wall_ms;
+  bool group_next = false;
+
+  EventRef(EventKind kind, std::string_view key, const Record& record, int64_t origin_wall_ms)
+      : kind(kind), key(key), record(record), origin_wall_ms(origin_wall_ms) {}
+  EventRef(const Event& e)  // NOLINT(google-explicit-constructor): an Event is one
+      : kind(e.kind), key(e.key), record(e.record), origin_wall_ms(e.origin_wall_ms), group_next(e.group_next) {}
+  Event to_event() const { return Event{kind, std::string(key), record, origin_wall_ms, group_next}; }
+};
+
 enum class BatchKind : uint8_t {
   kEvents = 0,          // replicated writes, numbered by (epoch, seq)
   kResyncRequest = 1,   // target, please send origin a snapshot of yourself
@@ -153,12 +169,12 @@ Result<EventBatch> decode_batch(std::string_view bytes);
 
 
 // Bytes one event adds to a batch (for size-based flushing and outbox bounds).
-size_t encoded_event_size(const Event& e);
+size_t encoded_event_size(EventRef e);
 
 // An event as a batch of kEvents holds it, appended to *out; and read back
 // from the front of *in (checked as decode_batch checks it). An origin keeps
 // its outgoing events so, encoded once (messaging/encoded_log.h).
-void encode_event(const Event& e, std::string* out);
+void encode_event(EventRef e, std::string* out);
 Status decode_event(std::string_view* in, Event* e);
 // Appends a batch of kEvents whose `count` events are already encoded, one
 // after another, in `events`: the same bytes encode_batch writes for them.

@@ -162,7 +162,7 @@ void Replicator::stop() {
   transport_->stop();
 }
 
-void Replicator::append(RegionId origin, const Event& event) {
+void Replicator::append(RegionId origin, EventRef event) {
   bool wake = false;
   {
     MutexLock lock(mu_);
@@ -189,7 +189,7 @@ void Replicator::append_group(RegionId origin, std::vector<Event> events) {
   if (wake) work_cv_.notify_one();
 }
 
-bool Replicator::append_locked(Outbox& box, const Event& event) {
+bool Replicator::append_locked(Outbox& box, EventRef event) {
   const size_t size = encoded_event_size(event);
   bool lost = false;
   while (!box.log.queue_empty() && box.log.queued_bytes() + size > options_.outbox_max_bytes) {

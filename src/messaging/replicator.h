@@ -189,8 +189,9 @@ class Replicator {
   // Stops the replication thread after one last attempt to send what is queued.
   void stop();
 
-  // Queues an event from local region `origin`. Never blocks on the network.
-  void append(RegionId origin, const Event& event);
+  // Queues an event from local region `origin` (encoded at once: the event
+  // need not outlive the call). Never blocks on the network.
+  void append(RegionId origin, EventRef event);
   // Queues events as one group (a transaction's writes): consecutive in the
   // stream, never split between batches (a batch may so pass
   // batch_max_events or batch_max_bytes), and applied by each receiver
@@ -254,7 +255,7 @@ class Replicator {
   void run();
   bool publish_one(Outbox& box);  // false when it failed
   // Queues one event; true if the sender should be woken.
-  bool append_locked(Outbox& box, const Event& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool append_locked(Outbox& box, EventRef event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void receive(RegionId region, std::string_view payload);
   void receive_control(RegionId region, EventBatch& batch, int64_t now);
   bool known_region(RegionId id) const { return id != 0 && (!known_region_ || known_region_(id)); }
