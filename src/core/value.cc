@@ -23,9 +23,6 @@ namespace {
 
 enum Tag : uint8_t { kTagNull = 0, kTagFalse, kTagTrue, kTagInt, kTagDouble, kTagString, kTagList, kTagMap };
 
-uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
-
 class Decoder {
  public:
   explicit Decoder(std::string_view in) : in_(in) {}

@@ -16,6 +16,10 @@ inline void put_varint(std::string* out, uint64_t v) {
   out->push_back(static_cast<char>(v));
 }
 
+// Signed integers as varints: small magnitudes, either sign, take few bytes.
+inline uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+inline int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
 inline size_t varint_length(uint64_t v) {
   size_t n = 1;
   while (v >= 0x80) {

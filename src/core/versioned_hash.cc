@@ -53,8 +53,6 @@ void put_field(std::string* out, std::string_view name, std::string_view value, 
   if (version) put_version(out, *version);
 }
 
-uint64_t zigzag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-int64_t unzigzag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
 void put_header(std::string* out, std::optional<Version> base, std::optional<int64_t> base_value, bool has_expiry,
                 int64_t expire_at, std::optional<Version> expire_version, size_t count) {

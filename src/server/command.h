@@ -45,6 +45,9 @@ enum CommandFlag : uint32_t {
   kCmdNoMulti = 1 << 7,    // refused between MULTI and EXEC (Redis' no_multi)
   kCmdTxnControl = 1 << 8, // runs at once between MULTI and EXEC, never queued
 };
+// Short forms of the most used flags, so that each row of a family's table
+// (kStringCommands, ...) stays one line.
+inline constexpr uint32_t kW = kCmdWrite, kR = kCmdReadOnly, kF = kCmdFast, kM = kCmdDenyOom;
 
 struct CommandSpec {
   std::string_view name;   // lower case

@@ -206,6 +206,9 @@ bool read_collection_or_reply(CommandContext& ctx, std::string_view key, ValueKi
   return true;
 }
 
+// Members of a set or zset (null: absent, none).
+inline size_t card(const VersionedHash* collection) { return collection != nullptr ? collection->live_fields() : 0; }
+
 // Read-modify-write of the collection of `kind` at key: fn(collection or
 // null, HashDelta*, bool* delete_key) puts what it changes in the delta and
 // returns a non-ok status to refuse; an empty delta writes nothing, and

@@ -71,9 +71,8 @@ void refuse(int fd, std::string_view line) {
 
 int EventLoop::make_wake_fd() { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
-EventLoop::EventLoop(int index, GeoCache& cache, ServerState& state, int wake_fd, std::unique_ptr<IoEngine> engine)
-    : index_(index),
-      cache_(cache),
+EventLoop::EventLoop(GeoCache& cache, ServerState& state, int wake_fd, std::unique_ptr<IoEngine> engine)
+    : cache_(cache),
       state_(state),
       counters_(state.add_hot_counters()),
       gate_slot_(cache.gate().add_slot()),

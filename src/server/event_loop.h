@@ -35,7 +35,7 @@ class EventLoop : public MailWaker, private IoHandler {
   // Makes the loop's wake-up eventfd, which its engine must watch.
   static int make_wake_fd();
   // Takes ownership of wake_fd and engine (built around wake_fd).
-  EventLoop(int index, GeoCache& cache, ServerState& state, int wake_fd, std::unique_ptr<IoEngine> engine);
+  EventLoop(GeoCache& cache, ServerState& state, int wake_fd, std::unique_ptr<IoEngine> engine);
   ~EventLoop();
   EventLoop(const EventLoop&) = delete;
   EventLoop& operator=(const EventLoop&) = delete;
@@ -88,7 +88,6 @@ class EventLoop : public MailWaker, private IoHandler {
   int wait_timeout_ms(int64_t now_ms) const;
   void note_parked(Watch* w);
 
-  const int index_;
   GeoCache& cache_;
   ServerState& state_;
   HotCounters* counters_;

@@ -221,11 +221,6 @@ void hstrlen_command(CommandContext& ctx, Args args) {
   });
 }
 
-constexpr uint32_t kW = kCmdWrite;
-constexpr uint32_t kR = kCmdReadOnly;
-constexpr uint32_t kF = kCmdFast;
-constexpr uint32_t kM = kCmdDenyOom;
-
 // Arity and key positions as in Redis 7's COMMAND output.
 constexpr CommandSpec kHashCommands[] = {
     {"hset", -4, kW | kM | kF, hset_command, 1, 1, 1},

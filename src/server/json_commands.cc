@@ -213,10 +213,6 @@ void json_type_command(CommandContext& ctx, Args args) {
   ctx.reply.bulk(Value::type_name(doc.type()));
 }
 
-constexpr uint32_t kW = kCmdWrite;
-constexpr uint32_t kR = kCmdReadOnly;
-constexpr uint32_t kM = kCmdDenyOom;
-
 // Arity and key positions as RedisJSON registers them.
 constexpr CommandSpec kJsonCommands[] = {
     {"json.set", -4, kW | kM, json_set_command, 1, 1, 1},

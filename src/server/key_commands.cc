@@ -516,10 +516,6 @@ void object_command(CommandContext& ctx, Args args) {
   }
 }
 
-constexpr uint32_t kW = kCmdWrite;
-constexpr uint32_t kR = kCmdReadOnly;
-constexpr uint32_t kF = kCmdFast;
-
 // Arity and key positions as in Redis 7's COMMAND output.
 constexpr CommandSpec kKeyCommands[] = {
     {"del", -2, kW, del_command, 1, -1, 1},

@@ -407,11 +407,6 @@ void linsert_command(CommandContext& ctx, Args args) {
   if (ok) ctx.reply.integer(reply);
 }
 
-constexpr uint32_t kW = kCmdWrite;
-constexpr uint32_t kR = kCmdReadOnly;
-constexpr uint32_t kF = kCmdFast;
-constexpr uint32_t kM = kCmdDenyOom;
-
 // Arity and key positions as in Redis 7's COMMAND output.
 constexpr CommandSpec kListCommands[] = {
     {"lpush", -3, kW | kM | kF, lpush_command, 1, 1, 1},

@@ -101,7 +101,7 @@ void script_command(CommandContext& ctx, Args args) {
 }
 
 constexpr uint32_t kScript = kCmdNoScript | kCmdDenyOom;
-const CommandSpec kCommands[] = {
+const CommandSpec kScriptCommands[] = {
     {"eval", -3, kScript, eval_command, 0, 0, 0},
     {"evalsha", -3, kScript, evalsha_command, 0, 0, 0},
     {"eval_ro", -3, kScript | kCmdReadOnly, eval_ro_command, 0, 0, 0},
@@ -111,6 +111,6 @@ const CommandSpec kCommands[] = {
 
 }  // namespace
 
-std::span<const CommandSpec> scripting_family() { return kCommands; }
+std::span<const CommandSpec> scripting_family() { return kScriptCommands; }
 
 }  // namespace geocache

@@ -128,7 +128,7 @@ Status Server::start() {
   for (int i = 0; i < n; ++i) wake_fds.push_back(EventLoop::make_wake_fd());
   std::vector<std::unique_ptr<IoEngine>> engines = make_engines(wake_fds);
   for (int i = 0; i < n; ++i) {
-    loops_.push_back(std::make_unique<EventLoop>(i, cache_, state_, wake_fds[i], std::move(engines[i])));
+    loops_.push_back(std::make_unique<EventLoop>(cache_, state_, wake_fds[i], std::move(engines[i])));
   }
   state_.io_engine.store(loops_[0]->engine_name());
   std::vector<EventLoop*> peers;

@@ -52,7 +52,6 @@ bool update_set_or_reply(CommandContext& ctx, std::string_view key, Fn&& fn) {
   return update_collection_or_reply(ctx, key, ValueKind::kSet, std::forward<Fn>(fn));
 }
 
-size_t card(const VersionedHash* set) { return set != nullptr ? set->live_fields() : 0; }
 bool is_member(const VersionedHash* set, std::string_view m) { return set != nullptr && set->find(m) != nullptr; }
 
 Members members_of(const VersionedHash* set) {
@@ -379,11 +378,6 @@ void sscan_command(CommandContext& ctx, Args args) {
     for (const auto& m : found) ctx.reply.bulk(m);
   });
 }
-
-constexpr uint32_t kW = kCmdWrite;
-constexpr uint32_t kR = kCmdReadOnly;
-constexpr uint32_t kF = kCmdFast;
-constexpr uint32_t kM = kCmdDenyOom;
 
 // Arity and key positions as in Redis 7's COMMAND output.
 constexpr CommandSpec kSetCommands[] = {

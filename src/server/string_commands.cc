@@ -547,11 +547,6 @@ void setrange_command(CommandContext& ctx, Args args) {
   if (ok) ctx.reply.integer(static_cast<int64_t>(length));
 }
 
-constexpr uint32_t kW = kCmdWrite;
-constexpr uint32_t kR = kCmdReadOnly;
-constexpr uint32_t kF = kCmdFast;
-constexpr uint32_t kM = kCmdDenyOom;
-
 // Arity and key positions as in Redis 7's COMMAND output.
 constexpr CommandSpec kStringCommands[] = {
     {"get", 2, kR | kF, get_command, 1, 1, 1},

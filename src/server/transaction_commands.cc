@@ -82,7 +82,7 @@ void unwatch_command(CommandContext& ctx, Args) {
 }
 
 constexpr uint32_t kTx = kCmdFast | kCmdNoScript;
-const CommandSpec kCommands[] = {
+const CommandSpec kTransactionCommands[] = {
     {"multi", 1, kTx | kCmdTxnControl, multi_command, 0, 0, 0},
     {"exec", 1, kCmdNoScript | kCmdTxnControl, exec_command, 0, 0, 0},
     {"discard", 1, kTx | kCmdTxnControl, discard_command, 0, 0, 0},
@@ -109,6 +109,6 @@ void reject_command(CommandContext& ctx, std::string_view error) {
   ctx.reply.error(error);
 }
 
-std::span<const CommandSpec> transaction_family() { return kCommands; }
+std::span<const CommandSpec> transaction_family() { return kTransactionCommands; }
 
 }  // namespace geocache

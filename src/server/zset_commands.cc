@@ -50,8 +50,6 @@ bool update_zset_or_reply(CommandContext& ctx, std::string_view key, Fn&& fn) {
   return update_collection_or_reply(ctx, key, ValueKind::kZset, std::forward<Fn>(fn));
 }
 
-size_t card(const VersionedHash* z) { return z != nullptr ? z->live_fields() : 0; }
-
 std::optional<double> score_of(const VersionedHash* z, std::string_view member) {
   const std::string* v = z != nullptr ? z->find(member) : nullptr;
   if (v == nullptr) return std::nullopt;
@@ -186,12 +184,12 @@ Scored collect(const ScoreIndex* index, std::pair<size_t, size_t> ranks, bool re
 // ---------------------------------------------------------------------------
 
 enum ZaddFlag : unsigned {
-  kNx = 1u << 0,    // only add new members
-  kXx = 1u << 1,    // only update existing ones
-  kGt = 1u << 2,    // update only to a greater score
-  kLt = 1u << 3,    // update only to a lesser score
-  kCh = 1u << 4,    // reply changed + added, not added
-  kIncr = 1u << 5,  // add to the score, reply the result
+  kZaddNx = 1u << 0,    // only add new members
+  kZaddXx = 1u << 1,    // only update existing ones
+  kZaddGt = 1u << 2,    // update only to a greater score
+  kZaddLt = 1u << 3,    // update only to a lesser score
+  kZaddCh = 1u << 4,    // reply changed + added, not added
+  kZaddIncr = 1u << 5,  // add to the score, reply the result
 };
 
 // ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]
@@ -200,12 +198,12 @@ void zadd_command(CommandContext& ctx, Args args) {
   size_t i = 2;
   for (; i < args.size(); ++i) {
     const std::string_view a = args[i];
-    if (equals_ci(a, "NX")) flags |= kNx;
-    else if (equals_ci(a, "XX")) flags |= kXx;
-    else if (equals_ci(a, "GT")) flags |= kGt;
-    else if (equals_ci(a, "LT")) flags |= kLt;
-    else if (equals_ci(a, "CH")) flags |= kCh;
-    else if (equals_ci(a, "INCR")) flags |= kIncr;
+    if (equals_ci(a, "NX")) flags |= kZaddNx;
+    else if (equals_ci(a, "XX")) flags |= kZaddXx;
+    else if (equals_ci(a, "GT")) flags |= kZaddGt;
+    else if (equals_ci(a, "LT")) flags |= kZaddLt;
+    else if (equals_ci(a, "CH")) flags |= kZaddCh;
+    else if (equals_ci(a, "INCR")) flags |= kZaddIncr;
     else break;
   }
   const size_t pairs_at = i;
@@ -213,15 +211,16 @@ void zadd_command(CommandContext& ctx, Args args) {
     ctx.reply.error(errors::kSyntax);
     return;
   }
-  if ((flags & kNx) && (flags & kXx)) {
+  if ((flags & kZaddNx) && (flags & kZaddXx)) {
     ctx.reply.error(errors::kZaddXxNx);
     return;
   }
-  if (((flags & kGt) && (flags & kNx)) || ((flags & kLt) && (flags & kNx)) || ((flags & kGt) && (flags & kLt))) {
+  if (((flags & kZaddGt) && (flags & kZaddNx)) || ((flags & kZaddLt) && (flags & kZaddNx)) ||
+      ((flags & kZaddGt) && (flags & kZaddLt))) {
     ctx.reply.error(errors::kZaddGtLtNx);
     return;
   }
-  if ((flags & kIncr) && args.size() - pairs_at > 2) {
+  if ((flags & kZaddIncr) && args.size() - pairs_at > 2) {
     ctx.reply.error(errors::kZaddIncrPair);
     return;
   }
@@ -243,15 +242,15 @@ void zadd_command(CommandContext& ctx, Args args) {
       std::optional<double> cur;
       if (auto it = pending.find(member); it != pending.end()) cur = it->second;
       else cur = score_of(z, member);
-      if ((flags & kNx) && cur) continue;
-      if ((flags & kXx) && !cur) continue;
+      if ((flags & kZaddNx) && cur) continue;
+      if ((flags & kZaddXx) && !cur) continue;
       double next = scores[j];
-      if (flags & kIncr) {
+      if (flags & kZaddIncr) {
         next = cur.value_or(0) + next;
         if (std::isnan(next)) return Status::InvalidArgument(std::string(errors::kScoreNan.substr(4)));
       }
-      if (cur && (((flags & kGt) && !(next > *cur)) || ((flags & kLt) && !(next < *cur)))) continue;
-      if (flags & kIncr) incr_result = next;
+      if (cur && (((flags & kZaddGt) && !(next > *cur)) || ((flags & kZaddLt) && !(next < *cur)))) continue;
+      if (flags & kZaddIncr) incr_result = next;
       if (!cur) ++added;
       else if (*cur == next) continue;
       else ++changed;
@@ -261,12 +260,12 @@ void zadd_command(CommandContext& ctx, Args args) {
     return Status::Ok();
   });
   if (!ok) return;
-  if (flags & kIncr) {
+  if (flags & kZaddIncr) {
     if (incr_result) ctx.reply.dbl(*incr_result);
     else ctx.reply.null();
     return;
   }
-  ctx.reply.integer((flags & kCh) ? added + changed : added);
+  ctx.reply.integer((flags & kZaddCh) ? added + changed : added);
 }
 
 void zincrby_command(CommandContext& ctx, Args args) {
@@ -579,11 +578,6 @@ void zscan_command(CommandContext& ctx, Args args) {
     }
   });
 }
-
-constexpr uint32_t kW = kCmdWrite;
-constexpr uint32_t kR = kCmdReadOnly;
-constexpr uint32_t kF = kCmdFast;
-constexpr uint32_t kM = kCmdDenyOom;
 
 // Arity and key positions as in Redis 7's COMMAND output.
 constexpr CommandSpec kZsetCommands[] = {

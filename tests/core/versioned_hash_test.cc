@@ -241,7 +241,9 @@ void expect_converges(Kind kind, const std::vector<KindWrite>& writes, std::mt19
     EXPECT_EQ(a, in_order);
     EXPECT_EQ(a.live_fields(), in_order.live_fields());
     EXPECT_EQ(a.charge(), in_order.charge());
-    if (kind == Kind::kCounter) EXPECT_EQ(a.counter_total(), in_order.counter_total());
+    if (kind == Kind::kCounter) {
+      EXPECT_EQ(a.counter_total(), in_order.counter_total());
+    }
     if (kind == Kind::kZset) {
       // The index holds exactly the live members, in order.
       ASSERT_EQ(a.index()->size(), a.live_fields());

@@ -72,7 +72,7 @@ TEST_F(IdleTimeoutTest, SweepClosesClientsIdlePastTimeoutOnTheServerClock) {
   // clock instead would see these clients as fresh, not years idle.
   clock_.set_ms(SystemClock::instance()->now_ms());
   const int wake_fd = EventLoop::make_wake_fd();
-  EventLoop loop(0, *cache_, server_, wake_fd, make_epoll_engine(wake_fd));
+  EventLoop loop(*cache_, server_, wake_fd, make_epoll_engine(wake_fd));
   std::thread runner([&] { loop.run(); });
   int fds[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
