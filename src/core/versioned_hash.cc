@@ -53,7 +53,6 @@ void put_field(std::string* out, std::string_view name, std::string_view value, 
   if (version) put_version(out, *version);
 }
 
-
 void put_header(std::string* out, std::optional<Version> base, std::optional<int64_t> base_value, bool has_expiry,
                 int64_t expire_at, std::optional<Version> expire_version, size_t count) {
   out->push_back(static_cast<char>(kFormat));
