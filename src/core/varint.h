@@ -8,12 +8,20 @@
 
 namespace geocache {
 
-inline void put_varint(std::string* out, uint64_t v) {
+// The write_* forms fill memory sized beforehand (varint_length) and return
+// the byte after; the put_* forms append to a string.
+inline char* write_varint(char* p, uint64_t v) {
   while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
+    *p++ = static_cast<char>(v | 0x80);
     v >>= 7;
   }
-  out->push_back(static_cast<char>(v));
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+inline void put_varint(std::string* out, uint64_t v) {
+  char buf[10];
+  out->append(buf, write_varint(buf, v));
 }
 
 // Signed integers as varints: small magnitudes, either sign, take few bytes.
@@ -58,8 +66,14 @@ inline bool get_length_prefixed(std::string_view* in, std::string_view* s) {
   return true;
 }
 
+inline char* write_fixed32(char* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) *p++ = static_cast<char>((v >> (8 * i)) & 0xff);
+  return p;
+}
+
 inline void put_fixed32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  char buf[4];
+  out->append(buf, write_fixed32(buf, v));
 }
 
 inline bool get_fixed32(std::string_view* in, uint32_t* v) {
@@ -71,8 +85,14 @@ inline bool get_fixed32(std::string_view* in, uint32_t* v) {
   return true;
 }
 
+inline char* write_fixed64(char* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) *p++ = static_cast<char>((v >> (8 * i)) & 0xff);
+  return p;
+}
+
 inline void put_fixed64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  char buf[8];
+  out->append(buf, write_fixed64(buf, v));
 }
 
 inline bool get_fixed64(std::string_view* in, uint64_t* v) {

@@ -52,6 +52,7 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 
 #include "core/varint.h"
@@ -172,14 +173,21 @@ bool is_sealed(std::string_view bytes) {
 }  // namespace
 
 void encode_event(EventRef e, std::string* out) {
-  out->push_back(static_cast<char>(static_cast<uint8_t>(e.kind) | (e.group_next ? kGroupNextBit : 0)));
-  put_length_prefixed(out, e.key);
-  put_fixed64(out, e.record.version.hlc);
-  put_fixed32(out, e.record.version.region);
-  put_varint(out, static_cast<uint64_t>(e.origin_wall_ms));
-  out->push_back(static_cast<char>(e.record.kind));
-  put_length_prefixed(out, e.record.bytes);
-  put_varint(out, static_cast<uint64_t>(e.record.expire_at_ms));
+  // Sized once and filled: the origin encodes every write it replicates.
+  const size_t at = out->size();
+  out->resize(at + encoded_event_size(e));
+  char* p = out->data() + at;
+  *p++ = static_cast<char>(static_cast<uint8_t>(e.kind) | (e.group_next ? kGroupNextBit : 0));
+  p = write_varint(p, e.key.size());
+  p = std::copy(e.key.begin(), e.key.end(), p);
+  p = write_fixed64(p, e.record.version.hlc);
+  p = write_fixed32(p, e.record.version.region);
+  p = write_varint(p, static_cast<uint64_t>(e.origin_wall_ms));
+  *p++ = static_cast<char>(e.record.kind);
+  p = write_varint(p, e.record.bytes.size());
+  p = std::copy(e.record.bytes.begin(), e.record.bytes.end(), p);
+  p = write_varint(p, static_cast<uint64_t>(e.record.expire_at_ms));
+  assert(p == out->data() + out->size());
 }
 
 Status decode_event(std::string_view* in, Event* e) {
@@ -249,12 +257,15 @@ void put_events_header(RegionId origin, uint64_t epoch, uint64_t first_seq, std:
 
 }  // namespace
 
-void encode_event_batch(RegionId origin, uint64_t epoch, uint64_t first_seq, size_t count, std::string_view events,
-                        std::string* out, std::string_view secret) {
+void encode_event_batch(RegionId origin, uint64_t epoch, uint64_t first_seq, size_t count,
+                        std::span<const std::string_view> events, std::string* out, std::string_view secret) {
+  size_t bytes = 0;
+  for (std::string_view piece : events) bytes += piece.size();
+  out->reserve(out->size() + kSealHeaderBytes + 32 + bytes);
   Seal seal(out, secret);
   put_events_header(origin, epoch, first_seq, out);
   put_varint(out, count);
-  out->append(events);
+  for (std::string_view piece : events) out->append(piece);
   seal.close();
 }
 

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -177,8 +178,9 @@ size_t encoded_event_size(EventRef e);
 void encode_event(EventRef e, std::string* out);
 Status decode_event(std::string_view* in, Event* e);
 // Appends a batch of kEvents whose `count` events are already encoded, one
-// after another, in `events`: the same bytes encode_batch writes for them.
-void encode_event_batch(RegionId origin, uint64_t epoch, uint64_t first_seq, size_t count, std::string_view events,
-                        std::string* out, std::string_view secret = {});
+// after another, in the pieces of `events`: the same bytes encode_batch
+// writes for them.
+void encode_event_batch(RegionId origin, uint64_t epoch, uint64_t first_seq, size_t count,
+                        std::span<const std::string_view> events, std::string* out, std::string_view secret = {});
 
 }  // namespace geocache

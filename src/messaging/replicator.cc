@@ -163,34 +163,45 @@ void Replicator::stop() {
 }
 
 void Replicator::append(RegionId origin, EventRef event) {
+  // Encoded before the lock: the writers of every event loop share it.
+  thread_local std::string encoded;
+  encoded.clear();
+  encode_event(event, &encoded);
   bool wake = false;
   {
     MutexLock lock(mu_);
     auto it = outboxes_.find(origin);
     if (it == outboxes_.end()) return;  // not a local region: nothing to replicate
-    wake = append_locked(*it->second, event);
+    wake = append_locked(*it->second, encoded, event.group_next);
   }
   if (wake) work_cv_.notify_one();
 }
 
 void Replicator::append_group(RegionId origin, std::vector<Event> events) {
+  std::string encoded;
+  std::vector<size_t> ends;
+  ends.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    // A receiver refuses a batch of more events than this: such a group
+    // travels as several.
+    events[i].group_next = i + 1 < events.size() && (i + 1) % kMaxEventsPerBatch != 0;
+    encode_event(events[i], &encoded);
+    ends.push_back(encoded.size());
+  }
   bool wake = false;
   {
     MutexLock lock(mu_);
     auto it = outboxes_.find(origin);
     if (it == outboxes_.end()) return;
-    for (size_t i = 0; i < events.size(); ++i) {
-      // A receiver refuses a batch of more events than this: such a group
-      // travels as several.
-      events[i].group_next = i + 1 < events.size() && (i + 1) % kMaxEventsPerBatch != 0;
-      wake |= append_locked(*it->second, events[i]);
+    for (size_t i = 0, from = 0; i < events.size(); from = ends[i++]) {
+      wake |= append_locked(*it->second, std::string_view(encoded).substr(from, ends[i] - from), events[i].group_next);
     }
   }
   if (wake) work_cv_.notify_one();
 }
 
-bool Replicator::append_locked(Outbox& box, EventRef event) {
-  const size_t size = encoded_event_size(event);
+bool Replicator::append_locked(Outbox& box, std::string_view encoded, bool group_next) {
+  const size_t size = encoded.size();
   bool lost = false;
   while (!box.log.queue_empty() && box.log.queued_bytes() + size > options_.outbox_max_bytes) {
     box.log.drop_oldest_queued();
@@ -207,7 +218,7 @@ bool Replicator::append_locked(Outbox& box, EventRef event) {
                  box.epoch);
   }
   const bool was_empty = box.log.queue_empty();
-  box.log.append(box.next_seq++, event);
+  box.log.append(box.next_seq++, encoded, group_next);
   ++box.appended;
   const size_t queued = box.log.queued_events(), bytes = box.log.queued_bytes();
   // Wake the sender only when it has something new to decide: the first
@@ -358,20 +369,20 @@ Status Replicator::send_control(const EventBatch& batch) {
 
 bool Replicator::publish_one(Outbox& box) {
   if (!box.breaker.allow()) return false;
-  std::string events;
   EncodedLog::Slice slice;
   uint64_t epoch;
   {
     MutexLock lock(mu_);
     // The limits end a batch only between groups (append_group).
     slice = box.log.next_batch(options_.batch_max_events, options_.batch_max_bytes);
-    events.assign(slice.bytes);  // the slice is the log's, valid under the lock only
     epoch = box.epoch;
   }
   if (slice.count == 0) return true;
   const uint64_t last_seq = slice.first_seq + slice.count - 1;
+  // Copied out of the log without its lock (the slice holds its bytes).
   std::string payload;
-  encode_event_batch(box.origin, epoch, slice.first_seq, slice.count, events, &payload, options_.secret);
+  encode_event_batch(box.origin, epoch, slice.first_seq, slice.count, slice.pieces, &payload, options_.secret);
+  slice = {};  // its blocks can go back to the allocator
   Status st = transport_->publish(box.origin, payload);
   MutexLock lock(mu_);
   if (!st.ok()) {

@@ -254,8 +254,8 @@ class Replicator {
 
   void run();
   bool publish_one(Outbox& box);  // false when it failed
-  // Queues one event; true if the sender should be woken.
-  bool append_locked(Outbox& box, EventRef event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues one event (encode_event's bytes); true if the sender should be woken.
+  bool append_locked(Outbox& box, std::string_view encoded, bool group_next) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void receive(RegionId region, std::string_view payload);
   void receive_control(RegionId region, EventBatch& batch, int64_t now);
   bool known_region(RegionId id) const { return id != 0 && (!known_region_ || known_region_(id)); }

@@ -19,6 +19,12 @@ Event write(const std::string& key, size_t value_bytes = 8, bool group_next = fa
   return e;
 }
 
+void add(EncodedLog& log, uint64_t seq, const Event& e) {
+  std::string encoded;
+  encode_event(e, &encoded);
+  log.append(seq, encoded, e.group_next);
+}
+
 std::vector<std::string> keys(const std::vector<Event>& events) {
   std::vector<std::string> out;
   for (const Event& e : events) out.push_back(e.key);
@@ -28,7 +34,7 @@ std::vector<std::string> keys(const std::vector<Event>& events) {
 // What a batch of the slice decodes to: the events appended, in order.
 std::vector<std::string> batch_keys(const EncodedLog::Slice& s) {
   std::string payload;
-  encode_event_batch(7, 1, s.first_seq, s.count, s.bytes, &payload);
+  encode_event_batch(7, 1, s.first_seq, s.count, s.pieces, &payload);
   Result<EventBatch> batch = decode_batch(payload);
   EXPECT_TRUE(batch.ok()) << batch.status().message();
   if (!batch.ok()) return {};
@@ -47,19 +53,20 @@ TEST(EncodedLogTest, BatchOfEncodedEventsIsTheBatchEncodeBatchWrites) {
   for (std::string_view secret : {"", "s3cret"}) {
     std::string whole, from_encoded;
     encode_batch(b, &whole, secret);
-    encode_event_batch(b.origin, b.epoch, b.first_seq, b.events.size(), events, &from_encoded, secret);
+    const std::vector<std::string_view> pieces{events};
+    encode_event_batch(b.origin, b.epoch, b.first_seq, b.events.size(), pieces, &from_encoded, secret);
     EXPECT_EQ(whole, from_encoded) << secret;
   }
 }
 
 TEST(EncodedLogTest, BatchesKeepTheLimitsAndNeverSplitAGroup) {
   EncodedLog log;
-  for (uint64_t seq = 1; seq <= 3; ++seq) log.append(seq, write("k" + std::to_string(seq)));
+  for (uint64_t seq = 1; seq <= 3; ++seq) add(log, seq, write("k" + std::to_string(seq)));
   // A group of three, then one more.
-  log.append(4, write("g1", 8, true));
-  log.append(5, write("g2", 8, true));
-  log.append(6, write("g3"));
-  log.append(7, write("after"));
+  add(log, 4, write("g1", 8, true));
+  add(log, 5, write("g2", 8, true));
+  add(log, 6, write("g3"));
+  add(log, 7, write("after"));
   EXPECT_EQ(log.queued_events(), 7u);
 
   EncodedLog::Slice s = log.next_batch(2, 1 << 20);
@@ -72,7 +79,7 @@ TEST(EncodedLogTest, BatchesKeepTheLimitsAndNeverSplitAGroup) {
   log.mark_published(6, 1 << 20);
 
   // The byte limit: a lone event larger than it still goes.
-  log.append(8, write("big", 500));
+  add(log, 8, write("big", 500));
   s = log.next_batch(100, 64);
   EXPECT_EQ(batch_keys(s), (std::vector<std::string>{"after"}));
   log.mark_published(7, 1 << 20);
@@ -85,7 +92,7 @@ TEST(EncodedLogTest, PublishedEventsStayInABoundedBacklogAndCopyBack) {
   std::vector<Event> appended;
   for (uint64_t seq = 1; seq <= 10; ++seq) {
     appended.push_back(write("k" + std::to_string(seq), 20));
-    log.append(seq, appended.back());
+    add(log, seq, appended.back());
   }
   const size_t each = log.queued_bytes() / 10;
   log.mark_published(6, 4 * each);  // 1..6 published; the backlog keeps 3..6
@@ -106,11 +113,11 @@ TEST(EncodedLogTest, PublishedEventsStayInABoundedBacklogAndCopyBack) {
 
 TEST(EncodedLogTest, CopyFromTheBacklogNeverEndsInsideAGroup) {
   EncodedLog log;
-  log.append(1, write("a"));
-  log.append(2, write("g1", 8, true));
-  log.append(3, write("g2", 8, true));
-  log.append(4, write("g3"));
-  log.append(5, write("b"));
+  add(log, 1, write("a"));
+  add(log, 2, write("g1", 8, true));
+  add(log, 3, write("g2", 8, true));
+  add(log, 4, write("g3"));
+  add(log, 5, write("b"));
   log.mark_published(5, 1 << 20);
   std::vector<Event> out;
   EXPECT_EQ(log.copy(1, 6, 2, 1 << 20, &out), 5u);  // past the limit of two, to the group's end
@@ -121,7 +128,7 @@ TEST(EncodedLogTest, CopyFromTheBacklogNeverEndsInsideAGroup) {
 
 TEST(EncodedLogTest, DroppingTheOldestQueuedEventDropsTheBacklog) {
   EncodedLog log;
-  for (uint64_t seq = 1; seq <= 5; ++seq) log.append(seq, write("k" + std::to_string(seq)));
+  for (uint64_t seq = 1; seq <= 5; ++seq) add(log, seq, write("k" + std::to_string(seq)));
   log.mark_published(2, 1 << 20);
   const size_t bytes = log.queued_bytes();
   const size_t dropped = log.drop_oldest_queued();  // k3
@@ -132,21 +139,57 @@ TEST(EncodedLogTest, DroppingTheOldestQueuedEventDropsTheBacklog) {
   EXPECT_EQ(log.copy(2, 6, 100, 1 << 20, &out), std::nullopt);
 }
 
-// The buffer gives back the bytes of events that left: a long run through a
+// The log gives back the blocks of events that left: a long run through a
 // small backlog keeps it small, and what remains still decodes.
 TEST(EncodedLogTest, LongRunKeepsTheBufferBoundedByWhatIsHeld) {
-  EncodedLog log;
+  constexpr size_t kBlock = 4096;
+  EncodedLog log(kBlock);
   for (uint64_t seq = 1; seq <= 100'000; ++seq) {
-    log.append(seq, write("key:" + std::to_string(seq), 100));
+    add(log, seq, write("key:" + std::to_string(seq), 100));
     if (seq % 100 == 0) log.mark_published(seq - 50, 64 << 10);
   }
   EXPECT_LE(log.backlog_bytes(), size_t{64} << 10);
   EXPECT_EQ(log.queued_events(), 50u);
-  EXPECT_LE(log.buffer_bytes(), 3 * (log.backlog_bytes() + log.queued_bytes()) + 8192);
+  EXPECT_LE(log.buffer_bytes(), log.backlog_bytes() + log.queued_bytes() + 2 * kBlock);
   std::vector<Event> out;
   ASSERT_EQ(log.copy(99'951, 100'001, 100, 1 << 20, &out), 100'001u);
   EXPECT_EQ(out.front().key, "key:99951");
   EXPECT_EQ(out.back().key, "key:100000");
+}
+
+// Events fill blocks one after another; a batch over several blocks is
+// several pieces, and an event larger than a block gets one of its own.
+TEST(EncodedLogTest, BatchesAndCopiesSpanBlocks) {
+  EncodedLog log(256);
+  std::vector<std::string> appended;
+  for (uint64_t seq = 1; seq <= 40; ++seq) {
+    appended.push_back("k" + std::to_string(seq));
+    add(log, seq, write(appended.back(), seq == 20 ? 1000 : 30));
+  }
+  EncodedLog::Slice s = log.next_batch(1000, 1 << 20);
+  EXPECT_EQ(s.count, 40u);
+  EXPECT_GT(s.pieces.size(), 3u);
+  EXPECT_EQ(batch_keys(s), appended);
+  log.mark_published(40, 1 << 20);
+  std::vector<Event> out;
+  ASSERT_EQ(log.copy(15, 41, 1000, 1 << 20, &out), 41u);
+  EXPECT_EQ(keys(out), std::vector<std::string>(appended.begin() + 14, appended.end()));
+  EXPECT_EQ(out[5].record.bytes, std::string(1000, 'v'));
+}
+
+// The sender copies a batch out without the outbox lock while writers append
+// and the backlog is trimmed: the slice keeps its bytes.
+TEST(EncodedLogTest, SliceStaysValidAfterItsEventsLeaveTheLog) {
+  EncodedLog log(128);
+  for (uint64_t seq = 1; seq <= 10; ++seq) add(log, seq, write("old" + std::to_string(seq), 40));
+  EncodedLog::Slice s = log.next_batch(1000, 1 << 20);
+  log.mark_published(10, 0);  // no backlog: every block of the slice leaves the log
+  EXPECT_TRUE(log.empty());
+  EXPECT_EQ(log.buffer_bytes(), 0u);
+  for (uint64_t seq = 11; seq <= 60; ++seq) add(log, seq, write("new" + std::to_string(seq), 40));
+  std::vector<std::string> expected;
+  for (int i = 1; i <= 10; ++i) expected.push_back("old" + std::to_string(i));
+  EXPECT_EQ(batch_keys(s), expected);
 }
 
 }  // namespace
