@@ -20,7 +20,10 @@
 // waiting, as the epoll engine does.
 //
 // Wake-ups from other threads: a read of the loop's eventfd, always armed.
-// Listeners: a multishot poll, after which the loop accepts as with epoll.
+// Listeners: a one-shot poll, after which the loop accepts as with epoll,
+// armed again after each round of accepts. A multishot poll would report
+// only new arrivals: connections past what one round accepts (a reconnect
+// storm) would wait for the next client to connect.
 //
 // The ring is single-issuer with deferred task work (completions are
 // processed only when the loop asks for them): created disabled on the
@@ -204,7 +207,7 @@ class UringEngine : public IoEngine {
 
   void arm_listener(IoWatch& listener) {
     io_uring_sqe* sqe = get_sqe();
-    io_uring_prep_poll_multishot(sqe, listener.fd, POLLIN);
+    io_uring_prep_poll_add(sqe, listener.fd, POLLIN);
     io_uring_sqe_set_data64(sqe, tag(&listener, kListen));
   }
 
@@ -276,8 +279,9 @@ class UringEngine : public IoEngine {
       case kListen: {
         auto* listener = static_cast<IoWatch*>(target);
         if (ending_) return;
-        if (!(flags & IORING_CQE_F_MORE)) arm_listener(*listener);
         if (handler != nullptr && res >= 0) handler->on_listener(*listener);
+        // Ready again at once if the round left connections waiting.
+        arm_listener(*listener);
         return;
       }
       case kRecv:

@@ -28,7 +28,7 @@ class BadInputTest : public ::testing::Test {
     auto fresh = server_.connect();
     ASSERT_FALSE(fresh->err) << fresh->errstr;
     Reply r = command(fresh.get(), {"GET", "canary"});
-    ASSERT_TRUE(r) << "no reply: " << fresh->errstr;
+    ASSERT_TRUE(r) << "no reply: " << fresh->errstr << "; server log:\n" << server_.log();
     EXPECT_EQ(std::string(r->str, r->len), "alive");
     Reply p = command(keeper_.get(), {"PING"});
     ASSERT_TRUE(p);
@@ -158,6 +158,22 @@ TEST_F(BadInputTest, ThousandConnectionsOpenedAndDropped) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_NE(clients.find("connected_clients:1\r"), std::string::npos) << clients;
+}
+
+// More connections waiting to be accepted than the loop takes at a time
+// (a reconnect storm, here piled up while the server is frozen): the last
+// ones are served too, with no later connection coming to nudge the loop.
+TEST_F(BadInputTest, ConnectionsPiledUpInTheAcceptQueueAreAllServed) {
+  server_.pause();
+  std::vector<std::unique_ptr<RawSocket>> sockets;
+  for (int i = 0; i < 400; ++i) {
+    sockets.push_back(std::make_unique<RawSocket>(server_.port()));
+    ASSERT_TRUE(sockets.back()->ok()) << i;
+  }
+  server_.resume();
+  // The queue is first in, first out: the last one is accepted last.
+  ASSERT_TRUE(sockets.back()->send_all("PING\r\n"));
+  EXPECT_EQ(sockets.back()->read_some(7), "+PONG\r\n");
 }
 
 TEST_F(BadInputTest, UnknownCommandsAndWrongArity) {

@@ -230,7 +230,11 @@ int GeocachedProcess::terminate(int timeout_ms) {
 }
 
 void GeocachedProcess::pause() {
-  if (running()) kill(pid_, SIGSTOP);
+  if (!running()) return;
+  kill(pid_, SIGSTOP);
+  // Returns once it is frozen: a signal takes effect some time after kill().
+  int status = 0;
+  if (waitpid(pid_, &status, WUNTRACED) == pid_ && !WIFSTOPPED(status)) exit_status_ = decode_status(status);
 }
 
 void GeocachedProcess::resume() {

@@ -82,7 +82,8 @@ class GeocachedProcess {
   // SIGKILL: no chance to flush or say goodbye, like a crash.
   void kill_now();
   // SIGSTOP / SIGCONT: the process freezes (its sockets stay open, nothing is
-  // read or sent) and thaws. terminate() and the destructor thaw it first.
+  // read or sent) and thaws; pause() returns once it is frozen. terminate()
+  // and the destructor thaw it first.
   void pause();
   void resume();
   // Starts the binary again, same arguments and ports, once it has stopped;
