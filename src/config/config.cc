@@ -251,7 +251,7 @@ const std::vector<Setting>& settings() {
       SIZE_SETTING("replication", "batch-max-bytes", cache.replication.batch_max_bytes,
                    "size of a message at most, bytes"),
       INT_SETTING("replication", "linger-us", cache.replication.linger_us, 0, 1'000'000,
-                  "longest wait for a batch to fill, µs"),
+                  "longest a batch waits to fill, from its first event, µs"),
       SIZE_SETTING("replication", "outbox-max-bytes", cache.replication.outbox_max_bytes,
                    "outbox bound per region, bytes; past it the oldest events go"),
       SIZE_SETTING("replication", "repl-backlog-size", cache.replication.backlog_max_bytes,

@@ -78,6 +78,11 @@ struct Replicator::Outbox {
   uint64_t last_published_seq = 0;  // of the epoch it was published under
   uint64_t last_published_epoch = 0;
   bool overflowing = false;  // dropped events since the outbox last drained to half its bound
+  // The first sequence no publish has taken yet, and when its event came: a
+  // batch lingers at most linger_us from its first event, however long the
+  // publish before it took.
+  uint64_t untaken_seq = 1;
+  std::chrono::steady_clock::time_point untaken_since;
 };
 
 // Recent lag samples per origin, enough for stable p50/p99 on a dashboard.
@@ -218,6 +223,7 @@ bool Replicator::append_locked(Outbox& box, std::string_view encoded, bool group
                  box.epoch);
   }
   const bool was_empty = box.log.queue_empty();
+  if (box.next_seq == box.untaken_seq) box.untaken_since = std::chrono::steady_clock::now();
   box.log.append(box.next_seq++, encoded, group_next);
   ++box.appended;
   const size_t queued = box.log.queued_events(), bytes = box.log.queued_bytes();
@@ -283,7 +289,11 @@ void Replicator::run() {
       return false;
     };
     if (options_.linger_us > 0 && !full() && streaming()) {
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(options_.linger_us);
+      auto since = std::chrono::steady_clock::time_point::max();
+      for (const auto& [r, box] : outboxes_) {
+        if (!box->log.queue_empty()) since = std::min(since, box->untaken_since);
+      }
+      const auto deadline = since + std::chrono::microseconds(options_.linger_us);
       while (running_ && !full() && lock.wait_until(work_cv_, deadline)) {
       }
     }
@@ -371,21 +381,31 @@ bool Replicator::publish_one(Outbox& box) {
   if (!box.breaker.allow()) return false;
   EncodedLog::Slice slice;
   uint64_t epoch;
+  std::chrono::steady_clock::time_point taken_since;
   {
     MutexLock lock(mu_);
     // The limits end a batch only between groups (append_group).
     slice = box.log.next_batch(options_.batch_max_events, options_.batch_max_bytes);
     epoch = box.epoch;
+    taken_since = box.untaken_since;
+    if (slice.count > 0) {
+      box.untaken_seq = slice.first_seq + slice.count;
+      // Events past a full batch came while it filled: from about now.
+      box.untaken_since = std::chrono::steady_clock::now();
+    }
   }
   if (slice.count == 0) return true;
-  const uint64_t last_seq = slice.first_seq + slice.count - 1;
+  const uint64_t first_seq = slice.first_seq, last_seq = slice.first_seq + slice.count - 1;
   // Copied out of the log without its lock (the slice holds its bytes).
   std::string payload;
-  encode_event_batch(box.origin, epoch, slice.first_seq, slice.count, slice.pieces, &payload, options_.secret);
+  encode_event_batch(box.origin, epoch, first_seq, slice.count, slice.pieces, &payload, options_.secret);
   slice = {};  // its blocks can go back to the allocator
   Status st = transport_->publish(box.origin, payload);
   MutexLock lock(mu_);
   if (!st.ok()) {
+    // Taken again by the next publish, as old as they are.
+    box.untaken_seq = std::min(box.untaken_seq, first_seq);
+    box.untaken_since = taken_since;
     ++box.failures;
     box.breaker.record_failure();
     spdlog::warn("replication publish from region {} failed: {}", box.origin, st.message());

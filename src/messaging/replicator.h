@@ -5,9 +5,10 @@
 // FIFO (in bytes) that never blocks the request path, holding the events
 // encoded once, as batches carry them (messaging/encoded_log.h). One replication thread
 // drains every outbox: it packs up to batch_max_events / batch_max_bytes into
-// one batch, waiting at most linger_us for a batch to fill (only while writes
-// stream in: a lone write to an idle outbox goes at once), publishes it, and
-// moves the events to the origin's backlog only when the transport confirms.
+// one batch, waiting at most linger_us from its first event's arrival for it
+// to fill (only while writes stream in: a lone write to an idle outbox goes
+// at once), publishes it, and moves the events to the origin's backlog only
+// when the transport confirms.
 // A failed publish is retried, with a circuit breaker around the transport.
 // When an outbox is full the oldest events are dropped, counted, and the
 // origin's epoch is bumped, so receivers know they missed something and
@@ -71,7 +72,7 @@ namespace geocache {
 struct ReplicatorOptions {
   size_t batch_max_events = 1024;      // events packed in one message at most
   size_t batch_max_bytes = 1 << 20;    // bytes in one message at most (1 MiB)
-  int64_t linger_us = 1000;            // longest wait for a batch to fill, µs
+  int64_t linger_us = 1000;            // longest a batch waits to fill, from its first event, µs
   size_t outbox_max_bytes = 64 << 20;  // outbox bound per origin region (64 MiB)
   size_t backlog_max_bytes = 16 << 20; // published events kept per origin region for resyncs (16 MiB); 0: none
   int64_t retry_backoff_ms = 100;      // pause after a failed publish
