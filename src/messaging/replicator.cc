@@ -176,9 +176,11 @@ void Replicator::append(RegionId origin, EventRef event) {
   {
     MutexLock lock(mu_);
     auto it = outboxes_.find(origin);
-    if (it == outboxes_.end()) return;  // not a local region: nothing to replicate
-    wake = append_locked(*it->second, encoded, event.group_next);
+    // Not a local region: nothing to replicate.
+    if (it != outboxes_.end()) wake = append_locked(*it->second, encoded, event.group_next);
   }
+  // A big value's bytes are not kept by every thread that wrote one.
+  if (encoded.capacity() > EncodedLog::kDefaultBlockBytes) std::string().swap(encoded);
   if (wake) work_cv_.notify_one();
 }
 
@@ -290,11 +292,14 @@ void Replicator::run() {
     };
     if (options_.linger_us > 0 && !full() && streaming()) {
       auto since = std::chrono::steady_clock::time_point::max();
+      const int64_t now_ms = clock_->now_ms();
       for (const auto& [r, box] : outboxes_) {
-        if (!box->log.queue_empty()) since = std::min(since, box->untaken_since);
+        if (!box->log.queue_empty() && box->retry_at_ms <= now_ms) since = std::min(since, box->untaken_since);
       }
-      const auto deadline = since + std::chrono::microseconds(options_.linger_us);
-      while (running_ && !full() && lock.wait_until(work_cv_, deadline)) {
+      if (since != std::chrono::steady_clock::time_point::max()) {
+        const auto deadline = since + std::chrono::microseconds(options_.linger_us);
+        while (running_ && !full() && lock.wait_until(work_cv_, deadline)) {
+        }
       }
     }
     for (auto& [r, box] : outboxes_) {
