@@ -62,7 +62,9 @@ class GeocachedReplication : public ::testing::Test {
       nodes_[r] = GeocachedProcess::one_region(r, kRegions, args, port++, {broker.netns, {}});
       ASSERT_TRUE(nodes_[r]->started()) << "geocached for " << r << " did not answer PING\n" << nodes_[r]->log();
     }
-    if (url == test_amqp_url()) ASSERT_TRUE(testing::await_test_federation(base + "x"));
+    if (url == test_amqp_url()) {
+      ASSERT_TRUE(testing::await_test_federation(base + "x"));
+    }
   }
   void restart(const std::string& region) { ASSERT_TRUE(nodes_[region]->restart()) << nodes_[region]->log(); }
   // The client gives up on a reply after 5 s.
