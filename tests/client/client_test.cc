@@ -81,7 +81,9 @@ class ClientTest : public ::testing::Test {
 TEST_F(ClientTest, ReadsGoToTheClosestRegion) {
   for (auto& [name, r] : regions_) r->put("k", "v");
   Client client(options());
-  EXPECT_EQ(client.read_region(), "near");
+  // A first probe slowed down by a loaded machine may pick another region;
+  // the next rounds correct it.
+  ASSERT_TRUE(eventually([&] { return client.read_region() == "near"; })) << client.read_region();
   for (int i = 0; i < 20; ++i) {
     auto v = client.get("k");
     ASSERT_TRUE(v.ok()) << v.status().message();
@@ -115,6 +117,7 @@ TEST_F(ClientTest, WritesGoHome) {
 TEST_F(ClientTest, FailsOverWhenTheClosestDiesAndComesBackWhenItHeals) {
   for (auto& [name, r] : regions_) r->put("k", "v");
   Client client(options());
+  ASSERT_TRUE(eventually([&] { return client.read_region() == "near"; })) << client.read_region();
   auto v = client.get("k");
   ASSERT_TRUE(v.ok());
   ASSERT_EQ(client.last_read_region(), "near");
@@ -205,7 +208,7 @@ TEST(ClientDiscovery, EndpointsComeFromAnyNode) {
   o.regions = *found;
   o.home = "far";
   Client client(o);
-  EXPECT_EQ(client.read_region(), "near");
+  EXPECT_TRUE(eventually([&] { return client.read_region() == "near"; })) << client.read_region();
 
   // Without announce, the bind address and the region's port.
   GeocachedProcess plain;
@@ -248,7 +251,7 @@ TEST(ClientReadYourWrites, ClientReadsItsOwnWritesFromALaggingCloserRegion) {
   o.read_your_writes_wait_ms = 200;  // beyond the lag: reads wait rather than go home
   o.command_timeout_ms = 2000;
   Client client(o);
-  ASSERT_EQ(client.read_region(), "near");
+  ASSERT_TRUE(eventually([&] { return client.read_region() == "near"; })) << client.read_region();
   constexpr int kChecks = 40;
   int own = 0, from_near = 0;
   for (int i = 0; i < kChecks; ++i) {
@@ -266,7 +269,7 @@ TEST(ClientReadYourWrites, ClientReadsItsOwnWritesFromALaggingCloserRegion) {
   // A bound shorter than the lag: the reads go home, and still read the write.
   o.read_your_writes_wait_ms = 1;
   Client hasty(o);
-  ASSERT_EQ(hasty.read_region(), "near");
+  ASSERT_TRUE(eventually([&] { return hasty.read_region() == "near"; })) << hasty.read_region();
   ASSERT_TRUE(hasty.set("hasty", "h").ok());
   auto read = hasty.get("hasty");
   ASSERT_TRUE(read.ok());
