@@ -71,6 +71,8 @@ constexpr uint8_t kFlagWarming = 1;           // control batches' flags
 constexpr uint8_t kFlagBacklog = 2;
 constexpr size_t kMacBytes = 32;                    // SHA-256
 constexpr size_t kSealHeaderBytes = 3 + kMacBytes;  // magic, format, MAC
+// magic, format, origin, then epoch, first sequence and count as varints
+constexpr size_t kMaxEventsHeaderBytes = 3 + 4 + 3 * 10;
 // An event takes at least 17 bytes; a count beyond what is left is a lie.
 constexpr size_t kMinEventBytes = 17;
 // A hello's region name, bytes at most (config checks names against it too).
@@ -261,7 +263,7 @@ void encode_event_batch(RegionId origin, uint64_t epoch, uint64_t first_seq, siz
                         std::span<const std::string_view> events, std::string* out, std::string_view secret) {
   size_t bytes = 0;
   for (std::string_view piece : events) bytes += piece.size();
-  out->reserve(out->size() + kSealHeaderBytes + 32 + bytes);
+  out->reserve(out->size() + kSealHeaderBytes + kMaxEventsHeaderBytes + bytes);
   Seal seal(out, secret);
   put_events_header(origin, epoch, first_seq, out);
   put_varint(out, count);
