@@ -12,6 +12,7 @@ void MissFallbackOptions::validate() const {
   if (timeout_ms < 1) throw std::invalid_argument("miss_fallback.timeout_ms must be at least 1");
   if (max_pending < 1) throw std::invalid_argument("miss_fallback.max_pending must be at least 1");
   if (state_timeout_ms < 1) throw std::invalid_argument("miss_fallback.state_timeout_ms must be at least 1");
+  if (state_attempts < 1) throw std::invalid_argument("miss_fallback.state_attempts must be at least 1");
   breaker.validate();
 }
 
@@ -92,7 +93,9 @@ std::optional<uint64_t> MissFallback::fetch_from(RegionId region, RegionId peer,
     return std::nullopt;
   }
   ++stats_.state_fetches;
-  return ask_locked(region, peer, key, options_.state_timeout_ms);
+  const uint64_t ticket = ask_locked(region, peer, key, options_.state_timeout_ms);
+  pending_.at(ticket).state_attempts_left = options_.state_attempts - 1;
+  return ticket;
 }
 
 uint64_t MissFallback::ask_locked(RegionId region, RegionId peer, std::string_view key, int64_t timeout_ms) {
@@ -193,6 +196,7 @@ void MissFallback::run() {
     bool expired = false;
     const int64_t now = clock_->now_ms();
     std::erase_if(answers_, [&](const auto& a) { return a.second.kept_until_ms <= now; });
+    std::vector<Pending> again;  // state fetches to send once more
     for (auto it = pending_.begin(); it != pending_.end();) {
       if (it->second.deadline_ms > now) {
         ++it;
@@ -201,8 +205,19 @@ void MissFallback::run() {
       breaker_locked(it->second.peer).record_failure();
       ++stats_.timed_out;
       forget_key_locked(it->second.region, it->second.key, it->first);
+      if (it->second.state_attempts_left > 0) {
+        again.push_back(std::move(it->second));
+      } else {
+        expired = true;
+      }
       it = pending_.erase(it);
-      expired = true;
+    }
+    for (Pending& p : again) {
+      ++stats_.state_retries;
+      const uint64_t ticket = ask_locked(p.region, p.peer, p.key, options_.state_timeout_ms);
+      Pending& sent = pending_.at(ticket);
+      sent.state_attempts_left = p.state_attempts_left - 1;
+      sent.ask_again = p.ask_again;
     }
     if (expired && done_) {
       lock.unlock();

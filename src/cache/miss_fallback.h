@@ -53,6 +53,10 @@ struct MissFallbackOptions {
   // Longest wait for the whole state of a list a region could not apply a
   // list write to (fetch_from): the origin may be far, and nobody waits on it.
   int64_t state_timeout_ms = 5000;
+  // How many times such a fetch is sent before it is given up: a request or
+  // its answer lost (a queue that overflowed, a broker restart) would leave
+  // the older list until the key's next write.
+  int state_attempts = 3;
   // Per peer region: two unanswered fetches in a row open it for a second.
   CircuitBreakerOptions breaker{.failure_threshold = 2, .open_interval_ms = 1000, .half_open_probes = 1};
   void validate() const;  // throws std::invalid_argument naming the field
@@ -91,9 +95,10 @@ class MissFallback {
   // last-writer-wins: how a region that could not apply a list write (its
   // list was not the one the write changed) gets the list's whole state from
   // the write's origin. A ticket, or nullopt if not running or too many
-  // fetches are out. Waits up to state_timeout_ms; never blocks. Asked again
-  // while a fetch of the key from peer is out, it asks once more when that
-  // one's answer comes: the answer may predate the write that asked again.
+  // fetches are out. Waits up to state_timeout_ms, then asks again, up to
+  // state_attempts times in all; never blocks. Asked again while a fetch of
+  // the key from peer is out, it asks once more when that one's answer
+  // comes: the answer may predate the write that asked again.
   std::optional<uint64_t> fetch_from(RegionId region, RegionId peer, std::string_view key);
   // Whether the fetch has ended: its answer applied, or given up on.
   bool done(uint64_t ticket) const;
@@ -117,6 +122,7 @@ class MissFallback {
     uint64_t skipped = 0;    // misses not fetched: every breaker open, or too many out
     uint64_t served = 0;     // requests of other regions answered
     uint64_t state_fetches = 0;  // of them, whole states of lists asked of a write's origin (fetch_from)
+    uint64_t state_retries = 0;  // ... of them, sent again after a timeout
   };
   Stats stats() const;
 
@@ -126,6 +132,7 @@ class MissFallback {
     std::string key;
     int64_t deadline_ms = 0;
     bool ask_again = false;  // fetch_from: asked again meanwhile
+    int state_attempts_left = 0;  // fetch_from: sends left after this one
   };
   void run();
   uint64_t ask_locked(RegionId region, RegionId peer, std::string_view key, int64_t timeout_ms)

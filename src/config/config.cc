@@ -275,6 +275,8 @@ const std::vector<Setting>& settings() {
       INT_SETTING("replication", "list-fetch-timeout-ms", cache.miss_fallback.state_timeout_ms, 1, kHourMs,
                   "a region that cannot apply a list write (its list is not the one the write changed) asks the "
                   "write's origin for the whole list; longest wait for the answer, ms"),
+      INT_SETTING("replication", "list-fetch-attempts", cache.miss_fallback.state_attempts, 1, 1000,
+                  "how many times that request is sent before it is given up (each waits list-fetch-timeout-ms)"),
       INT_SETTING("replication", "heartbeat-ms", cache.membership.heartbeat_ms, 0, kHourMs,
                   "interval between two hellos of a region to the others (amqp), ms; 0 = none"),
       INT_SETTING("replication", "peer-down-ms", cache.membership.down_after_ms, 1, kHourMs,

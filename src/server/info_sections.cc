@@ -385,8 +385,10 @@ void geo_section(CommandContext& ctx, Out out) {
                  "miss_fallback_timed_out:{}\r\nmiss_fallback_skipped:{}\r\nmiss_fallback_served:{}\r\n",
                  cache.miss_fallback().enabled() ? "yes" : "no", mf.fetches, mf.found, mf.timed_out, mf.skipped,
                  mf.served);
-  // List writes that could not apply here, whose whole key was asked of the writer.
-  fmt::format_to(out, "list_state_fetches:{}\r\n", cache.list_state_fetches());
+  // List writes that could not apply here, whose whole key was asked of the
+  // writer; and such requests sent again, unanswered in time.
+  fmt::format_to(out, "list_state_fetches:{}\r\nlist_state_retries:{}\r\n", cache.list_state_fetches(),
+                 mf.state_retries);
   // Validation: totals of refused input over every link, and whether
   // batches are sealed (the secret itself is never shown).
   const ReplicatorOptions& validation = c.cache.replication;

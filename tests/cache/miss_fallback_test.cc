@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/clock.h"
@@ -85,6 +86,48 @@ TEST_F(MissFallbackStateTest, StateNeededAgainDuringAFetchIsFetchedOnceMoreAfter
   EXPECT_EQ(fallback_.stats().state_fetches, 2u);  // asked once meanwhile: once more, not forever
   std::lock_guard<std::mutex> lock(mu_);
   EXPECT_EQ(applied_, (std::vector<std::string>{"older", "newer"}));
+}
+
+// A state request or its answer lost (a queue that overflowed, a broker
+// restart) would leave the older list until the key's next write: the
+// request goes again after each timeout, state_attempts times in all, and an
+// answer to any of them applies.
+TEST_F(MissFallbackStateTest, UnansweredStateFetchIsSentAgainUpToItsAttempts) {
+  ASSERT_TRUE(fallback_.fetch_from(kHere, kOrigin, "list").has_value());
+  const std::optional<EventBatch> first = request(0);
+  ASSERT_TRUE(first.has_value());
+
+  clock_.advance_ms(MissFallbackOptions{}.state_timeout_ms);
+  const std::optional<EventBatch> second = request(1);
+  ASSERT_TRUE(second.has_value()) << "not sent again after its timeout";
+  EXPECT_EQ(second->target, kOrigin);
+  EXPECT_EQ(second->events[0].key, "list");
+  EXPECT_NE(second->request_id, first->request_id);
+  answer(*first, "late");  // the first request's answer, after its timeout: ignored
+  answer(*second, "state");
+  EXPECT_TRUE(fallback_.done(second->request_id));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    EXPECT_EQ(applied_, (std::vector<std::string>{"state"}));
+  }
+
+  // Never answered: given up after state_attempts sends.
+  ASSERT_TRUE(fallback_.fetch_from(kHere, kOrigin, "other").has_value());
+  const int attempts = MissFallbackOptions{}.state_attempts;
+  for (int i = 0; i < attempts; ++i) {
+    ASSERT_TRUE(request(2 + i).has_value()) << "send " << i + 1;
+    clock_.advance_ms(MissFallbackOptions{}.state_timeout_ms);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (fallback_.stats().timed_out < 1 + static_cast<uint64_t>(attempts) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  const MissFallback::Stats stats = fallback_.stats();
+  EXPECT_EQ(stats.timed_out, 1u + attempts);
+  EXPECT_EQ(stats.state_retries, 1u + (attempts - 1));
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(sent_.size(), 2u + attempts);
 }
 
 }  // namespace
