@@ -248,8 +248,10 @@ TEST(ClientReadYourWrites, ClientReadsItsOwnWritesFromALaggingCloserRegion) {
   o.regions = {{"near", "127.0.0.1", near->port()}, {"mid", "127.0.0.1", mid->port()}};
   o.home = "mid";
   o.probe_interval_ms = 50;
-  o.read_your_writes_wait_ms = 200;  // beyond the lag: reads wait rather than go home
-  o.command_timeout_ms = 2000;
+  // Far beyond the lag (about 80 ms, longer under the sanitizers and a loaded
+  // machine): reads wait rather than go home.
+  o.read_your_writes_wait_ms = 5000;
+  o.command_timeout_ms = 10000;
   Client client(o);
   ASSERT_TRUE(eventually([&] { return client.read_region() == "near"; })) << client.read_region();
   constexpr int kChecks = 40;
