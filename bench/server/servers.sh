@@ -34,6 +34,8 @@ rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # User + system clock ticks a process has used (fields 14 and 15 of
 # /proc/PID/stat; the name, field 2, holds no space for these servers).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The system (kernel) part alone.
+sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }
 # µs of CPU per request between two cpu_ticks readings over n requests.
 cpu_us_per() { awk -v a="$1" -v b="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.3f", (b - a) * 1e6 / hz / n}'; }
 
