@@ -2,6 +2,7 @@
 // binary form in the project (values, events, snapshots).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -51,6 +52,11 @@ inline bool get_varint(std::string_view* in, uint64_t* v) {
     }
   }
   return false;
+}
+
+inline char* write_length_prefixed(char* p, std::string_view s) {
+  p = write_varint(p, s.size());
+  return std::copy(s.begin(), s.end(), p);
 }
 
 inline void put_length_prefixed(std::string* out, std::string_view s) {

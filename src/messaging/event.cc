@@ -180,14 +180,12 @@ void encode_event(EventRef e, std::string* out) {
   out->resize(at + encoded_event_size(e));
   char* p = out->data() + at;
   *p++ = static_cast<char>(static_cast<uint8_t>(e.kind) | (e.group_next ? kGroupNextBit : 0));
-  p = write_varint(p, e.key.size());
-  p = std::copy(e.key.begin(), e.key.end(), p);
+  p = write_length_prefixed(p, e.key);
   p = write_fixed64(p, e.record.version.hlc);
   p = write_fixed32(p, e.record.version.region);
   p = write_varint(p, static_cast<uint64_t>(e.origin_wall_ms));
   *p++ = static_cast<char>(e.record.kind);
-  p = write_varint(p, e.record.bytes.size());
-  p = std::copy(e.record.bytes.begin(), e.record.bytes.end(), p);
+  p = write_length_prefixed(p, e.record.bytes);
   p = write_varint(p, static_cast<uint64_t>(e.record.expire_at_ms));
   assert(p == out->data() + out->size());
 }

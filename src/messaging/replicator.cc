@@ -257,11 +257,15 @@ bool Replicator::wait_drained(int64_t timeout_ms) {
 // per round so no region starves the others.
 void Replicator::run() {
   MutexLock lock(mu_);
+  // Has events and is not waiting to retry.
+  auto ready = [&](const Outbox& box, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !box.log.queue_empty() && box.retry_at_ms <= now;
+  };
   while (true) {
     auto has_work = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       const int64_t now = clock_->now_ms();
       for (const auto& [r, box] : outboxes_) {
-        if (!box->log.queue_empty() && box->retry_at_ms <= now) return true;
+        if (ready(*box, now)) return true;
       }
       return false;
     };
@@ -294,7 +298,7 @@ void Replicator::run() {
       auto since = std::chrono::steady_clock::time_point::max();
       const int64_t now_ms = clock_->now_ms();
       for (const auto& [r, box] : outboxes_) {
-        if (!box->log.queue_empty() && box->retry_at_ms <= now_ms) since = std::min(since, box->untaken_since);
+        if (ready(*box, now_ms)) since = std::min(since, box->untaken_since);
       }
       if (since != std::chrono::steady_clock::time_point::max()) {
         const auto deadline = since + std::chrono::microseconds(options_.linger_us);
@@ -303,7 +307,7 @@ void Replicator::run() {
       }
     }
     for (auto& [r, box] : outboxes_) {
-      if (box->log.queue_empty() || box->retry_at_ms > clock_->now_ms()) continue;
+      if (!ready(*box, clock_->now_ms())) continue;
       lock.unlock();
       const bool ok = publish_one(*box);
       lock.lock();
