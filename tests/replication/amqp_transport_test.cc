@@ -78,8 +78,8 @@ class Collector {
 TEST(AmqpTransport, RoundTripBetweenTwoRegionsKeepsOrder) {
   GEOCACHE_REQUIRE_BROKER();
   const AmqpOptions o = test_options(test_amqp_url(), "roundtrip");
+  Collector at_east, at_west;  // before the transports, which deliver to them until they stop
   AmqpTransport east(o, kRegions), west(o, kRegions);
-  Collector at_east, at_west;
   east.attach(kEast, at_east.receiver());
   west.attach(kWest, at_west.receiver());
   ASSERT_TRUE(east.start().ok());
@@ -108,8 +108,8 @@ TEST(AmqpTransport, RoundTripBetweenTwoRegionsKeepsOrder) {
 TEST(AmqpTransport, TwoProcessesOfOneRegionHearEveryHelloOfTheOther) {
   GEOCACHE_REQUIRE_BROKER();
   const AmqpOptions o = test_options(test_amqp_url(), "twins");
-  AmqpTransport first(o, kRegions), second(o, kRegions), east(o, kRegions);
   Collector at_first, at_second, at_east;
+  AmqpTransport first(o, kRegions), second(o, kRegions), east(o, kRegions);
   first.attach(kWest, at_first.receiver());
   second.attach(kWest, at_second.receiver());
   east.attach(kEast, at_east.receiver());
@@ -139,8 +139,8 @@ TEST(AmqpTransport, TwoProcessesOfOneRegionHearEveryHelloOfTheOther) {
 TEST(AmqpTransport, TwoLocalRegionsInOneTransport) {
   GEOCACHE_REQUIRE_BROKER();
   const AmqpOptions o = test_options(test_amqp_url(), "twolocal");
-  AmqpTransport both(o, kRegions), north(o, kRegions);
   Collector at_east, at_west, at_north;
+  AmqpTransport both(o, kRegions), north(o, kRegions);
   both.attach(kEast, at_east.receiver());
   both.attach(kWest, at_west.receiver());
   north.attach(kNorth, at_north.receiver());
@@ -158,8 +158,8 @@ TEST(AmqpTransport, TwoLocalRegionsInOneTransport) {
 TEST(AmqpTransport, StartSucceedsWithBrokerDownAndPublishIsUnavailable) {
   // Nothing listens on port 1: no broker needed for this one.
   AmqpOptions o = test_options("amqp://guest:guest@127.0.0.1:1/", "down");
-  AmqpTransport east(o, kRegions);
   Collector got;
+  AmqpTransport east(o, kRegions);
   east.attach(kEast, got.receiver());
   ASSERT_TRUE(east.start().ok());
   const Status st = east.publish(kEast, "x");
@@ -178,6 +178,7 @@ TEST(AmqpTransport, MalformedUrlFailsStart) {
 TEST(AmqpTransport, FullQueueRejectsPublishUntilDrainedUnderRejectPublish) {
   GEOCACHE_REQUIRE_BROKER();
   AmqpOptions o = test_options(test_amqp_url(), "full");
+  Collector got;  // west delivers to it until west stops
   o.queue_max_bytes = 4096;
   o.queue_overflow = "reject-publish";
   o.prefetch = 1;
@@ -201,7 +202,6 @@ TEST(AmqpTransport, FullQueueRejectsPublishUntilDrainedUnderRejectPublish) {
 
   // West comes back and drains: publishing works again.
   AmqpTransport west(o, kRegions);
-  Collector got;
   west.attach(kWest, got.receiver());
   ASSERT_TRUE(west.start().ok());
   ASSERT_TRUE(got.wait_for(accepted));
@@ -214,6 +214,7 @@ TEST(AmqpTransport, FullQueueRejectsPublishUntilDrainedUnderRejectPublish) {
 TEST(AmqpTransport, FullQueueDropsItsOldestAndPublishingGoesOnUnderDropHead) {
   GEOCACHE_REQUIRE_BROKER();
   AmqpOptions o = test_options(test_amqp_url(), "drophead");
+  Collector got;  // west delivers to it until west stops
   o.queue_max_bytes = 4096;
   ASSERT_EQ(o.queue_overflow, "drop-head");
   AmqpTransport east(o, kRegions);
@@ -229,7 +230,6 @@ TEST(AmqpTransport, FullQueueDropsItsOldestAndPublishingGoesOnUnderDropHead) {
   EXPECT_EQ(east.stats().messages_nacked, 0u);
 
   AmqpTransport west(o, kRegions);
-  Collector got;
   west.attach(kWest, got.receiver());
   ASSERT_TRUE(west.start().ok());
   ASSERT_TRUE(got.wait_for(1));
@@ -258,12 +258,12 @@ TEST(AmqpTransport, QueueWithOtherArgumentsIsUsedAsItIsAndReported) {
   o.queue_overflow = "drop-head";
   std::mutex mu;
   std::map<std::string, std::string> problems;
+  Collector got;
   AmqpTransport west(o, kRegions), east(o, kRegions);
   west.set_problem_sink([&](const std::string& key, const std::string& text) {
     std::lock_guard lock(mu);
     problems[key] = text;
   });
-  Collector got;
   west.attach(kWest, got.receiver());
   ASSERT_TRUE(west.start().ok());
   ASSERT_TRUE(east.start().ok());
