@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -93,6 +94,10 @@ class TransportContractTest : public ::testing::Test {
     for (RegionId r : {kEast, kWest, kNorth}) {
       net_->host(r).attach(r, [this, r](std::string_view payload) {
         in_receiver_[index_of(r)].fetch_add(1);
+        {
+          std::unique_lock lock(mu_);
+          hold_cv_.wait(lock, [&] { return held_ != r; });
+        }
         if (receive_delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(receive_delay_ms_));
         {
           std::lock_guard lock(mu_);
@@ -123,6 +128,8 @@ class TransportContractTest : public ::testing::Test {
 
   std::unique_ptr<Net> net_;
   std::mutex mu_;
+  std::condition_variable hold_cv_;
+  RegionId held_ = 0;  // this region's receiver waits while it is set (under mu_)
   std::map<RegionId, std::vector<std::string>> got_;
   std::array<std::atomic<int>, 3> in_receiver_{};  // receivers running, by index_of(region)
   std::atomic<int> receive_delay_ms_{0};
@@ -213,12 +220,23 @@ TYPED_TEST(TransportContractTest, NothingIsDeliveredAfterStop) {
 
 TYPED_TEST(TransportContractTest, NoReceiverRunsAfterStopReturns) {
   this->start();
-  // Slow receivers, so that stop() comes while deliveries are under way.
-  this->receive_delay_ms_ = 5;
+  // Slow receivers, west's held at the first batch until every batch is published,
+  // so that stop() comes while deliveries are under way: it has 49 of them
+  // (half a second) to come in, however slow publishing was.
+  this->receive_delay_ms_ = 10;
+  {
+    std::lock_guard lock(this->mu_);
+    this->held_ = kWest;
+  }
   Batches sent;
   for (int i = 0; i < 50; ++i) sent.push_back("b" + std::to_string(i));
   this->publish(kEast, sent);
-  ASSERT_TRUE(this->wait_for(kWest, 1));
+  ASSERT_TRUE(wait_until(10'000, [&] { return this->in_receiver_[index_of(kWest)].load() == 1; }));
+  {
+    std::lock_guard lock(this->mu_);
+    this->held_ = 0;
+  }
+  this->hold_cv_.notify_all();
   this->net_->host(kWest).stop();
   EXPECT_EQ(this->in_receiver_[index_of(kWest)].load(), 0);
   const size_t at_stop = this->got(kWest).size();
